@@ -1,0 +1,145 @@
+//! The one error shape every API response uses: `{ "error": { "code", "message", "details" } }`.
+//!
+//! Only deliberate errors reach a client. Anything unexpected becomes an opaque 500 whose
+//! detail is logged inside the request's span (so it carries the request id).
+
+use crate::domain::FieldError;
+use crate::store::{Conflict, StoreError};
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String, details: Value },
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String, path: &'static str },
+    #[error("the resource changed since it was read (current version {current})")]
+    PreconditionFailed { current: i64 },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code such as `not_found` or `validation_failed`.
+    pub code: String,
+    pub message: String,
+    /// Error-specific data: failing fields, the current version, a parse position.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        ApiError::Forbidden(m.into())
+    }
+
+    /// Maps a store error, naming the resource a `NotFound` is about.
+    pub fn from_store(e: StoreError, resource: &'static str) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound(resource),
+            StoreError::VersionMismatch { current } => ApiError::PreconditionFailed { current },
+            StoreError::Conflict(c) => conflict(c),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::PreconditionFailed { .. } => "precondition_failed",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn details(&self) -> Value {
+        match self {
+            ApiError::BadRequest { details, .. } => details.clone(),
+            ApiError::Conflict { path, .. } => json!({ "path": path }),
+            ApiError::PreconditionFailed { current } => json!({ "current_version": current }),
+            ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            ApiError::Validation(fields) => json!({ "fields": fields }),
+            _ => Value::Null,
+        }
+    }
+}
+
+fn conflict(c: Conflict) -> ApiError {
+    let (code, message, path) = match c {
+        Conflict::ProjectSlug => ("slug_taken", "another project already has this slug", "/slug"),
+        Conflict::PageSlug => ("slug_taken", "another live page of this project already has this slug", "/slug"),
+        Conflict::Homepage => ("homepage_taken", "this project already has a homepage", "/is_homepage"),
+        Conflict::Other => ("conflict", "the change conflicts with existing data", ""),
+    };
+    ApiError::Conflict { code, message: message.into(), path }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::from_store(e, "resource")
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(error = %detail, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message: self.to_string(),
+                details: self.details(),
+            },
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Unauthorized) {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.json(body)
+    }
+}
+

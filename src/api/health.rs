@@ -1,0 +1,41 @@
+//! Probes and metrics, without auth.
+
+use super::AppState;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// The process is up and serving.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "Up")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable")))]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let backend = state.store.backend();
+    match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok", "database": backend })),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "database": backend }))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "timeout", "database": backend })),
+    }
+}
+
+/// Prometheus text format: requests by route template and status, latency, pool gauges.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let stats = state.store.pool_stats();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(stats))
+}

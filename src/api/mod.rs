@@ -1,0 +1,107 @@
+//! The HTTP layer: routes, extractors and error mapping. No SQL and no business rules here.
+
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod pages;
+pub mod projects;
+pub mod tokens;
+pub mod versions;
+
+use crate::config::Config;
+use crate::store::{Store, Window};
+use crate::telemetry::Metrics;
+use actix_web::{web, ResponseError};
+use error::ApiError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub metrics: Metrics,
+}
+
+/// One page of a list, with the total across all pages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl<T> Paginated<T> {
+    pub fn new(items: Vec<T>, total: i64, w: Window) -> Self {
+        Paginated { items, total, limit: w.limit, offset: w.offset }
+    }
+}
+
+/// Applies a JSON merge patch (RFC 7396) to `current`'s input form and re-reads it, so PATCH
+/// goes through exactly the validation PUT does.
+pub fn merge_patch<T: Serialize + DeserializeOwned>(current: &T, patch: Value) -> Result<T, ApiError> {
+    if !patch.is_object() {
+        return Err(ApiError::Validation(vec![crate::domain::FieldError {
+            path: String::new(),
+            code: "invalid_type",
+            message: "a merge patch must be a JSON object".into(),
+        }]));
+    }
+    let mut doc = serde_json::to_value(current).map_err(ApiError::internal)?;
+    merge(&mut doc, patch);
+    let bytes = serde_json::to_vec(&doc).map_err(ApiError::internal)?;
+    extract::parse_json(&bytes)
+}
+
+fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(&k);
+                } else {
+                    merge(t.entry(k).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
+/// Mounts every route. `/api` routes authenticate in their extractors.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let bad_input = |message: String| ApiError::BadRequest {
+        code: "bad_request",
+        message,
+        details: Value::Null,
+    };
+    cfg.app_data(web::QueryConfig::default().error_handler(move |e, _| bad_input(e.to_string()).into()))
+        .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into()))
+        .configure(health::routes)
+        .service(
+            web::scope("/api")
+                .configure(projects::routes)
+                .configure(pages::routes)
+                .configure(versions::routes)
+                .configure(tokens::routes),
+        )
+        .service(openapi::swagger_ui())
+        .default_service(web::to(|| async { ApiError::NotFound("route").error_response() }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_semantics() {
+        let mut doc = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
+        merge(&mut doc, json!({"a": null, "b": {"c": 9}, "e": [2, 3], "f": "new"}));
+        assert_eq!(doc, json!({"b": {"c": 9, "d": 3}, "e": [2, 3], "f": "new"}));
+    }
+}

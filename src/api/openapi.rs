@@ -1,0 +1,54 @@
+//! The OpenAPI 3.1 document, generated from the handlers, and the Swagger UI at `/docs`
+//! (assets vendored into the binary: no CDN).
+
+use super::{error, health, pages, projects, tokens, versions};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "edgepub", description = "Control plane of a no-code site builder: projects, page drafts, publishing."),
+    paths(
+        health::healthz, health::readyz, health::metrics,
+        projects::list, projects::create, projects::get, projects::replace, projects::patch, projects::delete,
+        pages::list, pages::create, pages::get, pages::replace, pages::patch, pages::delete, pages::restore,
+        versions::list, versions::get, versions::restore,
+        tokens::list, tokens::create, tokens::revoke,
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "projects", description = "Sites and the settings an edge renders them with"),
+        (name = "pages", description = "Page drafts, autosave with If-Match, history"),
+        (name = "tokens", description = "API tokens (admin scope)"),
+        (name = "ops", description = "Health, readiness and metrics (no auth)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The document as committed in `openapi/openapi.json` (pretty, trailing newline).
+pub fn document() -> String {
+    let doc = ApiDoc::openapi();
+    let mut text = doc.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi())
+}

@@ -1,0 +1,158 @@
+//! `/api/projects/{project}/pages` and `/api/pages/{id}`: page drafts with optimistic
+//! concurrency. Every read returns an `ETag` (the version); a write with a stale `If-Match`
+//! gets 412 and the current version.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{etag, uuid_or_404, Auth, IfMatch, JsonBody, PageQuery};
+use super::projects::authorized;
+use super::{merge_patch, AppState, Paginated};
+use crate::domain::page::{Page, PageInput};
+use crate::domain::token::Scope;
+use crate::store::pages::PageFilter;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/projects/{project}/pages").get(list).post(create))
+        .service(web::resource("/pages/{id}").get(get).put(replace).patch(patch).delete(delete))
+        .service(web::resource("/pages/{id}/restore").post(restore));
+}
+
+/// Loads a page and checks the caller may administer its project.
+pub async fn authorized_page(state: &AppState, auth: &Auth, id: &str) -> Result<Page, ApiError> {
+    let id = uuid_or_404(id, "page")?;
+    let page = state.store.get_page(id).await.map_err(|e| ApiError::from_store(e, "page"))?;
+    auth.require(Scope::Admin, Some(page.project_id))?;
+    Ok(page)
+}
+
+pub fn page_response(status: actix_web::http::StatusCode, page: &Page) -> HttpResponse {
+    HttpResponse::build(status).insert_header(etag(page.version)).json(page)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageListQuery {
+    /// Only the page with this slug.
+    pub slug: Option<String>,
+    /// Also list soft-deleted pages (default false).
+    #[serde(default)]
+    pub include_deleted: bool,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/pages", tag = "pages",
+    params(("project" = String, Path, description = "Project UUID or slug"), PageListQuery),
+    responses((status = 200, body = Paginated<Page>), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    q: web::Query<PageListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let q = q.into_inner();
+    let w = PageQuery { limit: q.limit, offset: q.offset }.window();
+    let filter = PageFilter { slug: q.slug, include_deleted: q.include_deleted };
+    let (items, total) = state.store.list_pages(project.id, &filter, w).await?;
+    Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
+}
+
+#[utoipa::path(post, path = "/api/projects/{project}/pages", tag = "pages", request_body = PageInput,
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 201, body = Page, headers(("ETag" = String))), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: JsonBody<PageInput>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let fields = body.0.validate().map_err(ApiError::Validation)?;
+    let page = state.store.create_page(project.id, &fields).await.map_err(|e| ApiError::from_store(e, "project"))?;
+    let mut res = page_response(actix_web::http::StatusCode::CREATED, &page);
+    if let Ok(v) = header::HeaderValue::from_str(&format!("/api/pages/{}", page.id)) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/pages/{id}", tag = "pages", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let page = authorized_page(&state, &auth, &path).await?;
+    Ok(page_response(actix_web::http::StatusCode::OK, &page))
+}
+
+#[utoipa::path(put, path = "/api/pages/{id}", tag = "pages", request_body = PageInput,
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from the last read")),
+    responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<PageInput>,
+) -> Result<HttpResponse, ApiError> {
+    let page = authorized_page(&state, &auth, &path).await?;
+    save(&state, &page, if_match.0, body.0).await
+}
+
+#[utoipa::path(patch, path = "/api/pages/{id}", tag = "pages",
+    request_body(content = Object, description = "JSON merge patch (RFC 7396) of the page's fields"),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from the last read")),
+    responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let page = authorized_page(&state, &auth, &path).await?;
+    let input = merge_patch(&PageInput::from(&page), body.0)?;
+    // The patch was applied to the version just read, so without If-Match that version is
+    // the precondition: a concurrent save makes this one fail instead of being overwritten.
+    save(&state, &page, Some(if_match.0.unwrap_or(page.version)), input).await
+}
+
+/// Saves `input` as the next version of `page`; also used by history restores.
+pub async fn save(state: &AppState, page: &Page, expected: Option<i64>, input: PageInput) -> Result<HttpResponse, ApiError> {
+    let fields = input.validate().map_err(ApiError::Validation)?;
+    let saved = state
+        .store
+        .update_page(page.id, expected, &fields)
+        .await
+        .map_err(|e| ApiError::from_store(e, "page"))?;
+    Ok(page_response(actix_web::http::StatusCode::OK, &saved))
+}
+
+#[utoipa::path(delete, path = "/api/pages/{id}", tag = "pages",
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204, description = "Soft-deleted; restore with POST /api/pages/{id}/restore"),
+        (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let page = authorized_page(&state, &auth, &path).await?;
+    state.store.soft_delete_page(page.id, if_match.0).await.map_err(|e| ApiError::from_store(e, "page"))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/pages/{id}/restore", tag = "pages", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Page), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Its slug or the homepage role was taken meanwhile")))]
+pub async fn restore(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let page = authorized_page(&state, &auth, &path).await?;
+    let page = state.store.restore_page(page.id).await.map_err(|e| ApiError::from_store(e, "page"))?;
+    Ok(page_response(actix_web::http::StatusCode::OK, &page))
+}

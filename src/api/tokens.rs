@@ -1,0 +1,72 @@
+//! `/api/tokens`: create, list and revoke API tokens (admin scope, not limited to a project).
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Auth, JsonBody};
+use super::AppState;
+use crate::domain::token::{self, Scope, TokenInfo};
+use crate::domain::Problems;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/tokens").get(list).post(create))
+        .service(web::resource("/tokens/{id}").delete(revoke));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// Limit the token to one project (UUID or slug).
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    /// The secret, shown only in this response.
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenInfo,
+}
+
+#[utoipa::path(get, path = "/api/tokens", tag = "tokens",
+    responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    auth.require(Scope::Admin, None)?;
+    Ok(HttpResponse::Ok().json(state.store.list_tokens().await?))
+}
+
+#[utoipa::path(post, path = "/api/tokens", tag = "tokens", request_body = TokenRequest,
+    responses((status = 201, body = CreatedToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(state: web::Data<AppState>, auth: Auth, body: JsonBody<TokenRequest>) -> Result<HttpResponse, ApiError> {
+    auth.require(Scope::Admin, None)?;
+    let req = body.0;
+    let mut problems = Problems::default();
+    let name = problems.text("/name", &req.name, 100);
+    if req.scopes.is_empty() {
+        problems.push("/scopes", "required", "give at least one of admin, publish, edge");
+    }
+    problems.finish(()).map_err(ApiError::Validation)?;
+    let project_id = match &req.project {
+        Some(p) => Some(state.store.get_project(p).await.map_err(|e| ApiError::from_store(e, "project"))?.id),
+        None => None,
+    };
+    let secret = token::generate();
+    let info = state
+        .store
+        .insert_token(&secret, &name, &req.scopes, project_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("generated token collided"))?;
+    Ok(HttpResponse::Created().json(CreatedToken { token: secret, info }))
+}
+
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id or name")),
+    responses((status = 200, body = TokenInfo, description = "Revoked"), (status = 404, body = ErrorBody)))]
+pub async fn revoke(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    auth.require(Scope::Admin, None)?;
+    let info = state.store.revoke_token(&path).await.map_err(|e| ApiError::from_store(e, "token"))?;
+    Ok(HttpResponse::Ok().json(info))
+}

@@ -1,0 +1,54 @@
+//! `/api/pages/{id}/versions`: the bounded history of every saved version of a page.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Auth, IfMatch, PageQuery};
+use super::pages::{authorized_page, save};
+use super::{AppState, Paginated};
+use crate::domain::page::{PageInput, PageVersion, PageVersionSummary};
+use actix_web::{web, HttpResponse};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/pages/{id}/versions").get(list))
+        .service(web::resource("/pages/{id}/versions/{version}").get(get))
+        .service(web::resource("/pages/{id}/versions/{version}/restore").post(restore));
+}
+
+#[utoipa::path(get, path = "/api/pages/{id}/versions", tag = "pages", params(("id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = Paginated<PageVersionSummary>, description = "Newest first"), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = authorized_page(&state, &auth, &path).await?;
+    let w = q.window();
+    let (items, total) = state.store.list_page_versions(page.id, w).await?;
+    Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
+}
+
+#[utoipa::path(get, path = "/api/pages/{id}/versions/{version}", tag = "pages",
+    params(("id" = uuid::Uuid, Path), ("version" = i64, Path)),
+    responses((status = 200, body = PageVersion), (status = 404, body = ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<(String, i64)>) -> Result<HttpResponse, ApiError> {
+    let (id, n) = path.into_inner();
+    let page = authorized_page(&state, &auth, &id).await?;
+    let version = state.store.get_page_version(page.id, n).await.map_err(|e| ApiError::from_store(e, "version"))?;
+    Ok(HttpResponse::Ok().json(version))
+}
+
+#[utoipa::path(post, path = "/api/pages/{id}/versions/{version}/restore", tag = "pages",
+    params(("id" = uuid::Uuid, Path), ("version" = i64, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = crate::domain::page::Page, description = "Saved as a new version"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]
+pub async fn restore(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, i64)>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let (id, n) = path.into_inner();
+    let page = authorized_page(&state, &auth, &id).await?;
+    let version = state.store.get_page_version(page.id, n).await.map_err(|e| ApiError::from_store(e, "version"))?;
+    save(&state, &page, if_match.0, PageInput::from(version)).await
+}

@@ -1,0 +1,156 @@
+//! The `edgepub` command line.
+
+use crate::api::openapi;
+use crate::clock;
+use crate::config::Config;
+use crate::domain::token::{self, Scope};
+use crate::startup::{bootstrap_admin, open_store, Application};
+use crate::store::Store;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "edgepub", version, about = "Publish backend for visual site builders")]
+pub struct Cli {
+    /// TOML config file (default: ./edgepub.toml when present). Env vars override it.
+    #[arg(long, global = true, env = "EDGEPUB_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (migrates the database first).
+    Serve,
+    /// Run database migrations and exit.
+    Migrate,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown only once) on stdout.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// admin, publish or edge; repeat or separate with commas.
+        #[arg(long = "scope", required = true, value_delimiter = ',')]
+        scopes: Vec<Scope>,
+        /// Limit the token to one project (UUID or slug).
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id, or every token with that name.
+    Revoke { id_or_name: String },
+}
+
+impl clap::ValueEnum for Scope {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Scope::Admin, Scope::Publish, Scope::Edge]
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        print!("{}", openapi::document());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("edgepub: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("edgepub: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edgepub: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config, clock::system()).await?;
+    let result = match command {
+        Command::Serve => serve(config, store.clone()).await,
+        Command::Migrate => {
+            eprintln!("edgepub: {} database is migrated", store.backend());
+            Ok(())
+        }
+        Command::Token(t) => token_command(&store, t).await,
+        Command::Openapi => Ok(()),
+    };
+    store.close().await;
+    result
+}
+
+async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
+    if let Some(secret) = bootstrap_admin(&store, &config).await? {
+        println!("edgepub: created an admin API token. It is shown only this once; keep it safe:");
+        println!("\n    {secret}\n");
+    }
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    tracing::info!(address = %config.listen, database = store.backend(), "edgepub listening");
+    let app = Application::build(config, store, listener, true)?;
+    app.run_until_stopped().await?;
+    tracing::info!("edgepub stopped");
+    Ok(())
+}
+
+async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { name, scopes, project } => {
+            let project_id = match project {
+                Some(p) => Some(store.get_project(&p).await.map_err(|_| anyhow::anyhow!("no project `{p}`"))?.id),
+                None => None,
+            };
+            let secret = token::generate();
+            let info = store
+                .insert_token(&secret, &name, &scopes, project_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("generated token collided; try again"))?;
+            eprintln!("edgepub: created token `{}` ({}); the secret below is shown only once", info.name, info.id);
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            println!("{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  status", "id", "name", "scopes", "prefix", "project");
+            for t in store.list_tokens().await? {
+                let scopes = token::join_scopes(&t.scopes);
+                let project = t.project_id.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  {status}", t.id, t.name, scopes, t.prefix, project);
+            }
+        }
+        TokenCommand::Revoke { id_or_name } => {
+            let t = store
+                .revoke_token(&id_or_name)
+                .await
+                .map_err(|_| anyhow::anyhow!("no token `{id_or_name}`"))?;
+            eprintln!("edgepub: revoked token `{}` ({})", t.name, t.id);
+        }
+    }
+    Ok(())
+}

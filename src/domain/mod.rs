@@ -1,0 +1,59 @@
+//! Types shared by the API and the store, parsed once so invalid values never reach SQL.
+
+pub mod page;
+pub mod project;
+pub mod slug;
+pub mod token;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One failing field, addressed by JSON pointer into the request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub path: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Collects every problem in a request so the client sees them all at once.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<FieldError>);
+
+impl Problems {
+    pub fn push(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            path: path.to_string(),
+            code,
+            message: message.into(),
+        });
+    }
+
+    /// Checks a required, bounded text field and returns it trimmed.
+    pub fn text(&mut self, path: &str, value: &str, max: usize) -> String {
+        let v = value.trim();
+        if v.is_empty() {
+            self.push(path, "required", "must not be empty");
+        } else if v.chars().count() > max {
+            self.push(path, "too_long", format!("must be at most {max} characters"));
+        }
+        v.to_string()
+    }
+
+    /// Checks an optional bounded text field; empty strings become `None`.
+    pub fn opt_text(&mut self, path: &str, value: Option<String>, max: usize) -> Option<String> {
+        let v = value.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())?;
+        if v.chars().count() > max {
+            self.push(path, "too_long", format!("must be at most {max} characters"));
+        }
+        Some(v)
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Page drafts: what the builder autosaves, with every saved version kept as history.
+
+use super::slug::check_page_slug;
+use super::{FieldError, Problems};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Page {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `{ "content": [component...], "root": {...} }`
+    #[schema(value_type = Object)]
+    pub layout_data: Value,
+    #[schema(value_type = Option<Object>)]
+    pub seo_data: Option<Value>,
+    pub is_public: bool,
+    pub is_homepage: bool,
+    /// Starts at 1 and grows by one on every save; the `ETag` of the page.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Body of create (POST) and replace (PUT). PATCH is merged into the current page first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageInput {
+    pub slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Defaults to an empty layout.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub layout_data: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub seo_data: Option<Value>,
+    #[serde(default)]
+    pub is_public: Option<bool>,
+    #[serde(default)]
+    pub is_homepage: Option<bool>,
+}
+
+/// A validated page body, ready to store.
+#[derive(Debug, Clone)]
+pub struct PageFields {
+    pub slug: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub layout_data: Value,
+    pub seo_data: Option<Value>,
+    pub is_public: bool,
+    pub is_homepage: bool,
+}
+
+impl From<&Page> for PageInput {
+    fn from(p: &Page) -> Self {
+        PageInput {
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            layout_data: Some(p.layout_data.clone()),
+            seo_data: p.seo_data.clone(),
+            is_public: Some(p.is_public),
+            is_homepage: Some(p.is_homepage),
+        }
+    }
+}
+
+impl PageInput {
+    pub fn validate(self) -> Result<PageFields, Vec<FieldError>> {
+        let mut p = Problems::default();
+        let slug = self.slug.trim().to_string();
+        if let Err(m) = check_page_slug(&slug) {
+            p.push("/slug", "invalid", m);
+        }
+        let name = p.text("/name", &self.name, 200);
+        let title = p.opt_text("/title", self.title, 300);
+        let description = p.opt_text("/description", self.description, 2000);
+        let layout_data = self.layout_data.unwrap_or_else(|| json!({"content": [], "root": {}}));
+        check_layout(&mut p, &layout_data);
+        let seo_data = self.seo_data.filter(|v| !v.is_null());
+        if let Some(seo) = &seo_data {
+            check_seo(&mut p, seo);
+        }
+        p.finish(PageFields {
+            slug,
+            name,
+            title,
+            description,
+            layout_data,
+            seo_data,
+            is_public: self.is_public.unwrap_or(true),
+            is_homepage: self.is_homepage.unwrap_or(false),
+        })
+    }
+}
+
+fn check_layout(p: &mut Problems, layout: &Value) {
+    let Some(obj) = layout.as_object() else {
+        p.push("/layout_data", "invalid", "must be an object `{content: [...], root: {...}}`");
+        return;
+    };
+    match obj.get("content") {
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                if !item.is_object() {
+                    p.push(&format!("/layout_data/content/{i}"), "invalid", "a component must be an object");
+                }
+            }
+        }
+        _ => p.push("/layout_data/content", "invalid", "must be an array of components"),
+    }
+    if obj.get("root").is_some_and(|r| !r.is_object() && !r.is_null()) {
+        p.push("/layout_data/root", "invalid", "must be an object");
+    }
+}
+
+fn check_seo(p: &mut Problems, seo: &Value) {
+    let Some(obj) = seo.as_object() else {
+        p.push("/seo_data", "invalid", "must be an object");
+        return;
+    };
+    for key in ["title", "description", "ogImage", "canonical"] {
+        if obj.get(key).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            p.push(&format!("/seo_data/{key}"), "invalid", "must be a string");
+        }
+    }
+    if let Some(k) = obj.get("keywords") {
+        let ok = k.is_null() || k.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+        if !ok {
+            p.push("/seo_data/keywords", "invalid", "must be an array of strings");
+        }
+    }
+}
+
+/// One saved version of a page, as listed (without its layout).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PageVersionSummary {
+    pub version: i64,
+    pub slug: String,
+    pub name: String,
+    pub saved_at: DateTime<Utc>,
+}
+
+/// One saved version of a page, whole.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PageVersion {
+    pub page_id: Uuid,
+    pub version: i64,
+    pub slug: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    #[schema(value_type = Object)]
+    pub layout_data: Value,
+    #[schema(value_type = Option<Object>)]
+    pub seo_data: Option<Value>,
+    pub is_public: bool,
+    pub is_homepage: bool,
+    pub saved_at: DateTime<Utc>,
+}
+
+impl From<PageVersion> for PageInput {
+    fn from(v: PageVersion) -> Self {
+        PageInput {
+            slug: v.slug,
+            name: v.name,
+            title: v.title,
+            description: v.description,
+            layout_data: Some(v.layout_data),
+            seo_data: v.seo_data,
+            is_public: Some(v.is_public),
+            is_homepage: Some(v.is_homepage),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_reported() {
+        let input: PageInput = serde_json::from_value(json!({
+            "slug": "API/x", "name": " ",
+            "layout_data": {"content": [1], "root": 3},
+            "seo_data": {"keywords": "a,b", "title": 5}
+        }))
+        .unwrap();
+        let errs = input.validate().unwrap_err();
+        let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["/slug", "/name", "/layout_data/content/0", "/layout_data/root", "/seo_data/title", "/seo_data/keywords"]
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let input: PageInput = serde_json::from_value(json!({"slug": "home", "name": "Home"})).unwrap();
+        let f = input.validate().unwrap();
+        assert!(f.is_public && !f.is_homepage);
+        assert_eq!(f.layout_data, json!({"content": [], "root": {}}));
+    }
+}

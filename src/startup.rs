@@ -1,0 +1,123 @@
+//! Builds the server from a config, a store and an already-bound listener, so tests bind
+//! port 0 and never sleep.
+
+use crate::api::{self, error::ErrorBody, error::ErrorDetail, AppState};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::domain::token::{self, Scope};
+use crate::store::{Options, Store, StoreError};
+use crate::telemetry::{self, Metrics};
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// Connects to the configured database and runs its migrations.
+pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, StoreError> {
+    let opts = Options {
+        max_connections: config.db_max_connections,
+        history_limit: config.page_history_limit,
+    };
+    let store = Store::connect(config.database_url.expose(), opts, clock).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Makes sure someone can log in: stores `EDGEPUB_ADMIN_TOKEN` when given, else creates an
+/// admin token on the very first start. Returns a generated secret so the caller can show it
+/// once; it is never logged.
+pub async fn bootstrap_admin(store: &Store, config: &Config) -> Result<Option<String>, StoreError> {
+    if let Some(secret) = &config.admin_token {
+        store.insert_token(secret.expose(), "admin (EDGEPUB_ADMIN_TOKEN)", &[Scope::Admin], None).await?;
+        return Ok(None);
+    }
+    if store.count_tokens().await? > 0 {
+        return Ok(None);
+    }
+    let secret = token::generate();
+    store.insert_token(&secret, "admin (first start)", &[Scope::Admin, Scope::Publish], None).await?;
+    Ok(Some(secret))
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// `handle_signals`: stop gracefully on SIGTERM/SIGINT (the binary); tests pass false.
+    pub fn build(config: Config, store: Store, listener: TcpListener, handle_signals: bool) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let metrics = Metrics::new().map_err(std::io::Error::other)?;
+        let shutdown_timeout = config.shutdown_timeout_secs;
+        let workers = config.workers;
+        let state = web::Data::new(AppState {
+            store,
+            config: Arc::new(config),
+            metrics,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
+                .wrap(cors(&state.config.cors_origins))
+                .wrap(from_fn(telemetry::observe))
+                .configure(api::configure)
+        })
+        .listen(listener)?
+        .shutdown_timeout(shutdown_timeout);
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        if !handle_signals {
+            server = server.disable_signals();
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped; on a signal, in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            telemetry::REQUEST_ID,
+        ])
+        .expose_headers([header::ETAG, header::LOCATION, telemetry::REQUEST_ID])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: "method_not_allowed".into(),
+            message: "this route does not accept that method".into(),
+            details: serde_json::Value::Null,
+        },
+    };
+    let (req, _) = res.into_parts();
+    let res = ServiceResponse::new(req, HttpResponse::MethodNotAllowed().json(body));
+    Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
+}

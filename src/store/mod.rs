@@ -1,0 +1,134 @@
+//! The control-plane database: SQLite (embedded default) or Postgres, chosen once from the
+//! URL scheme.
+//!
+//! Both backends share one implementation: every query is written once in SQL both dialects
+//! accept (`$N` placeholders, `RETURNING`, times bound from the injected clock) and the
+//! [`on_pool!`] macro type-checks it against each driver. Only the migrations differ, one folder
+//! per backend. This keeps the two backends from drifting apart, which a trait with two
+//! hand-written implementations invites.
+
+mod error;
+pub mod pages;
+pub mod projects;
+pub mod tokens;
+
+pub use error::{Conflict, StoreError};
+
+use crate::clock::SharedClock;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Runs `$body` with `$pool` bound to whichever pool the store holds.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+    pub(crate) clock: SharedClock,
+    pub(crate) history_limit: i64,
+}
+
+/// Pool figures for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+}
+
+/// Offset pagination, already clamped by the API.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub struct Options {
+    pub max_connections: u32,
+    pub history_limit: u32,
+}
+
+impl Store {
+    /// Connects without migrating. SQLite files (and their directory) are created when
+    /// missing, in WAL mode with foreign keys on.
+    pub async fn connect(url: &str, opts: Options, clock: SharedClock) -> Result<Store, StoreError> {
+        let db = if url.starts_with("sqlite:") {
+            let co = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            if let Some(dir) = co.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(co)
+                .await?;
+            Db::Sqlite(pool)
+        } else {
+            let co = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(co)
+                .await?;
+            Db::Postgres(pool)
+        };
+        Ok(Store {
+            db,
+            clock,
+            history_limit: i64::from(opts.history_limit.max(1)),
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        let (size, idle) = on_pool!(self, p => (p.size(), p.num_idle()));
+        PoolStats {
+            size,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}

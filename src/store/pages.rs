@@ -1,0 +1,258 @@
+//! Page drafts and their bounded history.
+//!
+//! Every write starts with the statement that takes the write lock (the `UPDATE`/`INSERT` on
+//! `pages`), then records history in the same transaction. On SQLite that ordering matters: a
+//! transaction that reads first and writes later can fail with `SQLITE_BUSY` instead of waiting.
+
+use super::{on_pool, Store, StoreError, Window};
+use crate::domain::page::{Page, PageFields, PageVersion, PageVersionSummary};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+const COLS: &str = "id, project_id, slug, name, title, description, layout_data, seo_data, \
+                    is_public, is_homepage, version, created_at, updated_at, deleted_at";
+
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    id: Uuid,
+    project_id: Uuid,
+    slug: String,
+    name: String,
+    title: Option<String>,
+    description: Option<String>,
+    layout_data: Json<Value>,
+    seo_data: Option<Json<Value>>,
+    is_public: bool,
+    is_homepage: bool,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<PageRow> for Page {
+    fn from(r: PageRow) -> Self {
+        Page {
+            id: r.id,
+            project_id: r.project_id,
+            slug: r.slug,
+            name: r.name,
+            title: r.title,
+            description: r.description,
+            layout_data: r.layout_data.0,
+            seo_data: r.seo_data.map(|j| j.0),
+            is_public: r.is_public,
+            is_homepage: r.is_homepage,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    page_id: Uuid,
+    version: i64,
+    slug: String,
+    name: String,
+    title: Option<String>,
+    description: Option<String>,
+    layout_data: Json<Value>,
+    seo_data: Option<Json<Value>>,
+    is_public: bool,
+    is_homepage: bool,
+    saved_at: DateTime<Utc>,
+}
+
+/// Filters for listing a project's pages.
+#[derive(Debug, Clone, Default)]
+pub struct PageFilter {
+    pub slug: Option<String>,
+    pub include_deleted: bool,
+}
+
+const INSERT_VERSION: &str = "INSERT INTO page_versions (page_id, version, slug, name, title, description, \
+     layout_data, seo_data, is_public, is_homepage, saved_at) \
+     SELECT id, version, slug, name, title, description, layout_data, seo_data, is_public, is_homepage, updated_at \
+     FROM pages WHERE id = $1";
+const PRUNE_VERSIONS: &str = "DELETE FROM page_versions WHERE page_id = $1 AND version <= $2";
+
+impl Store {
+    pub async fn create_page(&self, project_id: Uuid, f: &PageFields) -> Result<Page, StoreError> {
+        let sql = format!(
+            "INSERT INTO pages ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, NULL) \
+             RETURNING {COLS}"
+        );
+        let id = Uuid::new_v4();
+        let now = self.clock.now();
+        let row = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let row = sqlx::query_as::<_, PageRow>(&sql)
+                .bind(id)
+                .bind(project_id)
+                .bind(&f.slug)
+                .bind(&f.name)
+                .bind(&f.title)
+                .bind(&f.description)
+                .bind(Json(&f.layout_data))
+                .bind(f.seo_data.as_ref().map(Json))
+                .bind(f.is_public)
+                .bind(f.is_homepage)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_VERSION).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            row
+        });
+        Ok(row.into())
+    }
+
+    pub async fn list_pages(&self, project_id: Uuid, filter: &PageFilter, w: Window) -> Result<(Vec<Page>, i64), StoreError> {
+        let cond = "project_id = $1 AND ($2 IS NULL OR slug = $2) AND ($3 OR deleted_at IS NULL)";
+        let sql = format!("SELECT {COLS} FROM pages WHERE {cond} ORDER BY created_at, id LIMIT $4 OFFSET $5");
+        let count = format!("SELECT COUNT(*) FROM pages WHERE {cond}");
+        let (rows, total) = on_pool!(self, p => {
+            let rows = sqlx::query_as::<_, PageRow>(&sql)
+                .bind(project_id)
+                .bind(&filter.slug)
+                .bind(filter.include_deleted)
+                .bind(w.limit)
+                .bind(w.offset)
+                .fetch_all(p)
+                .await?;
+            let total: i64 = sqlx::query_scalar(&count)
+                .bind(project_id)
+                .bind(&filter.slug)
+                .bind(filter.include_deleted)
+                .fetch_one(p)
+                .await?;
+            (rows, total)
+        });
+        Ok((rows.into_iter().map(Page::from).collect(), total))
+    }
+
+    /// A page by id, deleted or not (the UI shows deleted pages so they can be restored).
+    pub async fn get_page(&self, id: Uuid) -> Result<Page, StoreError> {
+        let sql = format!("SELECT {COLS} FROM pages WHERE id = $1");
+        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).fetch_optional(p).await)?;
+        row.map(Page::from).ok_or(StoreError::NotFound)
+    }
+
+    /// Saves a new version of a live page. With `expected`, the save only happens when the
+    /// stored version still equals it; the check and the write are one statement, so two
+    /// concurrent saves of the same version can never both win.
+    pub async fn update_page(&self, id: Uuid, expected: Option<i64>, f: &PageFields) -> Result<Page, StoreError> {
+        let sql = format!(
+            "UPDATE pages SET slug = $3, name = $4, title = $5, description = $6, layout_data = $7, \
+             seo_data = $8, is_public = $9, is_homepage = $10, updated_at = $11, version = version + 1 \
+             WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR version = $2) RETURNING {COLS}"
+        );
+        let now = self.clock.now();
+        let row = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let row = sqlx::query_as::<_, PageRow>(&sql)
+                .bind(id)
+                .bind(expected)
+                .bind(&f.slug)
+                .bind(&f.name)
+                .bind(&f.title)
+                .bind(&f.description)
+                .bind(Json(&f.layout_data))
+                .bind(f.seo_data.as_ref().map(Json))
+                .bind(f.is_public)
+                .bind(f.is_homepage)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = &row {
+                sqlx::query(INSERT_VERSION).bind(id).execute(&mut *tx).await?;
+                sqlx::query(PRUNE_VERSIONS).bind(id).bind(row.version - self.history_limit).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            row
+        });
+        match row {
+            Some(row) => Ok(row.into()),
+            None => Err(self.why_not_written(id).await),
+        }
+    }
+
+    /// Explains a conditional write that matched no row.
+    async fn why_not_written(&self, id: Uuid) -> StoreError {
+        match self.get_page(id).await {
+            Ok(p) if p.deleted_at.is_none() => StoreError::VersionMismatch { current: p.version },
+            Ok(_) | Err(StoreError::NotFound) => StoreError::NotFound,
+            Err(e) => e,
+        }
+    }
+
+    pub async fn soft_delete_page(&self, id: Uuid, expected: Option<i64>) -> Result<Page, StoreError> {
+        let sql = format!(
+            "UPDATE pages SET deleted_at = $3, updated_at = $3 \
+             WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR version = $2) RETURNING {COLS}"
+        );
+        let now = self.clock.now();
+        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).bind(expected).bind(now).fetch_optional(p).await)?;
+        match row {
+            Some(row) => Ok(row.into()),
+            None => Err(self.why_not_written(id).await),
+        }
+    }
+
+    /// Brings a soft-deleted page back; fails with a conflict when its slug (or homepage
+    /// role) was taken meanwhile.
+    pub async fn restore_page(&self, id: Uuid) -> Result<Page, StoreError> {
+        let sql = format!(
+            "UPDATE pages SET deleted_at = NULL, updated_at = $2 WHERE id = $1 AND deleted_at IS NOT NULL RETURNING {COLS}"
+        );
+        let now = self.clock.now();
+        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).bind(now).fetch_optional(p).await)?;
+        match row {
+            Some(row) => Ok(row.into()),
+            // Restoring a live page changes nothing; say so with its current state.
+            None => self.get_page(id).await,
+        }
+    }
+
+    pub async fn list_page_versions(&self, page_id: Uuid, w: Window) -> Result<(Vec<PageVersionSummary>, i64), StoreError> {
+        let sql = "SELECT version, slug, name, saved_at FROM page_versions WHERE page_id = $1 \
+                   ORDER BY version DESC LIMIT $2 OFFSET $3";
+        let count = "SELECT COUNT(*) FROM page_versions WHERE page_id = $1";
+        let (rows, total) = on_pool!(self, p => {
+            let rows: Vec<(i64, String, String, DateTime<Utc>)> =
+                sqlx::query_as(sql).bind(page_id).bind(w.limit).bind(w.offset).fetch_all(p).await?;
+            let total: i64 = sqlx::query_scalar(count).bind(page_id).fetch_one(p).await?;
+            (rows, total)
+        });
+        let items = rows
+            .into_iter()
+            .map(|(version, slug, name, saved_at)| PageVersionSummary { version, slug, name, saved_at })
+            .collect();
+        Ok((items, total))
+    }
+
+    pub async fn get_page_version(&self, page_id: Uuid, version: i64) -> Result<PageVersion, StoreError> {
+        let sql = "SELECT page_id, version, slug, name, title, description, layout_data, seo_data, is_public, \
+                   is_homepage, saved_at FROM page_versions WHERE page_id = $1 AND version = $2";
+        let row = on_pool!(self, p => sqlx::query_as::<_, VersionRow>(sql).bind(page_id).bind(version).fetch_optional(p).await)?;
+        let r = row.ok_or(StoreError::NotFound)?;
+        Ok(PageVersion {
+            page_id: r.page_id,
+            version: r.version,
+            slug: r.slug,
+            name: r.name,
+            title: r.title,
+            description: r.description,
+            layout_data: r.layout_data.0,
+            seo_data: r.seo_data.map(|j| j.0),
+            is_public: r.is_public,
+            is_homepage: r.is_homepage,
+            saved_at: r.saved_at,
+        })
+    }
+}
