@@ -88,7 +88,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// serde reports a missing or unknown field on the parent object; point at the field itself.
+/// serde reports a missing field on the parent object; point at the field itself.
 fn pointer(path: &serde_path_to_error::Path, message: &str) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
@@ -100,7 +100,7 @@ fn pointer(path: &serde_path_to_error::Path, message: &str) -> String {
             Segment::Unknown => {}
         }
     }
-    for prefix in ["missing field `", "unknown field `"] {
+    for prefix in ["missing field `"] {
         if let Some(rest) = message.strip_prefix(prefix) {
             if let Some(field) = rest.split('`').next() {
                 out.push('/');

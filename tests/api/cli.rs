@@ -1,0 +1,204 @@
+//! The binary as a user runs it: first start, CLI commands, config errors, graceful shutdown.
+
+use crate::helpers::{PgDb, TempDir};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_edgepub");
+
+fn edgepub(dir: &TempDir, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(&dir.0)
+        .env_remove("DATABASE_URL")
+        .env_remove("EDGEPUB_ADMIN_TOKEN")
+        .env_remove("EDGEPUB_LISTEN")
+        .env("EDGEPUB_DATA_DIR", dir.0.join("data"))
+        .env("EDGEPUB_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> Output {
+    edgepub(dir, env).args(args).output().expect("run edgepub")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `edgepub serve`, killed on drop; stdout lines arrive on `lines`.
+struct Server {
+    child: Child,
+    port: u16,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut child = edgepub(dir, env)
+            .env("EDGEPUB_LISTEN", &listen)
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn edgepub serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let server = Server { child, port, lines };
+        server.wait_ready();
+        server
+    }
+
+    /// Polls `/healthz` (bounded) until the server answers.
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut out = String::new();
+                if s.read_to_string(&mut out).is_ok() && out.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("edgepub did not become ready on port {}", self.port);
+    }
+
+    fn stdout(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
+    fn get(&self, path: &str, token: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let ok = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(ok.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token_in(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|l| l.split_whitespace().find(|w| w.starts_with("ep_")).map(String::from))
+}
+
+#[test]
+fn first_start_creates_database_and_prints_an_admin_token_once() {
+    let dir = TempDir::new();
+    let mut server = Server::start(&dir, &[]);
+    let token = token_in(&server.stdout()).expect("first start prints an admin token");
+    assert!(server.get("/api/projects", &token).starts_with("HTTP/1.1 200"));
+    assert!(server.get("/api/projects", "ep_wrong").starts_with("HTTP/1.1 401"));
+    let db = dir.0.join("data/edgepub.db");
+    assert!(db.exists(), "SQLite file created in the data dir");
+    assert!(dir.0.join("data/edgepub.db-wal").exists(), "WAL mode");
+    assert!(server.terminate().success(), "SIGTERM exits 0");
+
+    let mut again = Server::start(&dir, &[]);
+    assert_eq!(token_in(&again.stdout()), None, "the token is printed only on the first start");
+    assert!(again.get("/api/projects", &token).starts_with("HTTP/1.1 200"));
+    assert!(again.terminate().success());
+}
+
+#[test]
+fn admin_token_from_env_and_token_commands() {
+    let dir = TempDir::new();
+    let admin = "env-admin-token-0123456789abcdef";
+    let mut server = Server::start(&dir, &[("EDGEPUB_ADMIN_TOKEN", admin)]);
+    assert_eq!(token_in(&server.stdout()), None);
+    assert!(server.get("/api/projects", admin).starts_with("HTTP/1.1 200"));
+    assert!(server.terminate().success());
+
+    let out = run(&dir, &[], &["token", "create", "--name", "ci", "--scope", "publish,edge"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(secret.starts_with("ep_") && secret.len() > 40);
+
+    let list = String::from_utf8(run(&dir, &[], &["token", "list"]).stdout).unwrap();
+    assert!(list.contains("ci") && list.contains("publish,edge") && !list.contains(&secret) && !list.contains(admin));
+    assert!(run(&dir, &[], &["token", "revoke", "ci"]).status.success());
+    let list = String::from_utf8(run(&dir, &[], &["token", "list"]).stdout).unwrap();
+    assert!(list.lines().any(|l| l.contains(" ci ") && l.ends_with("revoked")), "{list}");
+    assert!(!run(&dir, &[], &["token", "revoke", "nobody"]).status.success());
+    let bad = run(&dir, &[], &["token", "create", "--name", "x", "--scope", "root"]);
+    assert!(!bad.status.success());
+
+    for args in [&["--help"][..], &["serve", "--help"], &["token", "create", "--help"], &["migrate", "--help"]] {
+        assert!(run(&dir, &[], args).status.success(), "{args:?}");
+    }
+}
+
+#[test]
+fn invalid_configuration_is_reported_clearly() {
+    let dir = TempDir::new();
+    let out = run(&dir, &[("EDGEPUB_LISTEN", "nowhere"), ("DATABASE_URL", "mysql://x")], &["migrate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("EDGEPUB_LISTEN") && err.contains("DATABASE_URL"), "{err}");
+}
+
+#[tokio::test]
+async fn postgres_from_database_url() {
+    let db = PgDb::create().await;
+    let dir = TempDir::new();
+    let env = [("DATABASE_URL", db.url.as_str())];
+    let out = run(&dir, &env, &["migrate"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut server = Server::start(&dir, &env);
+    assert!(server.get("/readyz", "").contains("\"database\":\"postgres\""));
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let dir = TempDir::new();
+    let admin = "env-admin-token-0123456789abcdef";
+    let mut server = Server::start(&dir, &[("EDGEPUB_ADMIN_TOKEN", admin)]);
+    let body = br#"{"name": "Finished during shutdown"}"#;
+    let mut conn = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(
+        conn,
+        "POST /api/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    conn.write_all(&body[..10]).unwrap();
+    conn.flush().unwrap();
+    // Let the server start reading this request before the signal arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    // Once the listener is closed, shutdown has begun; the request is still open.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", server.port)).is_ok() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    conn.write_all(&body[10..]).unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(server.child.wait().unwrap().success());
+}

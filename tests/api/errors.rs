@@ -1,0 +1,57 @@
+use crate::both_backends;
+use crate::helpers::{error_code, read, spawn, Backend};
+use reqwest::Method;
+use serde_json::json;
+
+both_backends!(every_error_status_has_the_json_shape);
+
+async fn every_error_status_has_the_json_shape(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("Site").await;
+    let pages = format!("/api/projects/{}/pages", project["id"].as_str().unwrap());
+
+    // 404s: unknown project, unknown page (UUID or not), unknown route.
+    let (s, b) = app.get("/api/projects/nope").await;
+    assert_eq!((s, error_code(&b)), (404, "not_found"));
+    let (s, b) = app.get(&format!("/api/pages/{}", uuid::Uuid::new_v4())).await;
+    assert_eq!((s, error_code(&b)), (404, "not_found"));
+    assert_eq!(app.get("/api/pages/not-a-uuid").await.0, 404);
+    let (s, b) = app.get("/api/nothing-here").await;
+    assert_eq!((s, error_code(&b)), (404, "not_found"));
+    let (s, b) = app.send(Method::PUT, "/api/projects", None).await;
+    assert_eq!((s, error_code(&b)), (405, "method_not_allowed"));
+
+    // 400: malformed JSON says where.
+    let res = app.req(Method::POST, &pages).header("content-type", "application/json").body("{\n \"slug\": \"a\",\n \"name\": }").send().await.unwrap();
+    let (s, b) = read(res).await;
+    assert_eq!((s, error_code(&b)), (400, "malformed_json"));
+    assert_eq!(b["error"]["details"]["line"], 3);
+    assert!(b["error"]["message"].as_str().unwrap().contains("line 3"));
+    let (s, b) = read(app.req(Method::POST, &pages).send().await.unwrap()).await;
+    assert_eq!((s, error_code(&b)), (400, "malformed_json"));
+    let (s, b) = app.get("/api/projects?limit=abc").await;
+    assert_eq!((s, error_code(&b)), (400, "bad_request"));
+
+    // 422: a wrong type names the field path.
+    let (s, b) = app.post(&pages, json!({"slug": "a", "name": "n", "is_public": "yes"})).await;
+    assert_eq!((s, error_code(&b)), (422, "validation_failed"));
+    assert_eq!(b["error"]["details"]["fields"][0]["path"], "/is_public");
+
+    // 413: bodies over the 2 MiB default.
+    let big = "x".repeat(2 * 1024 * 1024 + 10);
+    let (s, b) = app.post(&pages, json!({"slug": "big", "name": "n", "layout_data": {"content": [], "root": {"blob": big}}})).await;
+    assert_eq!((s, error_code(&b)), (413, "payload_too_large"));
+    assert_eq!(b["error"]["details"]["limit_bytes"], 2 * 1024 * 1024);
+    // Just under the limit is accepted.
+    let fits = "x".repeat(2 * 1024 * 1024 - 200);
+    let (s, _) = app.post(&pages, json!({"slug": "fits", "name": "n", "layout_data": {"content": [], "root": {"blob": fits}}})).await;
+    assert_eq!(s, 201);
+
+    // No driver text ever leaks, even on conflicts.
+    app.page(&project, json!({"slug": "dup", "name": "n"})).await;
+    let (_, b) = app.post(&pages, json!({"slug": "dup", "name": "n"})).await;
+    let text = b.to_string().to_lowercase();
+    for leak in ["sqlite", "postgres", "constraint", "unique", "pages_live_slug", "duplicate key"] {
+        assert!(!text.contains(leak), "`{leak}` leaked: {text}");
+    }
+}
