@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "edgepub", version, about = "Publish backend for visual site builders")]
+#[command(
+    name = "edgepub",
+    version,
+    about = "Publish backend for visual site builders"
+)]
 pub struct Cli {
     /// TOML config file (default: ./edgepub.toml when present). Env vars override it.
     #[arg(long, global = true, env = "EDGEPUB_CONFIG")]
@@ -75,7 +79,10 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init(config.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("edgepub: cannot start the async runtime: {e}");
@@ -122,9 +129,19 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
 
 async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { name, scopes, project } => {
+        TokenCommand::Create {
+            name,
+            scopes,
+            project,
+        } => {
             let project_id = match project {
-                Some(p) => Some(store.get_project(&p).await.map_err(|_| anyhow::anyhow!("no project `{p}`"))?.id),
+                Some(p) => Some(
+                    store
+                        .get_project(&p)
+                        .await
+                        .map_err(|_| anyhow::anyhow!("no project `{p}`"))?
+                        .id,
+                ),
                 None => None,
             };
             let secret = token::generate();
@@ -132,16 +149,32 @@ async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<(
                 .insert_token(&secret, &name, &scopes, project_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("generated token collided; try again"))?;
-            eprintln!("edgepub: created token `{}` ({}); the secret below is shown only once", info.name, info.id);
+            eprintln!(
+                "edgepub: created token `{}` ({}); the secret below is shown only once",
+                info.name, info.id
+            );
             println!("{secret}");
         }
         TokenCommand::List => {
-            println!("{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  status", "id", "name", "scopes", "prefix", "project");
+            println!(
+                "{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  status",
+                "id", "name", "scopes", "prefix", "project"
+            );
             for t in store.list_tokens().await? {
                 let scopes = token::join_scopes(&t.scopes);
-                let project = t.project_id.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
-                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  {status}", t.id, t.name, scopes, t.prefix, project);
+                let project = t
+                    .project_id
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "-".into());
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  {status}",
+                    t.id, t.name, scopes, t.prefix, project
+                );
             }
         }
         TokenCommand::Revoke { id_or_name } => {

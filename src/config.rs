@@ -93,7 +93,10 @@ impl Config {
         Self::from_sources(file, &env)
     }
 
-    pub fn from_sources(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let file = file
             .map(Path::to_path_buf)
@@ -110,7 +113,9 @@ impl Config {
 
         let listen_raw = parse_env("EDGEPUB_LISTEN", fc.listen).unwrap_or(DEFAULT_LISTEN.into());
         let listen = listen_raw.parse().unwrap_or_else(|_| {
-            errors.push(format!("EDGEPUB_LISTEN: `{listen_raw}` is not an address like 127.0.0.1:8080"));
+            errors.push(format!(
+                "EDGEPUB_LISTEN: `{listen_raw}` is not an address like 127.0.0.1:8080"
+            ));
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
         let data_dir = parse_env("EDGEPUB_DATA_DIR", None)
@@ -121,7 +126,12 @@ impl Config {
             .filter(|v| !v.is_empty())
             .map(Secret)
             .or(fc.database_url)
-            .unwrap_or_else(|| Secret(format!("sqlite://{}", data_dir.join("edgepub.db").display())));
+            .unwrap_or_else(|| {
+                Secret(format!(
+                    "sqlite://{}",
+                    data_dir.join("edgepub.db").display()
+                ))
+            });
         let scheme = database_url.expose().split(':').next().unwrap_or_default();
         if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
             errors.push("DATABASE_URL: must start with sqlite:// or postgres://".into());
@@ -134,7 +144,12 @@ impl Config {
             errors.push("EDGEPUB_ADMIN_TOKEN: must be at least 24 characters".into());
         }
         let cors_origins = get("EDGEPUB_CORS_ORIGINS")
-            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .or(fc.cors_origins)
             .unwrap_or_default();
         let mut num = |key: &str, file: Option<u64>, default: u64, min: u64| -> u64 {
@@ -149,10 +164,30 @@ impl Config {
                 None => file.unwrap_or(default),
             }
         };
-        let max_body_bytes = num("EDGEPUB_MAX_BODY_BYTES", fc.max_body_bytes.map(|v| v as u64), 2 * 1024 * 1024, 1024);
-        let page_history_limit = num("EDGEPUB_PAGE_HISTORY_LIMIT", fc.page_history_limit.map(u64::from), 50, 1);
-        let db_max_connections = num("EDGEPUB_DB_MAX_CONNECTIONS", fc.db_max_connections.map(u64::from), 10, 1);
-        let shutdown_timeout_secs = num("EDGEPUB_SHUTDOWN_TIMEOUT_SECS", fc.shutdown_timeout_secs, 30, 0);
+        let max_body_bytes = num(
+            "EDGEPUB_MAX_BODY_BYTES",
+            fc.max_body_bytes.map(|v| v as u64),
+            2 * 1024 * 1024,
+            1024,
+        );
+        let page_history_limit = num(
+            "EDGEPUB_PAGE_HISTORY_LIMIT",
+            fc.page_history_limit.map(u64::from),
+            50,
+            1,
+        );
+        let db_max_connections = num(
+            "EDGEPUB_DB_MAX_CONNECTIONS",
+            fc.db_max_connections.map(u64::from),
+            10,
+            1,
+        );
+        let shutdown_timeout_secs = num(
+            "EDGEPUB_SHUTDOWN_TIMEOUT_SECS",
+            fc.shutdown_timeout_secs,
+            30,
+            0,
+        );
         let workers = match get("EDGEPUB_WORKERS") {
             Some(_) => Some(num("EDGEPUB_WORKERS", None, 1, 1) as usize),
             None => fc.workers,
@@ -162,7 +197,9 @@ impl Config {
             Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                errors.push(format!("EDGEPUB_LOG_FORMAT: `{other}` is not `pretty` or `json`"));
+                errors.push(format!(
+                    "EDGEPUB_LOG_FORMAT: `{other}` is not `pretty` or `json`"
+                ));
                 LogFormat::Pretty
             }
         };
@@ -201,7 +238,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -217,23 +257,41 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("edgepub-cfg-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("edgepub.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:7000\"\npage_history_limit = 5\n").unwrap();
-        let c = Config::from_sources(Some(&file), &env(&[("EDGEPUB_LISTEN", "127.0.0.1:9000")])).unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:7000\"\npage_history_limit = 5\n",
+        )
+        .unwrap();
+        let c = Config::from_sources(Some(&file), &env(&[("EDGEPUB_LISTEN", "127.0.0.1:9000")]))
+            .unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.page_history_limit, 5);
 
         let err = Config::from_sources(
             None,
-            &env(&[("EDGEPUB_LISTEN", "nope"), ("EDGEPUB_MAX_BODY_BYTES", "x"), ("DATABASE_URL", "mysql://x")]),
+            &env(&[
+                ("EDGEPUB_LISTEN", "nope"),
+                ("EDGEPUB_MAX_BODY_BYTES", "x"),
+                ("DATABASE_URL", "mysql://x"),
+            ]),
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("EDGEPUB_LISTEN") && err.contains("EDGEPUB_MAX_BODY_BYTES") && err.contains("DATABASE_URL"), "{err}");
+        assert!(
+            err.contains("EDGEPUB_LISTEN")
+                && err.contains("EDGEPUB_MAX_BODY_BYTES")
+                && err.contains("DATABASE_URL"),
+            "{err}"
+        );
     }
 
     #[test]
     fn secrets_never_show_in_debug() {
-        let c = Config::from_sources(None, &env(&[("EDGEPUB_ADMIN_TOKEN", "canary-canary-canary-canary")])).unwrap();
+        let c = Config::from_sources(
+            None,
+            &env(&[("EDGEPUB_ADMIN_TOKEN", "canary-canary-canary-canary")]),
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("canary"));
     }
 }

@@ -31,14 +31,28 @@ pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, St
 /// once; it is never logged.
 pub async fn bootstrap_admin(store: &Store, config: &Config) -> Result<Option<String>, StoreError> {
     if let Some(secret) = &config.admin_token {
-        store.insert_token(secret.expose(), "admin (EDGEPUB_ADMIN_TOKEN)", &[Scope::Admin], None).await?;
+        store
+            .insert_token(
+                secret.expose(),
+                "admin (EDGEPUB_ADMIN_TOKEN)",
+                &[Scope::Admin],
+                None,
+            )
+            .await?;
         return Ok(None);
     }
     if store.count_tokens().await? > 0 {
         return Ok(None);
     }
     let secret = token::generate();
-    store.insert_token(&secret, "admin (first start)", &[Scope::Admin, Scope::Publish], None).await?;
+    store
+        .insert_token(
+            &secret,
+            "admin (first start)",
+            &[Scope::Admin, Scope::Publish],
+            None,
+        )
+        .await?;
     Ok(Some(secret))
 }
 
@@ -49,7 +63,12 @@ pub struct Application {
 
 impl Application {
     /// `handle_signals`: stop gracefully on SIGTERM/SIGINT (the binary); tests pass false.
-    pub fn build(config: Config, store: Store, listener: TcpListener, handle_signals: bool) -> std::io::Result<Self> {
+    pub fn build(
+        config: Config,
+        store: Store,
+        listener: TcpListener,
+        handle_signals: bool,
+    ) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let metrics = Metrics::new().map_err(std::io::Error::other)?;
         let shutdown_timeout = config.shutdown_timeout_secs;
@@ -62,7 +81,10 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
+                .wrap(
+                    ErrorHandlers::new()
+                        .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
+                )
                 .wrap(cors(&state.config.cors_origins))
                 .wrap(from_fn(telemetry::observe))
                 .configure(api::configure)

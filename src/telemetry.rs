@@ -12,7 +12,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use std::time::Instant;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
@@ -25,10 +27,16 @@ pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_env("EDGEPUB_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
     };
     // A second init (tests start many servers in one process) keeps the first subscriber.
     drop(result);
@@ -46,25 +54,43 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("edgepub".into()), None)?;
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by method, route template and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route template and status",
+            ),
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method and route template"),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by method and route template",
+            ),
             &["method", "route"],
         )?;
-        let pool = IntGaugeVec::new(Opts::new("db_pool_connections", "Database pool connections by state"), &["state"])?;
+        let pool = IntGaugeVec::new(
+            Opts::new("db_pool_connections", "Database pool connections by state"),
+            &["state"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
-        Ok(Metrics { registry, requests, latency, pool })
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            pool,
+        })
     }
 
     pub fn render(&self, stats: PoolStats) -> String {
         let idle = i64::from(stats.idle);
         self.pool.with_label_values(&["idle"]).set(idle);
-        self.pool.with_label_values(&["active"]).set(i64::from(stats.size) - idle);
-        self.pool.with_label_values(&["total"]).set(i64::from(stats.size));
+        self.pool
+            .with_label_values(&["active"])
+            .set(i64::from(stats.size) - idle);
+        self.pool
+            .with_label_values(&["total"])
+            .set(i64::from(stats.size));
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %e, "could not encode metrics");
@@ -73,8 +99,12 @@ impl Metrics {
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[method, route, &status.to_string()]).inc();
-        self.latency.with_label_values(&[method, route]).observe(seconds);
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(seconds);
     }
 }
 
@@ -93,8 +123,11 @@ pub async fn observe(
     // Route templates, never raw paths, keep metric cardinality bounded.
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
-    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
@@ -106,7 +139,11 @@ pub async fn observe(
     if let Some(m) = &metrics {
         m.observe(&method, &route, status.as_u16(), elapsed.as_secs_f64());
     }
-    tracing::info!(status = status.as_u16(), latency_ms = elapsed.as_millis() as u64, "request completed");
+    tracing::info!(
+        status = status.as_u16(),
+        latency_ms = elapsed.as_millis() as u64,
+        "request completed"
+    );
     let mut res = result?;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, v);

@@ -14,7 +14,11 @@ use utoipa::ToSchema;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String, details: Value },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("missing or invalid bearer token")]
     Unauthorized,
     #[error("{0}")]
@@ -22,7 +26,11 @@ pub enum ApiError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
-    Conflict { code: &'static str, message: String, path: &'static str },
+    Conflict {
+        code: &'static str,
+        message: String,
+        path: &'static str,
+    },
     #[error("the resource changed since it was read (current version {current})")]
     PreconditionFailed { current: i64 },
     #[error("request body is larger than {limit} bytes")]
@@ -95,12 +103,28 @@ impl ApiError {
 
 fn conflict(c: Conflict) -> ApiError {
     let (code, message, path) = match c {
-        Conflict::ProjectSlug => ("slug_taken", "another project already has this slug", "/slug"),
-        Conflict::PageSlug => ("slug_taken", "another live page of this project already has this slug", "/slug"),
-        Conflict::Homepage => ("homepage_taken", "this project already has a homepage", "/is_homepage"),
+        Conflict::ProjectSlug => (
+            "slug_taken",
+            "another project already has this slug",
+            "/slug",
+        ),
+        Conflict::PageSlug => (
+            "slug_taken",
+            "another live page of this project already has this slug",
+            "/slug",
+        ),
+        Conflict::Homepage => (
+            "homepage_taken",
+            "this project already has a homepage",
+            "/is_homepage",
+        ),
         Conflict::Other => ("conflict", "the change conflicts with existing data", ""),
     };
-    ApiError::Conflict { code, message: message.into(), path }
+    ApiError::Conflict {
+        code,
+        message: message.into(),
+        path,
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -142,4 +166,3 @@ impl ResponseError for ApiError {
         res.json(body)
     }
 }
-

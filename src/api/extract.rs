@@ -73,7 +73,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         if inner.classify() == serde_json::error::Category::Data {
             let path = pointer(e.path(), &inner.to_string());
             let message = strip_position(&inner.to_string());
-            return ApiError::Validation(vec![crate::domain::FieldError { path, code: "invalid_type", message }]);
+            return ApiError::Validation(vec![crate::domain::FieldError {
+                path,
+                code: "invalid_type",
+                message,
+            }]);
         }
         ApiError::BadRequest {
             code: "malformed_json",
@@ -95,7 +99,9 @@ fn pointer(path: &serde_path_to_error::Path, message: &str) -> String {
     for seg in path.iter() {
         match seg {
             Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } => out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Map { key } => {
+                out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+            }
             Segment::Enum { variant } => out.push_str(&format!("/{variant}")),
             Segment::Unknown => {}
         }
@@ -131,11 +137,16 @@ impl FromRequest for Auth {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(|v| v.trim().to_string());
         Box::pin(async move {
             let state = state?;
-            let secret = secret.filter(|s| !s.is_empty()).ok_or(ApiError::Unauthorized)?;
+            let secret = secret
+                .filter(|s| !s.is_empty())
+                .ok_or(ApiError::Unauthorized)?;
             match state.store.authenticate(&secret).await? {
                 Some(p) => Ok(Auth(p)),
                 None => Err(ApiError::Unauthorized),
@@ -149,12 +160,14 @@ impl Auth {
     /// another project.
     pub fn require(&self, scope: Scope, project: Option<Uuid>) -> Result<(), ApiError> {
         if !self.0.scopes.contains(&scope) {
-            return Err(ApiError::forbidden(format!("this token lacks the `{scope}` scope")));
+            return Err(ApiError::forbidden(format!(
+                "this token lacks the `{scope}` scope"
+            )));
         }
         match (self.0.project_id, project) {
-            (Some(mine), Some(wanted)) if mine != wanted => {
-                Err(ApiError::forbidden("this token is limited to another project"))
-            }
+            (Some(mine), Some(wanted)) if mine != wanted => Err(ApiError::forbidden(
+                "this token is limited to another project",
+            )),
             (Some(_), None) => Err(ApiError::forbidden("this token is limited to one project")),
             _ => Ok(()),
         }
@@ -163,7 +176,9 @@ impl Auth {
     /// The project a listing must be limited to, after checking the scope.
     pub fn list_scope(&self, scope: Scope) -> Result<Option<Uuid>, ApiError> {
         if !self.0.scopes.contains(&scope) {
-            return Err(ApiError::forbidden(format!("this token lacks the `{scope}` scope")));
+            return Err(ApiError::forbidden(format!(
+                "this token lacks the `{scope}` scope"
+            )));
         }
         Ok(self.0.project_id)
     }
@@ -178,7 +193,10 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let value = req.headers().get(header::IF_MATCH).map(|v| v.to_str().unwrap_or_default().trim().to_string());
+        let value = req
+            .headers()
+            .get(header::IF_MATCH)
+            .map(|v| v.to_str().unwrap_or_default().trim().to_string());
         std::future::ready(Ok(IfMatch(value.and_then(|v| parse_etag(&v)))))
     }
 }

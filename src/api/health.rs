@@ -25,9 +25,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok", "database": backend })),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "database": backend }))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": backend }))
         }
-        Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "timeout", "database": backend })),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "timeout", "database": backend })),
     }
 }
 

@@ -37,13 +37,21 @@ pub struct Paginated<T> {
 
 impl<T> Paginated<T> {
     pub fn new(items: Vec<T>, total: i64, w: Window) -> Self {
-        Paginated { items, total, limit: w.limit, offset: w.offset }
+        Paginated {
+            items,
+            total,
+            limit: w.limit,
+            offset: w.offset,
+        }
     }
 }
 
 /// Applies a JSON merge patch (RFC 7396) to `current`'s input form and re-reads it, so PATCH
 /// goes through exactly the validation PUT does.
-pub fn merge_patch<T: Serialize + DeserializeOwned>(current: &T, patch: Value) -> Result<T, ApiError> {
+pub fn merge_patch<T: Serialize + DeserializeOwned>(
+    current: &T,
+    patch: Value,
+) -> Result<T, ApiError> {
     if !patch.is_object() {
         return Err(ApiError::Validation(vec![crate::domain::FieldError {
             path: String::new(),
@@ -79,18 +87,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         message,
         details: Value::Null,
     };
-    cfg.app_data(web::QueryConfig::default().error_handler(move |e, _| bad_input(e.to_string()).into()))
-        .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into()))
-        .configure(health::routes)
-        .service(
-            web::scope("/api")
-                .configure(projects::routes)
-                .configure(pages::routes)
-                .configure(versions::routes)
-                .configure(tokens::routes),
-        )
-        .service(openapi::swagger_ui())
-        .default_service(web::to(|| async { ApiError::NotFound("route").error_response() }));
+    cfg.app_data(
+        web::QueryConfig::default().error_handler(move |e, _| bad_input(e.to_string()).into()),
+    )
+    .app_data(
+        web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into()),
+    )
+    .configure(health::routes)
+    .service(
+        web::scope("/api")
+            .configure(projects::routes)
+            .configure(pages::routes)
+            .configure(versions::routes)
+            .configure(tokens::routes),
+    )
+    .service(openapi::swagger_ui())
+    .default_service(web::to(|| async {
+        ApiError::NotFound("route").error_response()
+    }));
 }
 
 #[cfg(test)]
@@ -101,7 +115,10 @@ mod tests {
     #[test]
     fn merge_patch_semantics() {
         let mut doc = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
-        merge(&mut doc, json!({"a": null, "b": {"c": 9}, "e": [2, 3], "f": "new"}));
+        merge(
+            &mut doc,
+            json!({"a": null, "b": {"c": 9}, "e": [2, 3], "f": "new"}),
+        );
         assert_eq!(doc, json!({"b": {"c": 9, "d": 3}, "e": [2, 3], "f": "new"}));
     }
 }

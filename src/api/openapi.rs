@@ -44,7 +44,9 @@ impl Modify for BearerAuth {
 /// The document as committed in `openapi/openapi.json` (pretty, trailing newline).
 pub fn document() -> String {
     let doc = ApiDoc::openapi();
-    let mut text = doc.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut text = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }

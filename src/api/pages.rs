@@ -16,21 +16,37 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects/{project}/pages").get(list).post(create))
-        .service(web::resource("/pages/{id}").get(get).put(replace).patch(patch).delete(delete))
-        .service(web::resource("/pages/{id}/restore").post(restore));
+    cfg.service(
+        web::resource("/projects/{project}/pages")
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource("/pages/{id}")
+            .get(get)
+            .put(replace)
+            .patch(patch)
+            .delete(delete),
+    )
+    .service(web::resource("/pages/{id}/restore").post(restore));
 }
 
 /// Loads a page and checks the caller may administer its project.
 pub async fn authorized_page(state: &AppState, auth: &Auth, id: &str) -> Result<Page, ApiError> {
     let id = uuid_or_404(id, "page")?;
-    let page = state.store.get_page(id).await.map_err(|e| ApiError::from_store(e, "page"))?;
+    let page = state
+        .store
+        .get_page(id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "page"))?;
     auth.require(Scope::Admin, Some(page.project_id))?;
     Ok(page)
 }
 
 pub fn page_response(status: actix_web::http::StatusCode, page: &Page) -> HttpResponse {
-    HttpResponse::build(status).insert_header(etag(page.version)).json(page)
+    HttpResponse::build(status)
+        .insert_header(etag(page.version))
+        .json(page)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -55,8 +71,15 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let q = q.into_inner();
-    let w = PageQuery { limit: q.limit, offset: q.offset }.window();
-    let filter = PageFilter { slug: q.slug, include_deleted: q.include_deleted };
+    let w = PageQuery {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .window();
+    let filter = PageFilter {
+        slug: q.slug,
+        include_deleted: q.include_deleted,
+    };
     let (items, total) = state.store.list_pages(project.id, &filter, w).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
@@ -73,7 +96,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let fields = body.0.validate().map_err(ApiError::Validation)?;
-    let page = state.store.create_page(project.id, &fields).await.map_err(|e| ApiError::from_store(e, "project"))?;
+    let page = state
+        .store
+        .create_page(project.id, &fields)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
     let mut res = page_response(actix_web::http::StatusCode::CREATED, &page);
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/pages/{}", page.id)) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -83,7 +110,11 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/pages/{id}", tag = "pages", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let page = authorized_page(&state, &auth, &path).await?;
     Ok(page_response(actix_web::http::StatusCode::OK, &page))
 }
@@ -119,11 +150,22 @@ pub async fn patch(
     let input = merge_patch(&PageInput::from(&page), body.0)?;
     // The patch was applied to the version just read, so without If-Match that version is
     // the precondition: a concurrent save makes this one fail instead of being overwritten.
-    save(&state, &page, Some(if_match.0.unwrap_or(page.version)), input).await
+    save(
+        &state,
+        &page,
+        Some(if_match.0.unwrap_or(page.version)),
+        input,
+    )
+    .await
 }
 
 /// Saves `input` as the next version of `page`; also used by history restores.
-pub async fn save(state: &AppState, page: &Page, expected: Option<i64>, input: PageInput) -> Result<HttpResponse, ApiError> {
+pub async fn save(
+    state: &AppState,
+    page: &Page,
+    expected: Option<i64>,
+    input: PageInput,
+) -> Result<HttpResponse, ApiError> {
     let fields = input.validate().map_err(ApiError::Validation)?;
     let saved = state
         .store
@@ -144,15 +186,27 @@ pub async fn delete(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page(&state, &auth, &path).await?;
-    state.store.soft_delete_page(page.id, if_match.0).await.map_err(|e| ApiError::from_store(e, "page"))?;
+    state
+        .store
+        .soft_delete_page(page.id, if_match.0)
+        .await
+        .map_err(|e| ApiError::from_store(e, "page"))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(post, path = "/api/pages/{id}/restore", tag = "pages", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Page), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Its slug or the homepage role was taken meanwhile")))]
-pub async fn restore(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn restore(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let page = authorized_page(&state, &auth, &path).await?;
-    let page = state.store.restore_page(page.id).await.map_err(|e| ApiError::from_store(e, "page"))?;
+    let page = state
+        .store
+        .restore_page(page.id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "page"))?;
     Ok(page_response(actix_web::http::StatusCode::OK, &page))
 }

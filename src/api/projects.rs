@@ -9,25 +9,34 @@ use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects").get(list).post(create)).service(
-        web::resource("/projects/{project}")
-            .get(get)
-            .put(replace)
-            .patch(patch)
-            .delete(delete),
-    );
+    cfg.service(web::resource("/projects").get(list).post(create))
+        .service(
+            web::resource("/projects/{project}")
+                .get(get)
+                .put(replace)
+                .patch(patch)
+                .delete(delete),
+        );
 }
 
 /// Loads a project by id or slug and checks the caller may administer it.
 pub async fn authorized(state: &AppState, auth: &Auth, project: &str) -> Result<Project, ApiError> {
-    let p = state.store.get_project(project).await.map_err(|e| ApiError::from_store(e, "project"))?;
+    let p = state
+        .store
+        .get_project(project)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
     auth.require(Scope::Admin, Some(p.id))?;
     Ok(p)
 }
 
 #[utoipa::path(get, path = "/api/projects", tag = "projects", params(PageQuery),
     responses((status = 200, body = Paginated<Project>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
     let only = auth.list_scope(Scope::Admin)?;
     let w = q.window();
     let (items, total) = state.store.list_projects(w, only).await?;
@@ -36,17 +45,29 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<PageQuer
 
 #[utoipa::path(post, path = "/api/projects", tag = "projects", request_body = ProjectInput,
     responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: JsonBody<ProjectInput>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody<ProjectInput>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
     let fields = body.0.validate(false).map_err(ApiError::Validation)?;
-    let project = state.store.create_project(&fields).await.map_err(|e| ApiError::from_store(e, "project"))?;
+    let project = state
+        .store
+        .create_project(&fields)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
     Ok(HttpResponse::Created().json(project))
 }
 
 #[utoipa::path(get, path = "/api/projects/{project}", tag = "projects",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     Ok(HttpResponse::Ok().json(project))
 }
@@ -79,7 +100,11 @@ pub async fn patch(
     save(&state, current, input).await
 }
 
-async fn save(state: &AppState, current: Project, input: ProjectInput) -> Result<HttpResponse, ApiError> {
+async fn save(
+    state: &AppState,
+    current: Project,
+    input: ProjectInput,
+) -> Result<HttpResponse, ApiError> {
     let fields = input.validate(true).map_err(ApiError::Validation)?;
     let project = state
         .store
@@ -92,8 +117,16 @@ async fn save(state: &AppState, current: Project, input: ProjectInput) -> Result
 #[utoipa::path(delete, path = "/api/projects/{project}", tag = "projects",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 204, description = "Deleted with its pages and history"), (status = 404, body = ErrorBody)))]
-pub async fn delete(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    state.store.delete_project(project.id).await.map_err(|e| ApiError::from_store(e, "project"))?;
+    state
+        .store
+        .delete_project(project.id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
     Ok(HttpResponse::NoContent().finish())
 }

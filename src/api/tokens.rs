@@ -41,17 +41,32 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse
 
 #[utoipa::path(post, path = "/api/tokens", tag = "tokens", request_body = TokenRequest,
     responses((status = 201, body = CreatedToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: JsonBody<TokenRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody<TokenRequest>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
     let req = body.0;
     let mut problems = Problems::default();
     let name = problems.text("/name", &req.name, 100);
     if req.scopes.is_empty() {
-        problems.push("/scopes", "required", "give at least one of admin, publish, edge");
+        problems.push(
+            "/scopes",
+            "required",
+            "give at least one of admin, publish, edge",
+        );
     }
     problems.finish(()).map_err(ApiError::Validation)?;
     let project_id = match &req.project {
-        Some(p) => Some(state.store.get_project(p).await.map_err(|e| ApiError::from_store(e, "project"))?.id),
+        Some(p) => Some(
+            state
+                .store
+                .get_project(p)
+                .await
+                .map_err(|e| ApiError::from_store(e, "project"))?
+                .id,
+        ),
         None => None,
     };
     let secret = token::generate();
@@ -60,13 +75,24 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: JsonBody<Token
         .insert_token(&secret, &name, &req.scopes, project_id)
         .await?
         .ok_or_else(|| ApiError::internal("generated token collided"))?;
-    Ok(HttpResponse::Created().json(CreatedToken { token: secret, info }))
+    Ok(HttpResponse::Created().json(CreatedToken {
+        token: secret,
+        info,
+    }))
 }
 
 #[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id or name")),
     responses((status = 200, body = TokenInfo, description = "Revoked"), (status = 404, body = ErrorBody)))]
-pub async fn revoke(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let info = state.store.revoke_token(&path).await.map_err(|e| ApiError::from_store(e, "token"))?;
+    let info = state
+        .store
+        .revoke_token(&path)
+        .await
+        .map_err(|e| ApiError::from_store(e, "token"))?;
     Ok(HttpResponse::Ok().json(info))
 }

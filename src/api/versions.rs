@@ -30,10 +30,18 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/pages/{id}/versions/{version}", tag = "pages",
     params(("id" = uuid::Uuid, Path), ("version" = i64, Path)),
     responses((status = 200, body = PageVersion), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<(String, i64)>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
     let page = authorized_page(&state, &auth, &id).await?;
-    let version = state.store.get_page_version(page.id, n).await.map_err(|e| ApiError::from_store(e, "version"))?;
+    let version = state
+        .store
+        .get_page_version(page.id, n)
+        .await
+        .map_err(|e| ApiError::from_store(e, "version"))?;
     Ok(HttpResponse::Ok().json(version))
 }
 
@@ -49,6 +57,10 @@ pub async fn restore(
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
     let page = authorized_page(&state, &auth, &id).await?;
-    let version = state.store.get_page_version(page.id, n).await.map_err(|e| ApiError::from_store(e, "version"))?;
+    let version = state
+        .store
+        .get_page_version(page.id, n)
+        .await
+        .map_err(|e| ApiError::from_store(e, "version"))?;
     save(&state, &page, if_match.0, PageInput::from(version)).await
 }

@@ -35,16 +35,26 @@ impl Problems {
         if v.is_empty() {
             self.push(path, "required", "must not be empty");
         } else if v.chars().count() > max {
-            self.push(path, "too_long", format!("must be at most {max} characters"));
+            self.push(
+                path,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
         }
         v.to_string()
     }
 
     /// Checks an optional bounded text field; empty strings become `None`.
     pub fn opt_text(&mut self, path: &str, value: Option<String>, max: usize) -> Option<String> {
-        let v = value.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())?;
+        let v = value
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())?;
         if v.chars().count() > max {
-            self.push(path, "too_long", format!("must be at most {max} characters"));
+            self.push(
+                path,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
         }
         Some(v)
     }

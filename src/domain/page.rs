@@ -91,7 +91,9 @@ impl PageInput {
         let name = p.text("/name", &self.name, 200);
         let title = p.opt_text("/title", self.title, 300);
         let description = p.opt_text("/description", self.description, 2000);
-        let layout_data = self.layout_data.unwrap_or_else(|| json!({"content": [], "root": {}}));
+        let layout_data = self
+            .layout_data
+            .unwrap_or_else(|| json!({"content": [], "root": {}}));
         check_layout(&mut p, &layout_data);
         let seo_data = self.seo_data.filter(|v| !v.is_null());
         if let Some(seo) = &seo_data {
@@ -112,20 +114,35 @@ impl PageInput {
 
 fn check_layout(p: &mut Problems, layout: &Value) {
     let Some(obj) = layout.as_object() else {
-        p.push("/layout_data", "invalid", "must be an object `{content: [...], root: {...}}`");
+        p.push(
+            "/layout_data",
+            "invalid",
+            "must be an object `{content: [...], root: {...}}`",
+        );
         return;
     };
     match obj.get("content") {
         Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 if !item.is_object() {
-                    p.push(&format!("/layout_data/content/{i}"), "invalid", "a component must be an object");
+                    p.push(
+                        &format!("/layout_data/content/{i}"),
+                        "invalid",
+                        "a component must be an object",
+                    );
                 }
             }
         }
-        _ => p.push("/layout_data/content", "invalid", "must be an array of components"),
+        _ => p.push(
+            "/layout_data/content",
+            "invalid",
+            "must be an array of components",
+        ),
     }
-    if obj.get("root").is_some_and(|r| !r.is_object() && !r.is_null()) {
+    if obj
+        .get("root")
+        .is_some_and(|r| !r.is_object() && !r.is_null())
+    {
         p.push("/layout_data/root", "invalid", "must be an object");
     }
 }
@@ -143,7 +160,11 @@ fn check_seo(p: &mut Problems, seo: &Value) {
     if let Some(k) = obj.get("keywords") {
         let ok = k.is_null() || k.as_array().is_some_and(|a| a.iter().all(Value::is_string));
         if !ok {
-            p.push("/seo_data/keywords", "invalid", "must be an array of strings");
+            p.push(
+                "/seo_data/keywords",
+                "invalid",
+                "must be an array of strings",
+            );
         }
     }
 }
@@ -206,13 +227,21 @@ mod tests {
         let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["/slug", "/name", "/layout_data/content/0", "/layout_data/root", "/seo_data/title", "/seo_data/keywords"]
+            [
+                "/slug",
+                "/name",
+                "/layout_data/content/0",
+                "/layout_data/root",
+                "/seo_data/title",
+                "/seo_data/keywords"
+            ]
         );
     }
 
     #[test]
     fn defaults() {
-        let input: PageInput = serde_json::from_value(json!({"slug": "home", "name": "Home"})).unwrap();
+        let input: PageInput =
+            serde_json::from_value(json!({"slug": "home", "name": "Home"})).unwrap();
         let f = input.validate().unwrap();
         assert!(f.is_public && !f.is_homepage);
         assert_eq!(f.layout_data, json!({"content": [], "root": {}}));

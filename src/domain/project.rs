@@ -100,7 +100,11 @@ impl ProjectInput {
         let tenant_slug = self.tenant_slug.unwrap_or_else(|| DEFAULT_TENANT.into());
         if tenant_slug != DEFAULT_TENANT {
             if let Err(m) = check_project_slug(&tenant_slug) {
-                p.push("/tenant_slug", "invalid", format!("must be `_default` or a slug: {m}"));
+                p.push(
+                    "/tenant_slug",
+                    "invalid",
+                    format!("must be `_default` or a slug: {m}"),
+                );
             }
         }
         let fields = ProjectFields {
@@ -124,7 +128,11 @@ fn check_url(p: &mut Problems, path: &str, value: Option<String>) -> Option<Stri
     let ok = v.starts_with('/') && !v.starts_with("//")
         || url::Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
     if !ok {
-        p.push(path, "invalid_url", "must be an http(s) URL or a path starting with `/`");
+        p.push(
+            path,
+            "invalid_url",
+            "must be an http(s) URL or a path starting with `/`",
+        );
     }
     Some(v)
 }
@@ -139,7 +147,12 @@ pub fn slugify(name: &str) -> String {
             out.push('-');
         }
     }
-    out.trim_end_matches('-').chars().take(63).collect::<String>().trim_end_matches('-').to_string()
+    out.trim_end_matches('-')
+        .chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
 }
 
 #[cfg(test)]

@@ -36,10 +36,9 @@ pub fn check_page_slug(slug: &str) -> Result<(), String> {
         if segment == "__homepage__" {
             return Err("`__homepage__` is reserved".into());
         }
-        if let Some(c) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')))
-        {
+        if let Some(c) = segment.chars().find(|c| {
+            !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+        }) {
             return Err(format!(
                 "`{c}` is not allowed: use lowercase letters, digits, `-`, `_` and `.` separated by `/`"
             ));
@@ -54,7 +53,9 @@ pub fn check_page_slug(slug: &str) -> Result<(), String> {
 
 /// Validates a project or tenant slug: 1–63 of `[a-z0-9-]`, starting with a letter or digit.
 pub fn check_project_slug(slug: &str) -> Result<(), String> {
-    let ok_chars = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ok_chars = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if slug.is_empty() || slug.len() > 63 || !ok_chars || slug.starts_with('-') {
         return Err("must be 1-63 lowercase letters, digits or `-`, not starting with `-`".into());
     }
@@ -71,8 +72,20 @@ mod tests {
             assert_eq!(check_page_slug(ok), Ok(()), "{ok}");
         }
         for bad in [
-            "", "/home", "home/", "a//b", "../etc", "a/../b", "Home", "a b", "api", "api/x",
-            "_next/x", "__homepage__", "x/__homepage__", "é",
+            "",
+            "/home",
+            "home/",
+            "a//b",
+            "../etc",
+            "a/../b",
+            "Home",
+            "a b",
+            "api",
+            "api/x",
+            "_next/x",
+            "__homepage__",
+            "x/__homepage__",
+            "é",
         ] {
             assert!(check_page_slug(bad).is_err(), "{bad}");
         }

@@ -51,7 +51,11 @@ impl FromStr for Scope {
 
 /// Stored form of a scope list: `admin,publish`.
 pub fn join_scopes(scopes: &[Scope]) -> String {
-    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn parse_scopes(s: &str) -> Vec<Scope> {
@@ -108,7 +112,10 @@ mod tests {
         assert_ne!(a, generate());
         assert_eq!(hash(&a).len(), 64);
         assert_ne!(hash(&a), a);
-        assert_eq!(parse_scopes(&join_scopes(&[Scope::Admin, Scope::Edge])), [Scope::Admin, Scope::Edge]);
+        assert_eq!(
+            parse_scopes(&join_scopes(&[Scope::Admin, Scope::Edge])),
+            [Scope::Admin, Scope::Edge]
+        );
         assert!("root".parse::<Scope>().is_err());
     }
 }

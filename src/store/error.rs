@@ -58,10 +58,19 @@ mod tests {
 
     #[test]
     fn classifies_both_dialects() {
-        assert_eq!(classify("UNIQUE constraint failed: pages.project_id, pages.slug"), Conflict::PageSlug);
-        assert_eq!(classify("UNIQUE constraint failed: pages.project_id"), Conflict::Homepage);
+        assert_eq!(
+            classify("UNIQUE constraint failed: pages.project_id, pages.slug"),
+            Conflict::PageSlug
+        );
+        assert_eq!(
+            classify("UNIQUE constraint failed: pages.project_id"),
+            Conflict::Homepage
+        );
         assert_eq!(classify("pages_one_homepage"), Conflict::Homepage);
         assert_eq!(classify("projects_slug_key"), Conflict::ProjectSlug);
-        assert_eq!(classify("UNIQUE constraint failed: projects.slug"), Conflict::ProjectSlug);
+        assert_eq!(
+            classify("UNIQUE constraint failed: projects.slug"),
+            Conflict::ProjectSlug
+        );
     }
 }

@@ -67,7 +67,11 @@ pub struct Options {
 impl Store {
     /// Connects without migrating. SQLite files (and their directory) are created when
     /// missing, in WAL mode with foreign keys on.
-    pub async fn connect(url: &str, opts: Options, clock: SharedClock) -> Result<Store, StoreError> {
+    pub async fn connect(
+        url: &str,
+        opts: Options,
+        clock: SharedClock,
+    ) -> Result<Store, StoreError> {
         let db = if url.starts_with("sqlite:") {
             let co = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -75,8 +79,13 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30));
-            if let Some(dir) = co.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
+            if let Some(dir) = co
+                .get_filename()
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)

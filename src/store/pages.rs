@@ -112,9 +112,16 @@ impl Store {
         Ok(row.into())
     }
 
-    pub async fn list_pages(&self, project_id: Uuid, filter: &PageFilter, w: Window) -> Result<(Vec<Page>, i64), StoreError> {
+    pub async fn list_pages(
+        &self,
+        project_id: Uuid,
+        filter: &PageFilter,
+        w: Window,
+    ) -> Result<(Vec<Page>, i64), StoreError> {
         let cond = "project_id = $1 AND ($2 IS NULL OR slug = $2) AND ($3 OR deleted_at IS NULL)";
-        let sql = format!("SELECT {COLS} FROM pages WHERE {cond} ORDER BY created_at, id LIMIT $4 OFFSET $5");
+        let sql = format!(
+            "SELECT {COLS} FROM pages WHERE {cond} ORDER BY created_at, id LIMIT $4 OFFSET $5"
+        );
         let count = format!("SELECT COUNT(*) FROM pages WHERE {cond}");
         let (rows, total) = on_pool!(self, p => {
             let rows = sqlx::query_as::<_, PageRow>(&sql)
@@ -146,7 +153,12 @@ impl Store {
     /// Saves a new version of a live page. With `expected`, the save only happens when the
     /// stored version still equals it; the check and the write are one statement, so two
     /// concurrent saves of the same version can never both win.
-    pub async fn update_page(&self, id: Uuid, expected: Option<i64>, f: &PageFields) -> Result<Page, StoreError> {
+    pub async fn update_page(
+        &self,
+        id: Uuid,
+        expected: Option<i64>,
+        f: &PageFields,
+    ) -> Result<Page, StoreError> {
         let sql = format!(
             "UPDATE pages SET slug = $3, name = $4, title = $5, description = $6, layout_data = $7, \
              seo_data = $8, is_public = $9, is_homepage = $10, updated_at = $11, version = version + 1 \
@@ -191,7 +203,11 @@ impl Store {
         }
     }
 
-    pub async fn soft_delete_page(&self, id: Uuid, expected: Option<i64>) -> Result<Page, StoreError> {
+    pub async fn soft_delete_page(
+        &self,
+        id: Uuid,
+        expected: Option<i64>,
+    ) -> Result<Page, StoreError> {
         let sql = format!(
             "UPDATE pages SET deleted_at = $3, updated_at = $3 \
              WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR version = $2) RETURNING {COLS}"
@@ -219,7 +235,11 @@ impl Store {
         }
     }
 
-    pub async fn list_page_versions(&self, page_id: Uuid, w: Window) -> Result<(Vec<PageVersionSummary>, i64), StoreError> {
+    pub async fn list_page_versions(
+        &self,
+        page_id: Uuid,
+        w: Window,
+    ) -> Result<(Vec<PageVersionSummary>, i64), StoreError> {
         let sql = "SELECT version, slug, name, saved_at FROM page_versions WHERE page_id = $1 \
                    ORDER BY version DESC LIMIT $2 OFFSET $3";
         let count = "SELECT COUNT(*) FROM page_versions WHERE page_id = $1";
@@ -231,12 +251,21 @@ impl Store {
         });
         let items = rows
             .into_iter()
-            .map(|(version, slug, name, saved_at)| PageVersionSummary { version, slug, name, saved_at })
+            .map(|(version, slug, name, saved_at)| PageVersionSummary {
+                version,
+                slug,
+                name,
+                saved_at,
+            })
             .collect();
         Ok((items, total))
     }
 
-    pub async fn get_page_version(&self, page_id: Uuid, version: i64) -> Result<PageVersion, StoreError> {
+    pub async fn get_page_version(
+        &self,
+        page_id: Uuid,
+        version: i64,
+    ) -> Result<PageVersion, StoreError> {
         let sql = "SELECT page_id, version, slug, name, title, description, layout_data, seo_data, is_public, \
                    is_homepage, saved_at FROM page_versions WHERE page_id = $1 AND version = $2";
         let row = on_pool!(self, p => sqlx::query_as::<_, VersionRow>(sql).bind(page_id).bind(version).fetch_optional(p).await)?;

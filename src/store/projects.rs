@@ -32,7 +32,11 @@ impl Store {
     }
 
     /// Lists projects by creation time; `only` limits the list to one project (scoped tokens).
-    pub async fn list_projects(&self, w: Window, only: Option<Uuid>) -> Result<(Vec<Project>, i64), StoreError> {
+    pub async fn list_projects(
+        &self,
+        w: Window,
+        only: Option<Uuid>,
+    ) -> Result<(Vec<Project>, i64), StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM projects WHERE ($1 IS NULL OR id = $1) \
              ORDER BY created_at, id LIMIT $2 OFFSET $3"
@@ -53,8 +57,12 @@ impl Store {
             Err(_) => format!("SELECT {COLS} FROM projects WHERE slug = $1"),
         };
         let row = match Uuid::parse_str(id_or_slug) {
-            Ok(id) => on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id).fetch_optional(p).await)?,
-            Err(_) => on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id_or_slug).fetch_optional(p).await)?,
+            Ok(id) => {
+                on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id).fetch_optional(p).await)?
+            }
+            Err(_) => {
+                on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id_or_slug).fetch_optional(p).await)?
+            }
         };
         row.ok_or(StoreError::NotFound)
     }

@@ -84,12 +84,16 @@ impl Store {
         );
         let id = Uuid::parse_str(id_or_name).ok();
         let rows = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(id).bind(id_or_name).bind(now).fetch_all(p).await)?;
-        rows.into_iter().next().map(TokenInfo::from).ok_or(StoreError::NotFound)
+        rows.into_iter()
+            .next()
+            .map(TokenInfo::from)
+            .ok_or(StoreError::NotFound)
     }
 
     /// Resolves a bearer secret to its principal; revoked or unknown tokens give `None`.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Principal>, StoreError> {
-        let sql = format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
+        let sql =
+            format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
         let row = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(token::hash(secret)).fetch_optional(p).await)?;
         let Some(row) = row else { return Ok(None) };
         let now = self.clock.now();

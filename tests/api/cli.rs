@@ -28,7 +28,11 @@ fn run(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> Output {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `edgepub serve`, killed on drop; stdout lines arrive on `lines`.
@@ -65,7 +69,8 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let _ =
+                    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
                 let mut out = String::new();
                 if s.read_to_string(&mut out).is_ok() && out.starts_with("HTTP/1.1 200") {
                     return;
@@ -89,7 +94,10 @@ impl Server {
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let ok = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(ok.success());
         self.child.wait().unwrap()
     }
@@ -103,7 +111,11 @@ impl Drop for Server {
 }
 
 fn token_in(lines: &[String]) -> Option<String> {
-    lines.iter().find_map(|l| l.split_whitespace().find(|w| w.starts_with("ep_")).map(String::from))
+    lines.iter().find_map(|l| {
+        l.split_whitespace()
+            .find(|w| w.starts_with("ep_"))
+            .map(String::from)
+    })
 }
 
 #[test]
@@ -111,16 +123,26 @@ fn first_start_creates_database_and_prints_an_admin_token_once() {
     let dir = TempDir::new();
     let mut server = Server::start(&dir, &[]);
     let token = token_in(&server.stdout()).expect("first start prints an admin token");
-    assert!(server.get("/api/projects", &token).starts_with("HTTP/1.1 200"));
-    assert!(server.get("/api/projects", "ep_wrong").starts_with("HTTP/1.1 401"));
+    assert!(server
+        .get("/api/projects", &token)
+        .starts_with("HTTP/1.1 200"));
+    assert!(server
+        .get("/api/projects", "ep_wrong")
+        .starts_with("HTTP/1.1 401"));
     let db = dir.0.join("data/edgepub.db");
     assert!(db.exists(), "SQLite file created in the data dir");
     assert!(dir.0.join("data/edgepub.db-wal").exists(), "WAL mode");
     assert!(server.terminate().success(), "SIGTERM exits 0");
 
     let mut again = Server::start(&dir, &[]);
-    assert_eq!(token_in(&again.stdout()), None, "the token is printed only on the first start");
-    assert!(again.get("/api/projects", &token).starts_with("HTTP/1.1 200"));
+    assert_eq!(
+        token_in(&again.stdout()),
+        None,
+        "the token is printed only on the first start"
+    );
+    assert!(again
+        .get("/api/projects", &token)
+        .starts_with("HTTP/1.1 200"));
     assert!(again.terminate().success());
 }
 
@@ -130,24 +152,54 @@ fn admin_token_from_env_and_token_commands() {
     let admin = "env-admin-token-0123456789abcdef";
     let mut server = Server::start(&dir, &[("EDGEPUB_ADMIN_TOKEN", admin)]);
     assert_eq!(token_in(&server.stdout()), None);
-    assert!(server.get("/api/projects", admin).starts_with("HTTP/1.1 200"));
+    assert!(server
+        .get("/api/projects", admin)
+        .starts_with("HTTP/1.1 200"));
     assert!(server.terminate().success());
 
-    let out = run(&dir, &[], &["token", "create", "--name", "ci", "--scope", "publish,edge"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &dir,
+        &[],
+        &["token", "create", "--name", "ci", "--scope", "publish,edge"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(secret.starts_with("ep_") && secret.len() > 40);
 
     let list = String::from_utf8(run(&dir, &[], &["token", "list"]).stdout).unwrap();
-    assert!(list.contains("ci") && list.contains("publish,edge") && !list.contains(&secret) && !list.contains(admin));
+    assert!(
+        list.contains("ci")
+            && list.contains("publish,edge")
+            && !list.contains(&secret)
+            && !list.contains(admin)
+    );
     assert!(run(&dir, &[], &["token", "revoke", "ci"]).status.success());
     let list = String::from_utf8(run(&dir, &[], &["token", "list"]).stdout).unwrap();
-    assert!(list.lines().any(|l| l.contains(" ci ") && l.ends_with("revoked")), "{list}");
-    assert!(!run(&dir, &[], &["token", "revoke", "nobody"]).status.success());
-    let bad = run(&dir, &[], &["token", "create", "--name", "x", "--scope", "root"]);
+    assert!(
+        list.lines()
+            .any(|l| l.contains(" ci ") && l.ends_with("revoked")),
+        "{list}"
+    );
+    assert!(!run(&dir, &[], &["token", "revoke", "nobody"])
+        .status
+        .success());
+    let bad = run(
+        &dir,
+        &[],
+        &["token", "create", "--name", "x", "--scope", "root"],
+    );
     assert!(!bad.status.success());
 
-    for args in [&["--help"][..], &["serve", "--help"], &["token", "create", "--help"], &["migrate", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["token", "create", "--help"],
+        &["migrate", "--help"],
+    ] {
         assert!(run(&dir, &[], args).status.success(), "{args:?}");
     }
 }
@@ -155,10 +207,17 @@ fn admin_token_from_env_and_token_commands() {
 #[test]
 fn invalid_configuration_is_reported_clearly() {
     let dir = TempDir::new();
-    let out = run(&dir, &[("EDGEPUB_LISTEN", "nowhere"), ("DATABASE_URL", "mysql://x")], &["migrate"]);
+    let out = run(
+        &dir,
+        &[("EDGEPUB_LISTEN", "nowhere"), ("DATABASE_URL", "mysql://x")],
+        &["migrate"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("EDGEPUB_LISTEN") && err.contains("DATABASE_URL"), "{err}");
+    assert!(
+        err.contains("EDGEPUB_LISTEN") && err.contains("DATABASE_URL"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -167,9 +226,15 @@ async fn postgres_from_database_url() {
     let dir = TempDir::new();
     let env = [("DATABASE_URL", db.url.as_str())];
     let out = run(&dir, &env, &["migrate"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut server = Server::start(&dir, &env);
-    assert!(server.get("/readyz", "").contains("\"database\":\"postgres\""));
+    assert!(server
+        .get("/readyz", "")
+        .contains("\"database\":\"postgres\""));
     assert!(server.terminate().success());
 }
 
@@ -190,7 +255,10 @@ fn sigterm_lets_in_flight_requests_finish() {
     conn.flush().unwrap();
     // Let the server start reading this request before the signal arrives.
     std::thread::sleep(Duration::from_millis(300));
-    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
     // Once the listener is closed, shutdown has begun; the request is still open.
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", server.port)).is_ok() && Instant::now() < deadline {

@@ -13,7 +13,9 @@ async fn every_error_status_has_the_json_shape(backend: Backend) {
     // 404s: unknown project, unknown page (UUID or not), unknown route.
     let (s, b) = app.get("/api/projects/nope").await;
     assert_eq!((s, error_code(&b)), (404, "not_found"));
-    let (s, b) = app.get(&format!("/api/pages/{}", uuid::Uuid::new_v4())).await;
+    let (s, b) = app
+        .get(&format!("/api/pages/{}", uuid::Uuid::new_v4()))
+        .await;
     assert_eq!((s, error_code(&b)), (404, "not_found"));
     assert_eq!(app.get("/api/pages/not-a-uuid").await.0, 404);
     let (s, b) = app.get("/api/nothing-here").await;
@@ -22,7 +24,13 @@ async fn every_error_status_has_the_json_shape(backend: Backend) {
     assert_eq!((s, error_code(&b)), (405, "method_not_allowed"));
 
     // 400: malformed JSON says where.
-    let res = app.req(Method::POST, &pages).header("content-type", "application/json").body("{\n \"slug\": \"a\",\n \"name\": }").send().await.unwrap();
+    let res = app
+        .req(Method::POST, &pages)
+        .header("content-type", "application/json")
+        .body("{\n \"slug\": \"a\",\n \"name\": }")
+        .send()
+        .await
+        .unwrap();
     let (s, b) = read(res).await;
     assert_eq!((s, error_code(&b)), (400, "malformed_json"));
     assert_eq!(b["error"]["details"]["line"], 3);
@@ -33,7 +41,12 @@ async fn every_error_status_has_the_json_shape(backend: Backend) {
     assert_eq!((s, error_code(&b)), (400, "bad_request"));
 
     // 422: a wrong type names the field path.
-    let (s, b) = app.post(&pages, json!({"slug": "a", "name": "n", "is_public": "yes"})).await;
+    let (s, b) = app
+        .post(
+            &pages,
+            json!({"slug": "a", "name": "n", "is_public": "yes"}),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (422, "validation_failed"));
     assert_eq!(b["error"]["details"]["fields"][0]["path"], "/is_public");
 
@@ -48,10 +61,18 @@ async fn every_error_status_has_the_json_shape(backend: Backend) {
     assert_eq!(s, 201);
 
     // No driver text ever leaks, even on conflicts.
-    app.page(&project, json!({"slug": "dup", "name": "n"})).await;
+    app.page(&project, json!({"slug": "dup", "name": "n"}))
+        .await;
     let (_, b) = app.post(&pages, json!({"slug": "dup", "name": "n"})).await;
     let text = b.to_string().to_lowercase();
-    for leak in ["sqlite", "postgres", "constraint", "unique", "pages_live_slug", "duplicate key"] {
+    for leak in [
+        "sqlite",
+        "postgres",
+        "constraint",
+        "unique",
+        "pages_live_slug",
+        "duplicate key",
+    ] {
         assert!(!text.contains(leak), "`{leak}` leaked: {text}");
     }
 }

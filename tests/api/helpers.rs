@@ -31,7 +31,8 @@ macro_rules! both_backends {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("EDGEPUB_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("EDGEPUB_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A fresh Postgres database, dropped (with its connections) on `Drop`.
@@ -47,9 +48,18 @@ impl PgDb {
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
             .await
             .expect("Postgres must be reachable at EDGEPUB_TEST_PG_URL (run scripts/test.sh)");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-        PgDb { url: format!("{base}/{name}"), name }
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin.clone());
+        PgDb {
+            url: format!("{base}/{name}"),
+            name,
+        }
     }
 }
 
@@ -58,10 +68,18 @@ impl Drop for PgDb {
         let name = self.name.clone();
         // Drop runs inside the test's runtime, which cannot be blocked on; use a thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&pg_admin_url()).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok()
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&pg_admin_url())
+                    .await
+                    .ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -118,8 +136,12 @@ pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_sources(None, &env).expect("test config");
-    let store = open_store(&config, edgepub::clock::system()).await.expect("open store");
-    edgepub::startup::bootstrap_admin(&store, &config).await.expect("bootstrap");
+    let store = open_store(&config, edgepub::clock::system())
+        .await
+        .expect("open store");
+    edgepub::startup::bootstrap_admin(&store, &config)
+        .await
+        .expect("bootstrap");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::build(config, store, listener, false).expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
@@ -135,7 +157,9 @@ pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
 
 impl TestApp {
     pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
 
     pub fn anon(&self, method: Method, path: &str) -> RequestBuilder {
@@ -160,14 +184,21 @@ impl TestApp {
 
     /// Creates a project and returns it.
     pub async fn project(&self, name: &str) -> Value {
-        let (status, body) = self.post("/api/projects", serde_json::json!({ "name": name })).await;
+        let (status, body) = self
+            .post("/api/projects", serde_json::json!({ "name": name }))
+            .await;
         assert_eq!(status, 201, "{body}");
         body
     }
 
     /// Creates a page in `project` and returns it.
     pub async fn page(&self, project: &Value, body: Value) -> Value {
-        let (status, page) = self.post(&format!("/api/projects/{}/pages", project["id"].as_str().unwrap()), body).await;
+        let (status, page) = self
+            .post(
+                &format!("/api/projects/{}/pages", project["id"].as_str().unwrap()),
+                body,
+            )
+            .await;
         assert_eq!(status, 201, "{page}");
         page
     }
@@ -176,7 +207,11 @@ impl TestApp {
 pub async fn read(res: Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.expect("body");
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, body)
 }
 

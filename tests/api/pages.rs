@@ -3,7 +3,11 @@ use crate::helpers::{error_code, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 
-both_backends!(page_crud_soft_delete_restore, page_slug_rules, one_homepage_per_project);
+both_backends!(
+    page_crud_soft_delete_restore,
+    page_slug_rules,
+    one_homepage_per_project
+);
 
 async fn page_crud_soft_delete_restore(backend: Backend) {
     let app = spawn(backend).await;
@@ -14,33 +18,74 @@ async fn page_crud_soft_delete_restore(backend: Backend) {
         .page(&project, json!({"slug": "blog/first", "name": "First", "title": "T", "layout_data": layout,
                                 "seo_data": {"title": "SEO", "keywords": ["a", "b"]}, "is_public": false}))
         .await;
-    assert_eq!((page["version"].as_i64(), page["is_public"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(
+        (page["version"].as_i64(), page["is_public"].as_bool()),
+        (Some(1), Some(false))
+    );
     assert_eq!(page["layout_data"], layout);
     let id = page["id"].as_str().unwrap().to_string();
 
-    let res = app.req(Method::GET, &format!("/api/pages/{id}")).send().await.unwrap();
+    let res = app
+        .req(Method::GET, &format!("/api/pages/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["etag"], "\"1\"");
-    app.page(&project, json!({"slug": "about", "name": "About"})).await;
+    app.page(&project, json!({"slug": "about", "name": "About"}))
+        .await;
 
     let (_, list) = app.get(&format!("/api/projects/{pid}/pages")).await;
     assert_eq!(list["total"], 2);
-    let (_, one) = app.get(&format!("/api/projects/site/pages?slug=blog/first")).await;
-    assert_eq!((one["total"].as_i64(), one["items"][0]["id"].as_str()), (Some(1), Some(id.as_str())));
+    let (_, one) = app.get("/api/projects/site/pages?slug=blog/first").await;
+    assert_eq!(
+        (one["total"].as_i64(), one["items"][0]["id"].as_str()),
+        (Some(1), Some(id.as_str()))
+    );
 
     // Soft delete hides it from lists, frees its slug, and can be undone.
-    assert_eq!(app.send(Method::DELETE, &format!("/api/pages/{id}"), None).await.0, 204);
+    assert_eq!(
+        app.send(Method::DELETE, &format!("/api/pages/{id}"), None)
+            .await
+            .0,
+        204
+    );
     let (_, deleted) = app.get(&format!("/api/pages/{id}")).await;
     assert!(deleted["deleted_at"].is_string());
-    assert_eq!(app.get(&format!("/api/projects/{pid}/pages")).await.1["total"], 1);
-    assert_eq!(app.get(&format!("/api/projects/{pid}/pages?include_deleted=true")).await.1["total"], 2);
-    let (s, _) = app.send(Method::PUT, &format!("/api/pages/{id}"), Some(json!({"slug": "x", "name": "x"}))).await;
+    assert_eq!(
+        app.get(&format!("/api/projects/{pid}/pages")).await.1["total"],
+        1
+    );
+    assert_eq!(
+        app.get(&format!("/api/projects/{pid}/pages?include_deleted=true"))
+            .await
+            .1["total"],
+        2
+    );
+    let (s, _) = app
+        .send(
+            Method::PUT,
+            &format!("/api/pages/{id}"),
+            Some(json!({"slug": "x", "name": "x"})),
+        )
+        .await;
     assert_eq!(s, 404, "a deleted page cannot be saved");
 
-    let squatter = app.page(&project, json!({"slug": "blog/first", "name": "Squatter"})).await;
-    let (s, body) = app.post(&format!("/api/pages/{id}/restore"), json!({})).await;
+    let squatter = app
+        .page(&project, json!({"slug": "blog/first", "name": "Squatter"}))
+        .await;
+    let (s, body) = app
+        .post(&format!("/api/pages/{id}/restore"), json!({}))
+        .await;
     assert_eq!((s, error_code(&body)), (409, "slug_taken"));
-    app.send(Method::DELETE, &format!("/api/pages/{}", squatter["id"].as_str().unwrap()), None).await;
-    let (s, restored) = app.post(&format!("/api/pages/{id}/restore"), json!({})).await;
+    app.send(
+        Method::DELETE,
+        &format!("/api/pages/{}", squatter["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let (s, restored) = app
+        .post(&format!("/api/pages/{id}/restore"), json!({}))
+        .await;
     assert_eq!(s, 200, "{restored}");
     assert!(restored["deleted_at"].is_null());
     assert_eq!(restored["layout_data"], layout);
@@ -50,29 +95,63 @@ async fn page_slug_rules(backend: Backend) {
     let app = spawn(backend).await;
     let project = app.project("Site").await;
     let url = format!("/api/projects/{}/pages", project["id"].as_str().unwrap());
-    for bad in ["api", "api/users", "_next/static", "__homepage__", "../x", "a/../b", "/lead", "trail/", "Upper", "a//b", ""] {
+    for bad in [
+        "api",
+        "api/users",
+        "_next/static",
+        "__homepage__",
+        "../x",
+        "a/../b",
+        "/lead",
+        "trail/",
+        "Upper",
+        "a//b",
+        "",
+    ] {
         let (s, body) = app.post(&url, json!({"slug": bad, "name": "n"})).await;
         assert_eq!(s, 422, "slug `{bad}`: {body}");
         assert_eq!(body["error"]["details"]["fields"][0]["path"], "/slug");
     }
-    app.page(&project, json!({"slug": "docs/getting-started", "name": "n"})).await;
-    let (s, body) = app.post(&url, json!({"slug": "docs/getting-started", "name": "n"})).await;
+    app.page(
+        &project,
+        json!({"slug": "docs/getting-started", "name": "n"}),
+    )
+    .await;
+    let (s, body) = app
+        .post(&url, json!({"slug": "docs/getting-started", "name": "n"}))
+        .await;
     assert_eq!((s, error_code(&body)), (409, "slug_taken"));
     // The same slug in another project is fine.
     let other = app.project("Other").await;
-    app.page(&other, json!({"slug": "docs/getting-started", "name": "n"})).await;
+    app.page(&other, json!({"slug": "docs/getting-started", "name": "n"}))
+        .await;
 }
 
 async fn one_homepage_per_project(backend: Backend) {
     let app = spawn(backend).await;
     let project = app.project("Site").await;
     let url = format!("/api/projects/{}/pages", project["id"].as_str().unwrap());
-    app.page(&project, json!({"slug": "home", "name": "Home", "is_homepage": true})).await;
-    let (s, body) = app.post(&url, json!({"slug": "home2", "name": "n", "is_homepage": true})).await;
-    assert_eq!((s, error_code(&body)), (409, "homepage_taken"));
-    let second = app.page(&project, json!({"slug": "home2", "name": "n"})).await;
+    app.page(
+        &project,
+        json!({"slug": "home", "name": "Home", "is_homepage": true}),
+    )
+    .await;
     let (s, body) = app
-        .send(Method::PATCH, &format!("/api/pages/{}", second["id"].as_str().unwrap()), Some(json!({"is_homepage": true})))
+        .post(
+            &url,
+            json!({"slug": "home2", "name": "n", "is_homepage": true}),
+        )
+        .await;
+    assert_eq!((s, error_code(&body)), (409, "homepage_taken"));
+    let second = app
+        .page(&project, json!({"slug": "home2", "name": "n"}))
+        .await;
+    let (s, body) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/pages/{}", second["id"].as_str().unwrap()),
+            Some(json!({"is_homepage": true})),
+        )
         .await;
     assert_eq!((s, error_code(&body)), (409, "homepage_taken"));
 }
