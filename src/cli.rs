@@ -2,7 +2,7 @@
 
 use crate::api::openapi;
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::domain::token::{self, Scope};
 use crate::startup::{bootstrap_admin, open_store, Application};
 use crate::store::Store;
@@ -20,6 +20,9 @@ pub struct Cli {
     /// TOML config file (default: ./edgepub.toml when present). Env vars override it.
     #[arg(long, global = true, env = "EDGEPUB_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Log format, overriding EDGEPUB_LOG_FORMAT: pretty or json.
+    #[arg(long, global = true, value_parser = ["pretty", "json"])]
+    pub log_format: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -72,7 +75,12 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let config = match Config::load(cli.config.as_deref()) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            if let Some(format) = cli.log_format.as_deref() {
+                c.log_format = if format == "json" { LogFormat::Json } else { LogFormat::Pretty };
+            }
+            c
+        }
         Err(e) => {
             eprintln!("edgepub: {e}");
             return ExitCode::from(2);

@@ -11,13 +11,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The process is up and serving.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "Up")))]
+#[utoipa::path(get, path = "/healthz", tag = "ops", security(()), responses((status = 200, description = "Up")))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// The database answers.
-#[utoipa::path(get, path = "/readyz", tag = "ops",
+#[utoipa::path(get, path = "/readyz", tag = "ops", security(()),
     responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable")))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.store.backend();
@@ -34,7 +34,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text format: requests by route template and status, latency, pool gauges.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(()), responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let stats = state.store.pool_stats();
     HttpResponse::Ok()
