@@ -52,6 +52,22 @@ pub struct Config {
     pub log_format: LogFormat,
     pub shutdown_timeout_secs: u64,
     pub workers: Option<usize>,
+    /// Seals secrets at rest; else a key file in the data dir is used (created once, 0600).
+    pub secret_key: Option<Secret>,
+    /// Root that local publish targets must stay inside (default `<data_dir>/sites`).
+    pub pages_root: PathBuf,
+    /// Deadline of one "Test connection", connect and reply included.
+    pub test_timeout_secs: u64,
+    /// Allow outbound connections to link-local / cloud metadata addresses.
+    pub allow_link_local: bool,
+    /// Redis behind the built-in Upstash-compatible proxy (`REDIS_URL`).
+    pub redis_url: Option<Secret>,
+    /// Where the proxy listens; with `serve` it is started alongside the API when set.
+    pub proxy_listen: Option<SocketAddr>,
+    pub proxy_token: Option<Secret>,
+    /// The proxy's URL as edges reach it, handed out by the edge settings endpoint for
+    /// projects whose cache is Redis over TCP.
+    pub proxy_public_url: Option<String>,
 }
 
 /// The TOML file's shape: every key optional, same names as the env vars without the prefix.
@@ -69,6 +85,14 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     shutdown_timeout_secs: Option<u64>,
     workers: Option<usize>,
+    secret_key: Option<Secret>,
+    pages_root: Option<PathBuf>,
+    test_timeout_secs: Option<u64>,
+    allow_link_local: Option<bool>,
+    redis_url: Option<Secret>,
+    proxy_listen: Option<String>,
+    proxy_token: Option<Secret>,
+    proxy_public_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +212,7 @@ impl Config {
             30,
             0,
         );
+        let test_timeout_secs = num("EDGEPUB_TEST_TIMEOUT_SECS", fc.test_timeout_secs, 5, 1);
         let workers = match get("EDGEPUB_WORKERS") {
             Some(_) => Some(num("EDGEPUB_WORKERS", None, 1, 1) as usize),
             None => fc.workers,
@@ -203,6 +228,39 @@ impl Config {
                 LogFormat::Pretty
             }
         };
+        let allow_link_local = match get("EDGEPUB_ALLOW_LINK_LOCAL").as_deref() {
+            None | Some("") => fc.allow_link_local.unwrap_or(false),
+            Some("1" | "true" | "yes") => true,
+            Some("0" | "false" | "no") => false,
+            Some(other) => {
+                errors.push(format!("EDGEPUB_ALLOW_LINK_LOCAL: `{other}` is not true or false"));
+                false
+            }
+        };
+        let secret = |key: &str, file: Option<Secret>| get(key).filter(|v| !v.is_empty()).map(Secret).or(file);
+        let secret_key = secret("EDGEPUB_SECRET_KEY", fc.secret_key);
+        if let Some(k) = &secret_key {
+            if crate::secrets::Key::parse(k.expose()).is_err() {
+                errors.push("EDGEPUB_SECRET_KEY: must be 32 bytes, base64 or hex encoded".into());
+            }
+        }
+        let pages_root = parse_env("EDGEPUB_PAGES_ROOT", None)
+            .map(PathBuf::from)
+            .or(fc.pages_root)
+            .unwrap_or_else(|| data_dir.join("sites"));
+        let proxy_listen = match parse_env("EDGEPUB_PROXY_LISTEN", fc.proxy_listen) {
+            Some(raw) => match raw.parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    errors.push(format!("EDGEPUB_PROXY_LISTEN: `{raw}` is not an address like 127.0.0.1:8079"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let redis_url = secret("REDIS_URL", fc.redis_url);
+        let proxy_token = secret("EDGEPUB_PROXY_TOKEN", fc.proxy_token);
+        let proxy_public_url = parse_env("EDGEPUB_PROXY_PUBLIC_URL", fc.proxy_public_url);
         if !errors.is_empty() {
             return Err(ConfigError::Invalid(errors));
         }
@@ -218,6 +276,14 @@ impl Config {
             log_format,
             shutdown_timeout_secs,
             workers,
+            secret_key,
+            pages_root,
+            test_timeout_secs,
+            allow_link_local,
+            redis_url,
+            proxy_listen,
+            proxy_token,
+            proxy_public_url,
         })
     }
 }

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod publish;
+pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

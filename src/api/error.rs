@@ -37,6 +37,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Upstream(crate::publish::probe::ConnError),
     #[error("internal error")]
     Internal(String),
 }
@@ -85,6 +87,7 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Validation(_) => "validation_failed",
+            ApiError::Upstream(_) => "upstream_unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::PreconditionFailed { current } => json!({ "current_version": current }),
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
             ApiError::Validation(fields) => json!({ "fields": fields }),
+            ApiError::Upstream(e) => json!({ "kind": e.kind }),
             _ => Value::Null,
         }
     }
@@ -113,6 +117,7 @@ fn conflict(c: Conflict) -> ApiError {
             "another live page of this project already has this slug",
             "/slug",
         ),
+        Conflict::TargetName => ("name_taken", "this project already has a target with this name", "/name"),
         Conflict::Homepage => (
             "homepage_taken",
             "this project already has a homepage",
@@ -144,6 +149,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -36,27 +36,48 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let payload = payload.take();
+        Box::pin(async move { parse_json(&read_limited(payload, limit?, declared).await?).map(JsonBody) })
+    }
+}
+
+/// Like [`JsonBody`], but an empty body is `None` (e.g. "test the saved settings").
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = state(req).map(|s| s.config.max_body_bytes);
+        let payload = payload.take();
         Box::pin(async move {
-            let limit = limit?;
-            if declared.is_some_and(|n| n > limit) {
-                return Err(ApiError::PayloadTooLarge { limit });
+            let body = read_limited(payload, limit?, None).await?;
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(MaybeJson(None));
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest {
-                    code: "bad_body",
-                    message: format!("could not read the request body: {e}"),
-                    details: serde_json::Value::Null,
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(JsonBody)
+            parse_json(&body).map(|v| MaybeJson(Some(v)))
         })
     }
+}
+
+async fn read_limited(mut payload: Payload, limit: usize, declared: Option<usize>) -> Result<web::BytesMut, ApiError> {
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest {
+            code: "bad_body",
+            message: format!("could not read the request body: {e}"),
+            details: serde_json::Value::Null,
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -6,6 +6,9 @@ pub mod health;
 pub mod openapi;
 pub mod pages;
 pub mod projects;
+pub mod settings;
+pub mod sync;
+pub mod targets;
 pub mod tokens;
 pub mod versions;
 
@@ -24,6 +27,24 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn net_policy(&self) -> crate::publish::net::NetPolicy {
+        crate::publish::net::NetPolicy { allow_link_local: self.config.allow_link_local }
+    }
+
+    pub fn test_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.test_timeout_secs)
+    }
+
+    pub fn probe_context(&self) -> crate::publish::targets::ProbeContext {
+        crate::publish::targets::ProbeContext {
+            pages_root: self.config.pages_root.clone(),
+            policy: self.net_policy(),
+            timeout: self.test_timeout(),
+        }
+    }
 }
 
 /// One page of a list, with the total across all pages.
@@ -48,8 +69,8 @@ impl<T> Paginated<T> {
 
 /// Applies a JSON merge patch (RFC 7396) to `current`'s input form and re-reads it, so PATCH
 /// goes through exactly the validation PUT does.
-pub fn merge_patch<T: Serialize + DeserializeOwned>(
-    current: &T,
+pub fn merge_patch<C: Serialize, T: DeserializeOwned>(
+    current: &C,
     patch: Value,
 ) -> Result<T, ApiError> {
     if !patch.is_object() {
@@ -99,7 +120,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(projects::routes)
             .configure(pages::routes)
             .configure(versions::routes)
-            .configure(tokens::routes),
+            .configure(tokens::routes)
+            .configure(settings::routes)
+            .configure(targets::routes)
+            .configure(sync::routes),
     )
     .service(openapi::swagger_ui())
     .default_service(web::to(|| async {

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and the Swagger UI at `/docs`
 //! (assets vendored into the binary: no CDN).
 
-use super::{error, health, pages, projects, tokens, versions};
+use super::{error, health, pages, projects, settings, sync, targets, tokens, versions};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
@@ -15,6 +15,10 @@ use utoipa_swagger_ui::SwaggerUi;
         pages::list, pages::create, pages::get, pages::replace, pages::patch, pages::delete, pages::restore,
         versions::list, versions::get, versions::restore,
         tokens::list, tokens::create, tokens::revoke,
+        settings::get, settings::put, settings::test, settings::flush,
+        targets::list, targets::create, targets::get, targets::replace, targets::patch, targets::delete,
+        targets::test_unsaved, targets::test_saved,
+        sync::redis_settings,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
     modifiers(&BearerAuth),
@@ -23,6 +27,9 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "projects", description = "Sites and the settings an edge renders them with"),
         (name = "pages", description = "Page drafts, autosave with If-Match, history"),
         (name = "tokens", description = "API tokens (admin scope)"),
+        (name = "settings", description = "Cache settings, test connection, flush"),
+        (name = "targets", description = "Publish targets and their test connection"),
+        (name = "edge", description = "What edges fetch (edge scope, one project)"),
         (name = "ops", description = "Health, readiness and metrics (no auth)"),
     )
 )]

@@ -1,6 +1,9 @@
 //! Types shared by the API and the store, parsed once so invalid values never reach SQL.
 
 pub mod page;
+pub mod redis_url;
+pub mod settings;
+pub mod target;
 pub mod project;
 pub mod slug;
 pub mod token;

@@ -5,6 +5,7 @@ use thiserror::Error;
 pub enum Conflict {
     ProjectSlug,
     PageSlug,
+    TargetName,
     Homepage,
     Other,
 }
@@ -21,6 +22,8 @@ pub enum StoreError {
     Io(String, std::io::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot open a stored secret: {0}")]
+    Secret(crate::secrets::SecretError),
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }
@@ -45,6 +48,8 @@ fn classify(what: &str) -> Conflict {
         Conflict::ProjectSlug
     } else if what.contains("pages_live_slug") || what.contains("pages.slug") {
         Conflict::PageSlug
+    } else if what.contains("publish_targets") {
+        Conflict::TargetName
     } else if what.contains("homepage") || what.ends_with("pages.project_id") {
         Conflict::Homepage
     } else {

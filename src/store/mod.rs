@@ -10,11 +10,14 @@
 mod error;
 pub mod pages;
 pub mod projects;
+pub mod settings;
+pub mod targets;
 pub mod tokens;
 
 pub use error::{Conflict, StoreError};
 
 use crate::clock::SharedClock;
+use crate::secrets::Keyring;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
@@ -43,6 +46,7 @@ pub struct Store {
     pub(crate) db: Db,
     pub(crate) clock: SharedClock,
     pub(crate) history_limit: i64,
+    pub(crate) keyring: Keyring,
 }
 
 /// Pool figures for `/metrics`.
@@ -62,6 +66,7 @@ pub struct Window {
 pub struct Options {
     pub max_connections: u32,
     pub history_limit: u32,
+    pub keyring: Keyring,
 }
 
 impl Store {
@@ -106,6 +111,7 @@ impl Store {
             db,
             clock,
             history_limit: i64::from(opts.history_limit.max(1)),
+            keyring: opts.keyring,
         })
     }
 
@@ -135,6 +141,11 @@ impl Store {
             size,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The same store sealing with another keyring (key rotation).
+    pub fn with_keyring(&self, keyring: Keyring) -> Store {
+        Store { keyring, ..self.clone() }
     }
 
     pub async fn close(&self) {

@@ -8,13 +8,19 @@ const COLS: &str = "id, name, slug, description, tenant_slug, site_name, site_de
                     favicon_url, logo_url, app_url, created_at, updated_at";
 
 impl Store {
+    /// Creates a project with its default publish target: a local `<slug>/pages.db` under
+    /// the data root.
     pub async fn create_project(&self, f: &ProjectFields) -> Result<Project, StoreError> {
         let now = self.clock.now();
         let sql = format!(
             "INSERT INTO projects ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
              RETURNING {COLS}"
         );
-        let row = on_pool!(self, p => sqlx::query_as::<_, Project>(&sql)
+        let target = "INSERT INTO publish_targets (id, project_id, name, kind, enabled, path, created_at, updated_at) \
+                      VALUES ($1, $2, 'local', 'local', TRUE, $3, $4, $4)";
+        let row = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let project = sqlx::query_as::<_, Project>(&sql)
             .bind(Uuid::new_v4())
             .bind(&f.name)
             .bind(&f.slug)
@@ -26,8 +32,18 @@ impl Store {
             .bind(&f.logo_url)
             .bind(&f.app_url)
             .bind(now)
-            .fetch_one(p)
-            .await)?;
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(target)
+                .bind(Uuid::new_v4())
+                .bind(project.id)
+                .bind(format!("{}/pages.db", project.slug))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            project
+        });
         Ok(row)
     }
 

@@ -1,0 +1,103 @@
+//! `/api/projects/{project}/settings/cache`: the page cache an edge uses, its "Test
+//! connection" button, and flushing a project's keys.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Auth, JsonBody, MaybeJson};
+use super::projects::authorized;
+use super::AppState;
+use crate::domain::settings::{CacheSettingsInput, CacheSettingsView};
+use crate::publish::cache::{self, keys};
+use crate::publish::probe::{self, ConnError, ErrorKind, TestReport};
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/projects/{project}/settings/cache").get(get).put(put))
+        .service(web::resource("/projects/{project}/settings/cache/test").post(test))
+        .service(web::resource("/projects/{project}/cache/flush").post(flush));
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/settings/cache", tag = "settings",
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 200, body = CacheSettingsView, description = "Secrets only as `{set, last4}`"), (status = 404, body = ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let settings = state.store.cache_settings(project.id).await?;
+    Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
+}
+
+#[utoipa::path(put, path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: JsonBody<CacheSettingsInput>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let stored = state.store.cache_settings(project.id).await?;
+    let settings = body.0.resolve(&stored).map_err(ApiError::Validation)?;
+    state.store.put_cache_settings(project.id, &settings).await?;
+    Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
+}
+
+/// Tests the form's unsaved values (a secret left out is taken from the saved settings), or
+/// the saved settings when the body is empty. Always 200: the outcome is in the report.
+#[utoipa::path(post, path = "/api/projects/{project}/settings/cache/test", tag = "settings",
+    request_body(content = Option<CacheSettingsInput>, description = "Unsaved form values; empty to test the saved settings"),
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn test(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: MaybeJson<CacheSettingsInput>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let stored = state.store.cache_settings(project.id).await?;
+    let settings = match body.0 {
+        Some(input) => input.resolve(&stored).map_err(ApiError::Validation)?,
+        None => stored,
+    };
+    let (policy, timeout) = (state.net_policy(), state.test_timeout());
+    let report = probe::run(timeout, async {
+        let client = cache::connect(&settings, policy, timeout).await?;
+        client.server_info().await
+    })
+    .await;
+    if let Some(e) = &report.error {
+        tracing::info!(kind = ?e.kind, "cache connection test failed");
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlushResult {
+    /// Keys removed.
+    pub removed: i64,
+}
+
+/// Deletes the project's page and SEO keys (SCAN + UNLINK; nothing else on a shared Redis).
+#[utoipa::path(post, path = "/api/projects/{project}/cache/flush", tag = "settings",
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 200, body = FlushResult), (status = 409, body = ErrorBody, description = "No cache configured"),
+        (status = 502, body = ErrorBody, description = "The cache could not be reached")))]
+pub async fn flush(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let settings = state.store.cache_settings(project.id).await?;
+    if settings.redis_url.is_none() {
+        return Err(ApiError::Conflict { code: "cache_not_configured", message: "this project has no cache configured".into(), path: "" });
+    }
+    let timeout = state.test_timeout();
+    let work = async {
+        let client = cache::connect(&settings, state.net_policy(), timeout).await?;
+        keys::flush_tenant(client.as_ref(), &project.tenant_slug).await
+    };
+    let removed = tokio::time::timeout(timeout * 6, work)
+        .await
+        .unwrap_or_else(|_| Err(ConnError::new(ErrorKind::Timeout, "the flush did not finish in time")))
+        .map_err(ApiError::Upstream)?;
+    Ok(HttpResponse::Ok().json(FlushResult { removed }))
+}

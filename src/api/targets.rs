@@ -1,0 +1,145 @@
+//! Publish targets: `/api/projects/{project}/targets`, `/api/targets/{id}` and their tests.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{uuid_or_404, Auth, JsonBody};
+use super::projects::authorized;
+use super::{merge_patch, AppState};
+use crate::domain::settings::SecretPatch;
+use crate::domain::target::{Target, TargetFields, TargetInput, TargetKind, TargetView};
+use crate::domain::token::Scope;
+use crate::domain::FieldError;
+use crate::publish::probe::{self, TestReport};
+use crate::publish::targets::{self, local};
+use actix_web::{web, HttpResponse};
+use serde_json::Value;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/projects/{project}/targets").get(list).post(create))
+        .service(web::resource("/targets/test").post(test_unsaved))
+        .service(web::resource("/targets/{id}").get(get).put(replace).patch(patch).delete(delete))
+        .service(web::resource("/targets/{id}/test").post(test_saved));
+}
+
+async fn authorized_target(state: &AppState, auth: &Auth, id: &str) -> Result<Target, ApiError> {
+    let id = uuid_or_404(id, "target")?;
+    let t = state.store.get_target(id).await.map_err(|e| ApiError::from_store(e, "target"))?;
+    auth.require(Scope::Admin, Some(t.project_id))?;
+    Ok(t)
+}
+
+/// Validates an input, including that a local path stays inside the data root.
+fn fields(state: &AppState, input: TargetInput, stored_token: Option<String>) -> Result<TargetFields, ApiError> {
+    let f = input.validate(stored_token).map_err(ApiError::Validation)?;
+    if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
+        local::resolve_path(&state.config.pages_root, path).map_err(|message| {
+            ApiError::Validation(vec![FieldError { path: "/path".into(), code: "outside_data_root", message }])
+        })?;
+    }
+    Ok(f)
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/targets", tag = "targets",
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 200, body = Vec<TargetView>), (status = 404, body = ErrorBody)))]
+pub async fn list(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let targets = state.store.list_targets(project.id).await?;
+    Ok(HttpResponse::Ok().json(targets.iter().map(TargetView::from).collect::<Vec<_>>()))
+}
+
+#[utoipa::path(post, path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetInput,
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 201, body = TargetView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: JsonBody<TargetInput>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let f = fields(&state, body.0, None)?;
+    let t = state.store.create_target(project.id, &f).await.map_err(|e| ApiError::from_store(e, "project"))?;
+    Ok(HttpResponse::Created().json(TargetView::from(&t)))
+}
+
+#[utoipa::path(get, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = TargetView), (status = 404, body = ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let t = authorized_target(&state, &auth, &path).await?;
+    Ok(HttpResponse::Ok().json(TargetView::from(&t)))
+}
+
+#[utoipa::path(put, path = "/api/targets/{id}", tag = "targets", request_body = TargetInput, params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: JsonBody<TargetInput>,
+) -> Result<HttpResponse, ApiError> {
+    let t = authorized_target(&state, &auth, &path).await?;
+    save(&state, &t, body.0).await
+}
+
+#[utoipa::path(patch, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+    request_body(content = Object, description = "JSON merge patch; `token: null` clears the token"),
+    responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let t = authorized_target(&state, &auth, &path).await?;
+    let mut patch = body.0;
+    // In a merge patch `null` deletes a member; for the secret it must mean "clear".
+    let token = match patch.as_object_mut().and_then(|o| o.remove("token")) {
+        None => SecretPatch::Keep,
+        Some(Value::String(s)) if !s.is_empty() => SecretPatch::Set(s),
+        Some(_) => SecretPatch::Clear,
+    };
+    let mut input: TargetInput = merge_patch(&TargetInput::from_target(&t), patch)?;
+    input.token = token;
+    save(&state, &t, input).await
+}
+
+async fn save(state: &AppState, t: &Target, input: TargetInput) -> Result<HttpResponse, ApiError> {
+    let f = fields(state, input, t.token.clone())?;
+    let saved = state.store.update_target(t.id, &f).await.map_err(|e| ApiError::from_store(e, "target"))?;
+    Ok(HttpResponse::Ok().json(TargetView::from(&saved)))
+}
+
+#[utoipa::path(delete, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
+pub async fn delete(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let t = authorized_target(&state, &auth, &path).await?;
+    state.store.delete_target(t.id).await.map_err(|e| ApiError::from_store(e, "target"))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn run_test(state: &AppState, f: &TargetFields) -> TestReport {
+    let ctx = state.probe_context();
+    let report = probe::run(ctx.timeout, targets::test(f, &ctx)).await;
+    if let Some(e) = &report.error {
+        tracing::info!(kind = ?e.kind, target_kind = f.kind.as_str(), "target connection test failed");
+    }
+    report
+}
+
+/// Tests unsaved target values. Always 200: the outcome is in the report.
+#[utoipa::path(post, path = "/api/targets/test", tag = "targets", request_body = TargetInput,
+    responses((status = 200, body = TestReport), (status = 422, body = ErrorBody)))]
+pub async fn test_unsaved(state: web::Data<AppState>, auth: Auth, body: JsonBody<TargetInput>) -> Result<HttpResponse, ApiError> {
+    auth.list_scope(Scope::Admin)?;
+    let f = fields(&state, body.0, None)?;
+    Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
+}
+
+/// Tests a saved target. Always 200: the outcome is in the report.
+#[utoipa::path(post, path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = TestReport), (status = 404, body = ErrorBody)))]
+pub async fn test_saved(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let t = authorized_target(&state, &auth, &path).await?;
+    let f = TargetFields { name: t.name, kind: t.kind, enabled: t.enabled, path: t.path, url: t.url, token: t.token };
+    Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
+}

@@ -1,0 +1,323 @@
+//! Per-project cache settings: which Redis the edge's page cache lives in, and how edgepub
+//! treats it on publish. Disabled by default, so the embedded default needs no Redis.
+
+use super::redis_url::{self, split_password};
+use super::{FieldError, Problems};
+use crate::secrets::SecretHint;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+/// A secret field in a request: absent keeps the stored one, `null` clears it, a string sets it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecretPatch {
+    #[default]
+    Keep,
+    Clear,
+    Set(String),
+}
+
+impl<'de> Deserialize<'de> for SecretPatch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<String>::deserialize(d)? {
+            None => SecretPatch::Clear,
+            Some(s) if s.is_empty() => SecretPatch::Clear,
+            Some(s) => SecretPatch::Set(s),
+        })
+    }
+}
+
+impl SecretPatch {
+    /// The resulting secret given the stored one.
+    pub fn apply(&self, stored: Option<String>) -> Option<String> {
+        match self {
+            SecretPatch::Keep => stored,
+            SecretPatch::Clear => None,
+            SecretPatch::Set(s) => Some(s.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum RedisType {
+    /// Redis over TCP: `redis://`, `rediss://`, Sentinel or Cluster.
+    #[serde(rename = "tcp")]
+    Tcp,
+    /// Upstash's REST API.
+    #[serde(rename = "upstash")]
+    Upstash,
+    /// An Upstash-compatible REST proxy in front of a plain Redis (e.g. `edgepub redis-proxy`).
+    #[serde(rename = "self-hosted")]
+    SelfHosted,
+}
+
+impl RedisType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisType::Tcp => "tcp",
+            RedisType::Upstash => "upstash",
+            RedisType::SelfHosted => "self-hosted",
+        }
+    }
+
+    pub fn parse(s: &str) -> RedisType {
+        match s {
+            "tcp" => RedisType::Tcp,
+            "self-hosted" => RedisType::SelfHosted,
+            _ => RedisType::Upstash,
+        }
+    }
+
+    pub fn is_rest(self) -> bool {
+        !matches!(self, RedisType::Tcp)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheMode {
+    /// Delete the keys of changed pages; the edge refills them from the database.
+    Invalidate,
+    /// Write fresh values for changed pages so the first visitor hits a warm cache.
+    Prime,
+}
+
+impl CacheMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheMode::Invalidate => "invalidate",
+            CacheMode::Prime => "prime",
+        }
+    }
+}
+
+/// Cache settings with secrets in clear, as used to connect. Never serialised as a response.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CacheSettings {
+    pub redis_type: RedisType,
+    /// Without password; for REST types the REST URL.
+    pub redis_url: Option<String>,
+    pub redis_token: Option<String>,
+    pub redis_password: Option<String>,
+    pub redis_master_name: Option<String>,
+    pub redis_enabled: bool,
+    pub cache_mode: CacheMode,
+    pub cache_ttl_data: i64,
+    pub cache_ttl_count: i64,
+    pub cache_ttl_page: i64,
+    pub cache_ttl_jitter: i64,
+}
+
+impl std::fmt::Debug for CacheSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheSettings")
+            .field("redis_type", &self.redis_type)
+            .field("redis_url", &self.redis_url)
+            .field("redis_token", &self.redis_token.as_ref().map(|_| "[redacted]"))
+            .field("redis_password", &self.redis_password.as_ref().map(|_| "[redacted]"))
+            .field("redis_enabled", &self.redis_enabled)
+            .field("cache_mode", &self.cache_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            redis_type: RedisType::Upstash,
+            redis_url: None,
+            redis_token: None,
+            redis_password: None,
+            redis_master_name: None,
+            redis_enabled: false,
+            cache_mode: CacheMode::Invalidate,
+            cache_ttl_data: 60,
+            cache_ttl_count: 300,
+            cache_ttl_page: 60,
+            cache_ttl_jitter: 10,
+        }
+    }
+}
+
+/// Body of `PUT /settings/cache` and of its test endpoint.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettingsInput {
+    pub redis_type: RedisType,
+    /// `redis://…`, `rediss://…`, `redis+sentinel://h:p,h2:p2/master`, comma-separated nodes for
+    /// a Cluster, or the REST URL. A password inside it is stored sealed, like `redis_password`.
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// Upstash / proxy token. Omit to keep the stored one; `null` clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub redis_token: SecretPatch,
+    /// Redis password. Omit to keep the stored one; `null` clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub redis_password: SecretPatch,
+    /// Sentinel master name when the URL does not carry it.
+    #[serde(default)]
+    pub redis_master_name: Option<String>,
+    #[serde(default)]
+    pub redis_enabled: bool,
+    #[serde(default = "default_mode")]
+    pub cache_mode: CacheMode,
+    /// Seconds an edge caches data query results (default 60).
+    #[serde(default = "ttl_data")]
+    pub cache_ttl_data: i64,
+    /// Seconds an edge caches row counts (default 300).
+    #[serde(default = "ttl_count")]
+    pub cache_ttl_count: i64,
+    /// Seconds a primed page key lives (default 60, the edge's own TTL).
+    #[serde(default = "ttl_page")]
+    pub cache_ttl_page: i64,
+    /// Up to this many seconds are added at random to each TTL so bulk-written keys do not
+    /// all expire at once (default 10).
+    #[serde(default = "ttl_jitter")]
+    pub cache_ttl_jitter: i64,
+}
+
+fn default_mode() -> CacheMode {
+    CacheMode::Invalidate
+}
+fn ttl_data() -> i64 {
+    60
+}
+fn ttl_count() -> i64 {
+    300
+}
+fn ttl_page() -> i64 {
+    60
+}
+fn ttl_jitter() -> i64 {
+    10
+}
+
+impl CacheSettingsInput {
+    /// Validates and merges with what is stored (secrets omitted in the input are kept).
+    pub fn resolve(self, stored: &CacheSettings) -> Result<CacheSettings, Vec<FieldError>> {
+        let mut p = Problems::default();
+        let (url, url_password) = match self.redis_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(u) if self.redis_type == RedisType::Tcp => {
+                let (clean, pw) = split_password(u);
+                (Some(clean), pw)
+            }
+            Some(u) => (Some(u.trim_end_matches('/').to_string()), None),
+            None => (None, None),
+        };
+        let password = match url_password {
+            Some(pw) => Some(pw),
+            None => self.redis_password.apply(stored.redis_password.clone()),
+        };
+        let token = self.redis_token.apply(stored.redis_token.clone());
+        match (&url, self.redis_type) {
+            (None, _) if self.redis_enabled => p.push("/redis_url", "required", "needed when the cache is enabled"),
+            (Some(u), RedisType::Tcp) => {
+                if let Err(m) = redis_url::parse(u, self.redis_master_name.as_deref()) {
+                    p.push("/redis_url", "invalid", m);
+                }
+            }
+            (Some(u), _) => {
+                if !url::Url::parse(u).is_ok_and(|x| matches!(x.scheme(), "http" | "https")) {
+                    p.push("/redis_url", "invalid", "a REST URL must start with http:// or https://");
+                }
+            }
+            _ => {}
+        }
+        if self.redis_type.is_rest() && self.redis_enabled && token.is_none() {
+            p.push("/redis_token", "required", "a REST cache needs its token");
+        }
+        for (path, v, min, max) in [
+            ("/cache_ttl_data", self.cache_ttl_data, 1, 86_400),
+            ("/cache_ttl_count", self.cache_ttl_count, 1, 86_400),
+            ("/cache_ttl_page", self.cache_ttl_page, 1, 86_400),
+            ("/cache_ttl_jitter", self.cache_ttl_jitter, 0, 3_600),
+        ] {
+            if !(min..=max).contains(&v) {
+                p.push(path, "out_of_range", format!("must be between {min} and {max} seconds"));
+            }
+        }
+        p.finish(CacheSettings {
+            redis_type: self.redis_type,
+            redis_url: url,
+            redis_token: token,
+            redis_password: password,
+            redis_master_name: self.redis_master_name.filter(|m| !m.trim().is_empty()),
+            redis_enabled: self.redis_enabled,
+            cache_mode: self.cache_mode,
+            cache_ttl_data: self.cache_ttl_data,
+            cache_ttl_count: self.cache_ttl_count,
+            cache_ttl_page: self.cache_ttl_page,
+            cache_ttl_jitter: self.cache_ttl_jitter,
+        })
+    }
+}
+
+/// What a GET returns: secrets only as hints.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CacheSettingsView {
+    pub redis_type: RedisType,
+    pub redis_url: Option<String>,
+    pub redis_token: SecretHint,
+    pub redis_password: SecretHint,
+    pub redis_master_name: Option<String>,
+    pub redis_enabled: bool,
+    pub cache_mode: CacheMode,
+    pub cache_ttl_data: i64,
+    pub cache_ttl_count: i64,
+    pub cache_ttl_page: i64,
+    pub cache_ttl_jitter: i64,
+}
+
+impl From<&CacheSettings> for CacheSettingsView {
+    fn from(s: &CacheSettings) -> Self {
+        CacheSettingsView {
+            redis_type: s.redis_type,
+            redis_url: s.redis_url.clone(),
+            redis_token: SecretHint::of(s.redis_token.as_deref()),
+            redis_password: SecretHint::of(s.redis_password.as_deref()),
+            redis_master_name: s.redis_master_name.clone(),
+            redis_enabled: s.redis_enabled,
+            cache_mode: s.cache_mode,
+            cache_ttl_data: s.cache_ttl_data,
+            cache_ttl_count: s.cache_ttl_count,
+            cache_ttl_page: s.cache_ttl_page,
+            cache_ttl_jitter: s.cache_ttl_jitter,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(v: serde_json::Value) -> CacheSettingsInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn secrets_keep_clear_set_and_url_passwords() {
+        let stored = CacheSettings { redis_token: Some("old-token".into()), ..Default::default() };
+        let kept = input(json!({"redis_type": "upstash", "redis_url": "https://x.upstash.io/", "redis_enabled": true}))
+            .resolve(&stored)
+            .unwrap();
+        assert_eq!((kept.redis_token.as_deref(), kept.redis_url.as_deref()), (Some("old-token"), Some("https://x.upstash.io")));
+        let cleared = input(json!({"redis_type": "upstash", "redis_token": null})).resolve(&stored).unwrap();
+        assert_eq!(cleared.redis_token, None);
+        let tcp = input(json!({"redis_type": "tcp", "redis_url": "redis://:hunter2@127.0.0.1:6379"})).resolve(&stored).unwrap();
+        assert_eq!((tcp.redis_url.as_deref(), tcp.redis_password.as_deref()), (Some("redis://127.0.0.1:6379"), Some("hunter2")));
+        assert!(!format!("{tcp:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let errs = input(json!({"redis_type": "upstash", "redis_url": "ftp://x", "redis_enabled": true, "redis_token": null, "cache_ttl_data": 0}))
+            .resolve(&CacheSettings::default())
+            .unwrap_err();
+        let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["/redis_url", "/redis_token", "/cache_ttl_data"]);
+        let errs = input(json!({"redis_type": "tcp", "redis_url": "redis+sentinel://h"})).resolve(&CacheSettings::default()).unwrap_err();
+        assert_eq!(errs[0].path, "/redis_url");
+    }
+}

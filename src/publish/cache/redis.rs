@@ -1,0 +1,223 @@
+//! Redis over TCP: one server (auto-reconnecting connection manager), Sentinel (the master is
+//! looked up again after a failure) or Cluster.
+
+use super::{protocol, Cache, Cmd, Reply};
+use crate::domain::redis_url::{self, Topology};
+use crate::domain::settings::CacheSettings;
+use crate::publish::net::NetPolicy;
+use crate::publish::probe::{chain_text, classify, io_kind, ConnError, ErrorKind, ServerInfo};
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{AsyncConnectionConfig, RedisConnectionInfo, Value};
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+enum Conn {
+    Single(ConnectionManager),
+    Sentinel { client: Mutex<SentinelClient>, conn: Mutex<Option<MultiplexedConnection>>, config: AsyncConnectionConfig },
+    Cluster(ClusterConnection),
+}
+
+pub struct RedisCache {
+    conn: Conn,
+    topology: Topology,
+}
+
+/// Maps a driver error to a kind and a fixed message (driver text may echo the URL).
+pub(crate) fn redis_error(e: &redis::RedisError) -> ConnError {
+    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        return ConnError::new(ErrorKind::Auth, "authentication failed: check the password");
+    }
+    if e.is_timeout() {
+        return ConnError::new(ErrorKind::Timeout, "Redis did not answer in time");
+    }
+    classify(&chain_text(e), io_kind(e))
+}
+
+fn with_password(url: &str, password: Option<&str>) -> Result<redis::ConnectionInfo, ConnError> {
+    use redis::IntoConnectionInfo;
+    let info = url
+        .into_connection_info()
+        .map_err(|_| ConnError::new(ErrorKind::Invalid, "the Redis URL is not valid"))?;
+    Ok(match password {
+        Some(pw) => {
+            let redis = info.redis_settings().clone().set_password(pw);
+            info.set_redis_settings(redis)
+        }
+        None => info,
+    })
+}
+
+impl RedisCache {
+    pub async fn connect(s: &CacheSettings, policy: NetPolicy, timeout: Duration) -> Result<RedisCache, ConnError> {
+        let raw = s.redis_url.as_deref().ok_or_else(|| ConnError::new(ErrorKind::Invalid, "no Redis URL is set"))?;
+        let topology = redis_url::parse(raw, s.redis_master_name.as_deref()).map_err(|m| ConnError::new(ErrorKind::Invalid, m))?;
+        for (host, port) in topology.hosts() {
+            policy.resolve(&host, port).await?;
+        }
+        let pw = s.redis_password.as_deref();
+        let config = AsyncConnectionConfig::new().set_connection_timeout(Some(timeout)).set_response_timeout(Some(timeout));
+        let conn = match &topology {
+            Topology::Single { url } => {
+                let client = redis::Client::open(with_password(url, pw)?).map_err(|e| redis_error(&e))?;
+                let mc = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    .set_number_of_retries(1);
+                Conn::Single(ConnectionManager::new_with_config(client, mc).await.map_err(|e| redis_error(&e))?)
+            }
+            Topology::Sentinel { sentinels, master, tls } => {
+                let scheme = if *tls { "rediss" } else { "redis" };
+                let urls: Vec<String> = sentinels.iter().map(|h| format!("{scheme}://{h}")).collect();
+                let mut node = SentinelNodeConnectionInfo::default();
+                if let Some(pw) = pw {
+                    node = node.set_redis_connection_info(RedisConnectionInfo::default().set_password(pw));
+                }
+                let mut client = SentinelClient::build(urls, master.clone(), Some(node), SentinelServerType::Master)
+                    .map_err(|e| redis_error(&e))?;
+                let first = client.get_async_connection_with_config(&config).await.map_err(|e| redis_error(&e))?;
+                Conn::Sentinel { client: Mutex::new(client), conn: Mutex::new(Some(first)), config }
+            }
+            Topology::Cluster { nodes } => {
+                let mut b = redis::cluster::ClusterClient::builder(nodes.clone())
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .retries(1);
+                if let Some(pw) = pw {
+                    b = b.password(pw.to_string());
+                }
+                let client = b.build().map_err(|e| redis_error(&e))?;
+                Conn::Cluster(client.get_async_connection().await.map_err(|e| redis_error(&e))?)
+            }
+        };
+        Ok(RedisCache { conn, topology })
+    }
+
+    async fn run(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, ConnError> {
+        match &self.conn {
+            Conn::Single(m) => pipe.query_async(&mut m.clone()).await.map_err(|e| redis_error(&e)),
+            Conn::Cluster(c) => pipe.query_async(&mut c.clone()).await.map_err(|e| redis_error(&e)),
+            Conn::Sentinel { client, conn, config } => {
+                let mut guard = conn.lock().await;
+                if guard.is_none() {
+                    let fresh = client.lock().await.get_async_connection_with_config(config).await.map_err(|e| redis_error(&e))?;
+                    *guard = Some(fresh);
+                }
+                let Some(c) = guard.as_mut() else { return Err(protocol("connect")) };
+                let result = pipe.query_async(c).await;
+                if result.as_ref().is_err_and(|e| e.is_io_error() || e.is_connection_dropped() || e.is_timeout()) {
+                    // The master may have moved: ask the sentinels again next time.
+                    *guard = None;
+                }
+                result.map_err(|e| redis_error(&e))
+            }
+        }
+    }
+
+    /// Masters of a cluster as (host, port), from CLUSTER SHARDS-independent `CLUSTER NODES`.
+    async fn masters(&self, c: &ClusterConnection) -> Result<Vec<(String, u16)>, ConnError> {
+        let text: String = redis::cmd("CLUSTER").arg("NODES").query_async(&mut c.clone()).await.map_err(|e| redis_error(&e))?;
+        Ok(text
+            .lines()
+            .filter(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("master") && !f.contains("fail")))
+            .filter_map(|l| {
+                let addr = l.split(' ').nth(1)?.split('@').next()?;
+                let (h, p) = addr.rsplit_once(':')?;
+                Some((h.to_string(), p.parse().ok()?))
+            })
+            .collect())
+    }
+}
+
+fn to_reply(v: Value) -> Reply {
+    match v {
+        Value::Nil => Reply::Nil,
+        Value::Int(n) => Reply::Int(n),
+        Value::BulkString(b) => Reply::Text(String::from_utf8_lossy(&b).into_owned()),
+        Value::SimpleString(s) => Reply::Text(s),
+        Value::Okay => Reply::Text("OK".into()),
+        Value::Array(items) | Value::Set(items) => Reply::Array(items.into_iter().map(to_reply).collect()),
+        Value::Map(pairs) => Reply::Array(pairs.into_iter().flat_map(|(k, v)| [to_reply(k), to_reply(v)]).collect()),
+        Value::Double(d) => Reply::Text(d.to_string()),
+        Value::Boolean(b) => Reply::Int(i64::from(b)),
+        Value::ServerError(e) => Reply::Error(format!("{:?} {}", e.kind(), e.details().unwrap_or_default())),
+        other => Reply::Text(format!("{other:?}")),
+    }
+}
+
+fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    async fn exec(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, ConnError> {
+        let mut pipe = redis::pipe();
+        for c in cmds {
+            let mut cmd = redis::cmd(c.0.first().map(String::as_str).unwrap_or("PING"));
+            for a in c.0.iter().skip(1) {
+                cmd.arg(a);
+            }
+            pipe.add_command(cmd);
+        }
+        // Per-command errors come back as values instead of failing the whole pipeline.
+        pipe.ignore_errors();
+        Ok(self.run(&pipe).await?.into_iter().map(to_reply).collect())
+    }
+
+    async fn server_info(&self) -> Result<ServerInfo, ConnError> {
+        let replies = self.exec(&[Cmd::new(["PING"]), Cmd::new(["INFO", "server"])]).await?;
+        match replies.as_slice() {
+            [Reply::Error(e), ..] | [_, Reply::Error(e)] => Err(classify(e, None)),
+            [_, Reply::Text(info)] => {
+                let mode = match self.topology {
+                    Topology::Sentinel { .. } => Some("sentinel".to_string()),
+                    _ => info_field(info, "redis_mode").map(String::from),
+                };
+                Ok(ServerInfo { kind: "redis".into(), version: info_field(info, "redis_version").map(String::from), mode })
+            }
+            _ => Err(protocol("INFO")),
+        }
+    }
+
+    async fn scan(&self, pattern: &str) -> Result<Vec<String>, ConnError> {
+        let Conn::Cluster(c) = &self.conn else {
+            return scan_all(self, pattern).await;
+        };
+        use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+        let mut keys = Vec::new();
+        for (host, port) in self.masters(c).await? {
+            let mut cursor = 0u64;
+            loop {
+                let mut cmd = redis::cmd("SCAN");
+                cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(500);
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host: host.clone(), port });
+                let v = c.clone().route_command(cmd, route).await.map_err(|e| redis_error(&e))?;
+                let (next, batch): (u64, Vec<String>) = redis::from_redis_value(v).map_err(|_| protocol("SCAN"))?;
+                keys.extend(batch);
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// The trait's default SCAN loop, callable from an override.
+async fn scan_all(cache: &RedisCache, pattern: &str) -> Result<Vec<String>, ConnError> {
+    struct Plain<'a>(&'a RedisCache);
+    #[async_trait]
+    impl Cache for Plain<'_> {
+        async fn exec(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, ConnError> {
+            self.0.exec(cmds).await
+        }
+        async fn server_info(&self) -> Result<ServerInfo, ConnError> {
+            self.0.server_info().await
+        }
+    }
+    Plain(cache).scan(pattern).await
+}

@@ -1,0 +1,8 @@
+//! Publishing: where compiled pages go (`targets`) and the page cache edges read (`cache`).
+//! `probe` and `net` are shared by both: the error kinds a "Test connection" button shows and
+//! the outbound address policy.
+
+pub mod cache;
+pub mod net;
+pub mod probe;
+pub mod targets;

@@ -1,0 +1,115 @@
+//! Cache settings, one row per project (absent = defaults), with secrets sealed at rest.
+
+use super::{on_pool, Store, StoreError};
+use crate::domain::settings::{CacheMode, CacheSettings, RedisType};
+use uuid::Uuid;
+
+const COLS: &str = "redis_type, redis_url, redis_token, redis_password, redis_master_name, redis_enabled, \
+                    cache_mode, cache_ttl_data, cache_ttl_count, cache_ttl_page, cache_ttl_jitter";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    redis_type: String,
+    redis_url: Option<String>,
+    redis_token: Option<String>,
+    redis_password: Option<String>,
+    redis_master_name: Option<String>,
+    redis_enabled: bool,
+    cache_mode: String,
+    cache_ttl_data: i64,
+    cache_ttl_count: i64,
+    cache_ttl_page: i64,
+    cache_ttl_jitter: i64,
+}
+
+impl Store {
+    pub async fn cache_settings(&self, project_id: Uuid) -> Result<CacheSettings, StoreError> {
+        let sql = format!("SELECT {COLS} FROM cache_settings WHERE project_id = $1");
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_optional(p).await)?;
+        let Some(r) = row else { return Ok(CacheSettings::default()) };
+        Ok(CacheSettings {
+            redis_type: RedisType::parse(&r.redis_type),
+            redis_url: r.redis_url,
+            redis_token: self.open(r.redis_token)?,
+            redis_password: self.open(r.redis_password)?,
+            redis_master_name: r.redis_master_name,
+            redis_enabled: r.redis_enabled,
+            cache_mode: if r.cache_mode == "prime" { CacheMode::Prime } else { CacheMode::Invalidate },
+            cache_ttl_data: r.cache_ttl_data,
+            cache_ttl_count: r.cache_ttl_count,
+            cache_ttl_page: r.cache_ttl_page,
+            cache_ttl_jitter: r.cache_ttl_jitter,
+        })
+    }
+
+    pub async fn put_cache_settings(&self, project_id: Uuid, s: &CacheSettings) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO cache_settings (project_id, {COLS}, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (project_id) DO UPDATE SET redis_type = $2, redis_url = $3, redis_token = $4, \
+             redis_password = $5, redis_master_name = $6, redis_enabled = $7, cache_mode = $8, \
+             cache_ttl_data = $9, cache_ttl_count = $10, cache_ttl_page = $11, cache_ttl_jitter = $12, updated_at = $13"
+        );
+        let token = s.redis_token.as_deref().map(|t| self.keyring.seal(t));
+        let password = s.redis_password.as_deref().map(|t| self.keyring.seal(t));
+        on_pool!(self, p => sqlx::query(&sql)
+            .bind(project_id)
+            .bind(s.redis_type.as_str())
+            .bind(&s.redis_url)
+            .bind(&token)
+            .bind(&password)
+            .bind(&s.redis_master_name)
+            .bind(s.redis_enabled)
+            .bind(s.cache_mode.as_str())
+            .bind(s.cache_ttl_data)
+            .bind(s.cache_ttl_count)
+            .bind(s.cache_ttl_page)
+            .bind(s.cache_ttl_jitter)
+            .bind(self.clock.now())
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub(crate) fn open(&self, sealed: Option<String>) -> Result<Option<String>, StoreError> {
+        sealed.map(|s| self.keyring.open(&s)).transpose().map_err(StoreError::Secret)
+    }
+
+    /// Re-seals every stored secret under the keyring's current key, in one transaction.
+    /// Returns how many values were re-sealed.
+    pub async fn reseal_secrets(&self) -> Result<u64, StoreError> {
+        let ring = &self.keyring;
+        let reseal = |v: Option<String>| -> Result<Option<String>, StoreError> {
+            match v {
+                Some(s) if !ring.is_current(&s) => Ok(Some(ring.seal(&ring.open(&s).map_err(StoreError::Secret)?))),
+                other => Ok(other),
+            }
+        };
+        let count = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let mut count = 0u64;
+            let rows: Vec<(Uuid, Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT project_id, redis_token, redis_password FROM cache_settings").fetch_all(&mut *tx).await?;
+            for (id, token, password) in rows {
+                let (t, pw) = (reseal(token.clone())?, reseal(password.clone())?);
+                if t != token || pw != password {
+                    sqlx::query("UPDATE cache_settings SET redis_token = $2, redis_password = $3 WHERE project_id = $1")
+                        .bind(id).bind(&t).bind(&pw).execute(&mut *tx).await?;
+                    count += u64::from(t != token) + u64::from(pw != password);
+                }
+            }
+            let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as("SELECT id, token FROM publish_targets").fetch_all(&mut *tx).await?;
+            for (id, token) in rows {
+                let t = reseal(token.clone())?;
+                if t != token {
+                    sqlx::query("UPDATE publish_targets SET token = $2 WHERE id = $1").bind(id).bind(&t).execute(&mut *tx).await?;
+                    count += 1;
+                }
+            }
+            tx.commit().await?;
+            count
+        });
+        Ok(count)
+    }
+}
