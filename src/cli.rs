@@ -38,6 +38,20 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage the key that seals secrets at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-seal every stored secret under a new key. With a key file (the default) a new key is
+    /// generated; with EDGEPUB_SECRET_KEY pass the new key and then switch the variable to it.
+    RotateKey {
+        /// The new key (32 bytes, base64 or hex), required when EDGEPUB_SECRET_KEY is set.
+        #[arg(long, env = "EDGEPUB_NEW_SECRET_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,7 +91,11 @@ pub fn main() -> ExitCode {
     let config = match Config::load(cli.config.as_deref()) {
         Ok(mut c) => {
             if let Some(format) = cli.log_format.as_deref() {
-                c.log_format = if format == "json" { LogFormat::Json } else { LogFormat::Pretty };
+                c.log_format = if format == "json" {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Pretty
+                };
             }
             c
         }
@@ -116,6 +134,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Token(t) => token_command(&store, t).await,
         Command::Openapi => Ok(()),
+        Command::Secrets(SecretsCommand::RotateKey { new_key }) => {
+            rotate_key(&config, &store, new_key).await
+        }
     };
     store.close().await;
     result
@@ -132,6 +153,41 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     let app = Application::build(config, store, listener, true)?;
     app.run_until_stopped().await?;
     tracing::info!("edgepub stopped");
+    Ok(())
+}
+
+async fn rotate_key(config: &Config, store: &Store, new_key: Option<String>) -> anyhow::Result<()> {
+    use crate::secrets::{self, Key, Keyring};
+    let old = secrets::load_keyring(
+        config.secret_key.as_ref().map(|k| k.expose()),
+        &config.data_dir,
+    )?;
+    let (ring, from_env) = match (&config.secret_key, new_key) {
+        (Some(_), Some(new)) => (
+            Keyring::new(Key::parse(&new)?, vec![old.current().clone()]),
+            true,
+        ),
+        (Some(_), None) => {
+            anyhow::bail!("EDGEPUB_SECRET_KEY is set: pass the new key with --new-key")
+        }
+        (None, Some(_)) => {
+            anyhow::bail!("--new-key is for EDGEPUB_SECRET_KEY setups; the key file rotates itself")
+        }
+        // The new key is on disk (with the old one kept as previous) before anything is
+        // re-sealed, so an interrupted rotation leaves every secret readable.
+        (None, None) => (secrets::rotate_file_key(&config.data_dir, &old)?, false),
+    };
+    let count = store.with_keyring(ring.clone()).reseal_secrets().await?;
+    if from_env {
+        eprintln!("edgepub: re-sealed {count} secrets under key {}; now set EDGEPUB_SECRET_KEY to the new key", ring.current().id());
+    } else {
+        secrets::forget_previous(&config.data_dir)?;
+        eprintln!(
+            "edgepub: re-sealed {count} secrets under new key {} (key file {})",
+            ring.current().id(),
+            secrets::KEY_FILE
+        );
+    }
     Ok(())
 }
 

@@ -233,11 +233,15 @@ impl Config {
             Some("1" | "true" | "yes") => true,
             Some("0" | "false" | "no") => false,
             Some(other) => {
-                errors.push(format!("EDGEPUB_ALLOW_LINK_LOCAL: `{other}` is not true or false"));
+                errors.push(format!(
+                    "EDGEPUB_ALLOW_LINK_LOCAL: `{other}` is not true or false"
+                ));
                 false
             }
         };
-        let secret = |key: &str, file: Option<Secret>| get(key).filter(|v| !v.is_empty()).map(Secret).or(file);
+        let secret = |key: &str, file: Option<Secret>| {
+            get(key).filter(|v| !v.is_empty()).map(Secret).or(file)
+        };
         let secret_key = secret("EDGEPUB_SECRET_KEY", fc.secret_key);
         if let Some(k) = &secret_key {
             if crate::secrets::Key::parse(k.expose()).is_err() {
@@ -252,7 +256,9 @@ impl Config {
             Some(raw) => match raw.parse() {
                 Ok(a) => Some(a),
                 Err(_) => {
-                    errors.push(format!("EDGEPUB_PROXY_LISTEN: `{raw}` is not an address like 127.0.0.1:8079"));
+                    errors.push(format!(
+                        "EDGEPUB_PROXY_LISTEN: `{raw}` is not an address like 127.0.0.1:8079"
+                    ));
                     None
                 }
             },

@@ -17,8 +17,11 @@ use std::sync::Arc;
 
 /// Connects to the configured database and runs its migrations.
 pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, StoreError> {
-    let keyring = crate::secrets::load_keyring(config.secret_key.as_ref().map(|k| k.expose()), &config.data_dir)
-        .map_err(StoreError::Secret)?;
+    let keyring = crate::secrets::load_keyring(
+        config.secret_key.as_ref().map(|k| k.expose()),
+        &config.data_dir,
+    )
+    .map_err(StoreError::Secret)?;
     let opts = Options {
         max_connections: config.db_max_connections,
         history_limit: config.page_history_limit,

@@ -117,7 +117,11 @@ fn conflict(c: Conflict) -> ApiError {
             "another live page of this project already has this slug",
             "/slug",
         ),
-        Conflict::TargetName => ("name_taken", "this project already has a target with this name", "/name"),
+        Conflict::TargetName => (
+            "name_taken",
+            "this project already has a target with this name",
+            "/name",
+        ),
         Conflict::Homepage => (
             "homepage_taken",
             "this project already has a homepage",

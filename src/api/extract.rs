@@ -37,7 +37,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let payload = payload.take();
-        Box::pin(async move { parse_json(&read_limited(payload, limit?, declared).await?).map(JsonBody) })
+        Box::pin(async move {
+            parse_json(&read_limited(payload, limit?, declared).await?).map(JsonBody)
+        })
     }
 }
 
@@ -61,7 +63,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
     }
 }
 
-async fn read_limited(mut payload: Payload, limit: usize, declared: Option<usize>) -> Result<web::BytesMut, ApiError> {
+async fn read_limited(
+    mut payload: Payload,
+    limit: usize,
+    declared: Option<usize>,
+) -> Result<web::BytesMut, ApiError> {
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }

@@ -31,7 +31,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn net_policy(&self) -> crate::publish::net::NetPolicy {
-        crate::publish::net::NetPolicy { allow_link_local: self.config.allow_link_local }
+        crate::publish::net::NetPolicy {
+            allow_link_local: self.config.allow_link_local,
+        }
     }
 
     pub fn test_timeout(&self) -> std::time::Duration {

@@ -13,15 +13,23 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects/{project}/settings/cache").get(get).put(put))
-        .service(web::resource("/projects/{project}/settings/cache/test").post(test))
-        .service(web::resource("/projects/{project}/cache/flush").post(flush));
+    cfg.service(
+        web::resource("/projects/{project}/settings/cache")
+            .get(get)
+            .put(put),
+    )
+    .service(web::resource("/projects/{project}/settings/cache/test").post(test))
+    .service(web::resource("/projects/{project}/cache/flush").post(flush));
 }
 
 #[utoipa::path(get, path = "/api/projects/{project}/settings/cache", tag = "settings",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = CacheSettingsView, description = "Secrets only as `{set, last4}`"), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let settings = state.store.cache_settings(project.id).await?;
     Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
@@ -39,7 +47,10 @@ pub async fn put(
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
     let settings = body.0.resolve(&stored).map_err(ApiError::Validation)?;
-    state.store.put_cache_settings(project.id, &settings).await?;
+    state
+        .store
+        .put_cache_settings(project.id, &settings)
+        .await?;
     Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
 }
 
@@ -84,11 +95,19 @@ pub struct FlushResult {
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = FlushResult), (status = 409, body = ErrorBody, description = "No cache configured"),
         (status = 502, body = ErrorBody, description = "The cache could not be reached")))]
-pub async fn flush(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn flush(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let settings = state.store.cache_settings(project.id).await?;
     if settings.redis_url.is_none() {
-        return Err(ApiError::Conflict { code: "cache_not_configured", message: "this project has no cache configured".into(), path: "" });
+        return Err(ApiError::Conflict {
+            code: "cache_not_configured",
+            message: "this project has no cache configured".into(),
+            path: "",
+        });
     }
     let timeout = state.test_timeout();
     let work = async {
@@ -97,7 +116,12 @@ pub async fn flush(state: web::Data<AppState>, auth: Auth, path: web::Path<Strin
     };
     let removed = tokio::time::timeout(timeout * 6, work)
         .await
-        .unwrap_or_else(|_| Err(ConnError::new(ErrorKind::Timeout, "the flush did not finish in time")))
+        .unwrap_or_else(|_| {
+            Err(ConnError::new(
+                ErrorKind::Timeout,
+                "the flush did not finish in time",
+            ))
+        })
         .map_err(ApiError::Upstream)?;
     Ok(HttpResponse::Ok().json(FlushResult { removed }))
 }

@@ -30,7 +30,10 @@ pub struct EdgeRedisSettings {
 
 #[utoipa::path(get, path = "/api/sync/settings/redis/", tag = "edge",
     responses((status = 200, body = EdgeRedisSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn redis_settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+pub async fn redis_settings(
+    state: web::Data<AppState>,
+    auth: Auth,
+) -> Result<HttpResponse, ApiError> {
     let project = auth
         .0
         .project_id
@@ -41,7 +44,11 @@ pub async fn redis_settings(state: web::Data<AppState>, auth: Auth) -> Result<Ht
     // published; otherwise the edge gets no cache rather than an address it cannot speak to.
     let (url, token, kind) = match s.redis_type {
         RedisType::Tcp => match (&state.config.proxy_public_url, &state.config.proxy_token) {
-            (Some(u), Some(t)) => (Some(u.clone()), Some(t.expose().to_string()), RedisType::SelfHosted),
+            (Some(u), Some(t)) => (
+                Some(u.clone()),
+                Some(t.expose().to_string()),
+                RedisType::SelfHosted,
+            ),
             _ => (None, None, RedisType::SelfHosted),
         },
         other => (s.redis_url.clone(), s.redis_token.clone(), other),

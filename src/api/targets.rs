@@ -14,25 +14,47 @@ use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects/{project}/targets").get(list).post(create))
-        .service(web::resource("/targets/test").post(test_unsaved))
-        .service(web::resource("/targets/{id}").get(get).put(replace).patch(patch).delete(delete))
-        .service(web::resource("/targets/{id}/test").post(test_saved));
+    cfg.service(
+        web::resource("/projects/{project}/targets")
+            .get(list)
+            .post(create),
+    )
+    .service(web::resource("/targets/test").post(test_unsaved))
+    .service(
+        web::resource("/targets/{id}")
+            .get(get)
+            .put(replace)
+            .patch(patch)
+            .delete(delete),
+    )
+    .service(web::resource("/targets/{id}/test").post(test_saved));
 }
 
 async fn authorized_target(state: &AppState, auth: &Auth, id: &str) -> Result<Target, ApiError> {
     let id = uuid_or_404(id, "target")?;
-    let t = state.store.get_target(id).await.map_err(|e| ApiError::from_store(e, "target"))?;
+    let t = state
+        .store
+        .get_target(id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "target"))?;
     auth.require(Scope::Admin, Some(t.project_id))?;
     Ok(t)
 }
 
 /// Validates an input, including that a local path stays inside the data root.
-fn fields(state: &AppState, input: TargetInput, stored_token: Option<String>) -> Result<TargetFields, ApiError> {
+fn fields(
+    state: &AppState,
+    input: TargetInput,
+    stored_token: Option<String>,
+) -> Result<TargetFields, ApiError> {
     let f = input.validate(stored_token).map_err(ApiError::Validation)?;
     if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
         local::resolve_path(&state.config.pages_root, path).map_err(|message| {
-            ApiError::Validation(vec![FieldError { path: "/path".into(), code: "outside_data_root", message }])
+            ApiError::Validation(vec![FieldError {
+                path: "/path".into(),
+                code: "outside_data_root",
+                message,
+            }])
         })?;
     }
     Ok(f)
@@ -41,7 +63,11 @@ fn fields(state: &AppState, input: TargetInput, stored_token: Option<String>) ->
 #[utoipa::path(get, path = "/api/projects/{project}/targets", tag = "targets",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Vec<TargetView>), (status = 404, body = ErrorBody)))]
-pub async fn list(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let targets = state.store.list_targets(project.id).await?;
     Ok(HttpResponse::Ok().json(targets.iter().map(TargetView::from).collect::<Vec<_>>()))
@@ -58,13 +84,21 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let f = fields(&state, body.0, None)?;
-    let t = state.store.create_target(project.id, &f).await.map_err(|e| ApiError::from_store(e, "project"))?;
+    let t = state
+        .store
+        .create_target(project.id, &f)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
     Ok(HttpResponse::Created().json(TargetView::from(&t)))
 }
 
 #[utoipa::path(get, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
     Ok(HttpResponse::Ok().json(TargetView::from(&t)))
 }
@@ -105,15 +139,27 @@ pub async fn patch(
 
 async fn save(state: &AppState, t: &Target, input: TargetInput) -> Result<HttpResponse, ApiError> {
     let f = fields(state, input, t.token.clone())?;
-    let saved = state.store.update_target(t.id, &f).await.map_err(|e| ApiError::from_store(e, "target"))?;
+    let saved = state
+        .store
+        .update_target(t.id, &f)
+        .await
+        .map_err(|e| ApiError::from_store(e, "target"))?;
     Ok(HttpResponse::Ok().json(TargetView::from(&saved)))
 }
 
 #[utoipa::path(delete, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
-pub async fn delete(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    state.store.delete_target(t.id).await.map_err(|e| ApiError::from_store(e, "target"))?;
+    state
+        .store
+        .delete_target(t.id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "target"))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -129,7 +175,11 @@ async fn run_test(state: &AppState, f: &TargetFields) -> TestReport {
 /// Tests unsaved target values. Always 200: the outcome is in the report.
 #[utoipa::path(post, path = "/api/targets/test", tag = "targets", request_body = TargetInput,
     responses((status = 200, body = TestReport), (status = 422, body = ErrorBody)))]
-pub async fn test_unsaved(state: web::Data<AppState>, auth: Auth, body: JsonBody<TargetInput>) -> Result<HttpResponse, ApiError> {
+pub async fn test_unsaved(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: JsonBody<TargetInput>,
+) -> Result<HttpResponse, ApiError> {
     auth.list_scope(Scope::Admin)?;
     let f = fields(&state, body.0, None)?;
     Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
@@ -138,8 +188,19 @@ pub async fn test_unsaved(state: web::Data<AppState>, auth: Auth, body: JsonBody
 /// Tests a saved target. Always 200: the outcome is in the report.
 #[utoipa::path(post, path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody)))]
-pub async fn test_saved(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn test_saved(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let f = TargetFields { name: t.name, kind: t.kind, enabled: t.enabled, path: t.path, url: t.url, token: t.token };
+    let f = TargetFields {
+        name: t.name,
+        kind: t.kind,
+        enabled: t.enabled,
+        path: t.path,
+        url: t.url,
+        token: t.token,
+    };
     Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
 }

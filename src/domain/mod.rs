@@ -1,11 +1,11 @@
 //! Types shared by the API and the store, parsed once so invalid values never reach SQL.
 
 pub mod page;
+pub mod project;
 pub mod redis_url;
 pub mod settings;
-pub mod target;
-pub mod project;
 pub mod slug;
+pub mod target;
 pub mod token;
 
 use serde::Serialize;

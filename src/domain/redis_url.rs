@@ -7,7 +7,11 @@ pub enum Topology {
     /// One server: a full `redis://` or `rediss://` URL (without password).
     Single { url: String },
     /// Sentinels as `host:port`, the master's name, and whether the nodes speak TLS.
-    Sentinel { sentinels: Vec<String>, master: String, tls: bool },
+    Sentinel {
+        sentinels: Vec<String>,
+        master: String,
+        tls: bool,
+    },
     /// Cluster seed nodes as `redis://host:port` URLs (without password).
     Cluster { nodes: Vec<String> },
 }
@@ -20,8 +24,12 @@ pub fn split_password(raw: &str) -> (String, Option<String>) {
         .split(',')
         .map(|part| {
             let part = part.trim();
-            let Some((scheme, rest)) = part.split_once("://") else { return part.to_string() };
-            let Some((userinfo, host)) = rest.rsplit_once('@') else { return part.to_string() };
+            let Some((scheme, rest)) = part.split_once("://") else {
+                return part.to_string();
+            };
+            let Some((userinfo, host)) = rest.rsplit_once('@') else {
+                return part.to_string();
+            };
             match userinfo.split_once(':') {
                 Some((user, pw)) => {
                     if password.is_none() && !pw.is_empty() {
@@ -53,7 +61,10 @@ pub fn parse(raw: &str, master: Option<&str>) -> Result<Topology, String> {
     if raw.is_empty() {
         return Err("must not be empty".into());
     }
-    if let Some(rest) = raw.strip_prefix("redis+sentinel://").or_else(|| raw.strip_prefix("rediss+sentinel://")) {
+    if let Some(rest) = raw
+        .strip_prefix("redis+sentinel://")
+        .or_else(|| raw.strip_prefix("rediss+sentinel://"))
+    {
         let tls = raw.starts_with("rediss+");
         let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
         let (hosts, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -61,10 +72,21 @@ pub fn parse(raw: &str, master: Option<&str>) -> Result<Topology, String> {
             .filter(|m| !m.is_empty())
             .or(master)
             .ok_or("a Sentinel URL needs the master name as its path, e.g. redis+sentinel://host:26379/mymaster")?;
-        let sentinels: Vec<String> = hosts.split(',').map(|h| with_port(h.trim(), 26379)).collect::<Result<_, _>>()?;
-        return Ok(Topology::Sentinel { sentinels, master: master.to_string(), tls });
+        let sentinels: Vec<String> = hosts
+            .split(',')
+            .map(|h| with_port(h.trim(), 26379))
+            .collect::<Result<_, _>>()?;
+        return Ok(Topology::Sentinel {
+            sentinels,
+            master: master.to_string(),
+            tls,
+        });
     }
-    let urls: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let urls: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     for u in &urls {
         let parsed = url::Url::parse(u).map_err(|e| format!("`{u}` is not a URL: {e}"))?;
         if !matches!(parsed.scheme(), "redis" | "rediss") {
@@ -75,8 +97,12 @@ pub fn parse(raw: &str, master: Option<&str>) -> Result<Topology, String> {
         }
     }
     match urls.as_slice() {
-        [one] => Ok(Topology::Single { url: one.to_string() }),
-        many => Ok(Topology::Cluster { nodes: many.iter().map(|s| s.to_string()).collect() }),
+        [one] => Ok(Topology::Single {
+            url: one.to_string(),
+        }),
+        many => Ok(Topology::Cluster {
+            nodes: many.iter().map(|s| s.to_string()).collect(),
+        }),
     }
 }
 
@@ -95,14 +121,23 @@ impl Topology {
     /// Every `host:port` this address will connect to first (for the address policy).
     pub fn hosts(&self) -> Vec<(String, u16)> {
         let from_url = |u: &str| {
-            url::Url::parse(u).ok().and_then(|p| Some((p.host_str()?.trim_matches(['[', ']']).to_string(), p.port().unwrap_or(6379))))
+            url::Url::parse(u).ok().and_then(|p| {
+                Some((
+                    p.host_str()?.trim_matches(['[', ']']).to_string(),
+                    p.port().unwrap_or(6379),
+                ))
+            })
         };
         match self {
             Topology::Single { url } => from_url(url).into_iter().collect(),
             Topology::Cluster { nodes } => nodes.iter().filter_map(|u| from_url(u)).collect(),
             Topology::Sentinel { sentinels, .. } => sentinels
                 .iter()
-                .filter_map(|s| s.rsplit_once(':').and_then(|(h, p)| Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?))))
+                .filter_map(|s| {
+                    s.rsplit_once(':').and_then(|(h, p)| {
+                        Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?))
+                    })
+                })
                 .collect(),
         }
     }
@@ -114,28 +149,56 @@ mod tests {
 
     #[test]
     fn passwords_are_split_out() {
-        assert_eq!(split_password("redis://:p%40ss@h:6379/0"), ("redis://h:6379/0".into(), Some("p@ss".into())));
-        assert_eq!(split_password("rediss://user:pw@h"), ("rediss://user@h".into(), Some("pw".into())));
+        assert_eq!(
+            split_password("redis://:p%40ss@h:6379/0"),
+            ("redis://h:6379/0".into(), Some("p@ss".into()))
+        );
+        assert_eq!(
+            split_password("rediss://user:pw@h"),
+            ("rediss://user@h".into(), Some("pw".into()))
+        );
         assert_eq!(split_password("redis://h"), ("redis://h".into(), None));
         assert_eq!(
             split_password("redis://:a@h1:1,redis://:a@h2:2"),
             ("redis://h1:1,redis://h2:2".into(), Some("a".into()))
         );
-        assert_eq!(split_password("redis+sentinel://:pw@s1:26379,s2/m").1.as_deref(), Some("pw"));
+        assert_eq!(
+            split_password("redis+sentinel://:pw@s1:26379,s2/m")
+                .1
+                .as_deref(),
+            Some("pw")
+        );
     }
 
     #[test]
     fn topologies() {
-        assert_eq!(parse("redis://h:1", None), Ok(Topology::Single { url: "redis://h:1".into() }));
+        assert_eq!(
+            parse("redis://h:1", None),
+            Ok(Topology::Single {
+                url: "redis://h:1".into()
+            })
+        );
         assert_eq!(
             parse("redis+sentinel://s1:26380,s2/mymaster", None),
-            Ok(Topology::Sentinel { sentinels: vec!["s1:26380".into(), "s2:26379".into()], master: "mymaster".into(), tls: false })
+            Ok(Topology::Sentinel {
+                sentinels: vec!["s1:26380".into(), "s2:26379".into()],
+                master: "mymaster".into(),
+                tls: false
+            })
         );
         assert!(parse("redis+sentinel://s1", None).is_err());
-        assert!(matches!(parse("redis+sentinel://s1", Some("m")), Ok(Topology::Sentinel { .. })));
-        assert!(matches!(parse("redis://a:1, redis://b:2", None), Ok(Topology::Cluster { nodes }) if nodes.len() == 2));
+        assert!(matches!(
+            parse("redis+sentinel://s1", Some("m")),
+            Ok(Topology::Sentinel { .. })
+        ));
+        assert!(
+            matches!(parse("redis://a:1, redis://b:2", None), Ok(Topology::Cluster { nodes }) if nodes.len() == 2)
+        );
         assert!(parse("http://x", None).is_err());
         assert!(parse("", None).is_err());
-        assert_eq!(parse("redis://h", None).unwrap().hosts(), [("h".to_string(), 6379)]);
+        assert_eq!(
+            parse("redis://h", None).unwrap().hosts(),
+            [("h".to_string(), 6379)]
+        );
     }
 }

@@ -112,8 +112,14 @@ impl std::fmt::Debug for CacheSettings {
         f.debug_struct("CacheSettings")
             .field("redis_type", &self.redis_type)
             .field("redis_url", &self.redis_url)
-            .field("redis_token", &self.redis_token.as_ref().map(|_| "[redacted]"))
-            .field("redis_password", &self.redis_password.as_ref().map(|_| "[redacted]"))
+            .field(
+                "redis_token",
+                &self.redis_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "redis_password",
+                &self.redis_password.as_ref().map(|_| "[redacted]"),
+            )
             .field("redis_enabled", &self.redis_enabled)
             .field("cache_mode", &self.cache_mode)
             .finish_non_exhaustive()
@@ -197,7 +203,12 @@ impl CacheSettingsInput {
     /// Validates and merges with what is stored (secrets omitted in the input are kept).
     pub fn resolve(self, stored: &CacheSettings) -> Result<CacheSettings, Vec<FieldError>> {
         let mut p = Problems::default();
-        let (url, url_password) = match self.redis_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let (url, url_password) = match self
+            .redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(u) if self.redis_type == RedisType::Tcp => {
                 let (clean, pw) = split_password(u);
                 (Some(clean), pw)
@@ -211,16 +222,22 @@ impl CacheSettingsInput {
         };
         let token = self.redis_token.apply(stored.redis_token.clone());
         match (&url, self.redis_type) {
-            (None, _) if self.redis_enabled => p.push("/redis_url", "required", "needed when the cache is enabled"),
+            (None, _) if self.redis_enabled => {
+                p.push("/redis_url", "required", "needed when the cache is enabled")
+            }
             (Some(u), RedisType::Tcp) => {
                 if let Err(m) = redis_url::parse(u, self.redis_master_name.as_deref()) {
                     p.push("/redis_url", "invalid", m);
                 }
             }
-            (Some(u), _) => {
-                if !url::Url::parse(u).is_ok_and(|x| matches!(x.scheme(), "http" | "https")) {
-                    p.push("/redis_url", "invalid", "a REST URL must start with http:// or https://");
-                }
+            (Some(u), _)
+                if !url::Url::parse(u).is_ok_and(|x| matches!(x.scheme(), "http" | "https")) =>
+            {
+                p.push(
+                    "/redis_url",
+                    "invalid",
+                    "a REST URL must start with http:// or https://",
+                )
             }
             _ => {}
         }
@@ -234,7 +251,11 @@ impl CacheSettingsInput {
             ("/cache_ttl_jitter", self.cache_ttl_jitter, 0, 3_600),
         ] {
             if !(min..=max).contains(&v) {
-                p.push(path, "out_of_range", format!("must be between {min} and {max} seconds"));
+                p.push(
+                    path,
+                    "out_of_range",
+                    format!("must be between {min} and {max} seconds"),
+                );
             }
         }
         p.finish(CacheSettings {
@@ -298,15 +319,29 @@ mod tests {
 
     #[test]
     fn secrets_keep_clear_set_and_url_passwords() {
-        let stored = CacheSettings { redis_token: Some("old-token".into()), ..Default::default() };
+        let stored = CacheSettings {
+            redis_token: Some("old-token".into()),
+            ..Default::default()
+        };
         let kept = input(json!({"redis_type": "upstash", "redis_url": "https://x.upstash.io/", "redis_enabled": true}))
             .resolve(&stored)
             .unwrap();
-        assert_eq!((kept.redis_token.as_deref(), kept.redis_url.as_deref()), (Some("old-token"), Some("https://x.upstash.io")));
-        let cleared = input(json!({"redis_type": "upstash", "redis_token": null})).resolve(&stored).unwrap();
+        assert_eq!(
+            (kept.redis_token.as_deref(), kept.redis_url.as_deref()),
+            (Some("old-token"), Some("https://x.upstash.io"))
+        );
+        let cleared = input(json!({"redis_type": "upstash", "redis_token": null}))
+            .resolve(&stored)
+            .unwrap();
         assert_eq!(cleared.redis_token, None);
-        let tcp = input(json!({"redis_type": "tcp", "redis_url": "redis://:hunter2@127.0.0.1:6379"})).resolve(&stored).unwrap();
-        assert_eq!((tcp.redis_url.as_deref(), tcp.redis_password.as_deref()), (Some("redis://127.0.0.1:6379"), Some("hunter2")));
+        let tcp =
+            input(json!({"redis_type": "tcp", "redis_url": "redis://:hunter2@127.0.0.1:6379"}))
+                .resolve(&stored)
+                .unwrap();
+        assert_eq!(
+            (tcp.redis_url.as_deref(), tcp.redis_password.as_deref()),
+            (Some("redis://127.0.0.1:6379"), Some("hunter2"))
+        );
         assert!(!format!("{tcp:?}").contains("hunter2"));
     }
 
@@ -317,7 +352,9 @@ mod tests {
             .unwrap_err();
         let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["/redis_url", "/redis_token", "/cache_ttl_data"]);
-        let errs = input(json!({"redis_type": "tcp", "redis_url": "redis+sentinel://h"})).resolve(&CacheSettings::default()).unwrap_err();
+        let errs = input(json!({"redis_type": "tcp", "redis_url": "redis+sentinel://h"}))
+            .resolve(&CacheSettings::default())
+            .unwrap_err();
         assert_eq!(errs[0].path, "/redis_url");
     }
 }

@@ -117,15 +117,29 @@ impl TargetInput {
         let mut p = Problems::default();
         let name = self.name.trim().to_string();
         if check_project_slug(&name).is_err() {
-            p.push("/name", "invalid", "must be 1-63 lowercase letters, digits or `-`");
+            p.push(
+                "/name",
+                "invalid",
+                "must be 1-63 lowercase letters, digits or `-`",
+            );
         }
         let token = self.token.apply(stored_token);
-        let path = self.path.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let url = self.url.map(|s| s.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty());
+        let path = self
+            .path
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let url = self
+            .url
+            .map(|s| s.trim().trim_end_matches('/').to_string())
+            .filter(|s| !s.is_empty());
         match self.kind {
             TargetKind::Local => {
                 if path.is_none() {
-                    p.push("/path", "required", "a local target needs the path of its SQLite file");
+                    p.push(
+                        "/path",
+                        "required",
+                        "a local target needs the path of its SQLite file",
+                    );
                 }
             }
             TargetKind::Turso => check_url(&mut p, url.as_deref(), &["libsql", "https", "http"]),
@@ -136,7 +150,14 @@ impl TargetInput {
                 }
             }
         }
-        p.finish(TargetFields { name, kind: self.kind, enabled: self.enabled, path, url, token })
+        p.finish(TargetFields {
+            name,
+            kind: self.kind,
+            enabled: self.enabled,
+            path,
+            url,
+            token,
+        })
     }
 }
 
@@ -144,7 +165,11 @@ fn check_url(p: &mut Problems, url: Option<&str>, schemes: &[&str]) {
     match url.map(url::Url::parse) {
         None => p.push("/url", "required", "this kind of target needs a URL"),
         Some(Ok(u)) if schemes.contains(&u.scheme()) && u.host_str().is_some() => {}
-        Some(_) => p.push("/url", "invalid", format!("must be a URL starting with {}://", schemes.join("://, "))),
+        Some(_) => p.push(
+            "/url",
+            "invalid",
+            format!("must be a URL starting with {}://", schemes.join("://, ")),
+        ),
     }
 }
 

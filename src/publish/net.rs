@@ -21,10 +21,18 @@ impl NetPolicy {
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, ConnError> {
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
-            .map_err(|_| ConnError::new(ErrorKind::Dns, format!("the host `{host}` does not resolve")))?
+            .map_err(|_| {
+                ConnError::new(
+                    ErrorKind::Dns,
+                    format!("the host `{host}` does not resolve"),
+                )
+            })?
             .collect();
         if addrs.is_empty() {
-            return Err(ConnError::new(ErrorKind::Dns, format!("the host `{host}` has no address")));
+            return Err(ConnError::new(
+                ErrorKind::Dns,
+                format!("the host `{host}` has no address"),
+            ));
         }
         if let Some(bad) = addrs.iter().find(|a| !self.allows(a.ip())) {
             return Err(refused(bad.ip()));
@@ -74,7 +82,8 @@ pub fn is_link_local(ip: IpAddr) -> bool {
                 return is_link_local(IpAddr::V4(v4));
             }
             // fe80::/10, and AWS's IPv6 metadata endpoint fd00:ec2::254.
-            (v6.segments()[0] & 0xffc0) == 0xfe80 || v6.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254]
+            (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254]
         }
     }
 }
@@ -85,9 +94,10 @@ impl reqwest::dns::Resolve for PolicyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let policy = self.0;
         Box::pin(async move {
-            let addrs = policy.resolve(name.as_str(), 0).await.map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
-                Box::new(e)
-            })?;
+            let addrs = policy
+                .resolve(name.as_str(), 0)
+                .await
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) })?;
             let iter: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(iter)
         })
@@ -100,20 +110,37 @@ mod tests {
 
     #[test]
     fn link_local_ranges() {
-        for bad in ["169.254.169.254", "fe80::1", "::ffff:169.254.1.1", "fd00:ec2::254"] {
+        for bad in [
+            "169.254.169.254",
+            "fe80::1",
+            "::ffff:169.254.1.1",
+            "fd00:ec2::254",
+        ] {
             assert!(is_link_local(bad.parse().unwrap()), "{bad}");
         }
         for ok in ["127.0.0.1", "10.0.0.1", "192.168.1.1", "::1", "fd00::1"] {
             assert!(!is_link_local(ok.parse().unwrap()), "{ok}");
         }
-        assert!(NetPolicy { allow_link_local: true }.allows("169.254.169.254".parse().unwrap()));
+        assert!(NetPolicy {
+            allow_link_local: true
+        }
+        .allows("169.254.169.254".parse().unwrap()));
     }
 
     #[tokio::test]
     async fn resolution_errors_are_dns_or_permission() {
         let p = NetPolicy::default();
-        assert_eq!(p.resolve("no-such-host.invalid", 80).await.unwrap_err().kind, ErrorKind::Dns);
-        assert_eq!(p.resolve("169.254.169.254", 80).await.unwrap_err().kind, ErrorKind::Permission);
+        assert_eq!(
+            p.resolve("no-such-host.invalid", 80)
+                .await
+                .unwrap_err()
+                .kind,
+            ErrorKind::Dns
+        );
+        assert_eq!(
+            p.resolve("169.254.169.254", 80).await.unwrap_err().kind,
+            ErrorKind::Permission
+        );
         assert!(p.resolve("127.0.0.1", 80).await.is_ok());
     }
 }

@@ -29,7 +29,10 @@ pub struct ConnError {
 
 impl ConnError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ConnError { kind, message: message.into() }
+        ConnError {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -59,13 +62,26 @@ where
         Ok(r) => r,
         Err(_) => Err(ConnError::new(
             ErrorKind::Timeout,
-            format!("no answer within {} ms: is the host reachable and the port right?", timeout.as_millis()),
+            format!(
+                "no answer within {} ms: is the host reachable and the port right?",
+                timeout.as_millis()
+            ),
         )),
     };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {
-        Ok(server) => TestReport { ok: true, latency_ms, server: Some(server), error: None },
-        Err(e) => TestReport { ok: false, latency_ms, server: None, error: Some(e) },
+        Ok(server) => TestReport {
+            ok: true,
+            latency_ms,
+            server: Some(server),
+            error: None,
+        },
+        Err(e) => TestReport {
+            ok: false,
+            latency_ms,
+            server: None,
+            error: Some(e),
+        },
     }
 }
 
@@ -76,19 +92,55 @@ pub fn classify(text: &str, io: Option<std::io::ErrorKind>) -> ConnError {
     let t = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
     let (kind, message) = if io == Some(Io::ConnectionRefused) || has(&["connection refused"]) {
-        (ErrorKind::Refused, "connection refused: nothing listens on that host and port")
+        (
+            ErrorKind::Refused,
+            "connection refused: nothing listens on that host and port",
+        )
     } else if io == Some(Io::TimedOut) || has(&["timed out", "timeout"]) {
         (ErrorKind::Timeout, "the connection timed out")
-    } else if has(&["wrongpass", "noauth", "invalid password", "authentication", "unauthorized", "invalid username"]) {
-        (ErrorKind::Auth, "authentication failed: check the password or token")
-    } else if has(&["tls", "ssl", "certificate", "handshake", "invalidcontenttype", "corrupt message", "wrong version number"]) {
+    } else if has(&[
+        "wrongpass",
+        "noauth",
+        "invalid password",
+        "authentication",
+        "unauthorized",
+        "invalid username",
+    ]) {
+        (
+            ErrorKind::Auth,
+            "authentication failed: check the password or token",
+        )
+    } else if has(&[
+        "tls",
+        "certificate",
+        "handshake",
+        "invalidcontenttype",
+        "corrupt message",
+        "wrong version number",
+    ]) {
         (ErrorKind::Tls, "TLS failed: the server does not speak TLS on that port, or its certificate is not trusted")
-    } else if has(&["failed to lookup", "dns", "name or service not known", "no such host", "nodename nor servname"]) {
+    } else if has(&[
+        "failed to lookup",
+        "dns",
+        "name or service not known",
+        "no such host",
+        "nodename nor servname",
+    ]) {
         (ErrorKind::Dns, "the host name does not resolve")
     } else if io == Some(Io::PermissionDenied) || has(&["permission denied"]) {
         (ErrorKind::Permission, "permission denied")
-    } else if io == Some(Io::ConnectionReset) || has(&["connection reset", "broken pipe", "unexpected eof", "connection closed"]) {
-        (ErrorKind::Protocol, "the server closed the connection: is this the right kind of server on that port?")
+    } else if io == Some(Io::ConnectionReset)
+        || has(&[
+            "connection reset",
+            "broken pipe",
+            "unexpected eof",
+            "connection closed",
+        ])
+    {
+        (
+            ErrorKind::Protocol,
+            "the server closed the connection: is this the right kind of server on that port?",
+        )
     } else {
         (ErrorKind::Protocol, "the server's answer was not understood: is this the right kind of server on that port?")
     };
@@ -128,11 +180,25 @@ mod tests {
 
     #[test]
     fn kinds() {
-        assert_eq!(classify("x", Some(std::io::ErrorKind::ConnectionRefused)).kind, ErrorKind::Refused);
-        assert_eq!(classify("WRONGPASS invalid username-password pair", None).kind, ErrorKind::Auth);
-        assert_eq!(classify("received corrupt message of type InvalidContentType", None).kind, ErrorKind::Tls);
-        assert_eq!(classify("failed to lookup address information", None).kind, ErrorKind::Dns);
-        assert_eq!(classify("redis://:secret@host", None).message.contains("secret"), false);
+        assert_eq!(
+            classify("x", Some(std::io::ErrorKind::ConnectionRefused)).kind,
+            ErrorKind::Refused
+        );
+        assert_eq!(
+            classify("WRONGPASS invalid username-password pair", None).kind,
+            ErrorKind::Auth
+        );
+        assert_eq!(
+            classify("received corrupt message of type InvalidContentType", None).kind,
+            ErrorKind::Tls
+        );
+        assert_eq!(
+            classify("failed to lookup address information", None).kind,
+            ErrorKind::Dns
+        );
+        assert!(!classify("redis://:secret@host", None)
+            .message
+            .contains("secret"));
     }
 
     #[tokio::test]

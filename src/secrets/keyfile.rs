@@ -10,7 +10,9 @@ const PREVIOUS_FILE: &str = "secret.key.previous";
 /// Loads the keyring: `EDGEPUB_SECRET_KEY` when given, else the key file (created on first
 /// use). A previous key file left by a rotation stays readable.
 pub fn load_keyring(env_key: Option<&str>, data_dir: &Path) -> Result<Keyring, SecretError> {
-    let previous = read_key(&data_dir.join(PREVIOUS_FILE))?.into_iter().collect();
+    let previous = read_key(&data_dir.join(PREVIOUS_FILE))?
+        .into_iter()
+        .collect();
     if let Some(text) = env_key {
         return Ok(Keyring::new(Key::parse(text)?, previous));
     }
@@ -63,7 +65,8 @@ pub fn rotate_file_key(data_dir: &Path, old: &Keyring) -> Result<Keyring, Secret
     let tmp: PathBuf = data_dir.join(format!("{KEY_FILE}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     write_key(&tmp, &new, true)?;
-    std::fs::rename(&tmp, data_dir.join(KEY_FILE)).map_err(|e| SecretError::KeyFile(tmp.display().to_string(), e))?;
+    std::fs::rename(&tmp, data_dir.join(KEY_FILE))
+        .map_err(|e| SecretError::KeyFile(tmp.display().to_string(), e))?;
     Ok(Keyring::new(new, vec![old.current().clone()]))
 }
 
@@ -90,7 +93,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let sealed = ring.seal("x");

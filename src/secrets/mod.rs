@@ -61,7 +61,9 @@ impl Key {
             .ok()
             .or_else(|| B64.decode(text).ok())
             .or_else(|| base64::engine::general_purpose::URL_SAFE.decode(text).ok());
-        let bytes: [u8; 32] = decoded.and_then(|d| d.try_into().ok()).ok_or(SecretError::BadKey)?;
+        let bytes: [u8; 32] = decoded
+            .and_then(|d| d.try_into().ok())
+            .ok_or(SecretError::BadKey)?;
         Ok(Key::from_bytes(bytes))
     }
 
@@ -95,7 +97,9 @@ impl Keyring {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let cipher = XChaCha20Poly1305::new((&self.current.bytes).into());
         // Encryption with a valid key and nonce cannot fail for in-memory buffers.
-        let ct = cipher.encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes()).unwrap_or_default();
+        let ct = cipher
+            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+            .unwrap_or_default();
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ct);
         format!("v1.{}.{}", self.current.id, B64.encode(blob))
@@ -116,7 +120,9 @@ impl Keyring {
         }
         let (nonce, ct) = blob.split_at(24);
         let cipher = XChaCha20Poly1305::new((&key.bytes).into());
-        let pt = cipher.decrypt(XNonce::from_slice(nonce), ct).map_err(|_| SecretError::Corrupt)?;
+        let pt = cipher
+            .decrypt(XNonce::from_slice(nonce), ct)
+            .map_err(|_| SecretError::Corrupt)?;
         String::from_utf8(pt).map_err(|_| SecretError::Corrupt)
     }
 
@@ -142,7 +148,10 @@ impl SecretHint {
                 let last4 = (chars.len() >= 12).then(|| chars[chars.len() - 4..].iter().collect());
                 SecretHint { set: true, last4 }
             }
-            _ => SecretHint { set: false, last4: None },
+            _ => SecretHint {
+                set: false,
+                last4: None,
+            },
         }
     }
 }
@@ -164,7 +173,10 @@ mod tests {
         assert_eq!(rotated.open(&sealed).unwrap(), "s3cret-token");
         assert!(!rotated.is_current(&sealed));
         let other = Keyring::new(Key::generate(), vec![]);
-        assert!(matches!(other.open(&sealed), Err(SecretError::UnknownKey(_))));
+        assert!(matches!(
+            other.open(&sealed),
+            Err(SecretError::UnknownKey(_))
+        ));
         let mut tampered = sealed.clone();
         tampered.replace_range(sealed.len() - 3.., "AAA");
         assert!(ring.open(&tampered).is_err());
@@ -174,11 +186,23 @@ mod tests {
     fn keys_parse_and_hints() {
         let k = Key::generate();
         assert_eq!(Key::parse(&k.encode()).unwrap().id(), k.id());
-        assert_eq!(Key::parse(&hex::encode([7u8; 32])).unwrap().id(), Key::from_bytes([7; 32]).id());
+        assert_eq!(
+            Key::parse(&hex::encode([7u8; 32])).unwrap().id(),
+            Key::from_bytes([7; 32]).id()
+        );
         assert!(Key::parse("short").is_err());
         assert!(!format!("{k:?}").contains(&k.encode()));
-        assert_eq!(SecretHint::of(Some("abcdefghijkl-wxyz")).last4.as_deref(), Some("wxyz"));
-        assert_eq!(SecretHint::of(Some("tiny")), SecretHint { set: true, last4: None });
+        assert_eq!(
+            SecretHint::of(Some("abcdefghijkl-wxyz")).last4.as_deref(),
+            Some("wxyz")
+        );
+        assert_eq!(
+            SecretHint::of(Some("tiny")),
+            SecretHint {
+                set: true,
+                last4: None
+            }
+        );
         assert!(!SecretHint::of(None).set);
     }
 }

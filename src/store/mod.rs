@@ -145,7 +145,10 @@ impl Store {
 
     /// The same store sealing with another keyring (key rotation).
     pub fn with_keyring(&self, keyring: Keyring) -> Store {
-        Store { keyring, ..self.clone() }
+        Store {
+            keyring,
+            ..self.clone()
+        }
     }
 
     pub async fn close(&self) {

@@ -4,7 +4,8 @@ use super::{on_pool, Store, StoreError};
 use crate::domain::settings::{CacheMode, CacheSettings, RedisType};
 use uuid::Uuid;
 
-const COLS: &str = "redis_type, redis_url, redis_token, redis_password, redis_master_name, redis_enabled, \
+const COLS: &str =
+    "redis_type, redis_url, redis_token, redis_password, redis_master_name, redis_enabled, \
                     cache_mode, cache_ttl_data, cache_ttl_count, cache_ttl_page, cache_ttl_jitter";
 
 #[derive(sqlx::FromRow)]
@@ -26,7 +27,9 @@ impl Store {
     pub async fn cache_settings(&self, project_id: Uuid) -> Result<CacheSettings, StoreError> {
         let sql = format!("SELECT {COLS} FROM cache_settings WHERE project_id = $1");
         let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_optional(p).await)?;
-        let Some(r) = row else { return Ok(CacheSettings::default()) };
+        let Some(r) = row else {
+            return Ok(CacheSettings::default());
+        };
         Ok(CacheSettings {
             redis_type: RedisType::parse(&r.redis_type),
             redis_url: r.redis_url,
@@ -34,7 +37,11 @@ impl Store {
             redis_password: self.open(r.redis_password)?,
             redis_master_name: r.redis_master_name,
             redis_enabled: r.redis_enabled,
-            cache_mode: if r.cache_mode == "prime" { CacheMode::Prime } else { CacheMode::Invalidate },
+            cache_mode: if r.cache_mode == "prime" {
+                CacheMode::Prime
+            } else {
+                CacheMode::Invalidate
+            },
             cache_ttl_data: r.cache_ttl_data,
             cache_ttl_count: r.cache_ttl_count,
             cache_ttl_page: r.cache_ttl_page,
@@ -42,7 +49,11 @@ impl Store {
         })
     }
 
-    pub async fn put_cache_settings(&self, project_id: Uuid, s: &CacheSettings) -> Result<(), StoreError> {
+    pub async fn put_cache_settings(
+        &self,
+        project_id: Uuid,
+        s: &CacheSettings,
+    ) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO cache_settings (project_id, {COLS}, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
@@ -73,7 +84,10 @@ impl Store {
     }
 
     pub(crate) fn open(&self, sealed: Option<String>) -> Result<Option<String>, StoreError> {
-        sealed.map(|s| self.keyring.open(&s)).transpose().map_err(StoreError::Secret)
+        sealed
+            .map(|s| self.keyring.open(&s))
+            .transpose()
+            .map_err(StoreError::Secret)
     }
 
     /// Re-seals every stored secret under the keyring's current key, in one transaction.
@@ -82,7 +96,9 @@ impl Store {
         let ring = &self.keyring;
         let reseal = |v: Option<String>| -> Result<Option<String>, StoreError> {
             match v {
-                Some(s) if !ring.is_current(&s) => Ok(Some(ring.seal(&ring.open(&s).map_err(StoreError::Secret)?))),
+                Some(s) if !ring.is_current(&s) => {
+                    Ok(Some(ring.seal(&ring.open(&s).map_err(StoreError::Secret)?)))
+                }
                 other => Ok(other),
             }
         };

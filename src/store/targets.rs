@@ -37,7 +37,11 @@ impl Store {
         })
     }
 
-    pub async fn create_target(&self, project_id: Uuid, f: &TargetFields) -> Result<Target, StoreError> {
+    pub async fn create_target(
+        &self,
+        project_id: Uuid,
+        f: &TargetFields,
+    ) -> Result<Target, StoreError> {
         let sql = format!("INSERT INTO publish_targets ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLS}");
         let token = f.token.as_deref().map(|t| self.keyring.seal(t));
         let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql)
@@ -56,14 +60,17 @@ impl Store {
     }
 
     pub async fn list_targets(&self, project_id: Uuid) -> Result<Vec<Target>, StoreError> {
-        let sql = format!("SELECT {COLS} FROM publish_targets WHERE project_id = $1 ORDER BY created_at, name");
+        let sql = format!(
+            "SELECT {COLS} FROM publish_targets WHERE project_id = $1 ORDER BY created_at, name"
+        );
         let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_all(p).await)?;
         rows.into_iter().map(|r| self.target(r)).collect()
     }
 
     pub async fn get_target(&self, id: Uuid) -> Result<Target, StoreError> {
         let sql = format!("SELECT {COLS} FROM publish_targets WHERE id = $1");
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(p).await)?;
+        let row =
+            on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(p).await)?;
         self.target(row.ok_or(StoreError::NotFound)?)
     }
 

@@ -105,6 +105,8 @@ impl Drop for TempDir {
 
 pub struct TestApp {
     pub base: String,
+    pub db_url: String,
+    pub data_dir: PathBuf,
     pub token: String,
     pub client: Client,
     _pg: Option<PgDb>,
@@ -127,6 +129,7 @@ pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
         None => format!("sqlite://{}", dir.0.join("edgepub.db").display()),
     };
     let token = edgepub::domain::token::generate();
+    let url_for_test = url.clone();
     let mut env: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), url),
         ("EDGEPUB_DATA_DIR".into(), dir.0.display().to_string()),
@@ -148,6 +151,8 @@ pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
+        db_url: url_for_test,
+        data_dir: dir.0.clone(),
         token,
         client: Client::new(),
         _pg: pg,
@@ -221,4 +226,122 @@ pub fn error_code(body: &Value) -> &str {
     assert!(e["message"].is_string(), "error shape: {body}");
     assert!(e.get("details").is_some(), "error shape: {body}");
     e["code"].as_str().expect("error.code")
+}
+
+/// Runs one SQL query returning a single text column against the app's own database.
+pub async fn db_texts(app: &TestApp, sql: &str) -> Vec<Option<String>> {
+    use sqlx::Connection;
+    if app.db_url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(&app.db_url)
+            .await
+            .expect("sqlite");
+        sqlx::query_scalar(sql)
+            .fetch_all(&mut c)
+            .await
+            .expect("query")
+    } else {
+        let mut c = sqlx::PgConnection::connect(&app.db_url)
+            .await
+            .expect("postgres");
+        sqlx::query_scalar(sql)
+            .fetch_all(&mut c)
+            .await
+            .expect("query")
+    }
+}
+
+pub fn redis_url() -> String {
+    std::env::var("EDGEPUB_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:16379".into())
+}
+
+pub fn sentinel_url() -> String {
+    std::env::var("EDGEPUB_TEST_SENTINEL_URL")
+        .unwrap_or_else(|_| "redis+sentinel://127.0.0.1:26380/edgepub-master".into())
+}
+
+pub fn cluster_nodes() -> String {
+    std::env::var("EDGEPUB_TEST_CLUSTER_NODES").unwrap_or_else(|_| {
+        "redis://127.0.0.1:17001,redis://127.0.0.1:17002,redis://127.0.0.1:17003".into()
+    })
+}
+
+/// A real `tursodb --sync-server` on a free loopback port, killed on drop.
+pub struct Tursodb {
+    child: std::process::Child,
+    pub url: String,
+    _dir: TempDir,
+}
+
+impl Tursodb {
+    pub fn start() -> Tursodb {
+        let bin = std::env::var("EDGEPUB_TEST_TURSODB").unwrap_or_else(|_| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb"
+            )
+            .into()
+        });
+        let dir = TempDir::new();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(&bin)
+            .arg(dir.0.join("turso.db"))
+            .args(["--sync-server", &format!("127.0.0.1:{port}")])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {bin} (run scripts/test.sh): {e}"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tursodb did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        Tursodb {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Tursodb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A stand-in push-style edge (contract section 4): `/api/health` open, `/api/import/status`
+/// behind `x-system-key`. Edges of that kind are TypeScript services we cannot run here.
+pub async fn fake_edge(key: &'static str) -> String {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .route("/api/health", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok", "version": "test-edge-1", "provider": "cloudflare"})) }))
+            .route(
+                "/api/import/status",
+                web::get().to(move |req: HttpRequest| async move {
+                    match req.headers().get("x-system-key").and_then(|v| v.to_str().ok()) {
+                        Some(k) if k == key => HttpResponse::Ok().json(serde_json::json!({"success": true})),
+                        _ => HttpResponse::Unauthorized().json(serde_json::json!({"success": false, "error": "Unauthorized"})),
+                    }
+                }),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}")
 }

@@ -3,10 +3,15 @@
 mod helpers;
 
 mod auth;
+mod cache;
 mod cli;
 mod concurrency;
+mod connections;
 mod errors;
 mod ops;
 mod pages;
 mod projects;
+mod secrets;
+mod settings;
+mod targets;
 mod versions;

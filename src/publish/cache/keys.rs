@@ -21,7 +21,10 @@ pub fn seo_keys(tenant: &str) -> [String; 2] {
     if tenant == DEFAULT_TENANT {
         ["seo:sitemap".into(), "seo:llms".into()]
     } else {
-        [format!("seo:sitemap:{tenant}"), format!("seo:llms:{tenant}")]
+        [
+            format!("seo:sitemap:{tenant}"),
+            format!("seo:llms:{tenant}"),
+        ]
     }
 }
 
@@ -30,7 +33,9 @@ pub fn seo_keys(tenant: &str) -> [String; 2] {
 pub fn is_tenant_page_key(tenant: &str, key: &str) -> bool {
     match key.strip_prefix("page:") {
         Some(rest) if tenant == DEFAULT_TENANT => !rest.contains(':'),
-        Some(rest) => rest.strip_prefix(tenant).is_some_and(|r| r.starts_with(':')),
+        Some(rest) => rest
+            .strip_prefix(tenant)
+            .is_some_and(|r| r.starts_with(':')),
         None => false,
     }
 }
@@ -38,8 +43,17 @@ pub fn is_tenant_page_key(tenant: &str, key: &str) -> bool {
 /// Deletes every page and SEO key of one tenant: SCAN + UNLINK in batches, touching nothing
 /// else on a Redis shared with other projects. Returns how many keys were removed.
 pub async fn flush_tenant(cache: &dyn Cache, tenant: &str) -> Result<i64, ConnError> {
-    let pattern = if tenant == DEFAULT_TENANT { "page:*".to_string() } else { format!("page:{tenant}:*") };
-    let mut keys: Vec<String> = cache.scan(&pattern).await?.into_iter().filter(|k| is_tenant_page_key(tenant, k)).collect();
+    let pattern = if tenant == DEFAULT_TENANT {
+        "page:*".to_string()
+    } else {
+        format!("page:{tenant}:*")
+    };
+    let mut keys: Vec<String> = cache
+        .scan(&pattern)
+        .await?
+        .into_iter()
+        .filter(|k| is_tenant_page_key(tenant, k))
+        .collect();
     keys.extend(seo_keys(tenant));
     cache.unlink(&keys).await
 }

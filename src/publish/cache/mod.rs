@@ -61,8 +61,14 @@ pub trait Cache: Send + Sync {
         let mut keys = Vec::new();
         let mut cursor = "0".to_string();
         loop {
-            let reply = self.one(Cmd::new(["SCAN", &cursor, "MATCH", pattern, "COUNT", "500"])).await?;
-            let Reply::Array(parts) = reply else { return Err(protocol("SCAN")) };
+            let reply = self
+                .one(Cmd::new([
+                    "SCAN", &cursor, "MATCH", pattern, "COUNT", "500",
+                ]))
+                .await?;
+            let Reply::Array(parts) = reply else {
+                return Err(protocol("SCAN"));
+            };
             match parts.as_slice() {
                 [Reply::Text(next), Reply::Array(batch)] => {
                     keys.extend(batch.iter().filter_map(|k| k.as_text().map(String::from)));
@@ -80,7 +86,10 @@ pub trait Cache: Send + Sync {
     async fn one(&self, cmd: Cmd) -> Result<Reply, ConnError> {
         let name = cmd.0.first().cloned().unwrap_or_default();
         match self.exec(std::slice::from_ref(&cmd)).await?.pop() {
-            Some(Reply::Error(e)) => Err(ConnError::new(super::probe::ErrorKind::Protocol, format!("{name} failed: {}", first_line(&e)))),
+            Some(Reply::Error(e)) => Err(ConnError::new(
+                super::probe::ErrorKind::Protocol,
+                format!("{name} failed: {}", first_line(&e)),
+            )),
             Some(r) => Ok(r),
             None => Err(protocol(&name)),
         }
@@ -91,15 +100,24 @@ pub trait Cache: Send + Sync {
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, ConnError> {
-        Ok(self.one(Cmd::new(["GET", key])).await?.as_text().map(String::from))
+        Ok(self
+            .one(Cmd::new(["GET", key]))
+            .await?
+            .as_text()
+            .map(String::from))
     }
 
     async fn set_ex(&self, key: &str, value: &str, ttl_secs: u64) -> Result<(), ConnError> {
-        self.one(Cmd::new(["SET", key, value, "EX", &ttl_secs.to_string()])).await.map(|_| ())
+        self.one(Cmd::new(["SET", key, value, "EX", &ttl_secs.to_string()]))
+            .await
+            .map(|_| ())
     }
 
     async fn expire(&self, key: &str, ttl_secs: u64) -> Result<bool, ConnError> {
-        Ok(self.one(Cmd::new(["EXPIRE", key, &ttl_secs.to_string()])).await? == Reply::Int(1))
+        Ok(self
+            .one(Cmd::new(["EXPIRE", key, &ttl_secs.to_string()]))
+            .await?
+            == Reply::Int(1))
     }
 
     async fn incr(&self, key: &str) -> Result<i64, ConnError> {
@@ -114,11 +132,19 @@ pub trait Cache: Send + Sync {
         let mut removed = 0;
         for batch in keys.chunks(500) {
             // One UNLINK per key keeps Cluster happy (keys of a batch may live on other slots).
-            let cmds: Vec<Cmd> = batch.iter().map(|k| Cmd::new(["UNLINK", k.as_str()])).collect();
+            let cmds: Vec<Cmd> = batch
+                .iter()
+                .map(|k| Cmd::new(["UNLINK", k.as_str()]))
+                .collect();
             for r in self.exec(&cmds).await? {
                 match r {
                     Reply::Int(n) => removed += n,
-                    Reply::Error(e) => return Err(ConnError::new(super::probe::ErrorKind::Protocol, first_line(&e))),
+                    Reply::Error(e) => {
+                        return Err(ConnError::new(
+                            super::probe::ErrorKind::Protocol,
+                            first_line(&e),
+                        ))
+                    }
                     _ => {}
                 }
             }
@@ -128,17 +154,31 @@ pub trait Cache: Send + Sync {
 }
 
 pub(crate) fn protocol(what: &str) -> ConnError {
-    ConnError::new(super::probe::ErrorKind::Protocol, format!("unexpected reply to {what}"))
+    ConnError::new(
+        super::probe::ErrorKind::Protocol,
+        format!("unexpected reply to {what}"),
+    )
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().chars().take(200).collect()
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// Builds the cache client a project's settings describe. The choice is made at run time.
-pub async fn connect(s: &CacheSettings, policy: NetPolicy, timeout: Duration) -> Result<Box<dyn Cache>, ConnError> {
+pub async fn connect(
+    s: &CacheSettings,
+    policy: NetPolicy,
+    timeout: Duration,
+) -> Result<Box<dyn Cache>, ConnError> {
     match s.redis_type {
         RedisType::Tcp => Ok(Box::new(RedisCache::connect(s, policy, timeout).await?)),
-        RedisType::Upstash | RedisType::SelfHosted => Ok(Box::new(UpstashCache::new(s, policy, timeout)?)),
+        RedisType::Upstash | RedisType::SelfHosted => {
+            Ok(Box::new(UpstashCache::new(s, policy, timeout)?))
+        }
     }
 }

@@ -14,9 +14,15 @@ use redis::{AsyncConnectionConfig, RedisConnectionInfo, Value};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
+// The Sentinel variant is larger, but there is one of these per cache client.
+#[allow(clippy::large_enum_variant)]
 enum Conn {
     Single(ConnectionManager),
-    Sentinel { client: Mutex<SentinelClient>, conn: Mutex<Option<MultiplexedConnection>>, config: AsyncConnectionConfig },
+    Sentinel {
+        client: Mutex<SentinelClient>,
+        conn: Mutex<Option<MultiplexedConnection>>,
+        config: AsyncConnectionConfig,
+    },
     Cluster(ClusterConnection),
 }
 
@@ -51,34 +57,69 @@ fn with_password(url: &str, password: Option<&str>) -> Result<redis::ConnectionI
 }
 
 impl RedisCache {
-    pub async fn connect(s: &CacheSettings, policy: NetPolicy, timeout: Duration) -> Result<RedisCache, ConnError> {
-        let raw = s.redis_url.as_deref().ok_or_else(|| ConnError::new(ErrorKind::Invalid, "no Redis URL is set"))?;
-        let topology = redis_url::parse(raw, s.redis_master_name.as_deref()).map_err(|m| ConnError::new(ErrorKind::Invalid, m))?;
+    pub async fn connect(
+        s: &CacheSettings,
+        policy: NetPolicy,
+        timeout: Duration,
+    ) -> Result<RedisCache, ConnError> {
+        let raw = s
+            .redis_url
+            .as_deref()
+            .ok_or_else(|| ConnError::new(ErrorKind::Invalid, "no Redis URL is set"))?;
+        let topology = redis_url::parse(raw, s.redis_master_name.as_deref())
+            .map_err(|m| ConnError::new(ErrorKind::Invalid, m))?;
         for (host, port) in topology.hosts() {
             policy.resolve(&host, port).await?;
         }
         let pw = s.redis_password.as_deref();
-        let config = AsyncConnectionConfig::new().set_connection_timeout(Some(timeout)).set_response_timeout(Some(timeout));
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
         let conn = match &topology {
             Topology::Single { url } => {
-                let client = redis::Client::open(with_password(url, pw)?).map_err(|e| redis_error(&e))?;
+                let client =
+                    redis::Client::open(with_password(url, pw)?).map_err(|e| redis_error(&e))?;
                 let mc = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
                     .set_response_timeout(Some(timeout))
                     .set_number_of_retries(1);
-                Conn::Single(ConnectionManager::new_with_config(client, mc).await.map_err(|e| redis_error(&e))?)
+                Conn::Single(
+                    ConnectionManager::new_with_config(client, mc)
+                        .await
+                        .map_err(|e| redis_error(&e))?,
+                )
             }
-            Topology::Sentinel { sentinels, master, tls } => {
+            Topology::Sentinel {
+                sentinels,
+                master,
+                tls,
+            } => {
                 let scheme = if *tls { "rediss" } else { "redis" };
-                let urls: Vec<String> = sentinels.iter().map(|h| format!("{scheme}://{h}")).collect();
+                let urls: Vec<String> = sentinels
+                    .iter()
+                    .map(|h| format!("{scheme}://{h}"))
+                    .collect();
                 let mut node = SentinelNodeConnectionInfo::default();
                 if let Some(pw) = pw {
-                    node = node.set_redis_connection_info(RedisConnectionInfo::default().set_password(pw));
+                    node = node
+                        .set_redis_connection_info(RedisConnectionInfo::default().set_password(pw));
                 }
-                let mut client = SentinelClient::build(urls, master.clone(), Some(node), SentinelServerType::Master)
+                let mut client = SentinelClient::build(
+                    urls,
+                    master.clone(),
+                    Some(node),
+                    SentinelServerType::Master,
+                )
+                .map_err(|e| redis_error(&e))?;
+                let first = client
+                    .get_async_connection_with_config(&config)
+                    .await
                     .map_err(|e| redis_error(&e))?;
-                let first = client.get_async_connection_with_config(&config).await.map_err(|e| redis_error(&e))?;
-                Conn::Sentinel { client: Mutex::new(client), conn: Mutex::new(Some(first)), config }
+                Conn::Sentinel {
+                    client: Mutex::new(client),
+                    conn: Mutex::new(Some(first)),
+                    config,
+                }
             }
             Topology::Cluster { nodes } => {
                 let mut b = redis::cluster::ClusterClient::builder(nodes.clone())
@@ -86,10 +127,15 @@ impl RedisCache {
                     .response_timeout(timeout)
                     .retries(1);
                 if let Some(pw) = pw {
-                    b = b.password(pw.to_string());
+                    b = b.password(pw);
                 }
                 let client = b.build().map_err(|e| redis_error(&e))?;
-                Conn::Cluster(client.get_async_connection().await.map_err(|e| redis_error(&e))?)
+                Conn::Cluster(
+                    client
+                        .get_async_connection()
+                        .await
+                        .map_err(|e| redis_error(&e))?,
+                )
             }
         };
         Ok(RedisCache { conn, topology })
@@ -97,17 +143,37 @@ impl RedisCache {
 
     async fn run(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, ConnError> {
         match &self.conn {
-            Conn::Single(m) => pipe.query_async(&mut m.clone()).await.map_err(|e| redis_error(&e)),
-            Conn::Cluster(c) => pipe.query_async(&mut c.clone()).await.map_err(|e| redis_error(&e)),
-            Conn::Sentinel { client, conn, config } => {
+            Conn::Single(m) => pipe
+                .query_async(&mut m.clone())
+                .await
+                .map_err(|e| redis_error(&e)),
+            Conn::Cluster(c) => pipe
+                .query_async(&mut c.clone())
+                .await
+                .map_err(|e| redis_error(&e)),
+            Conn::Sentinel {
+                client,
+                conn,
+                config,
+            } => {
                 let mut guard = conn.lock().await;
                 if guard.is_none() {
-                    let fresh = client.lock().await.get_async_connection_with_config(config).await.map_err(|e| redis_error(&e))?;
+                    let fresh = client
+                        .lock()
+                        .await
+                        .get_async_connection_with_config(config)
+                        .await
+                        .map_err(|e| redis_error(&e))?;
                     *guard = Some(fresh);
                 }
-                let Some(c) = guard.as_mut() else { return Err(protocol("connect")) };
+                let Some(c) = guard.as_mut() else {
+                    return Err(protocol("connect"));
+                };
                 let result = pipe.query_async(c).await;
-                if result.as_ref().is_err_and(|e| e.is_io_error() || e.is_connection_dropped() || e.is_timeout()) {
+                if result
+                    .as_ref()
+                    .is_err_and(|e| e.is_io_error() || e.is_connection_dropped() || e.is_timeout())
+                {
                     // The master may have moved: ask the sentinels again next time.
                     *guard = None;
                 }
@@ -118,10 +184,18 @@ impl RedisCache {
 
     /// Masters of a cluster as (host, port), from CLUSTER SHARDS-independent `CLUSTER NODES`.
     async fn masters(&self, c: &ClusterConnection) -> Result<Vec<(String, u16)>, ConnError> {
-        let text: String = redis::cmd("CLUSTER").arg("NODES").query_async(&mut c.clone()).await.map_err(|e| redis_error(&e))?;
+        let text: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut c.clone())
+            .await
+            .map_err(|e| redis_error(&e))?;
         Ok(text
             .lines()
-            .filter(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("master") && !f.contains("fail")))
+            .filter(|l| {
+                l.split(' ')
+                    .nth(2)
+                    .is_some_and(|f| f.contains("master") && !f.contains("fail"))
+            })
             .filter_map(|l| {
                 let addr = l.split(' ').nth(1)?.split('@').next()?;
                 let (h, p) = addr.rsplit_once(':')?;
@@ -138,29 +212,69 @@ fn to_reply(v: Value) -> Reply {
         Value::BulkString(b) => Reply::Text(String::from_utf8_lossy(&b).into_owned()),
         Value::SimpleString(s) => Reply::Text(s),
         Value::Okay => Reply::Text("OK".into()),
-        Value::Array(items) | Value::Set(items) => Reply::Array(items.into_iter().map(to_reply).collect()),
-        Value::Map(pairs) => Reply::Array(pairs.into_iter().flat_map(|(k, v)| [to_reply(k), to_reply(v)]).collect()),
+        Value::Array(items) | Value::Set(items) => {
+            Reply::Array(items.into_iter().map(to_reply).collect())
+        }
+        Value::Map(pairs) => Reply::Array(
+            pairs
+                .into_iter()
+                .flat_map(|(k, v)| [to_reply(k), to_reply(v)])
+                .collect(),
+        ),
         Value::Double(d) => Reply::Text(d.to_string()),
         Value::Boolean(b) => Reply::Int(i64::from(b)),
-        Value::ServerError(e) => Reply::Error(format!("{:?} {}", e.kind(), e.details().unwrap_or_default())),
+        Value::ServerError(e) => Reply::Error(format!(
+            "{:?} {}",
+            e.kind(),
+            e.details().unwrap_or_default()
+        )),
         other => Reply::Text(format!("{other:?}")),
     }
 }
 
 fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
-    info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
 }
 
 #[async_trait]
 impl Cache for RedisCache {
     async fn exec(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, ConnError> {
-        let mut pipe = redis::pipe();
-        for c in cmds {
+        let to_cmd = |c: &Cmd| {
             let mut cmd = redis::cmd(c.0.first().map(String::as_str).unwrap_or("PING"));
             for a in c.0.iter().skip(1) {
                 cmd.arg(a);
             }
-            pipe.add_command(cmd);
+            cmd
+        };
+        if let Conn::Cluster(conn) = &self.conn {
+            // A cluster pipeline must stay within one slot; our batches span many, so each
+            // command is routed on its own (concurrently, replies kept in order).
+            let calls = cmds.iter().map(|c| {
+                let mut conn = conn.clone();
+                let cmd = to_cmd(c);
+                async move { cmd.query_async::<Value>(&mut conn).await }
+            });
+            let mut out = Vec::with_capacity(cmds.len());
+            for r in futures_util::future::join_all(calls).await {
+                out.push(match r {
+                    Ok(v) => to_reply(v),
+                    Err(e)
+                        if e.kind()
+                            == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError)
+                            || e.code().is_some() =>
+                    {
+                        Reply::Error(e.to_string())
+                    }
+                    Err(e) => return Err(redis_error(&e)),
+                });
+            }
+            return Ok(out);
+        }
+        let mut pipe = redis::pipe();
+        for c in cmds {
+            pipe.add_command(to_cmd(c));
         }
         // Per-command errors come back as values instead of failing the whole pipeline.
         pipe.ignore_errors();
@@ -168,15 +282,28 @@ impl Cache for RedisCache {
     }
 
     async fn server_info(&self) -> Result<ServerInfo, ConnError> {
-        let replies = self.exec(&[Cmd::new(["PING"]), Cmd::new(["INFO", "server"])]).await?;
-        match replies.as_slice() {
-            [Reply::Error(e), ..] | [_, Reply::Error(e)] => Err(classify(e, None)),
-            [_, Reply::Text(info)] => {
+        let replies = self
+            .exec(&[Cmd::new(["PING"]), Cmd::new(["INFO", "server"])])
+            .await?;
+        // A cluster routes INFO to every node and answers node -> text pairs; any node will do.
+        let info = match replies.get(1) {
+            Some(Reply::Array(pairs)) => pairs
+                .iter()
+                .find(|r| r.as_text().is_some_and(|t| t.contains("redis_version"))),
+            other => other,
+        };
+        match (replies.first(), info) {
+            (Some(Reply::Error(e)), _) | (_, Some(Reply::Error(e))) => Err(classify(e, None)),
+            (_, Some(Reply::Text(info))) => {
                 let mode = match self.topology {
                     Topology::Sentinel { .. } => Some("sentinel".to_string()),
                     _ => info_field(info, "redis_mode").map(String::from),
                 };
-                Ok(ServerInfo { kind: "redis".into(), version: info_field(info, "redis_version").map(String::from), mode })
+                Ok(ServerInfo {
+                    kind: "redis".into(),
+                    version: info_field(info, "redis_version").map(String::from),
+                    mode,
+                })
             }
             _ => Err(protocol("INFO")),
         }
@@ -192,10 +319,22 @@ impl Cache for RedisCache {
             let mut cursor = 0u64;
             loop {
                 let mut cmd = redis::cmd("SCAN");
-                cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(500);
-                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host: host.clone(), port });
-                let v = c.clone().route_command(cmd, route).await.map_err(|e| redis_error(&e))?;
-                let (next, batch): (u64, Vec<String>) = redis::from_redis_value(v).map_err(|_| protocol("SCAN"))?;
+                cmd.arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(500);
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port,
+                });
+                let v = c
+                    .clone()
+                    .route_command(cmd, route)
+                    .await
+                    .map_err(|e| redis_error(&e))?;
+                let (next, batch): (u64, Vec<String>) =
+                    redis::from_redis_value(v).map_err(|_| protocol("SCAN"))?;
                 keys.extend(batch);
                 cursor = next;
                 if cursor == 0 {

@@ -36,7 +36,9 @@ fn http_error(e: &reqwest::Error) -> ConnError {
     classify(&text, io_kind(e))
 }
 
-fn find<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+fn find<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     let mut cur = Some(e);
     while let Some(err) = cur {
         if let Some(t) = err.downcast_ref::<T>() {
@@ -48,12 +50,27 @@ fn find<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'sta
 }
 
 impl UpstashCache {
-    pub fn new(s: &CacheSettings, policy: NetPolicy, timeout: Duration) -> Result<UpstashCache, ConnError> {
-        let raw = s.redis_url.as_deref().ok_or_else(|| ConnError::new(ErrorKind::Invalid, "no REST URL is set"))?;
-        let url = url::Url::parse(raw).map_err(|_| ConnError::new(ErrorKind::Invalid, "the REST URL is not valid"))?;
+    pub fn new(
+        s: &CacheSettings,
+        policy: NetPolicy,
+        timeout: Duration,
+    ) -> Result<UpstashCache, ConnError> {
+        let raw = s
+            .redis_url
+            .as_deref()
+            .ok_or_else(|| ConnError::new(ErrorKind::Invalid, "no REST URL is set"))?;
+        let url = url::Url::parse(raw)
+            .map_err(|_| ConnError::new(ErrorKind::Invalid, "the REST URL is not valid"))?;
         policy.check_url(&url)?;
-        let token = s.redis_token.clone().ok_or_else(|| ConnError::new(ErrorKind::Auth, "no REST token is set"))?;
-        Ok(UpstashCache { http: policy.http_client(timeout), url, token })
+        let token = s
+            .redis_token
+            .clone()
+            .ok_or_else(|| ConnError::new(ErrorKind::Auth, "no REST token is set"))?;
+        Ok(UpstashCache {
+            http: policy.http_client(timeout),
+            url,
+            token,
+        })
     }
 
     fn endpoint(&self, path: &str) -> String {
@@ -68,7 +85,9 @@ fn to_reply(v: &Value) -> Reply {
     fn value(v: &Value) -> Reply {
         match v {
             Value::Null => Reply::Nil,
-            Value::Number(n) => n.as_i64().map_or_else(|| Reply::Text(n.to_string()), Reply::Int),
+            Value::Number(n) => n
+                .as_i64()
+                .map_or_else(|| Reply::Text(n.to_string()), Reply::Int),
             Value::String(s) => Reply::Text(s.clone()),
             Value::Bool(b) => Reply::Int(i64::from(*b)),
             Value::Array(a) => Reply::Array(a.iter().map(value).collect()),
@@ -92,23 +111,47 @@ impl Cache for UpstashCache {
             .map_err(|e| http_error(&e))?;
         match res.status().as_u16() {
             200 => {}
-            401 | 403 => return Err(ConnError::new(ErrorKind::Auth, "the REST token was refused (401)")),
-            404 => return Err(ConnError::new(ErrorKind::NotFound, "no Upstash REST API at that URL (404)")),
-            s => return Err(ConnError::new(ErrorKind::Protocol, format!("the REST API answered HTTP {s}"))),
+            401 | 403 => {
+                return Err(ConnError::new(
+                    ErrorKind::Auth,
+                    "the REST token was refused (401)",
+                ))
+            }
+            404 => {
+                return Err(ConnError::new(
+                    ErrorKind::NotFound,
+                    "no Upstash REST API at that URL (404)",
+                ))
+            }
+            s => {
+                return Err(ConnError::new(
+                    ErrorKind::Protocol,
+                    format!("the REST API answered HTTP {s}"),
+                ))
+            }
         }
-        let values: Vec<Value> = res
-            .json()
-            .await
-            .map_err(|_| ConnError::new(ErrorKind::Protocol, "the answer is not an Upstash pipeline reply"))?;
+        let values: Vec<Value> = res.json().await.map_err(|_| {
+            ConnError::new(
+                ErrorKind::Protocol,
+                "the answer is not an Upstash pipeline reply",
+            )
+        })?;
         if values.len() != cmds.len() {
-            return Err(ConnError::new(ErrorKind::Protocol, "the pipeline reply has the wrong length"));
+            return Err(ConnError::new(
+                ErrorKind::Protocol,
+                "the pipeline reply has the wrong length",
+            ));
         }
         Ok(values.iter().map(to_reply).collect())
     }
 
     async fn server_info(&self) -> Result<ServerInfo, ConnError> {
         match self.exec(&[Cmd::new(["PING"])]).await?.as_slice() {
-            [Reply::Text(pong)] if pong == "PONG" => Ok(ServerInfo { kind: "upstash-rest".into(), version: None, mode: Some("rest".into()) }),
+            [Reply::Text(pong)] if pong == "PONG" => Ok(ServerInfo {
+                kind: "upstash-rest".into(),
+                version: None,
+                mode: Some("rest".into()),
+            }),
             [Reply::Error(e)] => Err(classify(e, None)),
             _ => Err(super::protocol("PING")),
         }

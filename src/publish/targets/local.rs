@@ -14,9 +14,16 @@ pub fn resolve_path(root: &Path, configured: &str) -> Result<PathBuf, String> {
     if rel.components().any(|c| matches!(c, Component::ParentDir)) {
         return Err("the path must not contain `..`".into());
     }
-    std::fs::create_dir_all(root).map_err(|e| format!("cannot create the data root: {}", e.kind()))?;
-    let root = root.canonicalize().map_err(|e| format!("cannot resolve the data root: {}", e.kind()))?;
-    let joined = if rel.is_absolute() { rel.to_path_buf() } else { root.join(rel) };
+    std::fs::create_dir_all(root)
+        .map_err(|e| format!("cannot create the data root: {}", e.kind()))?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve the data root: {}", e.kind()))?;
+    let joined = if rel.is_absolute() {
+        rel.to_path_buf()
+    } else {
+        root.join(rel)
+    };
     if joined.file_name().is_none() {
         return Err("the path must name a file".into());
     }
@@ -27,19 +34,26 @@ pub fn resolve_path(root: &Path, configured: &str) -> Result<PathBuf, String> {
         rest.push(existing.file_name().map(PathBuf::from).unwrap_or_default());
         existing = existing.parent().ok_or("the path has no existing parent")?;
     }
-    let mut real = existing.canonicalize().map_err(|e| format!("cannot resolve the path: {}", e.kind()))?;
+    let mut real = existing
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve the path: {}", e.kind()))?;
     for part in rest.iter().rev() {
         real.push(part);
     }
     if !real.starts_with(&root) {
-        return Err(format!("the path must stay inside the data root {}", root.display()));
+        return Err(format!(
+            "the path must stay inside the data root {}",
+            root.display()
+        ));
     }
     Ok(real)
 }
 
 fn io_error(what: &str, e: &std::io::Error) -> ConnError {
     let kind = match e.kind() {
-        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => ErrorKind::Permission,
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            ErrorKind::Permission
+        }
         std::io::ErrorKind::NotFound => ErrorKind::NotFound,
         _ => ErrorKind::Invalid,
     };
@@ -48,7 +62,9 @@ fn io_error(what: &str, e: &std::io::Error) -> ConnError {
 
 /// The directory exists or can be created and is writable; the file, if present, is SQLite.
 pub async fn probe(path: &Path) -> Result<ServerInfo, ConnError> {
-    let dir = path.parent().ok_or_else(|| ConnError::new(ErrorKind::Invalid, "the path has no directory"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| ConnError::new(ErrorKind::Invalid, "the path has no directory"))?;
     std::fs::create_dir_all(dir).map_err(|e| io_error("cannot create the directory", &e))?;
     let marker = dir.join(format!(".edgepub-write-test-{}", uuid::Uuid::new_v4()));
     std::fs::write(&marker, b"ok").map_err(|e| io_error("the directory is not writable", &e))?;
@@ -57,9 +73,14 @@ pub async fn probe(path: &Path) -> Result<ServerInfo, ConnError> {
     if path.exists() {
         let mut header = [0u8; 16];
         let mut f = std::fs::File::open(path).map_err(|e| io_error("cannot read the file", &e))?;
-        let n = f.read(&mut header).map_err(|e| io_error("cannot read the file", &e))?;
+        let n = f
+            .read(&mut header)
+            .map_err(|e| io_error("cannot read the file", &e))?;
         if n > 0 && &header[..n.min(16)] != b"SQLite format 3\0" {
-            return Err(ConnError::new(ErrorKind::Invalid, "the file exists but is not a SQLite database"));
+            return Err(ConnError::new(
+                ErrorKind::Invalid,
+                "the file exists but is not a SQLite database",
+            ));
         }
         mode = "existing database".into();
     }
@@ -73,7 +94,11 @@ pub async fn probe(path: &Path) -> Result<ServerInfo, ConnError> {
         .await
         .map_err(|_| ConnError::new(ErrorKind::Protocol, "cannot query SQLite"))?;
     let _ = conn.close().await;
-    Ok(ServerInfo { kind: "sqlite".into(), version: Some(version), mode: Some(mode) })
+    Ok(ServerInfo {
+        kind: "sqlite".into(),
+        version: Some(version),
+        mode: Some(mode),
+    })
 }
 
 #[cfg(test)]
@@ -87,7 +112,10 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         std::fs::create_dir_all(&outside).unwrap();
         let real_root = root.canonicalize().unwrap();
-        assert_eq!(resolve_path(&root, "site/pages.db").unwrap(), real_root.join("site/pages.db"));
+        assert_eq!(
+            resolve_path(&root, "site/pages.db").unwrap(),
+            real_root.join("site/pages.db")
+        );
         assert!(resolve_path(&root, "../x/pages.db").is_err());
         assert!(resolve_path(&root, "/etc/pages.db").is_err());
         assert!(resolve_path(&root, real_root.join("ok/pages.db").to_str().unwrap()).is_ok());

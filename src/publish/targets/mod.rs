@@ -25,7 +25,8 @@ pub async fn test(t: &TargetFields, ctx: &ProbeContext) -> Result<ServerInfo, Co
     match t.kind {
         TargetKind::Local => {
             let rel = t.path.as_deref().ok_or_else(|| missing("path"))?;
-            let path = local::resolve_path(&ctx.pages_root, rel).map_err(|m| ConnError::new(ErrorKind::Permission, m))?;
+            let path = local::resolve_path(&ctx.pages_root, rel)
+                .map_err(|m| ConnError::new(ErrorKind::Permission, m))?;
             local::probe(&path).await
         }
         TargetKind::Turso => {

@@ -1,0 +1,144 @@
+use crate::both_backends;
+use crate::helpers::{db_texts, error_code, spawn, Backend};
+use reqwest::Method;
+use serde_json::json;
+
+both_backends!(
+    cache_settings_keep_secrets_sealed_and_hidden,
+    edge_sync_needs_an_edge_token
+);
+
+async fn cache_settings_keep_secrets_sealed_and_hidden(backend: Backend) {
+    let app = spawn(backend).await;
+    app.project("Site").await;
+    let url = "/api/projects/site/settings/cache";
+    let (s, defaults) = app.get(url).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (
+            defaults["redis_enabled"].as_bool(),
+            defaults["cache_mode"].as_str()
+        ),
+        (Some(false), Some("invalidate"))
+    );
+    assert_eq!(defaults["cache_ttl_data"], 60);
+
+    // A password inside the URL is split out and sealed; the GET shows only a hint.
+    let body = json!({"redis_type": "tcp", "redis_url": "redis://:pw-canary-0123456789@127.0.0.1:6379/0", "redis_enabled": true, "cache_mode": "prime"});
+    let (s, saved) = app.send(Method::PUT, url, Some(body)).await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(saved["redis_url"], "redis://127.0.0.1:6379/0");
+    assert_eq!(
+        saved["redis_password"],
+        json!({"set": true, "last4": "6789"})
+    );
+    let (_, read) = app.get(url).await;
+    assert_eq!(read, saved);
+    assert!(!read.to_string().contains("pw-canary"));
+    let stored = db_texts(&app, "SELECT redis_password FROM cache_settings").await;
+    let sealed = stored[0].clone().unwrap();
+    assert!(
+        sealed.starts_with("v1.") && !sealed.contains("canary"),
+        "sealed at rest: {sealed}"
+    );
+
+    // Omitting a secret keeps it; null clears it; a new one replaces it.
+    let (_, kept) = app
+        .send(
+            Method::PUT,
+            url,
+            Some(json!({"redis_type": "tcp", "redis_url": "redis://127.0.0.1:6380"})),
+        )
+        .await;
+    assert_eq!(kept["redis_password"]["set"], true);
+    let (_, cleared) = app.send(Method::PUT, url, Some(json!({"redis_type": "tcp", "redis_url": "redis://127.0.0.1:6380", "redis_password": null}))).await;
+    assert_eq!(
+        cleared["redis_password"],
+        json!({"set": false, "last4": null})
+    );
+
+    // Upstash: the token is required when enabled, and every bad field is named at once.
+    let (s, err) = app
+        .send(Method::PUT, url, Some(json!({"redis_type": "upstash", "redis_url": "ftp://x", "redis_enabled": true, "cache_ttl_page": 0})))
+        .await;
+    assert_eq!((s, error_code(&err)), (422, "validation_failed"));
+    let paths: Vec<&str> = err["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/redis_url", "/redis_token", "/cache_ttl_page"]);
+    let (s, up) = app
+        .send(Method::PUT, url, Some(json!({"redis_type": "upstash", "redis_url": "https://eu1.upstash.io", "redis_token": "tok-canary-abcdefgh", "redis_enabled": true})))
+        .await;
+    assert_eq!(s, 200, "{up}");
+    assert_eq!(up["redis_token"]["last4"], "efgh");
+    let (s, _) = app
+        .send(Method::PUT, url, Some(json!({"redis_type": "memcached"})))
+        .await;
+    assert_eq!(s, 422);
+}
+
+async fn edge_sync_needs_an_edge_token(backend: Backend) {
+    let app = spawn(backend).await;
+    app.project("Site").await;
+    app.project("Other").await;
+    let body = json!({"redis_type": "upstash", "redis_url": "https://eu1.upstash.io", "redis_token": "real-upstash-token-xyz", "redis_enabled": true, "cache_ttl_data": 30});
+    assert_eq!(
+        app.send(Method::PUT, "/api/projects/site/settings/cache", Some(body))
+            .await
+            .0,
+        200
+    );
+    let mut tokens = Vec::new();
+    for (scope, project) in [("edge", "site"), ("edge", "other"), ("publish", "site")] {
+        let (_, t) = app
+            .post(
+                "/api/tokens",
+                json!({"name": "t", "scopes": [scope], "project": project}),
+            )
+            .await;
+        tokens.push(t["token"].as_str().unwrap().to_string());
+    }
+    let [edge, other_edge, publish] = <[String; 3]>::try_from(tokens).unwrap();
+
+    let get = |t: Option<String>| {
+        let r = app.anon(Method::GET, "/api/sync/settings/redis/");
+        async move {
+            crate::helpers::read(
+                match t {
+                    Some(t) => r.bearer_auth(t),
+                    None => r,
+                }
+                .send()
+                .await
+                .unwrap(),
+            )
+            .await
+        }
+    };
+    let (s, body) = get(Some(edge)).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"redis_url": "https://eu1.upstash.io", "redis_token": "real-upstash-token-xyz", "redis_type": "upstash",
+               "redis_enabled": true, "cache_ttl_data": 30, "cache_ttl_count": 300})
+    );
+    let (_, theirs) = get(Some(other_edge)).await;
+    assert_eq!(
+        (
+            theirs["redis_enabled"].as_bool(),
+            theirs["redis_token"].is_null()
+        ),
+        (Some(false), true),
+        "only its own project"
+    );
+    assert_eq!(get(Some(publish)).await.0, 403);
+    assert_eq!(
+        get(Some(app.token.clone())).await.0,
+        403,
+        "an admin token is not an edge token"
+    );
+    assert_eq!(get(None).await.0, 401);
+}

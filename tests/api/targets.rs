@@ -1,0 +1,105 @@
+use crate::both_backends;
+use crate::helpers::{db_texts, error_code, spawn, Backend};
+use reqwest::Method;
+use serde_json::json;
+
+both_backends!(targets_crud_with_sealed_tokens_and_confined_paths);
+
+async fn targets_crud_with_sealed_tokens_and_confined_paths(backend: Backend) {
+    let app = spawn(backend).await;
+    app.project("My Site").await;
+    let url = "/api/projects/my-site/targets";
+
+    // A new project publishes to <data root>/<slug>/pages.db by default.
+    let (_, list) = app.get(url).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            list[0]["kind"].as_str(),
+            list[0]["name"].as_str(),
+            list[0]["path"].as_str()
+        ),
+        (Some("local"), Some("local"), Some("my-site/pages.db"))
+    );
+
+    let (s, turso) = app
+        .post(url, json!({"kind": "turso", "name": "eu", "url": "libsql://db-eu.turso.io", "token": "turso-canary-token-1234"}))
+        .await;
+    assert_eq!(s, 201, "{turso}");
+    assert_eq!(turso["token"], json!({"set": true, "last4": "1234"}));
+    let sealed = db_texts(&app, "SELECT token FROM publish_targets WHERE name = 'eu'").await;
+    assert!(sealed[0]
+        .as_deref()
+        .is_some_and(|t| t.starts_with("v1.") && !t.contains("canary")));
+    let id = turso["id"].as_str().unwrap();
+
+    // PATCH keeps the token unless told otherwise; `token: null` clears it.
+    let (s, patched) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/targets/{id}"),
+            Some(json!({"name": "eu-west", "enabled": false})),
+        )
+        .await;
+    assert_eq!(s, 200, "{patched}");
+    assert_eq!(
+        (
+            patched["name"].as_str(),
+            patched["enabled"].as_bool(),
+            patched["token"]["set"].as_bool()
+        ),
+        (Some("eu-west"), Some(false), Some(true))
+    );
+    let (_, cleared) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/targets/{id}"),
+            Some(json!({"token": null})),
+        )
+        .await;
+    assert_eq!(cleared["token"]["set"], false);
+
+    let (s, b) = app
+        .post(
+            url,
+            json!({"kind": "turso", "name": "eu-west", "url": "https://x.turso.io"}),
+        )
+        .await;
+    assert_eq!((s, error_code(&b)), (409, "name_taken"));
+    let (s, b) = app
+        .post(url, json!({"kind": "edge", "name": "cf", "url": "ftp://x"}))
+        .await;
+    assert_eq!(s, 422);
+    let paths: Vec<&str> = b["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/url", "/token"]);
+
+    // Local paths must stay inside the data root.
+    for bad in ["../escape/pages.db", "/etc/pages.db", "a/../../b.db"] {
+        let (s, b) = app
+            .post(url, json!({"kind": "local", "name": "bad", "path": bad}))
+            .await;
+        assert_eq!(s, 422, "{bad}: {b}");
+        assert_eq!(b["error"]["details"]["fields"][0]["path"], "/path");
+    }
+    let (s, _) = app
+        .post(
+            url,
+            json!({"kind": "local", "name": "mirror", "path": "mirror/pages.db"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+
+    assert_eq!(
+        app.send(Method::DELETE, &format!("/api/targets/{id}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(app.get(&format!("/api/targets/{id}")).await.0, 404);
+    assert_eq!(app.get(url).await.1.as_array().unwrap().len(), 2);
+}
