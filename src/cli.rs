@@ -4,6 +4,7 @@ use crate::api::openapi;
 use crate::clock;
 use crate::config::{Config, LogFormat};
 use crate::domain::token::{self, Scope};
+use crate::proxy::ProxyConfig;
 use crate::startup::{bootstrap_admin, open_store, Application};
 use crate::store::Store;
 use clap::{Parser, Subcommand};
@@ -38,6 +39,18 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Run only the Upstash-compatible REST proxy in front of a Redis (for self-hosted edges).
+    RedisProxy {
+        /// Address to listen on [env: EDGEPUB_PROXY_LISTEN; default 127.0.0.1:8079]
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// The Redis behind the proxy [env: REDIS_URL; default redis://127.0.0.1:6379]
+        #[arg(long)]
+        redis_url: Option<String>,
+        /// Bearer token clients must present [env: EDGEPUB_PROXY_TOKEN]
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Manage the key that seals secrets at rest.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -88,6 +101,14 @@ pub fn main() -> ExitCode {
         print!("{}", openapi::document());
         return ExitCode::SUCCESS;
     }
+    if let Command::RedisProxy {
+        listen,
+        redis_url,
+        token,
+    } = cli.command
+    {
+        return standalone_proxy(cli.config.as_deref(), listen, redis_url, token);
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(mut c) => {
             if let Some(format) = cli.log_format.as_deref() {
@@ -133,7 +154,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(t) => token_command(&store, t).await,
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::RedisProxy { .. } => Ok(()),
         Command::Secrets(SecretsCommand::RotateKey { new_key }) => {
             rotate_key(&config, &store, new_key).await
         }
@@ -150,10 +171,91 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(config.listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!(address = %config.listen, database = store.backend(), "edgepub listening");
+    let proxy = match proxy_config(&config, None, None)? {
+        Some((addr, pc)) => Some(start_proxy(addr, pc, true).await?),
+        None => None,
+    };
     let app = Application::build(config, store, listener, true)?;
-    app.run_until_stopped().await?;
+    match proxy {
+        // Both stop on the same signal; wait for both so neither is cut off mid-request.
+        Some(proxy) => {
+            let (api, proxy) = tokio::join!(app.run_until_stopped(), proxy);
+            api?;
+            proxy?;
+        }
+        None => app.run_until_stopped().await?,
+    }
     tracing::info!("edgepub stopped");
     Ok(())
+}
+
+/// The proxy's settings from flags and config; `None` when no listen address is configured.
+fn proxy_config(
+    config: &Config,
+    redis_url: Option<String>,
+    token: Option<String>,
+) -> anyhow::Result<Option<(std::net::SocketAddr, ProxyConfig)>> {
+    let Some(addr) = config.proxy_listen else {
+        return Ok(None);
+    };
+    let redis_url = redis_url
+        .or_else(|| config.redis_url.as_ref().map(|s| s.expose().to_string()))
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    let token = token
+        .or_else(|| config.proxy_token.as_ref().map(|s| s.expose().to_string()))
+        .ok_or_else(|| {
+            anyhow::anyhow!("the proxy needs a token: set EDGEPUB_PROXY_TOKEN or pass --token")
+        })?;
+    Ok(Some((addr, ProxyConfig::new(redis_url, token))))
+}
+
+async fn start_proxy(
+    addr: std::net::SocketAddr,
+    pc: ProxyConfig,
+    signals: bool,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let (port, server) = crate::proxy::build(pc, listener, signals).await?;
+    tracing::info!(address = %addr.ip(), port, "Upstash-compatible Redis proxy listening");
+    Ok(server)
+}
+
+fn standalone_proxy(
+    file: Option<&std::path::Path>,
+    listen: Option<std::net::SocketAddr>,
+    redis_url: Option<String>,
+    token: Option<String>,
+) -> ExitCode {
+    let mut config = match Config::load(file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("edgepub: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(config.log_format);
+    config.proxy_listen = listen
+        .or(config.proxy_listen)
+        .or(Some(std::net::SocketAddr::from(([127, 0, 0, 1], 8079))));
+    let run = async {
+        let (addr, pc) = proxy_config(&config, redis_url, token)?
+            .ok_or_else(|| anyhow::anyhow!("no listen address"))?;
+        start_proxy(addr, pc, true).await?.await?;
+        anyhow::Ok(())
+    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edgepub: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn rotate_key(config: &Config, store: &Store, new_key: Option<String>) -> anyhow::Result<()> {

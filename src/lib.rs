@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod proxy;
 pub mod publish;
 pub mod secrets;
 pub mod startup;

@@ -164,3 +164,47 @@ async fn flush_without_cache_or_with_dead_cache() {
         "{b}"
     );
 }
+
+/// edgepub's own Upstash-compatible proxy in front of the test Redis; returns its URL.
+pub async fn start_proxy(token: &str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (port, server) = edgepub::proxy::build(
+        edgepub::proxy::ProxyConfig::new(redis_url(), token),
+        listener,
+        false,
+    )
+    .await
+    .expect("proxy");
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn upstash_rest_client_through_the_builtin_proxy() {
+    let url = start_proxy("proxy-token-0123456789").await;
+    exercise(
+        connect(
+            RedisType::SelfHosted,
+            url.clone(),
+            Some("proxy-token-0123456789".into()),
+        )
+        .await
+        .as_ref(),
+    )
+    .await;
+
+    let app = spawn_with(Backend::Sqlite, &[]).await;
+    app.project("Site").await;
+    let test = |token: &'static str| {
+        let body = json!({"redis_type": "self-hosted", "redis_url": url, "redis_token": token});
+        app.post("/api/projects/site/settings/cache/test", body)
+    };
+    let (_, ok) = test("proxy-token-0123456789").await;
+    assert_eq!(
+        (ok["ok"].as_bool(), ok["server"]["kind"].as_str()),
+        (Some(true), Some("upstash-rest")),
+        "{ok}"
+    );
+    let (_, bad) = test("wrong-token-wrong-token").await;
+    assert_eq!(bad["error"]["kind"], "auth", "{bad}");
+}

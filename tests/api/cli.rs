@@ -270,3 +270,43 @@ fn sigterm_lets_in_flight_requests_finish() {
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
     assert!(server.child.wait().unwrap().success());
 }
+
+#[test]
+fn redis_proxy_command_serves_upstash_rest() {
+    let dir = TempDir::new();
+    let port = free_port();
+    let redis = crate::helpers::redis_url();
+    let mut child = edgepub(&dir, &[])
+        .args([
+            "redis-proxy",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--redis-url",
+            &redis,
+            "--token",
+            "cli-proxy-token-123",
+        ])
+        .spawn()
+        .expect("spawn redis-proxy");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let body = r#"["PING"]"#;
+            write!(s, "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer cli-proxy-token-123\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            break out;
+        }
+        assert!(Instant::now() < deadline, "redis-proxy did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with(r#"{"result":"PONG"}"#),
+        "{answer}"
+    );
+}
