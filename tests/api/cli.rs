@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_edgepub");
 
-fn edgepub(dir: &TempDir, env: &[(&str, &str)]) -> Command {
+pub fn edgepub(dir: &TempDir, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(&dir.0)
         .env_remove("DATABASE_URL")
@@ -23,11 +23,11 @@ fn edgepub(dir: &TempDir, env: &[(&str, &str)]) -> Command {
     cmd
 }
 
-fn run(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> Output {
+pub fn run(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> Output {
     edgepub(dir, env).args(args).output().expect("run edgepub")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -36,22 +36,33 @@ fn free_port() -> u16 {
 }
 
 /// A running `edgepub serve`, killed on drop; stdout lines arrive on `lines`.
-struct Server {
+pub struct Server {
     child: Child,
-    port: u16,
+    pub port: u16,
     lines: mpsc::Receiver<String>,
 }
 
 impl Server {
-    fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+    pub fn start(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+        Self::start_logging(dir, env, None)
+    }
+
+    /// Starts `serve`; with `log`, its stderr (all log lines) goes to that file.
+    pub fn start_logging(
+        dir: &TempDir,
+        env: &[(&str, &str)],
+        log: Option<&std::path::Path>,
+    ) -> Server {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let mut child = edgepub(dir, env)
-            .env("EDGEPUB_LISTEN", &listen)
+        let mut cmd = edgepub(dir, env);
+        cmd.env("EDGEPUB_LISTEN", &listen)
             .arg("serve")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn edgepub serve");
+            .stdout(Stdio::piped());
+        if let Some(path) = log {
+            cmd.stderr(std::fs::File::create(path).expect("log file"));
+        }
+        let mut child = cmd.spawn().expect("spawn edgepub serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -93,7 +104,11 @@ impl Server {
         out
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
         let ok = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
