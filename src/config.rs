@@ -52,6 +52,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub shutdown_timeout_secs: u64,
     pub workers: Option<usize>,
+    /// How long a publish worker's project lease lasts unrenewed (renewed every third).
+    pub lease_secs: u64,
     /// Seals secrets at rest; else a key file in the data dir is used (created once, 0600).
     pub secret_key: Option<Secret>,
     /// Root that local publish targets must stay inside (default `<data_dir>/sites`).
@@ -86,6 +88,7 @@ struct FileConfig {
     shutdown_timeout_secs: Option<u64>,
     workers: Option<usize>,
     secret_key: Option<Secret>,
+    lease_secs: Option<u64>,
     pages_root: Option<PathBuf>,
     test_timeout_secs: Option<u64>,
     allow_link_local: Option<bool>,
@@ -213,6 +216,7 @@ impl Config {
             0,
         );
         let test_timeout_secs = num("EDGEPUB_TEST_TIMEOUT_SECS", fc.test_timeout_secs, 5, 1);
+        let lease_secs = num("EDGEPUB_LEASE_SECS", fc.lease_secs, 15, 1);
         let workers = match get("EDGEPUB_WORKERS") {
             Some(_) => Some(num("EDGEPUB_WORKERS", None, 1, 1) as usize),
             None => fc.workers,
@@ -283,6 +287,7 @@ impl Config {
             shutdown_timeout_secs,
             workers,
             secret_key,
+            lease_secs,
             pages_root,
             test_timeout_secs,
             allow_link_local,

@@ -62,6 +62,27 @@ pub async fn bootstrap_admin(store: &Store, config: &Config) -> Result<Option<St
     Ok(Some(secret))
 }
 
+/// The publish machinery of one process, with its own lease owner id.
+pub fn publish_context(config: &Config, store: Store) -> crate::publish::jobs::PublishContext {
+    crate::publish::jobs::PublishContext {
+        store,
+        clock: crate::clock::system(),
+        css: Arc::new(crate::compile::CssCache::new()),
+        compile: crate::compile::CompileOptions {
+            max_layout_bytes: config.max_body_bytes,
+        },
+        probe: crate::publish::targets::ProbeContext {
+            pages_root: config.pages_root.clone(),
+            policy: crate::publish::net::NetPolicy {
+                allow_link_local: config.allow_link_local,
+            },
+            timeout: std::time::Duration::from_secs(config.test_timeout_secs),
+        },
+        owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+        lease: chrono::Duration::seconds(i64::try_from(config.lease_secs).unwrap_or(15)),
+    }
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -79,10 +100,19 @@ impl Application {
         let metrics = Metrics::new().map_err(std::io::Error::other)?;
         let shutdown_timeout = config.shutdown_timeout_secs;
         let workers = config.workers;
+        let publish = Arc::new(publish_context(&config, store.clone()));
+        let wake_worker = Arc::new(tokio::sync::Notify::new());
+        crate::publish::worker::spawn(
+            publish.clone(),
+            wake_worker.clone(),
+            std::time::Duration::from_secs(1),
+        );
         let state = web::Data::new(AppState {
             store,
             config: Arc::new(config),
             metrics,
+            publish,
+            wake_worker,
         });
         let mut server = HttpServer::new(move || {
             App::new()

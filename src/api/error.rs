@@ -117,6 +117,11 @@ fn conflict(c: Conflict) -> ApiError {
             "another live page of this project already has this slug",
             "/slug",
         ),
+        Conflict::DatasourceName => (
+            "name_taken",
+            "this project already has a datasource with this name",
+            "/name",
+        ),
         Conflict::TargetName => (
             "name_taken",
             "this project already has a target with this name",

@@ -1,11 +1,15 @@
 //! The HTTP layer: routes, extractors and error mapping. No SQL and no business rules here.
 
+pub mod datasources;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod pages;
 pub mod projects;
+pub mod publish;
+pub mod releases;
 pub mod settings;
 pub mod sync;
 pub mod targets;
@@ -27,6 +31,9 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub metrics: Metrics,
+    pub publish: Arc<crate::publish::jobs::PublishContext>,
+    /// Wakes this process's publish worker when a job is enqueued.
+    pub wake_worker: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -125,7 +132,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tokens::routes)
             .configure(settings::routes)
             .configure(targets::routes)
-            .configure(sync::routes),
+            .configure(sync::routes)
+            .configure(datasources::routes)
+            .configure(publish::routes)
+            .configure(releases::routes),
     )
     .service(openapi::swagger_ui())
     .default_service(web::to(|| async {

@@ -1,7 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and the Swagger UI at `/docs`
 //! (assets vendored into the binary: no CDN).
 
-use super::{error, health, pages, projects, settings, sync, targets, tokens, versions};
+use super::{
+    datasources, error, events, health, pages, projects, publish, releases, settings, sync,
+    targets, tokens, versions,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
@@ -19,6 +22,10 @@ use utoipa_swagger_ui::SwaggerUi;
         targets::list, targets::create, targets::get, targets::replace, targets::patch, targets::delete,
         targets::test_unsaved, targets::test_saved,
         sync::redis_settings,
+        datasources::list, datasources::create, datasources::get, datasources::replace, datasources::delete,
+        publish::publish_project, publish::publish_page, publish::unpublish_page, publish::get_job, publish::list_jobs,
+        events::job_events, publish::compile,
+        releases::list, releases::get, releases::rollback,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
     modifiers(&BearerAuth),
@@ -30,6 +37,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "settings", description = "Cache settings, test connection, flush"),
         (name = "targets", description = "Publish targets and their test connection"),
         (name = "edge", description = "What edges fetch (edge scope, one project)"),
+        (name = "datasources", description = "Datasources bindings read from (public values are compiled into pages)"),
+        (name = "publish", description = "Compile, publish jobs, releases and rollback"),
         (name = "ops", description = "Health, readiness and metrics (no auth)"),
     )
 )]

@@ -1,7 +1,9 @@
 //! Types shared by the API and the store, parsed once so invalid values never reach SQL.
 
+pub mod datasource;
 pub mod page;
 pub mod project;
+pub mod publish;
 pub mod redis_url;
 pub mod settings;
 pub mod slug;

@@ -3,6 +3,9 @@
 //! the outbound address policy.
 
 pub mod cache;
+pub mod jobs;
 pub mod net;
+pub mod plan;
 pub mod probe;
 pub mod targets;
+pub mod worker;

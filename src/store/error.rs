@@ -6,6 +6,7 @@ pub enum Conflict {
     ProjectSlug,
     PageSlug,
     TargetName,
+    DatasourceName,
     Homepage,
     Other,
 }
@@ -22,6 +23,10 @@ pub enum StoreError {
     Io(String, std::io::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the publish lease was lost to another worker")]
+    LeaseLost,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     #[error("cannot open a stored secret: {0}")]
     Secret(crate::secrets::SecretError),
     #[error("database error: {0}")]
@@ -48,6 +53,8 @@ fn classify(what: &str) -> Conflict {
         Conflict::ProjectSlug
     } else if what.contains("pages_live_slug") || what.contains("pages.slug") {
         Conflict::PageSlug
+    } else if what.contains("datasources") {
+        Conflict::DatasourceName
     } else if what.contains("publish_targets") {
         Conflict::TargetName
     } else if what.contains("homepage") || what.ends_with("pages.project_id") {

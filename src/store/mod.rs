@@ -7,9 +7,11 @@
 //! per backend. This keeps the two backends from drifting apart, which a trait with two
 //! hand-written implementations invites.
 
+pub mod datasources;
 mod error;
 pub mod pages;
 pub mod projects;
+pub mod publish;
 pub mod settings;
 pub mod targets;
 pub mod tokens;

@@ -285,3 +285,12 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Every live page of a project, for compiling.
+    pub async fn live_pages(&self, project_id: Uuid) -> Result<Vec<Page>, StoreError> {
+        let sql = format!("SELECT {COLS} FROM pages WHERE project_id = $1 AND deleted_at IS NULL ORDER BY created_at, id");
+        let rows = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(project_id).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(Page::from).collect())
+    }
+}

@@ -115,12 +115,16 @@ impl Store {
                     count += u64::from(t != token) + u64::from(pw != password);
                 }
             }
-            let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as("SELECT id, token FROM publish_targets").fetch_all(&mut *tx).await?;
-            for (id, token) in rows {
-                let t = reseal(token.clone())?;
-                if t != token {
-                    sqlx::query("UPDATE publish_targets SET token = $2 WHERE id = $1").bind(id).bind(&t).execute(&mut *tx).await?;
-                    count += 1;
+            for (table, column) in [("publish_targets", "token"), ("datasources", "secret")] {
+                let select = format!("SELECT id, {column} FROM {table}");
+                let update = format!("UPDATE {table} SET {column} = $2 WHERE id = $1");
+                let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(&select).fetch_all(&mut *tx).await?;
+                for (id, value) in rows {
+                    let v = reseal(value.clone())?;
+                    if v != value {
+                        sqlx::query(&update).bind(id).bind(&v).execute(&mut *tx).await?;
+                        count += 1;
+                    }
                 }
             }
             tx.commit().await?;

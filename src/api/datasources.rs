@@ -1,0 +1,114 @@
+//! `/api/projects/{project}/datasources` and `/api/datasources/{id}`.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{uuid_or_404, Auth, JsonBody};
+use super::projects::authorized;
+use super::AppState;
+use crate::domain::datasource::{Datasource, DatasourceInput, DatasourceView};
+use crate::domain::token::Scope;
+use actix_web::{web, HttpResponse};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/projects/{project}/datasources")
+            .get(list)
+            .post(create),
+    )
+    .service(
+        web::resource("/datasources/{id}")
+            .get(get)
+            .put(replace)
+            .delete(delete),
+    );
+}
+
+async fn authorized_ds(state: &AppState, auth: &Auth, id: &str) -> Result<Datasource, ApiError> {
+    let id = uuid_or_404(id, "datasource")?;
+    let d = state
+        .store
+        .get_datasource(id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "datasource"))?;
+    auth.require(Scope::Admin, Some(d.project_id))?;
+    Ok(d)
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/datasources", tag = "datasources",
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 200, body = Vec<DatasourceView>), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let list = state.store.list_datasources(project.id).await?;
+    Ok(HttpResponse::Ok().json(list.iter().map(DatasourceView::from).collect::<Vec<_>>()))
+}
+
+#[utoipa::path(post, path = "/api/projects/{project}/datasources", tag = "datasources", request_body = DatasourceInput,
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 201, body = DatasourceView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: JsonBody<DatasourceInput>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let f = body.0.validate(None).map_err(ApiError::Validation)?;
+    let d = state
+        .store
+        .create_datasource(project.id, &f)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
+    Ok(HttpResponse::Created().json(DatasourceView::from(&d)))
+}
+
+#[utoipa::path(get, path = "/api/datasources/{id}", tag = "datasources", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = DatasourceView), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let d = authorized_ds(&state, &auth, &path).await?;
+    Ok(HttpResponse::Ok().json(DatasourceView::from(&d)))
+}
+
+#[utoipa::path(put, path = "/api/datasources/{id}", tag = "datasources", request_body = DatasourceInput, params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = DatasourceView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: JsonBody<DatasourceInput>,
+) -> Result<HttpResponse, ApiError> {
+    let d = authorized_ds(&state, &auth, &path).await?;
+    let f = body
+        .0
+        .validate(d.secret.clone())
+        .map_err(ApiError::Validation)?;
+    let saved = state
+        .store
+        .update_datasource(d.id, &f)
+        .await
+        .map_err(|e| ApiError::from_store(e, "datasource"))?;
+    Ok(HttpResponse::Ok().json(DatasourceView::from(&saved)))
+}
+
+#[utoipa::path(delete, path = "/api/datasources/{id}", tag = "datasources", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let d = authorized_ds(&state, &auth, &path).await?;
+    state
+        .store
+        .delete_datasource(d.id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "datasource"))?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,305 @@
+//! Publishing: start jobs (202 + a status URL), follow them (JSON or Server-Sent Events),
+//! and a dry-run compile. Jobs run in the background worker, here or in another process.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{uuid_or_404, Auth, MaybeJson, PageQuery};
+use super::pages::authorized_page;
+use super::projects::authorized;
+use super::{AppState, Paginated};
+use crate::compile::{compile_page, compile_project};
+use crate::domain::project::Project;
+use crate::domain::publish::{Job, JobRequest};
+use crate::domain::token::Scope;
+use crate::store::publish::Enqueued;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/projects/{project}/publish").post(publish_project))
+        .service(web::resource("/pages/{id}/publish").post(publish_page))
+        .service(web::resource("/pages/{id}/unpublish").post(unpublish_page))
+        .service(web::resource("/projects/{project}/publish-jobs").get(list_jobs))
+        .service(web::resource("/publish-jobs/{id}").get(get_job))
+        .service(web::resource("/publish-jobs/{id}/events").get(super::events::job_events))
+        .service(web::resource("/projects/{project}/compile").post(compile));
+}
+
+/// Publishing needs the `publish` or the `admin` scope, for the project.
+pub fn may_publish(auth: &Auth, project: Uuid) -> Result<(), ApiError> {
+    auth.require(Scope::Publish, Some(project))
+        .or_else(|_| auth.require(Scope::Admin, Some(project)))
+}
+
+async fn publish_project_by_ref(
+    state: &AppState,
+    auth: &Auth,
+    project: &str,
+) -> Result<Project, ApiError> {
+    let p = state
+        .store
+        .get_project(project)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
+    may_publish(auth, p.id)?;
+    Ok(p)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishBody {
+    /// Only these pages (default: every live page; pages no longer live are then removed).
+    #[serde(default)]
+    pub pages: Option<Vec<Uuid>>,
+    /// Rewrite and re-version every page, even unchanged ones.
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    pub job_id: Uuid,
+    pub status_url: String,
+    pub events_url: String,
+    pub job: Job,
+}
+
+/// Enqueues (or, for a repeated `Idempotency-Key` with the same body, returns) a job.
+pub async fn enqueue(
+    state: &AppState,
+    req: &HttpRequest,
+    auth: &Auth,
+    project: Uuid,
+    request: JobRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    if key.is_some_and(|k| k.len() > 200) {
+        return Err(ApiError::BadRequest {
+            code: "bad_idempotency_key",
+            message: "Idempotency-Key is longer than 200 characters".into(),
+            details: serde_json::Value::Null,
+        });
+    }
+    let job = match state
+        .store
+        .enqueue_job(project, &request, key, Some(auth.0.token_id))
+        .await?
+    {
+        Enqueued::Created(job) => {
+            state.wake_worker.notify_one();
+            job
+        }
+        Enqueued::Existing(job) => job,
+        Enqueued::KeyReused => {
+            return Err(ApiError::Validation(vec![crate::domain::FieldError {
+                path: String::new(),
+                code: "idempotency_key_reused",
+                message:
+                    "this Idempotency-Key was used with a different request in the last 24 hours"
+                        .into(),
+            }]))
+        }
+    };
+    let status_url = format!("/api/publish-jobs/{}", job.id);
+    Ok(HttpResponse::Accepted()
+        .insert_header((actix_web::http::header::LOCATION, status_url.clone()))
+        .json(Accepted {
+            job_id: job.id,
+            events_url: format!("{status_url}/events"),
+            status_url,
+            job,
+        }))
+}
+
+#[utoipa::path(post, path = "/api/projects/{project}/publish", tag = "publish",
+    request_body(content = Option<PublishBody>, description = "Empty: publish every live page"),
+    params(("project" = String, Path, description = "Project UUID or slug"), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn publish_project(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+    body: MaybeJson<PublishBody>,
+) -> Result<HttpResponse, ApiError> {
+    let project = publish_project_by_ref(&state, &auth, &path).await?;
+    let body = body.0.unwrap_or_default();
+    enqueue(
+        &state,
+        &req,
+        &auth,
+        project.id,
+        JobRequest::Publish {
+            pages: body.pages,
+            force: body.force,
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/pages/{id}/publish", tag = "publish",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
+pub async fn publish_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_for_publish(&state, &auth, &path).await?;
+    enqueue(
+        &state,
+        &req,
+        &auth,
+        page.0,
+        JobRequest::Publish {
+            pages: Some(vec![page.1]),
+            force: false,
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/pages/{id}/unpublish", tag = "publish",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
+pub async fn unpublish_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_for_publish(&state, &auth, &path).await?;
+    enqueue(
+        &state,
+        &req,
+        &auth,
+        page.0,
+        JobRequest::Unpublish {
+            pages: vec![page.1],
+        },
+    )
+    .await
+}
+
+/// (project id, page id) of a page the caller may publish.
+async fn page_for_publish(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+) -> Result<(Uuid, Uuid), ApiError> {
+    let id = uuid_or_404(id, "page")?;
+    let page = state
+        .store
+        .get_page(id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "page"))?;
+    may_publish(auth, page.project_id)?;
+    Ok((page.project_id, page.id))
+}
+
+#[utoipa::path(get, path = "/api/publish-jobs/{id}", tag = "publish", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
+pub async fn get_job(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let job = authorized_job(&state, &auth, &path).await?;
+    Ok(HttpResponse::Ok().json(job))
+}
+
+pub async fn authorized_job(state: &AppState, auth: &Auth, id: &str) -> Result<Job, ApiError> {
+    let id = uuid_or_404(id, "publish job")?;
+    let job = state
+        .store
+        .get_job(id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "publish job"))?;
+    may_publish(auth, job.project_id)?;
+    Ok(job)
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/publish-jobs", tag = "publish",
+    params(("project" = String, Path, description = "Project UUID or slug"), PageQuery),
+    responses((status = 200, body = Paginated<Job>, description = "Newest first"), (status = 404, body = ErrorBody)))]
+pub async fn list_jobs(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let project = publish_project_by_ref(&state, &auth, &path).await?;
+    let w = q.window();
+    let (items, total) = state.store.list_jobs(project.id, w).await?;
+    Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CompileQuery {
+    /// Compile only this page (project-wide checks still run).
+    pub page: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompileReport {
+    /// Compiled pages in the contract's shape (version 1, no publishedAt: nothing is published).
+    #[schema(value_type = Vec<Object>)]
+    pub pages: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub diagnostics: Vec<serde_json::Value>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// A dry run: compiles the live drafts and reports, writing nothing.
+#[utoipa::path(post, path = "/api/projects/{project}/compile", tag = "publish",
+    params(("project" = String, Path, description = "Project UUID or slug"), CompileQuery),
+    responses((status = 200, body = CompileReport), (status = 404, body = ErrorBody)))]
+pub async fn compile(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    q: web::Query<CompileQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    let pages = state.store.live_pages(project.id).await?;
+    if let Some(id) = q.page {
+        authorized_page(&state, &auth, &id.to_string()).await?;
+    }
+    let datasources = state
+        .store
+        .list_datasources(project.id)
+        .await?
+        .iter()
+        .map(|d| d.public())
+        .collect();
+    let input = crate::publish::jobs::project_input(&project, pages, datasources);
+    let ctx = state.publish.clone();
+    let page = q.page.map(|p| p.to_string());
+    let out = web::block(move || match page {
+        Some(id) => compile_page(&input, &id, &ctx.compile, &ctx.css).map_err(|e| e.to_string()),
+        None => Ok(compile_project(&input, &ctx.compile, &ctx.css)),
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|_| ApiError::NotFound("page"))?;
+    let diagnostics: Vec<serde_json::Value> = out
+        .diagnostics
+        .iter()
+        .filter_map(|d| serde_json::to_value(d).ok())
+        .collect();
+    let errors = out.errors().count();
+    Ok(HttpResponse::Ok().json(CompileReport {
+        pages: out.pages.iter().map(|p| p.to_value()).collect(),
+        warnings: diagnostics.len() - errors,
+        diagnostics,
+        errors,
+    }))
+}

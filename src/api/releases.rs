@@ -1,0 +1,76 @@
+//! Releases: every successful publish, and rolling back to one.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{uuid_or_404, Auth, PageQuery};
+use super::publish::{enqueue, may_publish, Accepted};
+use super::{AppState, Paginated};
+use crate::domain::publish::{JobRequest, Release};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/projects/{project}/releases").get(list))
+        .service(web::resource("/releases/{id}").get(get))
+        .service(web::resource("/releases/{id}/rollback").post(rollback));
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/releases", tag = "publish",
+    params(("project" = String, Path, description = "Project UUID or slug"), PageQuery),
+    responses((status = 200, body = Paginated<Release>, description = "Newest first"), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let project = state
+        .store
+        .get_project(&path)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
+    may_publish(&auth, project.id)?;
+    let w = q.window();
+    let (items, total) = state.store.list_releases(project.id, w).await?;
+    Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
+}
+
+async fn authorized_release(state: &AppState, auth: &Auth, id: &str) -> Result<Release, ApiError> {
+    let id = uuid_or_404(id, "release")?;
+    let r = state
+        .store
+        .get_release(id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "release"))?;
+    may_publish(auth, r.project_id)?;
+    Ok(r)
+}
+
+#[utoipa::path(get, path = "/api/releases/{id}", tag = "publish", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Release, description = "With its pages: versions and content hashes"), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(authorized_release(&state, &auth, &path).await?))
+}
+
+/// Republishes the release's compiled pages as a new release.
+#[utoipa::path(post, path = "/api/releases/{id}/rollback", tag = "publish",
+    params(("id" = uuid::Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
+pub async fn rollback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let r = authorized_release(&state, &auth, &path).await?;
+    enqueue(
+        &state,
+        &req,
+        &auth,
+        r.project_id,
+        JobRequest::Rollback { release_id: r.id },
+    )
+    .await
+}

@@ -1,0 +1,196 @@
+//! Planning, written once for every target: which version each page gets, and what a target
+//! must write and delete to hold exactly the new release.
+
+use crate::domain::publish::ReleasePage;
+use std::collections::{BTreeMap, HashMap};
+
+/// What a target holds for one page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub content_hash: Option<String>,
+    pub version: i64,
+}
+
+/// A page as the release wants it, before it is stamped.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub page_id: String,
+    pub slug: String,
+    pub content_hash: String,
+}
+
+/// Versions for a new release. A page whose content is unchanged keeps its version and
+/// publish time; a changed (or forced) page gets the next version and `now`.
+/// `base` is the set the new release starts from (the current release, or nothing for a
+/// full publish); `wanted` pages replace or join it; `removed` leave it.
+pub fn next_release(
+    current: &[ReleasePage],
+    base: &[ReleasePage],
+    wanted: &[Wanted],
+    removed: &[String],
+    force: bool,
+    now: &str,
+) -> Vec<ReleasePage> {
+    let previous: HashMap<&str, &ReleasePage> =
+        current.iter().map(|r| (r.page_id.as_str(), r)).collect();
+    let mut out: BTreeMap<String, ReleasePage> = base
+        .iter()
+        .map(|r| (r.page_id.clone(), r.clone()))
+        .collect();
+    for id in removed {
+        out.remove(id);
+    }
+    for w in wanted {
+        let page = match previous.get(w.page_id.as_str()) {
+            Some(p) if p.content_hash == w.content_hash && p.slug == w.slug && !force => {
+                (*p).clone()
+            }
+            prev => ReleasePage {
+                page_id: w.page_id.clone(),
+                slug: w.slug.clone(),
+                version: prev.map_or(1, |p| p.version + 1),
+                content_hash: w.content_hash.clone(),
+                published_at: now.to_string(),
+            },
+        };
+        out.insert(w.page_id.clone(), page);
+    }
+    out.into_values().collect()
+}
+
+/// What one target must do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetPlan {
+    pub upserts: Vec<ReleasePage>,
+    pub deletes: Vec<String>,
+    pub unchanged: u64,
+}
+
+/// Diffs the release against what a target holds. `force` rewrites every page.
+pub fn plan_target(
+    release: &[ReleasePage],
+    held: &HashMap<String, Held>,
+    force: bool,
+) -> TargetPlan {
+    let mut plan = TargetPlan::default();
+    for page in release {
+        let same = held.get(&page.page_id).is_some_and(|h| {
+            h.version == page.version
+                && h.content_hash.as_deref() == Some(page.content_hash.as_str())
+        });
+        if same && !force {
+            plan.unchanged += 1;
+        } else {
+            plan.upserts.push(page.clone());
+        }
+    }
+    let wanted: std::collections::HashSet<&str> =
+        release.iter().map(|r| r.page_id.as_str()).collect();
+    plan.deletes = held
+        .keys()
+        .filter(|id| !wanted.contains(id.as_str()))
+        .cloned()
+        .collect();
+    plan.deletes.sort();
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(id: &str, hash: &str, version: i64) -> ReleasePage {
+        ReleasePage {
+            page_id: id.into(),
+            slug: id.into(),
+            version,
+            content_hash: hash.into(),
+            published_at: "t0".into(),
+        }
+    }
+
+    fn want(id: &str, hash: &str) -> Wanted {
+        Wanted {
+            page_id: id.into(),
+            slug: id.into(),
+            content_hash: hash.into(),
+        }
+    }
+
+    #[test]
+    fn versions_move_only_when_content_does() {
+        let current = vec![
+            page("a", "h1", 3),
+            page("b", "h2", 1),
+            page("gone", "h9", 2),
+        ];
+        let next = next_release(
+            &current,
+            &[],
+            &[want("a", "h1"), want("b", "new"), want("c", "h3")],
+            &[],
+            false,
+            "t1",
+        );
+        assert_eq!(
+            next.iter()
+                .map(|p| (p.page_id.as_str(), p.version, p.published_at.as_str()))
+                .collect::<Vec<_>>(),
+            [("a", 3, "t0"), ("b", 2, "t1"), ("c", 1, "t1")]
+        );
+        let forced = next_release(&current, &[], &[want("a", "h1")], &[], true, "t1");
+        assert_eq!(forced[0].version, 4);
+        // A partial publish keeps the rest; an unpublish removes.
+        let partial = next_release(
+            &current,
+            &current,
+            &[want("b", "new")],
+            &["gone".into()],
+            false,
+            "t1",
+        );
+        assert_eq!(
+            partial
+                .iter()
+                .map(|p| p.page_id.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn target_plans() {
+        let release = vec![page("a", "h1", 3), page("b", "h2", 2)];
+        let held: HashMap<String, Held> = [
+            (
+                "a".to_string(),
+                Held {
+                    content_hash: Some("h1".into()),
+                    version: 3,
+                },
+            ),
+            (
+                "b".to_string(),
+                Held {
+                    content_hash: Some("h2".into()),
+                    version: 1,
+                },
+            ),
+            (
+                "old".to_string(),
+                Held {
+                    content_hash: None,
+                    version: 1,
+                },
+            ),
+        ]
+        .into();
+        let plan = plan_target(&release, &held, false);
+        assert_eq!(
+            (plan.upserts.len(), plan.unchanged, plan.deletes.clone()),
+            (1, 1, vec!["old".to_string()])
+        );
+        assert_eq!(plan.upserts[0].page_id, "b");
+        assert_eq!(plan_target(&release, &held, true).upserts.len(), 2);
+    }
+}

@@ -1,0 +1,387 @@
+//! Publish jobs, project leases, releases and compiled page blobs.
+
+use super::{on_pool, Store, StoreError};
+use crate::domain::publish::{
+    Job, JobRequest, JobResult, JobState, Progress, Release, ReleasePage,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const JOB_COLS: &str =
+    "id, project_id, kind, request, state, progress, result, release_id, attempts, created_by, \
+                        created_at, started_at, finished_at, request_hash";
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: Uuid,
+    project_id: Uuid,
+    kind: String,
+    request: Json<Value>,
+    state: String,
+    progress: Json<Value>,
+    result: Option<Json<Value>>,
+    release_id: Option<Uuid>,
+    attempts: i64,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    request_hash: String,
+}
+
+impl JobRow {
+    fn into_job(self) -> Result<(Job, String), StoreError> {
+        let request: JobRequest = serde_json::from_value(self.request.0)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let job = Job {
+            id: self.id,
+            project_id: self.project_id,
+            kind: self.kind,
+            request,
+            state: JobState::parse(&self.state),
+            progress: serde_json::from_value(self.progress.0).unwrap_or_default(),
+            result: self.result.and_then(|r| serde_json::from_value(r.0).ok()),
+            release_id: self.release_id,
+            attempts: self.attempts,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        };
+        Ok((job, self.request_hash))
+    }
+}
+
+/// How long an `Idempotency-Key` is remembered.
+const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
+
+/// Outcome of enqueueing with an idempotency key.
+pub enum Enqueued {
+    Created(Job),
+    /// The same key and body within the window: the job created the first time.
+    Existing(Job),
+    /// The same key with another body.
+    KeyReused,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReleaseRow {
+    id: Uuid,
+    project_id: Uuid,
+    number: i64,
+    job_id: Uuid,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    targets: Json<Value>,
+}
+
+impl From<ReleaseRow> for Release {
+    fn from(r: ReleaseRow) -> Self {
+        Release {
+            id: r.id,
+            project_id: r.project_id,
+            number: r.number,
+            job_id: r.job_id,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            targets: r.targets.0,
+            pages: None,
+        }
+    }
+}
+
+const RELEASE_COLS: &str = "id, project_id, number, job_id, created_by, created_at, targets";
+
+impl Store {
+    pub async fn enqueue_job(
+        &self,
+        project_id: Uuid,
+        request: &JobRequest,
+        key: Option<&str>,
+        created_by: Option<Uuid>,
+    ) -> Result<Enqueued, StoreError> {
+        let body = serde_json::to_value(request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            crate::compile::canonical_json(&body).as_bytes(),
+        ));
+        let now = self.clock.now();
+        let progress = Json(
+            serde_json::to_value(Progress {
+                stage: "queued".into(),
+                ..Default::default()
+            })
+            .unwrap_or_default(),
+        );
+        let insert = format!(
+            "INSERT INTO publish_jobs (id, project_id, kind, request, idempotency_key, request_hash, created_by, state, progress, attempts, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, 0, $9) ON CONFLICT (project_id, idempotency_key) DO NOTHING RETURNING {JOB_COLS}"
+        );
+        let row = on_pool!(self, p => {
+            if let Some(k) = key {
+                // A key older than the window may be used again for a new job.
+                sqlx::query("UPDATE publish_jobs SET idempotency_key = NULL WHERE project_id = $1 AND idempotency_key = $2 AND created_at < $3")
+                    .bind(project_id).bind(k).bind(now - Duration::hours(IDEMPOTENCY_WINDOW_HOURS)).execute(p).await?;
+            }
+            sqlx::query_as::<_, JobRow>(&insert)
+                .bind(Uuid::new_v4())
+                .bind(project_id)
+                .bind(request.kind())
+                .bind(Json(&body))
+                .bind(key)
+                .bind(&hash)
+                .bind(created_by)
+                .bind(&progress)
+                .bind(now)
+                .fetch_optional(p)
+                .await?
+        });
+        if let Some(row) = row {
+            return Ok(Enqueued::Created(row.into_job()?.0));
+        }
+        let sql = format!(
+            "SELECT {JOB_COLS} FROM publish_jobs WHERE project_id = $1 AND idempotency_key = $2"
+        );
+        let existing = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).bind(key).fetch_one(p).await)?;
+        let (job, existing_hash) = existing.into_job()?;
+        Ok(if existing_hash == hash {
+            Enqueued::Existing(job)
+        } else {
+            Enqueued::KeyReused
+        })
+    }
+
+    pub async fn get_job(&self, id: Uuid) -> Result<Job, StoreError> {
+        let sql = format!("SELECT {JOB_COLS} FROM publish_jobs WHERE id = $1");
+        let row = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(id).fetch_optional(p).await)?;
+        Ok(row.ok_or(StoreError::NotFound)?.into_job()?.0)
+    }
+
+    pub async fn list_jobs(
+        &self,
+        project_id: Uuid,
+        w: super::Window,
+    ) -> Result<(Vec<Job>, i64), StoreError> {
+        let sql = format!("SELECT {JOB_COLS} FROM publish_jobs WHERE project_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3");
+        let (rows, total) = on_pool!(self, p => {
+            let rows = sqlx::query_as::<_, JobRow>(&sql).bind(project_id).bind(w.limit).bind(w.offset).fetch_all(p).await?;
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM publish_jobs WHERE project_id = $1").bind(project_id).fetch_one(p).await?;
+            (rows, total)
+        });
+        let jobs = rows
+            .into_iter()
+            .map(|r| r.into_job().map(|j| j.0))
+            .collect::<Result<_, _>>()?;
+        Ok((jobs, total))
+    }
+
+    /// Projects with work left: queued jobs, or running ones whose worker may have died.
+    pub async fn projects_with_pending_jobs(&self) -> Result<Vec<Uuid>, StoreError> {
+        let sql =
+            "SELECT DISTINCT project_id FROM publish_jobs WHERE state IN ('queued', 'running')";
+        Ok(on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).fetch_all(p).await)?)
+    }
+
+    /// The project's oldest unfinished job. Only the lease holder calls this, so a `running`
+    /// job here was left behind by a worker that lost its lease.
+    pub async fn next_job(&self, project_id: Uuid) -> Result<Option<Job>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLS} FROM publish_jobs WHERE project_id = $1 AND state IN ('queued', 'running') \
+             ORDER BY created_at, id LIMIT 1"
+        );
+        let row = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).fetch_optional(p).await)?;
+        row.map(|r| r.into_job().map(|j| j.0)).transpose()
+    }
+
+    pub async fn start_job(&self, id: Uuid) -> Result<(), StoreError> {
+        let sql = "UPDATE publish_jobs SET state = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, $2) WHERE id = $1";
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn set_progress(&self, id: Uuid, progress: &Progress) -> Result<(), StoreError> {
+        let value = serde_json::to_value(progress).unwrap_or_default();
+        let sql = "UPDATE publish_jobs SET progress = $2 WHERE id = $1";
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(Json(&value)).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Ends a job without a release (failure).
+    pub async fn fail_job(
+        &self,
+        id: Uuid,
+        progress: &Progress,
+        result: &JobResult,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE publish_jobs SET state = 'failed', progress = $2, result = $3, finished_at = $4 WHERE id = $1";
+        let (pr, re) = (
+            serde_json::to_value(progress).unwrap_or_default(),
+            serde_json::to_value(result).unwrap_or_default(),
+        );
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(Json(&pr)).bind(Json(&re)).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Takes (or keeps) the project's publish lease. Atomic on both backends: the upsert only
+    /// overwrites an expired lease or our own.
+    pub async fn acquire_lease(
+        &self,
+        project_id: Uuid,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let sql = "INSERT INTO project_leases (project_id, owner, expires_at) VALUES ($1, $2, $3) \
+                   ON CONFLICT (project_id) DO UPDATE SET owner = $2, expires_at = $3 \
+                   WHERE project_leases.expires_at < $4 OR project_leases.owner = $2 RETURNING owner";
+        let got = on_pool!(self, p => sqlx::query_scalar::<_, String>(sql).bind(project_id).bind(owner).bind(now + ttl).bind(now).fetch_optional(p).await)?;
+        Ok(got.is_some())
+    }
+
+    /// Extends our lease; false when it was lost (expired and taken by another worker).
+    pub async fn renew_lease(
+        &self,
+        project_id: Uuid,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE project_leases SET expires_at = $3 WHERE project_id = $1 AND owner = $2";
+        let n = on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(owner).bind(self.clock.now() + ttl).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    pub async fn release_lease(&self, project_id: Uuid, owner: &str) -> Result<(), StoreError> {
+        let sql = "DELETE FROM project_leases WHERE project_id = $1 AND owner = $2";
+        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(owner).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn put_blobs(
+        &self,
+        project_id: Uuid,
+        blobs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        for chunk in blobs.chunks(200) {
+            on_pool!(self, p => {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO page_blobs (project_id, content_hash, body) ");
+                qb.push_values(chunk, |mut b, (hash, body)| {
+                    b.push_bind(project_id).push_bind(hash).push_bind(body);
+                });
+                qb.push(" ON CONFLICT (project_id, content_hash) DO NOTHING");
+                qb.build().execute(p).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    pub async fn get_blobs(
+        &self,
+        project_id: Uuid,
+        hashes: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in hashes.chunks(500) {
+            let rows: Vec<(String, String)> = on_pool!(self, p => {
+                let mut qb = sqlx::QueryBuilder::new("SELECT content_hash, body FROM page_blobs WHERE project_id = ");
+                qb.push_bind(project_id).push(" AND content_hash IN (");
+                let mut sep = qb.separated(", ");
+                for h in chunk {
+                    sep.push_bind(h);
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(p).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The project's newest release and its pages, if it was ever published.
+    pub async fn current_release(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Option<(Release, Vec<ReleasePage>)>, StoreError> {
+        let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT 1");
+        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).fetch_optional(p).await)?;
+        let Some(row) = row else { return Ok(None) };
+        let pages = self.release_pages(row.id).await?;
+        Ok(Some((row.into(), pages)))
+    }
+
+    pub async fn release_pages(&self, release_id: Uuid) -> Result<Vec<ReleasePage>, StoreError> {
+        let sql = "SELECT page_id, slug, version, content_hash, published_at FROM release_pages WHERE release_id = $1 ORDER BY slug";
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, ReleasePage>(sql).bind(release_id).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn get_release(&self, id: Uuid) -> Result<Release, StoreError> {
+        let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE id = $1");
+        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(id).fetch_optional(p).await)?;
+        let mut release: Release = row.ok_or(StoreError::NotFound)?.into();
+        release.pages = Some(self.release_pages(id).await?);
+        Ok(release)
+    }
+
+    pub async fn list_releases(
+        &self,
+        project_id: Uuid,
+        w: super::Window,
+    ) -> Result<(Vec<Release>, i64), StoreError> {
+        let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT $2 OFFSET $3");
+        let (rows, total) = on_pool!(self, p => {
+            let rows = sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).bind(w.limit).bind(w.offset).fetch_all(p).await?;
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM releases WHERE project_id = $1").bind(project_id).fetch_one(p).await?;
+            (rows, total)
+        });
+        Ok((rows.into_iter().map(Release::from).collect(), total))
+    }
+
+    /// Records a release and ends its job as succeeded, in one transaction fenced by the
+    /// lease: a worker that lost its lease cannot record anything.
+    pub async fn commit_release(
+        &self,
+        job: &Job,
+        owner: &str,
+        release_id: Uuid,
+        targets: &Value,
+        pages: &[ReleasePage],
+        progress: &Progress,
+        result: &JobResult,
+    ) -> Result<Release, StoreError> {
+        let now = self.clock.now();
+        let (pr, re) = (
+            serde_json::to_value(progress).unwrap_or_default(),
+            serde_json::to_value(result).unwrap_or_default(),
+        );
+        let insert = format!(
+            "INSERT INTO releases ({RELEASE_COLS}) SELECT $1, $2, COALESCE(MAX(number), 0) + 1, $3, $4, $5, $6 \
+             FROM releases WHERE project_id = $2 RETURNING {RELEASE_COLS}"
+        );
+        let row = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let fenced = sqlx::query("UPDATE project_leases SET expires_at = expires_at WHERE project_id = $1 AND owner = $2")
+                .bind(job.project_id).bind(owner).execute(&mut *tx).await?.rows_affected();
+            if fenced != 1 {
+                return Err(StoreError::LeaseLost);
+            }
+            let row = sqlx::query_as::<_, ReleaseRow>(&insert)
+                .bind(release_id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(now).bind(Json(targets))
+                .fetch_one(&mut *tx).await?;
+            for chunk in pages.chunks(500) {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO release_pages (release_id, page_id, slug, version, content_hash, published_at) ");
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(release_id).push_bind(&r.page_id).push_bind(&r.slug).push_bind(r.version).push_bind(&r.content_hash).push_bind(&r.published_at);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE publish_jobs SET state = 'succeeded', progress = $2, result = $3, release_id = $4, finished_at = $5 WHERE id = $1")
+                .bind(job.id).bind(Json(&pr)).bind(Json(&re)).bind(release_id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            row
+        });
+        Ok(row.into())
+    }
+}
