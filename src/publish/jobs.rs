@@ -121,8 +121,10 @@ async fn execute(
     };
     result.compile_ms = ms(started);
     let now = iso(ctx.clock.now());
+    let highest = ctx.store.highest_versions(project.id).await?;
     let release = next_release(
         &current,
+        &highest,
         &desired.base,
         &desired.wanted,
         &desired.removed,

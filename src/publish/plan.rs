@@ -22,9 +22,12 @@ pub struct Wanted {
 /// Versions for a new release. A page whose content is unchanged keeps its version and
 /// publish time; a changed (or forced) page gets the next version and `now`.
 /// `base` is the set the new release starts from (the current release, or nothing for a
-/// full publish); `wanted` pages replace or join it; `removed` leave it.
+/// full publish); `wanted` pages replace or join it; `removed` leave it. `highest` holds the
+/// highest version each page ever had, so a page that comes back after an unpublish keeps
+/// counting up (edges refuse versions that do not grow).
 pub fn next_release(
     current: &[ReleasePage],
+    highest: &HashMap<String, i64>,
     base: &[ReleasePage],
     wanted: &[Wanted],
     removed: &[String],
@@ -48,7 +51,10 @@ pub fn next_release(
             prev => ReleasePage {
                 page_id: w.page_id.clone(),
                 slug: w.slug.clone(),
-                version: prev.map_or(1, |p| p.version + 1),
+                version: prev
+                    .map(|p| p.version)
+                    .or_else(|| highest.get(&w.page_id).copied())
+                    .map_or(1, |v| v + 1),
                 content_hash: w.content_hash.clone(),
                 published_at: now.to_string(),
             },
@@ -126,6 +132,7 @@ mod tests {
         ];
         let next = next_release(
             &current,
+            &HashMap::new(),
             &[],
             &[want("a", "h1"), want("b", "new"), want("c", "h3")],
             &[],
@@ -138,11 +145,20 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("a", 3, "t0"), ("b", 2, "t1"), ("c", 1, "t1")]
         );
-        let forced = next_release(&current, &[], &[want("a", "h1")], &[], true, "t1");
+        let forced = next_release(
+            &current,
+            &HashMap::new(),
+            &[],
+            &[want("a", "h1")],
+            &[],
+            true,
+            "t1",
+        );
         assert_eq!(forced[0].version, 4);
         // A partial publish keeps the rest; an unpublish removes.
         let partial = next_release(
             &current,
+            &HashMap::new(),
             &current,
             &[want("b", "new")],
             &["gone".into()],

@@ -317,6 +317,18 @@ impl Store {
         )
     }
 
+    /// The highest version every page of a project was ever published with.
+    pub async fn highest_versions(
+        &self,
+        project_id: Uuid,
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let sql = "SELECT rp.page_id, MAX(rp.version) FROM release_pages rp JOIN releases r ON r.id = rp.release_id \
+                   WHERE r.project_id = $1 GROUP BY rp.page_id";
+        let rows: Vec<(String, i64)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn get_release(&self, id: Uuid) -> Result<Release, StoreError> {
         let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE id = $1");
         let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(id).fetch_optional(p).await)?;

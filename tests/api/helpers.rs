@@ -345,3 +345,48 @@ pub async fn fake_edge(key: &'static str) -> String {
     tokio::spawn(server);
     format!("http://127.0.0.1:{port}")
 }
+
+/// Starts a publish (or any job-creating POST) and waits until the job ends.
+pub async fn run_job(app: &TestApp, path: &str, body: Value) -> Value {
+    let (s, accepted) = app.post(path, body).await;
+    assert_eq!(s, 202, "{accepted}");
+    wait_job(app, accepted["job_id"].as_str().unwrap()).await
+}
+
+/// Polls a job (bounded) until it succeeds or fails.
+pub async fn wait_job(app: &TestApp, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let (_, job) = app.get(&format!("/api/publish-jobs/{id}")).await;
+        if matches!(job["state"].as_str(), Some("succeeded" | "failed")) {
+            return job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job did not finish: {job}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Rows of the project's local pages.db, read with a fresh connection.
+pub async fn pages_db(
+    app: &TestApp,
+    project_slug: &str,
+    sql: &str,
+) -> Vec<sqlx::sqlite::SqliteRow> {
+    use sqlx::Connection;
+    let path = app
+        .data_dir
+        .join("sites")
+        .join(project_slug)
+        .join("pages.db");
+    let url = format!("sqlite://{}?mode=ro", path.display());
+    let mut c = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open pages.db");
+    sqlx::query(sql)
+        .fetch_all(&mut c)
+        .await
+        .expect("query pages.db")
+}

@@ -11,6 +11,7 @@ mod errors;
 mod ops;
 mod pages;
 mod projects;
+mod publish;
 mod secrets;
 mod settings;
 mod targets;
