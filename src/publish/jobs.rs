@@ -257,11 +257,7 @@ async fn execute(
         .commit_release(
             job,
             &ctx.owner,
-            release_id,
-            &targets_json,
-            &release,
-            progress,
-            result,
+            &crate::store::publish::NewRelease { id: release_id, targets: &targets_json, pages: &release, progress, result },
         )
         .await?;
     tracing::info!(job_id = %job.id, pages = release.len(), written = progress.pages_written, "published");
@@ -299,7 +295,7 @@ async fn desired(
                 .map(|d| d.public())
                 .collect();
             let input = project_input(project, selected, datasources);
-            let (css, options) = (ctx.css.clone(), ctx.compile.clone());
+            let (css, options) = (ctx.css.clone(), ctx.compile);
             // Compiling a large project is CPU work; keep it off the async workers.
             let out = tokio::task::spawn_blocking(move || compile_project(&input, &options, &css))
                 .await

@@ -93,6 +93,15 @@ impl From<ReleaseRow> for Release {
     }
 }
 
+/// What a successful job records.
+pub struct NewRelease<'a> {
+    pub id: Uuid,
+    pub targets: &'a Value,
+    pub pages: &'a [ReleasePage],
+    pub progress: &'a Progress,
+    pub result: &'a JobResult,
+}
+
 const RELEASE_COLS: &str = "id, project_id, number, job_id, created_by, created_at, targets";
 
 impl Store {
@@ -353,16 +362,8 @@ impl Store {
 
     /// Records a release and ends its job as succeeded, in one transaction fenced by the
     /// lease: a worker that lost its lease cannot record anything.
-    pub async fn commit_release(
-        &self,
-        job: &Job,
-        owner: &str,
-        release_id: Uuid,
-        targets: &Value,
-        pages: &[ReleasePage],
-        progress: &Progress,
-        result: &JobResult,
-    ) -> Result<Release, StoreError> {
+    pub async fn commit_release(&self, job: &Job, owner: &str, r: &NewRelease<'_>) -> Result<Release, StoreError> {
+        let NewRelease { id: release_id, targets, pages, progress, result } = *r;
         let now = self.clock.now();
         let (pr, re) = (
             serde_json::to_value(progress).unwrap_or_default(),
