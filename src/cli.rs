@@ -51,6 +51,19 @@ pub enum Command {
         #[arg(long)]
         token: Option<String>,
     },
+    /// Publish a project: enqueue a job and, with --wait, run it here with a progress bar
+    /// (exit status 1 when it fails). Cooperates with running servers through the lease.
+    Publish {
+        /// Project slug or UUID.
+        #[arg(long)]
+        project: String,
+        /// Rewrite and re-version every page.
+        #[arg(long)]
+        force: bool,
+        /// Wait until the job ends, showing progress.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Manage the key that seals secrets at rest.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -155,6 +168,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Token(t) => token_command(&store, t).await,
         Command::Openapi | Command::RedisProxy { .. } => Ok(()),
+        Command::Publish {
+            project,
+            force,
+            wait,
+        } => crate::cli_publish::publish(&config, &store, &project, force, wait).await,
         Command::Secrets(SecretsCommand::RotateKey { new_key }) => {
             rotate_key(&config, &store, new_key).await
         }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod cli;
+mod cli_publish;
 pub mod clock;
 pub mod compile;
 pub mod config;

@@ -257,7 +257,13 @@ async fn execute(
         .commit_release(
             job,
             &ctx.owner,
-            &crate::store::publish::NewRelease { id: release_id, targets: &targets_json, pages: &release, progress, result },
+            &crate::store::publish::NewRelease {
+                id: release_id,
+                targets: &targets_json,
+                pages: &release,
+                progress,
+                result,
+            },
         )
         .await?;
     tracing::info!(job_id = %job.id, pages = release.len(), written = progress.pages_written, "published");

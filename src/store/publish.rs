@@ -362,8 +362,19 @@ impl Store {
 
     /// Records a release and ends its job as succeeded, in one transaction fenced by the
     /// lease: a worker that lost its lease cannot record anything.
-    pub async fn commit_release(&self, job: &Job, owner: &str, r: &NewRelease<'_>) -> Result<Release, StoreError> {
-        let NewRelease { id: release_id, targets, pages, progress, result } = *r;
+    pub async fn commit_release(
+        &self,
+        job: &Job,
+        owner: &str,
+        r: &NewRelease<'_>,
+    ) -> Result<Release, StoreError> {
+        let NewRelease {
+            id: release_id,
+            targets,
+            pages,
+            progress,
+            result,
+        } = *r;
         let now = self.clock.now();
         let (pr, re) = (
             serde_json::to_value(progress).unwrap_or_default(),

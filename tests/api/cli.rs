@@ -104,6 +104,12 @@ impl Server {
         out
     }
 
+    /// SIGKILL: no shutdown at all.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod concurrency;
 mod connections;
+mod durability;
 mod errors;
 mod ops;
 mod pages;

@@ -1,0 +1,84 @@
+//! `edgepub publish`: enqueue a publish and optionally see it through with a progress bar.
+
+use crate::config::Config;
+use crate::domain::publish::{JobRequest, JobState};
+use crate::startup::publish_context;
+use crate::store::publish::Enqueued;
+use crate::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub async fn publish(
+    config: &Config,
+    store: &Store,
+    project: &str,
+    force: bool,
+    wait: bool,
+) -> anyhow::Result<()> {
+    let project = store
+        .get_project(project)
+        .await
+        .map_err(|_| anyhow::anyhow!("no project `{project}`"))?;
+    let job = match store
+        .enqueue_job(
+            project.id,
+            &JobRequest::Publish { pages: None, force },
+            None,
+            None,
+        )
+        .await?
+    {
+        Enqueued::Created(job) | Enqueued::Existing(job) => job,
+        Enqueued::KeyReused => anyhow::bail!("unexpected idempotency conflict"),
+    };
+    eprintln!(
+        "edgepub: publish job {} queued for `{}`",
+        job.id, project.slug
+    );
+    if !wait {
+        println!("{}", job.id);
+        return Ok(());
+    }
+    // This process works too: it takes the project's lease when no server holds it, so
+    // `--wait` finishes even when nothing else is running.
+    let ctx = Arc::new(publish_context(config, store.clone()));
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg:>10} [{bar:30}] {pos}/{len} pages ({elapsed})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    loop {
+        if let Err(e) = crate::publish::worker::tick(&ctx).await {
+            tracing::warn!(error = %e, "publish pass failed; retrying");
+        }
+        let job = store.get_job(job.id).await?;
+        bar.set_length(job.progress.pages_total.max(job.progress.pages_compiled));
+        bar.set_position(job.progress.pages_compiled);
+        bar.set_message(job.progress.stage.clone());
+        match job.state {
+            JobState::Succeeded => {
+                bar.finish_and_clear();
+                let written: u64 = job
+                    .result
+                    .as_ref()
+                    .map_or(0, |r| r.targets.iter().map(|t| t.upserted).sum());
+                eprintln!(
+                    "edgepub: published {} pages ({written} rows written)",
+                    job.progress.pages_total
+                );
+                return Ok(());
+            }
+            JobState::Failed => {
+                bar.finish_and_clear();
+                let reason = job
+                    .result
+                    .and_then(|r| r.error)
+                    .unwrap_or_else(|| "unknown error".into());
+                anyhow::bail!("publish failed: {reason}");
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
