@@ -257,7 +257,7 @@ async fn execute(
         .commit_release(
             job,
             &ctx.owner,
-            &crate::store::publish::NewRelease {
+            &crate::store::releases::NewRelease {
                 id: release_id,
                 targets: &targets_json,
                 pages: &release,

@@ -12,6 +12,7 @@ mod error;
 pub mod pages;
 pub mod projects;
 pub mod publish;
+pub mod releases;
 pub mod settings;
 pub mod targets;
 pub mod tokens;

@@ -1,13 +1,10 @@
 //! Publish jobs, project leases, releases and compiled page blobs.
 
 use super::{on_pool, Store, StoreError};
-use crate::domain::publish::{
-    Job, JobRequest, JobResult, JobState, Progress, Release, ReleasePage,
-};
+use crate::domain::publish::{Job, JobRequest, JobResult, JobState, Progress};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use std::collections::HashMap;
 use uuid::Uuid;
 
 const JOB_COLS: &str =
@@ -66,43 +63,6 @@ pub enum Enqueued {
     /// The same key with another body.
     KeyReused,
 }
-
-#[derive(sqlx::FromRow)]
-struct ReleaseRow {
-    id: Uuid,
-    project_id: Uuid,
-    number: i64,
-    job_id: Uuid,
-    created_by: Option<Uuid>,
-    created_at: DateTime<Utc>,
-    targets: Json<Value>,
-}
-
-impl From<ReleaseRow> for Release {
-    fn from(r: ReleaseRow) -> Self {
-        Release {
-            id: r.id,
-            project_id: r.project_id,
-            number: r.number,
-            job_id: r.job_id,
-            created_by: r.created_by,
-            created_at: r.created_at,
-            targets: r.targets.0,
-            pages: None,
-        }
-    }
-}
-
-/// What a successful job records.
-pub struct NewRelease<'a> {
-    pub id: Uuid,
-    pub targets: &'a Value,
-    pub pages: &'a [ReleasePage],
-    pub progress: &'a Progress,
-    pub result: &'a JobResult,
-}
-
-const RELEASE_COLS: &str = "id, project_id, number, job_id, created_by, created_at, targets";
 
 impl Store {
     pub async fn enqueue_job(
@@ -265,147 +225,5 @@ impl Store {
         let sql = "DELETE FROM project_leases WHERE project_id = $1 AND owner = $2";
         on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(owner).execute(p).await.map(|_| ()))?;
         Ok(())
-    }
-
-    pub async fn put_blobs(
-        &self,
-        project_id: Uuid,
-        blobs: &[(String, String)],
-    ) -> Result<(), StoreError> {
-        for chunk in blobs.chunks(200) {
-            on_pool!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO page_blobs (project_id, content_hash, body) ");
-                qb.push_values(chunk, |mut b, (hash, body)| {
-                    b.push_bind(project_id).push_bind(hash).push_bind(body);
-                });
-                qb.push(" ON CONFLICT (project_id, content_hash) DO NOTHING");
-                qb.build().execute(p).await.map(|_| ())
-            })?;
-        }
-        Ok(())
-    }
-
-    pub async fn get_blobs(
-        &self,
-        project_id: Uuid,
-        hashes: &[String],
-    ) -> Result<HashMap<String, String>, StoreError> {
-        let mut out = HashMap::new();
-        for chunk in hashes.chunks(500) {
-            let rows: Vec<(String, String)> = on_pool!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("SELECT content_hash, body FROM page_blobs WHERE project_id = ");
-                qb.push_bind(project_id).push(" AND content_hash IN (");
-                let mut sep = qb.separated(", ");
-                for h in chunk {
-                    sep.push_bind(h);
-                }
-                qb.push(")");
-                qb.build_query_as().fetch_all(p).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
-    /// The project's newest release and its pages, if it was ever published.
-    pub async fn current_release(
-        &self,
-        project_id: Uuid,
-    ) -> Result<Option<(Release, Vec<ReleasePage>)>, StoreError> {
-        let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT 1");
-        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).fetch_optional(p).await)?;
-        let Some(row) = row else { return Ok(None) };
-        let pages = self.release_pages(row.id).await?;
-        Ok(Some((row.into(), pages)))
-    }
-
-    pub async fn release_pages(&self, release_id: Uuid) -> Result<Vec<ReleasePage>, StoreError> {
-        let sql = "SELECT page_id, slug, version, content_hash, published_at FROM release_pages WHERE release_id = $1 ORDER BY slug";
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, ReleasePage>(sql).bind(release_id).fetch_all(p).await)?,
-        )
-    }
-
-    /// The highest version every page of a project was ever published with.
-    pub async fn highest_versions(
-        &self,
-        project_id: Uuid,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        let sql = "SELECT rp.page_id, MAX(rp.version) FROM release_pages rp JOIN releases r ON r.id = rp.release_id \
-                   WHERE r.project_id = $1 GROUP BY rp.page_id";
-        let rows: Vec<(String, i64)> =
-            on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
-        Ok(rows.into_iter().collect())
-    }
-
-    pub async fn get_release(&self, id: Uuid) -> Result<Release, StoreError> {
-        let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE id = $1");
-        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(id).fetch_optional(p).await)?;
-        let mut release: Release = row.ok_or(StoreError::NotFound)?.into();
-        release.pages = Some(self.release_pages(id).await?);
-        Ok(release)
-    }
-
-    pub async fn list_releases(
-        &self,
-        project_id: Uuid,
-        w: super::Window,
-    ) -> Result<(Vec<Release>, i64), StoreError> {
-        let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT $2 OFFSET $3");
-        let (rows, total) = on_pool!(self, p => {
-            let rows = sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).bind(w.limit).bind(w.offset).fetch_all(p).await?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM releases WHERE project_id = $1").bind(project_id).fetch_one(p).await?;
-            (rows, total)
-        });
-        Ok((rows.into_iter().map(Release::from).collect(), total))
-    }
-
-    /// Records a release and ends its job as succeeded, in one transaction fenced by the
-    /// lease: a worker that lost its lease cannot record anything.
-    pub async fn commit_release(
-        &self,
-        job: &Job,
-        owner: &str,
-        r: &NewRelease<'_>,
-    ) -> Result<Release, StoreError> {
-        let NewRelease {
-            id: release_id,
-            targets,
-            pages,
-            progress,
-            result,
-        } = *r;
-        let now = self.clock.now();
-        let (pr, re) = (
-            serde_json::to_value(progress).unwrap_or_default(),
-            serde_json::to_value(result).unwrap_or_default(),
-        );
-        let insert = format!(
-            "INSERT INTO releases ({RELEASE_COLS}) SELECT $1, $2, COALESCE(MAX(number), 0) + 1, $3, $4, $5, $6 \
-             FROM releases WHERE project_id = $2 RETURNING {RELEASE_COLS}"
-        );
-        let row = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let fenced = sqlx::query("UPDATE project_leases SET expires_at = expires_at WHERE project_id = $1 AND owner = $2")
-                .bind(job.project_id).bind(owner).execute(&mut *tx).await?.rows_affected();
-            if fenced != 1 {
-                return Err(StoreError::LeaseLost);
-            }
-            let row = sqlx::query_as::<_, ReleaseRow>(&insert)
-                .bind(release_id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(now).bind(Json(targets))
-                .fetch_one(&mut *tx).await?;
-            for chunk in pages.chunks(500) {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO release_pages (release_id, page_id, slug, version, content_hash, published_at) ");
-                qb.push_values(chunk, |mut b, r| {
-                    b.push_bind(release_id).push_bind(&r.page_id).push_bind(&r.slug).push_bind(r.version).push_bind(&r.content_hash).push_bind(&r.published_at);
-                });
-                qb.build().execute(&mut *tx).await?;
-            }
-            sqlx::query("UPDATE publish_jobs SET state = 'succeeded', progress = $2, result = $3, release_id = $4, finished_at = $5 WHERE id = $1")
-                .bind(job.id).bind(Json(&pr)).bind(Json(&re)).bind(release_id).bind(now).execute(&mut *tx).await?;
-            tx.commit().await?;
-            row
-        });
-        Ok(row.into())
     }
 }

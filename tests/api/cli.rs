@@ -339,29 +339,63 @@ async fn publish_command_waits_and_reports_failure() {
     let env = [("EDGEPUB_ADMIN_TOKEN", admin)];
     let mut server = Server::start(&dir, &env);
     let http = reqwest::Client::new();
-    let post = |path: &str, body: serde_json::Value| http.post(format!("{}{path}", server.base())).bearer_auth(admin).json(&body).send();
-    post("/api/projects", serde_json::json!({"name": "Site"})).await.unwrap();
-    post("/api/projects/site/pages", serde_json::json!({"slug": "home", "name": "Home", "is_homepage": true})).await.unwrap();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{}{path}", server.base()))
+            .bearer_auth(admin)
+            .json(&body)
+            .send()
+    };
+    post("/api/projects", serde_json::json!({"name": "Site"}))
+        .await
+        .unwrap();
+    post(
+        "/api/projects/site/pages",
+        serde_json::json!({"slug": "home", "name": "Home", "is_homepage": true}),
+    )
+    .await
+    .unwrap();
     assert!(server.terminate().success());
 
     // No server is running: the command does the work itself.
     let out = run(&dir, &[], &["publish", "--project", "site", "--wait"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("published 1 pages"));
     let db = dir.0.join("data/sites/site/pages.db");
-    let rows = Command::new("sqlite3").arg(&db).arg("SELECT slug, version FROM published_pages").output().unwrap();
+    let rows = Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT slug, version FROM published_pages")
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&rows.stdout), "home|1\n");
 
     let queued = run(&dir, &[], &["publish", "--project", "site"]);
     assert!(queued.status.success());
-    assert!(uuid::Uuid::parse_str(String::from_utf8_lossy(&queued.stdout).trim()).is_ok(), "prints the job id");
+    assert!(
+        uuid::Uuid::parse_str(String::from_utf8_lossy(&queued.stdout).trim()).is_ok(),
+        "prints the job id"
+    );
 
     let mut server = Server::start(&dir, &env);
     let bad = serde_json::json!({"slug": "broken", "name": "Broken", "layout_data": {"content": [{"type": "Text"}]}});
-    http.post(format!("{}/api/projects/site/pages", server.base())).bearer_auth(admin).json(&bad).send().await.unwrap();
+    http.post(format!("{}/api/projects/site/pages", server.base()))
+        .bearer_auth(admin)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
     assert!(server.terminate().success());
     let failed = run(&dir, &[], &["publish", "--project", "site", "--wait"]);
     assert_eq!(failed.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&failed.stderr).contains("compile errors"), "{}", String::from_utf8_lossy(&failed.stderr));
-    assert!(!run(&dir, &[], &["publish", "--project", "nope"]).status.success());
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("compile errors"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert!(!run(&dir, &[], &["publish", "--project", "nope"])
+        .status
+        .success());
 }
