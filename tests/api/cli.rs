@@ -399,3 +399,30 @@ async fn publish_command_waits_and_reports_failure() {
         .status
         .success());
 }
+
+#[tokio::test]
+async fn serve_can_run_the_proxy_alongside_the_api() {
+    let dir = TempDir::new();
+    let proxy = free_port();
+    let listen = format!("127.0.0.1:{proxy}");
+    let redis = crate::helpers::redis_url();
+    let env = [
+        ("EDGEPUB_PROXY_LISTEN", listen.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("EDGEPUB_PROXY_TOKEN", "serve-proxy-token-1234"),
+    ];
+    let mut server = Server::start(&dir, &env);
+    let res = reqwest::Client::new()
+        .post(format!("http://{listen}/pipeline"))
+        .bearer_auth("serve-proxy-token-1234")
+        .json(&serde_json::json!([["PING"], ["ECHO", "hi"]]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!([{"result": "PONG"}, {"result": "hi"}])
+    );
+    assert!(server.terminate().success(), "both servers stop on SIGTERM");
+}

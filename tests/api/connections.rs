@@ -127,6 +127,11 @@ async fn every_error_kind_for_real() {
         kind(&cache_test(&app, tcp(format!("rediss://127.0.0.1:{port}"))).await),
         "tls"
     );
+    // redis:// to a server that speaks HTTP, not RESP.
+    assert_eq!(
+        kind(&cache_test(&app, tcp(format!("redis://127.0.0.1:{port}"))).await),
+        "protocol"
+    );
     assert_eq!(
         kind(&cache_test(&app, tcp("redis://169.254.169.254:6379".into())).await),
         "permission"

@@ -24,13 +24,17 @@ CREATE TABLE IF NOT EXISTS published_pages (
     is_public INTEGER NOT NULL DEFAULT 1, is_homepage INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     content_hash TEXT, tenant_slug TEXT NOT NULL DEFAULT '_default');
-CREATE UNIQUE INDEX IF NOT EXISTS idx_published_pages_tenant_slug ON published_pages (tenant_slug, slug);
-CREATE INDEX IF NOT EXISTS idx_published_pages_homepage ON published_pages (is_homepage);
 CREATE TABLE IF NOT EXISTS project_settings (
     id TEXT PRIMARY KEY, favicon_url TEXT, logo_url TEXT, site_name TEXT, site_description TEXT,
     app_url TEXT, auth_forms TEXT, users_config TEXT, updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE IF NOT EXISTS _edgepub_release (
     tenant_slug TEXT PRIMARY KEY, release_id TEXT NOT NULL, job_id TEXT NOT NULL, published_at TEXT NOT NULL);
+";
+
+/// Indexes, created after any missing column was added.
+const INDEXES: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS idx_published_pages_tenant_slug ON published_pages (tenant_slug, slug);
+CREATE INDEX IF NOT EXISTS idx_published_pages_homepage ON published_pages (is_homepage);
 ";
 
 /// Columns an older edge-created table may lack, with how to add them.
@@ -107,6 +111,10 @@ impl SqliteFile {
                 .map_err(db_error)?;
             }
         }
+        sqlx::raw_sql(INDEXES)
+            .execute(&pool)
+            .await
+            .map_err(db_error)?;
         Ok(pool)
     }
 }

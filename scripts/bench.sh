@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# Benchmarks edgepub over HTTP and prints one table. It measures; it asserts nothing on timing.
+#
+#   a. full publish of 1,000 pages (~20 KB each) to the local pages.db target, against the
+#      sqlite3 CLI inserting the same rows in one transaction;
+#   b. publishing one changed page in a 100-page and a 10,000-page project (page endpoint),
+#      and a full incremental project publish after one change, side by side;
+#   c. draft saves (PUT ~20 KB with If-Match) under wrk, one page and one connection per thread.
+#
+# Each scenario gets a fresh server process and data directory under one temp directory,
+# removed on exit. Everything listens on 127.0.0.1 only.
+#
+# Knobs (environment): BENCH_FULL_PAGES (1000), BENCH_SMALL_PAGES (100), BENCH_LARGE_PAGES
+# (10000), BENCH_WRK_THREADS (2), BENCH_WRK_SECS (10), BENCH_CONCURRENCY (32),
+# BENCH_SKIP_BUILD=1 to use the binaries already in target/release.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+FULL_PAGES=${BENCH_FULL_PAGES:-1000}
+SMALL_PAGES=${BENCH_SMALL_PAGES:-100}
+LARGE_PAGES=${BENCH_LARGE_PAGES:-10000}
+WRK_THREADS=${BENCH_WRK_THREADS:-2}
+WRK_SECS=${BENCH_WRK_SECS:-10}
+CONCURRENCY=${BENCH_CONCURRENCY:-32}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+SERVER_BIN=$TARGET_DIR/release/edgepub
+BENCH_BIN=$TARGET_DIR/release/edgepub-bench
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for tool in curl sqlite3 awk; do
+    command -v "$tool" >/dev/null || die "$tool is required"
+done
+if ! command -v wrk >/dev/null; then
+    log "installing wrk"
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; } \
+        || die "wrk is missing and could not be installed"
+fi
+
+if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+    log "cargo build --release --bins"
+    cargo build --release --bins >&2
+fi
+[[ -x $SERVER_BIN && -x $BENCH_BIN ]] || die "missing $SERVER_BIN or $BENCH_BIN"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/edgepub-bench.XXXXXX")
+TOKEN="bench-admin-token-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+export EDGEPUB_BENCH_TOKEN=$TOKEN
+SERVER_PID=""
+BASE=""
+
+stop_server() {
+    if [[ -n $SERVER_PID ]]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+cleanup() {
+    stop_server
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free loopback port: one nothing answers on.
+free_port() {
+    local port
+    for _ in $(seq 50); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+    die "no free port found"
+}
+
+# start_server NAME: a fresh server with its own data directory $WORK/NAME/data.
+start_server() {
+    local dir=$WORK/$1 port
+    mkdir -p "$dir"
+    port=$(free_port)
+    BASE=http://127.0.0.1:$port
+    EDGEPUB_DATA_DIR=$dir/data EDGEPUB_LISTEN=127.0.0.1:$port EDGEPUB_ADMIN_TOKEN=$TOKEN \
+        "$SERVER_BIN" serve >"$dir/server.out" 2>"$dir/server.log" &
+    SERVER_PID=$!
+    for _ in $(seq 300); do
+        if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
+            log "$1: server $SERVER_PID on $BASE"
+            return
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$dir/server.log" >&2; die "server exited"; }
+        sleep 0.1
+    done
+    die "server did not become healthy"
+}
+
+bench() { "$BENCH_BIN" "$1" --base "$BASE" "${@:2}"; }
+# kv KEY LINE: the value of KEY=value in LINE.
+kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+# Peak RSS of the server: reset it to the current RSS, read it back (MB).
+reset_peak() { echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true; }
+peak_mb() { awk '/^VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
+now() { echo "$EPOCHREALTIME"; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / s; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
+
+ROWS=()
+NOTES=()
+row() {
+    local IFS=$'\t'
+    ROWS+=("$*")
+    log "row: $*"
+}
+# run_publish ARGS...: one publish, its stdout line into PUB and the server's peak RSS into PEAK.
+run_publish() {
+    reset_peak
+    PUB=$(bench publish "$@")
+    PEAK=$(peak_mb)
+    log "$PUB"
+}
+seed() {
+    reset_peak
+    SEED=$(bench seed --concurrency "$CONCURRENCY" "$@")
+    PEAK=$(peak_mb)
+    log "$SEED"
+}
+
+# --- a. full publish of FULL_PAGES pages vs the sqlite3 CLI ---------------------------------
+start_server a
+seed --project full --pages "$FULL_PAGES"
+row "seed: POST pages, $CONCURRENCY in flight" "$FULL_PAGES" "$(kv wall_s "$SEED") s" \
+    "$(kv pages_per_s "$SEED")" "$PEAK" "-" "-"
+NOTES+=("average page body: $(kv avg_body_bytes "$SEED") bytes of JSON")
+run_publish --project full
+a_wall=$(kv wall_s "$PUB")
+[[ $(kv upserted "$PUB") == "$FULL_PAGES" ]] || die "expected $FULL_PAGES upserts: $PUB"
+db=$WORK/a/data/sites/full/pages.db
+sqlite3 "$db" ".schema published_pages" >"$WORK/a/schema.sql"
+{
+    echo "PRAGMA synchronous=NORMAL;"
+    echo "BEGIN;"
+    sqlite3 "$db" ".mode insert published_pages" "SELECT * FROM published_pages;"
+    echo "COMMIT;"
+} >"$WORK/a/rows.sql"
+{ echo "PRAGMA journal_mode=WAL;"; cat "$WORK/a/schema.sql"; } | sqlite3 "$WORK/a/baseline.db" >/dev/null
+t0=$(now)
+sqlite3 "$WORK/a/baseline.db" <"$WORK/a/rows.sql"
+a_base=$(since "$t0")
+copied=$(sqlite3 "$WORK/a/baseline.db" "SELECT count(*) FROM published_pages;")
+[[ $copied == "$FULL_PAGES" ]] || die "baseline holds $copied rows"
+row "a. full publish, local target (API)" "$FULL_PAGES" "$a_wall s" "$(rate "$FULL_PAGES" "$a_wall")" \
+    "$PEAK" "$a_base s" "$(ratio "$a_wall" "$a_base")"
+NOTES+=("a: job compile_ms=$(kv compile_ms "$PUB") write_ms=$(kv write_ms "$PUB") total_ms=$(kv total_ms "$PUB");" \
+    "pages.db $(du -k "$db" | cut -f1) KB; rows.sql $(du -k "$WORK/a/rows.sql" | cut -f1) KB;" \
+    "baseline = sqlite3 CLI, same schema and indexes, WAL, synchronous=NORMAL, one BEGIN/COMMIT")
+stop_server
+
+# --- b. one changed page: SMALL_PAGES vs LARGE_PAGES ----------------------------------------
+declare -A B
+for n in "$SMALL_PAGES" "$LARGE_PAGES"; do
+    start_server "b$n"
+    ids=$WORK/b$n/ids.txt
+    seed --project "site$n" --pages "$n" --ids "$ids"
+    B[seed_$n]=$(kv wall_s "$SEED") B[seed_peak_$n]=$PEAK
+    run_publish --project "site$n"
+    B[full_$n]=$(kv wall_s "$PUB") B[full_peak_$n]=$PEAK
+    page=$(sed -n "$((n / 2 + 1))p" "$ids")
+    bench touch --page "$page" >/dev/null
+    run_publish --project "site$n" --page "$page"
+    [[ $(kv upserted "$PUB") == 1 ]] || die "expected 1 upsert: $PUB"
+    B[one_$n]=$(kv wall_s "$PUB") B[one_peak_$n]=$PEAK
+    NOTES+=("b$n page publish: $PUB")
+    page=$(sed -n "$((n / 3 + 1))p" "$ids")
+    bench touch --page "$page" >/dev/null
+    run_publish --project "site$n"
+    [[ $(kv upserted "$PUB") == 1 ]] || die "expected 1 upsert: $PUB"
+    B[inc_$n]=$(kv wall_s "$PUB") B[inc_peak_$n]=$PEAK
+    NOTES+=("b$n incremental publish: $PUB")
+    stop_server
+done
+s=$SMALL_PAGES l=$LARGE_PAGES
+pair() { echo "${B[${1}_$s]}${2:-} | ${B[${1}_$l]}${2:-}"; }
+row "b. seed: POST pages, $CONCURRENCY in flight" "$s | $l" "$(pair seed " s")" \
+    "$(rate "$s" "${B[seed_$s]}") | $(rate "$l" "${B[seed_$l]}")" "$(pair seed_peak)" \
+    "${B[seed_$s]} s" "$(ratio "${B[seed_$l]}" "${B[seed_$s]}")"
+row "b. first full publish (untimed setup)" "$s | $l" "$(pair full " s")" \
+    "$(rate "$s" "${B[full_$s]}") | $(rate "$l" "${B[full_$l]}")" "$(pair full_peak)" \
+    "${B[full_$s]} s" "$(ratio "${B[full_$l]}" "${B[full_$s]}")"
+row "b. 1 changed page: POST /pages/{id}/publish" "$s | $l" "$(pair one " s")" "-" \
+    "$(pair one_peak)" "${B[one_$s]} s" "$(ratio "${B[one_$l]}" "${B[one_$s]}")"
+row "b. 1 changed page: full incremental publish" "$s | $l" "$(pair inc " s")" \
+    "$(rate "$s" "${B[inc_$s]}") | $(rate "$l" "${B[inc_$l]}")" "$(pair inc_peak)" \
+    "${B[inc_$s]} s" "$(ratio "${B[inc_$l]}" "${B[inc_$s]}")"
+
+# --- c. draft saves under wrk ---------------------------------------------------------------
+start_server c
+seed --project saves --pages "$WRK_THREADS" --ids "$WORK/c/ids.txt" --bodies "$WORK/c"
+cat >"$WORK/c/save.lua" <<'LUA'
+-- Each thread owns one page and saves it with PUT + If-Match, taking the next version from
+-- the ETag of the previous response.
+local threads, n = {}, 0
+
+function setup(thread)
+  local dir = os.getenv("BENCH_DIR")
+  local ids = {}
+  for line in io.lines(dir .. "/ids.txt") do ids[#ids + 1] = line end
+  local f = assert(io.open(dir .. "/body-" .. n .. ".json", "rb"))
+  n = n + 1
+  thread:set("page_id", assert(ids[n], "fewer pages than threads"))
+  thread:set("body", f:read("*a"))
+  f:close()
+  thread:set("token", os.getenv("EDGEPUB_BENCH_TOKEN"))
+  thread:set("version", "1")
+  thread:set("bad", 0)
+  threads[#threads + 1] = thread
+end
+
+function request()
+  return wrk.format("PUT", "/api/pages/" .. page_id, {
+    ["Authorization"] = "Bearer " .. token,
+    ["Content-Type"] = "application/json",
+    ["If-Match"] = '"' .. version .. '"',
+  }, body)
+end
+
+function response(status, headers, resp)
+  if status >= 200 and status < 300 then
+    local etag = headers["etag"] or headers["ETag"] or headers["Etag"]
+    if etag then version = etag:gsub('"', "") end
+  else
+    bad = bad + 1
+    local current = resp and resp:match('"current_version"%s*:%s*(%d+)')
+    if current then version = current end
+  end
+end
+
+function done(summary, latency, requests)
+  local bad_total = 0
+  for _, t in ipairs(threads) do bad_total = bad_total + (tonumber(t:get("bad")) or 0) end
+  local secs = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format(
+    "wrk requests=%d secs=%.3f rps=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f non2xx=%d socket_errors=%d\n",
+    summary.requests, secs, summary.requests / secs, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, bad_total,
+    e.connect + e.read + e.write + e.timeout))
+end
+LUA
+reset_peak
+BENCH_DIR=$WORK/c wrk -t "$WRK_THREADS" -c "$WRK_THREADS" -d "${WRK_SECS}s" --timeout 10s \
+    -s "$WORK/c/save.lua" "$BASE" >"$WORK/c/wrk.out"
+PEAK=$(peak_mb)
+cat "$WORK/c/wrk.out" >&2
+WRK=$(grep '^wrk ' "$WORK/c/wrk.out") || die "wrk printed no summary"
+final=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/api/pages/$(head -n1 "$WORK/c/ids.txt")" \
+    | sed -n 's/.*"version":\([0-9]*\).*/\1/p')
+row "c. draft save PUT ~20 KB, If-Match (wrk)" "$WRK_THREADS" "$(kv secs "$WRK") s" "$(kv rps "$WRK")" \
+    "$PEAK" "-" "-"
+NOTES+=("c: wrk -t$WRK_THREADS -c$WRK_THREADS: p50 $(kv p50_ms "$WRK") ms, p99 $(kv p99_ms "$WRK") ms," \
+    "max $(kv max_ms "$WRK") ms, $(kv rps "$WRK") saves/s, non-2xx $(kv non2xx "$WRK")," \
+    "socket errors $(kv socket_errors "$WRK"); first page now at version $final")
+stop_server
+
+# --- the table ------------------------------------------------------------------------------
+{
+    printf 'scenario\tpages\twall time\tpages/s\tpeak RSS\tbaseline time\tratio\n'
+    printf '%s\n' "${ROWS[@]}"
+} | awk -F'\t' '
+    { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR; f = NF }
+    END {
+        for (r = 1; r <= n; r++) {
+            line = ""
+            for (i = 1; i <= f; i++) line = line (i > 1 ? " | " : "") sprintf("%-" w[i] "s", cell[r, i])
+            print line
+            if (r > 1) continue
+            line = ""
+            for (i = 1; i <= f; i++) { d = ""; while (length(d) < w[i]) d = d "-"; line = line (i > 1 ? "-|-" : "") d }
+            print line
+        }
+    }'
+echo
+echo "b rows: \"$s | $l\" cells are the $s-page and the $l-page project; baseline = the $s-page time, ratio = $l / $s."
+echo "pages/s in b = pages of the project / wall time; peak RSS = server VmHWM during the phase."
+printf '%s\n' "${NOTES[@]}"
