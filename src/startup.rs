@@ -86,6 +86,8 @@ pub fn publish_context(config: &Config, store: Store) -> crate::publish::jobs::P
 pub struct Application {
     port: u16,
     server: Server,
+    worker: crate::publish::worker::WorkerHandle,
+    shutdown_grace: std::time::Duration,
 }
 
 impl Application {
@@ -102,7 +104,7 @@ impl Application {
         let workers = config.workers;
         let publish = Arc::new(publish_context(&config, store.clone()));
         let wake_worker = Arc::new(tokio::sync::Notify::new());
-        crate::publish::worker::spawn(
+        let worker = crate::publish::worker::spawn(
             publish.clone(),
             wake_worker.clone(),
             std::time::Duration::from_secs(1),
@@ -136,6 +138,8 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            worker,
+            shutdown_grace: std::time::Duration::from_secs(shutdown_timeout),
         })
     }
 
@@ -143,9 +147,12 @@ impl Application {
         self.port
     }
 
-    /// Serves until stopped; on a signal, in-flight requests finish first.
+    /// Serves until stopped; on a signal, in-flight requests finish first, then the publish
+    /// job in hand (within the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.worker.stop(self.shutdown_grace).await;
+        result
     }
 }
 

@@ -14,33 +14,67 @@ use uuid::Uuid;
 /// around it, such as the database going away) is given up.
 const MAX_ATTEMPTS: i64 = 5;
 
-pub fn spawn(
-    ctx: Arc<PublishContext>,
+/// A running worker; [`WorkerHandle::stop`] lets the job in hand finish, then ends it.
+pub struct WorkerHandle {
+    task: tokio::task::JoinHandle<()>,
+    stopping: Arc<AtomicBool>,
     wake: Arc<Notify>,
-    poll: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = tick(&ctx).await {
-                tracing::warn!(error = %e, "publish worker pass failed");
-            }
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-            }
+}
+
+impl WorkerHandle {
+    /// Stops taking jobs and waits (up to `grace`) for the current one. A job cut off after
+    /// that is resumed by the next worker to take the project's lease.
+    pub async fn stop(self, grace: Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+        if tokio::time::timeout(grace, self.task).await.is_err() {
+            tracing::warn!("a publish job was still running at shutdown; it will be resumed");
         }
-    })
+    }
+}
+
+pub fn spawn(ctx: Arc<PublishContext>, wake: Arc<Notify>, poll: Duration) -> WorkerHandle {
+    let stopping = Arc::new(AtomicBool::new(false));
+    let task = {
+        let (stopping, wake) = (stopping.clone(), wake.clone());
+        tokio::spawn(async move {
+            while !stopping.load(Ordering::SeqCst) {
+                if let Err(e) = pass(&ctx, &stopping).await {
+                    tracing::warn!(error = %e, "publish worker pass failed");
+                }
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+        })
+    };
+    WorkerHandle {
+        task,
+        stopping,
+        wake,
+    }
 }
 
 /// One pass: every project with pending work whose lease we can take is drained.
 pub async fn tick(ctx: &Arc<PublishContext>) -> Result<(), crate::store::StoreError> {
+    pass(ctx, &AtomicBool::new(false)).await
+}
+
+async fn pass(
+    ctx: &Arc<PublishContext>,
+    stopping: &AtomicBool,
+) -> Result<(), crate::store::StoreError> {
     for project in ctx.store.projects_with_pending_jobs().await? {
+        if stopping.load(Ordering::SeqCst) {
+            break;
+        }
         if ctx
             .store
             .acquire_lease(project, &ctx.owner, ctx.lease)
             .await?
         {
-            let result = drain(ctx, project).await;
+            let result = drain(ctx, project, stopping).await;
             let _ = ctx.store.release_lease(project, &ctx.owner).await;
             result?;
         }
@@ -48,7 +82,11 @@ pub async fn tick(ctx: &Arc<PublishContext>) -> Result<(), crate::store::StoreEr
     Ok(())
 }
 
-async fn drain(ctx: &Arc<PublishContext>, project: Uuid) -> Result<(), crate::store::StoreError> {
+async fn drain(
+    ctx: &Arc<PublishContext>,
+    project: Uuid,
+    stopping: &AtomicBool,
+) -> Result<(), crate::store::StoreError> {
     let lost = Arc::new(AtomicBool::new(false));
     let renewer = {
         let (ctx, lost) = (ctx.clone(), lost.clone());
@@ -68,7 +106,7 @@ async fn drain(ctx: &Arc<PublishContext>, project: Uuid) -> Result<(), crate::st
     };
     let result = async {
         while let Some(job) = ctx.store.next_job(project).await? {
-            if lost.load(Ordering::SeqCst) {
+            if lost.load(Ordering::SeqCst) || stopping.load(Ordering::SeqCst) {
                 break;
             }
             if job.attempts >= MAX_ATTEMPTS {
