@@ -42,6 +42,7 @@ CREATE TABLE release_pages (
     published_at TEXT NOT NULL,
     PRIMARY KEY (release_id, page_id)
 );
+CREATE INDEX release_pages_page ON release_pages (page_id);
 
 CREATE TABLE publish_jobs (
     id               UUID PRIMARY KEY,

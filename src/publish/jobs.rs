@@ -121,7 +121,17 @@ async fn execute(
     };
     result.compile_ms = ms(started);
     let now = iso(ctx.clock.now());
-    let highest = ctx.store.highest_versions(project.id).await?;
+    let returning: Vec<String> = {
+        let live: std::collections::HashSet<&str> =
+            current.iter().map(|p| p.page_id.as_str()).collect();
+        desired
+            .wanted
+            .iter()
+            .filter(|w| !live.contains(w.page_id.as_str()))
+            .map(|w| w.page_id.clone())
+            .collect()
+    };
+    let highest = ctx.store.highest_versions(project.id, &returning).await?;
     let release = next_release(
         &current,
         &highest,

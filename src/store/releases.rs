@@ -107,15 +107,30 @@ impl Store {
     }
 
     /// The highest version every page of a project was ever published with.
+    /// Only pages missing from the current release are asked about, so this is usually no
+    /// query at all.
     pub async fn highest_versions(
         &self,
         project_id: Uuid,
+        page_ids: &[String],
     ) -> Result<HashMap<String, i64>, StoreError> {
-        let sql = "SELECT rp.page_id, MAX(rp.version) FROM release_pages rp JOIN releases r ON r.id = rp.release_id \
-                   WHERE r.project_id = $1 GROUP BY rp.page_id";
-        let rows: Vec<(String, i64)> =
-            on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
-        Ok(rows.into_iter().collect())
+        let mut out = HashMap::new();
+        for chunk in page_ids.chunks(500) {
+            let rows: Vec<(String, i64)> = on_pool!(self, p => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "SELECT rp.page_id, MAX(rp.version) FROM release_pages rp JOIN releases r ON r.id = rp.release_id WHERE r.project_id = ",
+                );
+                qb.push_bind(project_id).push(" AND rp.page_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id);
+                }
+                qb.push(") GROUP BY rp.page_id");
+                qb.build_query_as().fetch_all(p).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     pub async fn get_release(&self, id: Uuid) -> Result<Release, StoreError> {
