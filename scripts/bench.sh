@@ -8,11 +8,17 @@
 #   c. draft saves (PUT ~20 KB with If-Match) under wrk, one page and one connection per thread.
 #
 # Each scenario gets a fresh server process and data directory under one temp directory,
-# removed on exit. Everything listens on 127.0.0.1 only.
+# removed on exit; in b the server is also restarted (same data) before each timed phase, so
+# its peak RSS is that phase's own and not memory the allocator kept from the setup. Each
+# server runs under an address-space cap (see BENCH_SERVER_MEM_GB). Everything listens on
+# 127.0.0.1 only. Takes about 4 minutes on 2 cores (plus the build).
 #
 # Knobs (environment): BENCH_FULL_PAGES (1000), BENCH_SMALL_PAGES (100), BENCH_LARGE_PAGES
 # (10000), BENCH_WRK_THREADS (2), BENCH_WRK_SECS (10), BENCH_CONCURRENCY (32),
-# BENCH_SKIP_BUILD=1 to use the binaries already in target/release.
+# BENCH_BATCH (1000: projects larger than this get their untimed first publish as partial
+# publishes of this many pages), BENCH_SERVER_MEM_GB (12: address-space cap of each server, so
+# a runaway publish aborts the server instead of exhausting the machine), BENCH_SKIP_BUILD=1 to
+# use the binaries already in target/release.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,6 +28,8 @@ LARGE_PAGES=${BENCH_LARGE_PAGES:-10000}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 WRK_SECS=${BENCH_WRK_SECS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
+BATCH=${BENCH_BATCH:-1000}
+MEM_GB=${BENCH_SERVER_MEM_GB:-12}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 SERVER_BIN=$TARGET_DIR/release/edgepub
 BENCH_BIN=$TARGET_DIR/release/edgepub-bench
@@ -48,9 +56,18 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/edgepub-bench.XXXXXX")
 TOKEN="bench-admin-token-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 export EDGEPUB_BENCH_TOKEN=$TOKEN
 SERVER_PID=""
+SAMPLER_PID=""
 BASE=""
 
+stop_sampler() {
+    if [[ -n $SAMPLER_PID ]]; then
+        kill "$SAMPLER_PID" 2>/dev/null || true
+        wait "$SAMPLER_PID" 2>/dev/null || true
+        SAMPLER_PID=""
+    fi
+}
 stop_server() {
+    stop_sampler
     if [[ -n $SERVER_PID ]]; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
@@ -77,15 +94,20 @@ free_port() {
     die "no free port found"
 }
 
-# start_server NAME: a fresh server with its own data directory $WORK/NAME/data.
+# start_server NAME: a server with its own data directory $WORK/NAME/data (kept across a
+# restart with the same NAME).
 start_server() {
     local dir=$WORK/$1 port
     mkdir -p "$dir"
     port=$(free_port)
     BASE=http://127.0.0.1:$port
-    EDGEPUB_DATA_DIR=$dir/data EDGEPUB_LISTEN=127.0.0.1:$port EDGEPUB_ADMIN_TOKEN=$TOKEN \
-        "$SERVER_BIN" serve >"$dir/server.out" 2>"$dir/server.log" &
+    (
+        ulimit -v $((MEM_GB * 1024 * 1024))
+        EDGEPUB_DATA_DIR=$dir/data EDGEPUB_LISTEN=127.0.0.1:$port EDGEPUB_ADMIN_TOKEN=$TOKEN \
+            exec "$SERVER_BIN" serve >>"$dir/server.out" 2>>"$dir/server.log"
+    ) &
     SERVER_PID=$!
+    SERVER_LOG=$dir/server.log
     for _ in $(seq 300); do
         if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
             log "$1: server $SERVER_PID on $BASE"
@@ -100,13 +122,31 @@ start_server() {
 bench() { "$BENCH_BIN" "$1" --base "$BASE" "${@:2}"; }
 # kv KEY LINE: the value of KEY=value in LINE.
 kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
-# Peak RSS of the server: reset it to the current RSS, read it back (MB).
-reset_peak() { echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true; }
-peak_mb() { awk '/^VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
+# Peak RSS of the server (VmHWM): reset it to the current RSS, read it back. A sampler keeps
+# the last value in a file during publishes, for when the server dies in one.
+reset_peak() {
+    echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
+    rm -f "$WORK/peak.kb"
+}
+hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+start_sampler() {
+    local pid=$SERVER_PID
+    while kb=$(hwm_kb "$pid") && [[ -n $kb ]]; do
+        echo "$kb" >"$WORK/peak.tmp" && mv "$WORK/peak.tmp" "$WORK/peak.kb"
+        sleep 0.2
+    done &
+    SAMPLER_PID=$!
+}
+peak_mb() {
+    local kb
+    kb=$(hwm_kb "$SERVER_PID") || true
+    [[ -n $kb ]] || kb=$(cat "$WORK/peak.kb" 2>/dev/null) || true
+    awk -v kb="${kb:-0}" 'BEGIN { if (kb > 0) printf "%.0f MB", kb / 1024; else print "?" }'
+}
 now() { echo "$EPOCHREALTIME"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / s; else print "-" }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { n += 0; s += 0; if (s > 0) printf "%.1f", n / s; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { a += 0; b += 0; if (a > 0 && b > 0) printf "%.1fx", a / b; else print "-" }'; }
 
 ROWS=()
 NOTES=()
@@ -115,12 +155,28 @@ row() {
     ROWS+=("$*")
     log "row: $*"
 }
-# run_publish ARGS...: one publish, its stdout line into PUB and the server's peak RSS into PEAK.
+# run_publish ARGS...: one publish; its stdout line into PUB, the server's peak RSS into PEAK.
+# On failure it returns 1 with the reason in FAIL (and notes a server that died).
 run_publish() {
+    local ok=1 status=0
     reset_peak
-    PUB=$(bench publish "$@")
+    start_sampler
+    PUB=$(bench publish "$@" 2>"$WORK/publish.err") || ok=0
+    stop_sampler
     PEAK=$(peak_mb)
-    log "$PUB"
+    if ((ok)); then
+        log "$PUB"
+        return 0
+    fi
+    FAIL=$(grep -m 1 . "$WORK/publish.err")
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        wait "$SERVER_PID" || status=$?
+        SERVER_PID=""
+        FAIL="server died, exit status $status ($(grep -m 1 -E 'memory allocation|panicked|abort' "$SERVER_LOG" \
+            || grep . "$SERVER_LOG" | tail -n 1)); client: $FAIL"
+    fi
+    log "publish failed: $FAIL"
+    return 1
 }
 seed() {
     reset_peak
@@ -135,66 +191,92 @@ seed --project full --pages "$FULL_PAGES"
 row "seed: POST pages, $CONCURRENCY in flight" "$FULL_PAGES" "$(kv wall_s "$SEED") s" \
     "$(kv pages_per_s "$SEED")" "$PEAK" "-" "-"
 NOTES+=("average page body: $(kv avg_body_bytes "$SEED") bytes of JSON")
-run_publish --project full
-a_wall=$(kv wall_s "$PUB")
-[[ $(kv upserted "$PUB") == "$FULL_PAGES" ]] || die "expected $FULL_PAGES upserts: $PUB"
 db=$WORK/a/data/sites/full/pages.db
-sqlite3 "$db" ".schema published_pages" >"$WORK/a/schema.sql"
-{
-    echo "PRAGMA synchronous=NORMAL;"
-    echo "BEGIN;"
-    sqlite3 "$db" ".mode insert published_pages" "SELECT * FROM published_pages;"
-    echo "COMMIT;"
-} >"$WORK/a/rows.sql"
-{ echo "PRAGMA journal_mode=WAL;"; cat "$WORK/a/schema.sql"; } | sqlite3 "$WORK/a/baseline.db" >/dev/null
-t0=$(now)
-sqlite3 "$WORK/a/baseline.db" <"$WORK/a/rows.sql"
-a_base=$(since "$t0")
-copied=$(sqlite3 "$WORK/a/baseline.db" "SELECT count(*) FROM published_pages;")
-[[ $copied == "$FULL_PAGES" ]] || die "baseline holds $copied rows"
-row "a. full publish, local target (API)" "$FULL_PAGES" "$a_wall s" "$(rate "$FULL_PAGES" "$a_wall")" \
-    "$PEAK" "$a_base s" "$(ratio "$a_wall" "$a_base")"
-NOTES+=("a: job compile_ms=$(kv compile_ms "$PUB") write_ms=$(kv write_ms "$PUB") total_ms=$(kv total_ms "$PUB");" \
-    "pages.db $(du -k "$db" | cut -f1) KB; rows.sql $(du -k "$WORK/a/rows.sql" | cut -f1) KB;" \
-    "baseline = sqlite3 CLI, same schema and indexes, WAL, synchronous=NORMAL, one BEGIN/COMMIT")
+if run_publish --project full; then
+    a_wall=$(kv wall_s "$PUB")
+    [[ $(kv upserted "$PUB") == "$FULL_PAGES" ]] || die "expected $FULL_PAGES upserts: $PUB"
+    sqlite3 "$db" ".schema published_pages" >"$WORK/a/schema.sql"
+    {
+        echo "PRAGMA synchronous=NORMAL;"
+        echo "BEGIN;"
+        sqlite3 "$db" ".mode insert published_pages" "SELECT * FROM published_pages;"
+        echo "COMMIT;"
+    } >"$WORK/a/rows.sql"
+    { echo "PRAGMA journal_mode=WAL;"; cat "$WORK/a/schema.sql"; } | sqlite3 "$WORK/a/baseline.db" >/dev/null
+    t0=$(now)
+    sqlite3 "$WORK/a/baseline.db" <"$WORK/a/rows.sql"
+    a_base=$(since "$t0")
+    copied=$(sqlite3 "$WORK/a/baseline.db" "SELECT count(*) FROM published_pages;")
+    [[ $copied == "$FULL_PAGES" ]] || die "baseline holds $copied rows"
+    row "a. full publish, local target (API)" "$FULL_PAGES" "$a_wall s" "$(rate "$FULL_PAGES" "$a_wall")" \
+        "$PEAK" "$a_base s" "$(ratio "$a_wall" "$a_base")"
+    NOTES+=("a: job compile_ms=$(kv compile_ms "$PUB") write_ms=$(kv write_ms "$PUB") total_ms=$(kv total_ms "$PUB");\
+ pages.db $(du -k "$db" | cut -f1) KB; rows.sql $(du -k "$WORK/a/rows.sql" | cut -f1) KB;\
+ baseline = sqlite3 CLI, same schema and indexes, WAL, synchronous=NORMAL, one BEGIN/COMMIT")
+else
+    row "a. full publish, local target (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "-" "-"
+    NOTES+=("a: full publish failed: $FAIL")
+fi
 stop_server
 
 # --- b. one changed page: SMALL_PAGES vs LARGE_PAGES ----------------------------------------
+# B[<phase>_<pages>] holds "<seconds> s" or FAILED; B[<phase>_peak_<pages>] the peak RSS.
 declare -A B
+# b_phase PHASE N ARGS...: one timed publish that must upsert exactly one page.
+b_phase() {
+    local phase=$1 n=$2
+    shift 2
+    B[${phase}_peak_$n]=-
+    if run_publish "$@"; then
+        B[${phase}_$n]="$(kv wall_s "$PUB") s" B[${phase}_peak_$n]=$PEAK
+        NOTES+=("b$n $phase: $PUB")
+        [[ $(kv upserted "$PUB") == 1 ]] || die "expected 1 upsert: $PUB"
+    else
+        B[${phase}_$n]=FAILED B[${phase}_peak_$n]="$PEAK (last seen)"
+        NOTES+=("b$n $phase: FAILED: $FAIL")
+    fi
+}
 for n in "$SMALL_PAGES" "$LARGE_PAGES"; do
     start_server "b$n"
     ids=$WORK/b$n/ids.txt
     seed --project "site$n" --pages "$n" --ids "$ids"
-    B[seed_$n]=$(kv wall_s "$SEED") B[seed_peak_$n]=$PEAK
-    run_publish --project "site$n"
-    B[full_$n]=$(kv wall_s "$PUB") B[full_peak_$n]=$PEAK
+    B[seed_$n]="$(kv wall_s "$SEED") s" B[seed_peak_$n]=$PEAK
+    # Untimed setup (timed anyway, for the record): one full publish, or partial publishes of
+    # BATCH pages when the project is larger than that.
+    t0=$(now) peak=0
+    split -l "$BATCH" "$ids" "$WORK/b$n/batch."
+    for batch in "$WORK/b$n"/batch.*; do
+        args=(--project "site$n")
+        ((n <= BATCH)) || args+=(--pages "$(paste -sd, "$batch")")
+        run_publish "${args[@]}" || die "first publish of site$n failed: $FAIL"
+        peak=$(awk -v a="$peak" -v b="${PEAK% MB}" 'BEGIN { print (b > a ? b : a) }')
+    done
+    B[full_$n]="$(since "$t0") s" B[full_peak_$n]="$peak MB"
+    ((n <= BATCH)) || NOTES+=("b$n: first publish done as $(((n + BATCH - 1) / BATCH)) partial publishes of $BATCH pages")
+    NOTES+=("b$n: server RSS after the first publish, idle: $(awk '/^VmRSS/ { printf "%.0f MB", $2 / 1024 }' \
+        "/proc/$SERVER_PID/status") (restarted before each timed phase, so peaks are that phase's own)")
     page=$(sed -n "$((n / 2 + 1))p" "$ids")
     bench touch --page "$page" >/dev/null
-    run_publish --project "site$n" --page "$page"
-    [[ $(kv upserted "$PUB") == 1 ]] || die "expected 1 upsert: $PUB"
-    B[one_$n]=$(kv wall_s "$PUB") B[one_peak_$n]=$PEAK
-    NOTES+=("b$n page publish: $PUB")
-    page=$(sed -n "$((n / 3 + 1))p" "$ids")
-    bench touch --page "$page" >/dev/null
-    run_publish --project "site$n"
-    [[ $(kv upserted "$PUB") == 1 ]] || die "expected 1 upsert: $PUB"
-    B[inc_$n]=$(kv wall_s "$PUB") B[inc_peak_$n]=$PEAK
-    NOTES+=("b$n incremental publish: $PUB")
+    stop_server
+    start_server "b$n"
+    b_phase one "$n" --project "site$n" --page "$page"
+    stop_server
+    start_server "b$n"
+    bench touch --page "$(sed -n "$((n / 3 + 1))p" "$ids")" >/dev/null
+    b_phase inc "$n" --project "site$n"
     stop_server
 done
 s=$SMALL_PAGES l=$LARGE_PAGES
-pair() { echo "${B[${1}_$s]}${2:-} | ${B[${1}_$l]}${2:-}"; }
-row "b. seed: POST pages, $CONCURRENCY in flight" "$s | $l" "$(pair seed " s")" \
-    "$(rate "$s" "${B[seed_$s]}") | $(rate "$l" "${B[seed_$l]}")" "$(pair seed_peak)" \
-    "${B[seed_$s]} s" "$(ratio "${B[seed_$l]}" "${B[seed_$s]}")"
-row "b. first full publish (untimed setup)" "$s | $l" "$(pair full " s")" \
-    "$(rate "$s" "${B[full_$s]}") | $(rate "$l" "${B[full_$l]}")" "$(pair full_peak)" \
-    "${B[full_$s]} s" "$(ratio "${B[full_$l]}" "${B[full_$s]}")"
-row "b. 1 changed page: POST /pages/{id}/publish" "$s | $l" "$(pair one " s")" "-" \
-    "$(pair one_peak)" "${B[one_$s]} s" "$(ratio "${B[one_$l]}" "${B[one_$s]}")"
-row "b. 1 changed page: full incremental publish" "$s | $l" "$(pair inc " s")" \
-    "$(rate "$s" "${B[inc_$s]}") | $(rate "$l" "${B[inc_$l]}")" "$(pair inc_peak)" \
-    "${B[inc_$s]} s" "$(ratio "${B[inc_$l]}" "${B[inc_$s]}")"
+pair() { echo "${B[${1}_$s]} / ${B[${1}_$l]}"; }
+rates() { echo "$(rate "$s" "${B[${1}_$s]}") / $(rate "$l" "${B[${1}_$l]}")"; }
+row "b. seed: POST pages, $CONCURRENCY in flight" "$s / $l" "$(pair seed)" "$(rates seed)" \
+    "$(pair seed_peak)" "${B[seed_$s]}" "$(ratio "${B[seed_$l]}" "${B[seed_$s]}")"
+row "b. first publish of all pages (setup)" "$s / $l" "$(pair full)" "$(rates full)" \
+    "$(pair full_peak)" "${B[full_$s]}" "$(ratio "${B[full_$l]}" "${B[full_$s]}")"
+row "b. 1 changed page: POST /pages/{id}/publish" "$s / $l" "$(pair one)" "-" \
+    "$(pair one_peak)" "${B[one_$s]}" "$(ratio "${B[one_$l]}" "${B[one_$s]}")"
+row "b. 1 changed page: full incremental publish" "$s / $l" "$(pair inc)" "$(rates inc)" \
+    "$(pair inc_peak)" "${B[inc_$s]}" "$(ratio "${B[inc_$l]}" "${B[inc_$s]}")"
 
 # --- c. draft saves under wrk ---------------------------------------------------------------
 start_server c
@@ -210,7 +292,8 @@ function setup(thread)
   for line in io.lines(dir .. "/ids.txt") do ids[#ids + 1] = line end
   local f = assert(io.open(dir .. "/body-" .. n .. ".json", "rb"))
   n = n + 1
-  thread:set("page_id", assert(ids[n], "fewer pages than threads"))
+  local id = assert(ids[n], "fewer pages than threads")
+  thread:set("page_id", id) -- one value only: set() takes the top of the stack
   thread:set("body", f:read("*a"))
   f:close()
   thread:set("token", os.getenv("EDGEPUB_BENCH_TOKEN"))
@@ -260,9 +343,9 @@ final=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/api/pages/$(head -n1 
     | sed -n 's/.*"version":\([0-9]*\).*/\1/p')
 row "c. draft save PUT ~20 KB, If-Match (wrk)" "$WRK_THREADS" "$(kv secs "$WRK") s" "$(kv rps "$WRK")" \
     "$PEAK" "-" "-"
-NOTES+=("c: wrk -t$WRK_THREADS -c$WRK_THREADS: p50 $(kv p50_ms "$WRK") ms, p99 $(kv p99_ms "$WRK") ms," \
-    "max $(kv max_ms "$WRK") ms, $(kv rps "$WRK") saves/s, non-2xx $(kv non2xx "$WRK")," \
-    "socket errors $(kv socket_errors "$WRK"); first page now at version $final")
+NOTES+=("c: wrk -t$WRK_THREADS -c$WRK_THREADS: p50 $(kv p50_ms "$WRK") ms, p99 $(kv p99_ms "$WRK") ms,\
+ max $(kv max_ms "$WRK") ms, $(kv rps "$WRK") saves/s, non-2xx $(kv non2xx "$WRK"),\
+ socket errors $(kv socket_errors "$WRK"); first page now at version $final")
 stop_server
 
 # --- the table ------------------------------------------------------------------------------
@@ -283,6 +366,6 @@ stop_server
         }
     }'
 echo
-echo "b rows: \"$s | $l\" cells are the $s-page and the $l-page project; baseline = the $s-page time, ratio = $l / $s."
+echo "b rows: \"$s / $l\" cells are the $s-page and the $l-page project; baseline = the $s-page time, ratio = $l / $s."
 echo "pages/s in b = pages of the project / wall time; peak RSS = server VmHWM during the phase."
 printf '%s\n' "${NOTES[@]}"
