@@ -2,17 +2,18 @@
 //! the release. Re-running a job after a crash is safe: compiling is deterministic, versions
 //! are planned from the last recorded release, and targets skip what they already hold.
 
-use super::plan::{next_release, plan_target, Wanted};
-use super::targets::{self, Apply, ProbeContext, SiteSettings};
+use super::desired::desired;
+use super::plan::{next_release, plan_target};
+use super::probe::{ConnError, ErrorKind};
+use super::targets::{self, Apply, Bodies, ProbeContext, SiteSettings};
 use crate::clock::SharedClock;
-use crate::compile::{
-    compile_project, CompileOptions, CssCache, DraftPage, ProjectContext, ProjectInput,
-};
-use crate::domain::publish::{Job, JobRequest, JobResult, Progress, ReleasePage, TargetResult};
+use crate::compile::{CompileOptions, CssCache, DraftPage, ProjectContext, ProjectInput};
+use crate::domain::publish::{Job, JobResult, Progress, ReleasePage, TargetResult};
+use crate::store::releases::NewRelease;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
@@ -68,16 +69,7 @@ fn ms(since: Instant) -> u64 {
 }
 
 /// A job that cannot succeed: ends it as failed with the reason.
-struct Failed(String);
-
-/// The release to publish, before targets are written.
-struct Desired {
-    wanted: Vec<Wanted>,
-    base: Vec<ReleasePage>,
-    removed: Vec<String>,
-    force: bool,
-    bodies: HashMap<String, Value>,
-}
+pub struct Failed(pub String);
 
 pub async fn run_job(ctx: &PublishContext, job: &Job) -> Result<(), StoreError> {
     let started = Instant::now();
@@ -115,15 +107,14 @@ async fn execute(
         .await?
         .map(|(_, pages)| pages)
         .unwrap_or_default();
-    let desired = match desired(ctx, job, &project, &current, result).await? {
+    let desired = match desired(ctx, job, &project, &current, progress, result).await? {
         Ok(d) => d,
         Err(f) => return Ok(Err(f)),
     };
     result.compile_ms = ms(started);
     let now = iso(ctx.clock.now());
     let returning: Vec<String> = {
-        let live: std::collections::HashSet<&str> =
-            current.iter().map(|p| p.page_id.as_str()).collect();
+        let live: HashSet<&str> = current.iter().map(|p| p.page_id.as_str()).collect();
         desired
             .wanted
             .iter()
@@ -141,14 +132,7 @@ async fn execute(
         desired.force,
         &now,
     );
-    let blobs: Vec<(String, String)> = desired
-        .bodies
-        .iter()
-        .map(|(h, v)| (h.clone(), v.to_string()))
-        .collect();
-    ctx.store.put_blobs(project.id, &blobs).await?;
     progress.pages_total = release.len() as u64;
-    progress.pages_compiled = desired.wanted.len() as u64;
     progress.stage = "writing".into();
     ctx.store.set_progress(job.id, progress).await?;
 
@@ -167,7 +151,10 @@ async fn execute(
     let write_started = Instant::now();
     let release_id = Uuid::new_v4();
     let settings = SiteSettings::from(&project);
-    let bodies = desired.bodies;
+    let bodies = BlobBodies {
+        store: &ctx.store,
+        project_id: project.id,
+    };
     let runs = targets.iter().map(|t| {
         let (release, bodies, settings, tenant, now) = (
             &release,
@@ -188,53 +175,18 @@ async fn execute(
                 let target = targets::open(t, &ctx.probe)?;
                 let held = target.held(tenant).await?;
                 let plan = plan_target(release, &held, desired.force);
-                let missing: Vec<String> = plan
-                    .upserts
-                    .iter()
-                    .filter(|p| !bodies.contains_key(&p.content_hash))
-                    .map(|p| p.content_hash.clone())
-                    .collect();
-                let loaded = ctx
-                    .store
-                    .get_blobs(project.id, &missing)
-                    .await
-                    .map_err(|e| {
-                        super::probe::ConnError::new(
-                            super::probe::ErrorKind::Protocol,
-                            e.to_string(),
-                        )
-                    })?;
-                let mut upserts = Vec::with_capacity(plan.upserts.len());
-                for p in &plan.upserts {
-                    let mut body = match bodies.get(&p.content_hash) {
-                        Some(b) => b.clone(),
-                        None => loaded
-                            .get(&p.content_hash)
-                            .and_then(|s| serde_json::from_str(s).ok())
-                            .ok_or_else(|| {
-                                super::probe::ConnError::new(
-                                    super::probe::ErrorKind::Protocol,
-                                    format!("compiled page {} is missing", p.content_hash),
-                                )
-                            })?,
-                    };
-                    if let Some(m) = body.as_object_mut() {
-                        m.insert("version".into(), Value::from(p.version));
-                        m.insert("publishedAt".into(), Value::from(p.published_at.clone()));
-                    }
-                    upserts.push(body);
-                }
                 let apply = Apply {
                     tenant,
-                    upserts,
+                    upserts: &plan.upserts,
                     deletes: &plan.deletes,
+                    bodies,
                     settings,
                     release_id,
                     job_id: job.id,
                     published_at: now,
                 };
                 target.apply(&apply).await?;
-                Ok::<_, super::probe::ConnError>(plan)
+                Ok::<_, ConnError>(plan)
             }
             .await;
             match outcome {
@@ -263,129 +215,56 @@ async fn execute(
     progress.stage = "done".into();
     result.total_ms = ms(started);
     let targets_json = serde_json::to_value(&result.targets).unwrap_or_default();
-    ctx.store
-        .commit_release(
-            job,
-            &ctx.owner,
-            &crate::store::releases::NewRelease {
-                id: release_id,
-                targets: &targets_json,
-                pages: &release,
-                progress,
-                result,
-            },
-        )
-        .await?;
+    let new = NewRelease {
+        id: release_id,
+        targets: &targets_json,
+        pages: &release,
+        progress,
+        result,
+    };
+    ctx.store.commit_release(job, &ctx.owner, &new).await?;
     tracing::info!(job_id = %job.id, pages = release.len(), written = progress.pages_written, "published");
     Ok(Ok(()))
 }
 
-/// Works out the pages the job wants published, compiling drafts where it needs to.
-async fn desired(
-    ctx: &PublishContext,
-    job: &Job,
-    project: &crate::domain::project::Project,
-    current: &[ReleasePage],
-    result: &mut JobResult,
-) -> Result<Result<Desired, Failed>, StoreError> {
-    match &job.request {
-        JobRequest::Publish { pages, force } => {
-            let live = ctx.store.live_pages(project.id).await?;
-            let selected = match pages {
-                None => live,
-                Some(ids) => {
-                    if let Some(missing) = ids.iter().find(|id| !live.iter().any(|p| p.id == **id))
-                    {
-                        return Ok(Err(Failed(format!(
-                            "page {missing} is not a live page of this project"
-                        ))));
-                    }
-                    live.into_iter().filter(|p| ids.contains(&p.id)).collect()
+/// Compiled pages for targets, read from the blob store a chunk at a time and stamped.
+struct BlobBodies<'a> {
+    store: &'a Store,
+    project_id: Uuid,
+}
+
+#[async_trait::async_trait]
+impl Bodies for BlobBodies<'_> {
+    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<Value>, ConnError> {
+        let hashes: Vec<String> = pages.iter().map(|p| p.content_hash.clone()).collect();
+        let blobs = self
+            .store
+            .get_blobs(self.project_id, &hashes)
+            .await
+            .map_err(|e| {
+                ConnError::new(
+                    ErrorKind::Protocol,
+                    format!("reading compiled pages failed: {e}"),
+                )
+            })?;
+        pages
+            .iter()
+            .map(|p| {
+                let mut body: Value = blobs
+                    .get(&p.content_hash)
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .ok_or_else(|| {
+                        ConnError::new(
+                            ErrorKind::Protocol,
+                            format!("compiled page {} is missing", p.content_hash),
+                        )
+                    })?;
+                if let Some(m) = body.as_object_mut() {
+                    m.insert("version".into(), Value::from(p.version));
+                    m.insert("publishedAt".into(), Value::from(p.published_at.clone()));
                 }
-            };
-            let datasources = ctx
-                .store
-                .list_datasources(project.id)
-                .await?
-                .iter()
-                .map(|d| d.public())
-                .collect();
-            let input = project_input(project, selected, datasources);
-            let (css, options) = (ctx.css.clone(), ctx.compile);
-            // Compiling a large project is CPU work; keep it off the async workers.
-            let out = tokio::task::spawn_blocking(move || compile_project(&input, &options, &css))
-                .await
-                .map_err(|e| StoreError::Corrupt(format!("compiler panicked: {e}")))?;
-            result.diagnostics = out
-                .diagnostics
-                .iter()
-                .filter_map(|d| serde_json::to_value(d).ok())
-                .collect();
-            if out.has_errors() {
-                return Ok(Err(Failed(format!(
-                    "{} compile errors; nothing was written",
-                    out.errors().count()
-                ))));
-            }
-            let mut bodies = HashMap::new();
-            let mut wanted = Vec::new();
-            for page in &out.pages {
-                let hash = page
-                    .content_hash
-                    .clone()
-                    .unwrap_or_else(|| page.compute_content_hash());
-                wanted.push(Wanted {
-                    page_id: page.id.clone(),
-                    slug: page.slug.clone(),
-                    content_hash: hash.clone(),
-                });
-                bodies.insert(hash, page.to_value());
-            }
-            let base = if pages.is_none() {
-                Vec::new()
-            } else {
-                current.to_vec()
-            };
-            Ok(Ok(Desired {
-                wanted,
-                base,
-                removed: Vec::new(),
-                force: *force,
-                bodies,
-            }))
-        }
-        JobRequest::Unpublish { pages } => Ok(Ok(Desired {
-            wanted: Vec::new(),
-            base: current.to_vec(),
-            removed: pages.iter().map(Uuid::to_string).collect(),
-            force: false,
-            bodies: HashMap::new(),
-        })),
-        JobRequest::Rollback { release_id } => {
-            let release = match ctx.store.get_release(*release_id).await {
-                Ok(r) if r.project_id == project.id => r,
-                Ok(_) | Err(StoreError::NotFound) => {
-                    return Ok(Err(Failed(format!("release {release_id} does not exist"))))
-                }
-                Err(e) => return Err(e),
-            };
-            let wanted = release
-                .pages
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| Wanted {
-                    page_id: p.page_id,
-                    slug: p.slug,
-                    content_hash: p.content_hash,
-                })
-                .collect();
-            Ok(Ok(Desired {
-                wanted,
-                base: Vec::new(),
-                removed: Vec::new(),
-                force: false,
-                bodies: HashMap::new(),
-            }))
-        }
+                Ok(body)
+            })
+            .collect()
     }
 }

@@ -3,6 +3,7 @@
 //! the outbound address policy.
 
 pub mod cache;
+pub mod desired;
 pub mod jobs;
 pub mod net;
 pub mod plan;

@@ -294,3 +294,41 @@ impl Store {
         Ok(rows.into_iter().map(Page::from).collect())
     }
 }
+
+impl Store {
+    /// Ids of a project's live pages, oldest first (cheap: no layouts).
+    pub async fn live_page_ids(&self, project_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        let sql = "SELECT id FROM pages WHERE project_id = $1 AND deleted_at IS NULL ORDER BY created_at, id";
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).bind(project_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// The live pages among `ids`, in the order given.
+    pub async fn live_pages_by_ids(
+        &self,
+        project_id: Uuid,
+        ids: &[Uuid],
+    ) -> Result<Vec<Page>, StoreError> {
+        let rows: Vec<PageRow> = on_pool!(self, p => {
+            let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM pages WHERE deleted_at IS NULL AND project_id = "));
+            qb.push_bind(project_id).push(" AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(p).await
+        })?;
+        let mut pages: Vec<Page> = rows.into_iter().map(Page::from).collect();
+        pages.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
+        Ok(pages)
+    }
+
+    /// Whether a live, public page is the project's homepage.
+    pub async fn has_public_homepage(&self, project_id: Uuid) -> Result<bool, StoreError> {
+        let sql = "SELECT COUNT(*) FROM pages WHERE project_id = $1 AND deleted_at IS NULL AND is_homepage = $2 AND is_public = $2";
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).bind(true).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+}

@@ -9,6 +9,7 @@ pub mod sqlite_file;
 use super::net::NetPolicy;
 use super::probe::{ConnError, ErrorKind, ServerInfo};
 use crate::domain::project::{Project, DEFAULT_TENANT};
+use crate::domain::publish::ReleasePage;
 use crate::domain::target::{Target, TargetFields, TargetKind};
 use crate::publish::plan::Held;
 use async_trait::async_trait;
@@ -50,11 +51,19 @@ pub fn settings_row_ids(tenant: &str) -> Vec<&str> {
     }
 }
 
-/// One target's share of a release: stamped pages (contract JSON) to write, ids to delete.
+/// Stamped compiled pages (contract JSON), loaded a chunk at a time so a large release never
+/// sits in memory whole.
+#[async_trait]
+pub trait Bodies: Send + Sync {
+    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<Value>, ConnError>;
+}
+
+/// One target's share of a release: pages to write, ids to delete.
 pub struct Apply<'a> {
     pub tenant: &'a str,
-    pub upserts: Vec<Value>,
+    pub upserts: &'a [ReleasePage],
     pub deletes: &'a [String],
+    pub bodies: &'a dyn Bodies,
     pub settings: &'a SiteSettings,
     pub release_id: Uuid,
     pub job_id: Uuid,

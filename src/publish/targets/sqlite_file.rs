@@ -176,15 +176,16 @@ impl PublishTarget for SqliteFile {
             qb.push_bind(a.tenant).push(" AND id IN (");
             let mut sep = qb.separated(", ");
             for p in chunk {
-                sep.push_bind(text(p, "id").unwrap_or_default());
+                sep.push_bind(&p.page_id);
             }
             qb.push(")");
             qb.build().execute(&mut *tx).await.map_err(db_error)?;
         }
-        for chunk in a.upserts.chunks(400) {
+        for refs in a.upserts.chunks(200) {
+            let chunk = a.bodies.load(refs).await?;
             let mut qb =
                 sqlx::QueryBuilder::new(format!("INSERT INTO published_pages ({PAGE_COLS}) "));
-            qb.push_values(chunk, |mut b, p| {
+            qb.push_values(&chunk, |mut b, p| {
                 let published = text(p, "publishedAt").unwrap_or_default();
                 b.push_bind(text(p, "id"))
                     .push_bind(text(p, "slug"))

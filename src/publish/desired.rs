@@ -1,0 +1,176 @@
+//! What a job wants published, worked out in bounded memory: drafts are loaded and compiled
+//! a chunk at a time, and each compiled page goes straight to the blob store, so only hashes
+//! stay in memory however large the project is.
+
+use super::jobs::{project_input, Failed, PublishContext};
+use super::plan::Wanted;
+use crate::compile::{compile_project, Code, Diagnostic};
+use crate::domain::project::Project;
+use crate::domain::publish::{Job, JobRequest, JobResult, Progress, ReleasePage};
+use crate::store::StoreError;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Pages compiled (and held in memory) at once.
+const CHUNK: usize = 200;
+
+pub struct Desired {
+    pub wanted: Vec<Wanted>,
+    pub base: Vec<ReleasePage>,
+    pub removed: Vec<String>,
+    pub force: bool,
+}
+
+pub async fn desired(
+    ctx: &PublishContext,
+    job: &Job,
+    project: &Project,
+    current: &[ReleasePage],
+    progress: &mut Progress,
+    result: &mut JobResult,
+) -> Result<Result<Desired, Failed>, StoreError> {
+    match &job.request {
+        JobRequest::Publish { pages, force } => {
+            let ids = match pages {
+                None => ctx.store.live_page_ids(project.id).await?,
+                Some(ids) => ids.clone(),
+            };
+            progress.pages_total = ids.len() as u64;
+            let wanted =
+                match compile_all(ctx, job, project, &ids, pages.is_some(), progress, result)
+                    .await?
+                {
+                    Ok(w) => w,
+                    Err(f) => return Ok(Err(f)),
+                };
+            let base = if pages.is_none() {
+                Vec::new()
+            } else {
+                current.to_vec()
+            };
+            Ok(Ok(Desired {
+                wanted,
+                base,
+                removed: Vec::new(),
+                force: *force,
+            }))
+        }
+        JobRequest::Unpublish { pages } => Ok(Ok(Desired {
+            wanted: Vec::new(),
+            base: current.to_vec(),
+            removed: pages.iter().map(Uuid::to_string).collect(),
+            force: false,
+        })),
+        JobRequest::Rollback { release_id } => {
+            let release = match ctx.store.get_release(*release_id).await {
+                Ok(r) if r.project_id == project.id => r,
+                Ok(_) | Err(StoreError::NotFound) => {
+                    return Ok(Err(Failed(format!("release {release_id} does not exist"))))
+                }
+                Err(e) => return Err(e),
+            };
+            let wanted = release
+                .pages
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| Wanted {
+                    page_id: p.page_id,
+                    slug: p.slug,
+                    content_hash: p.content_hash,
+                })
+                .collect();
+            Ok(Ok(Desired {
+                wanted,
+                base: Vec::new(),
+                removed: Vec::new(),
+                force: false,
+            }))
+        }
+    }
+}
+
+/// Compiles the pages chunk by chunk. Every chunk is compiled even after an error so the
+/// job reports every problem at once; nothing is stored once an error was seen.
+async fn compile_all(
+    ctx: &PublishContext,
+    job: &Job,
+    project: &Project,
+    ids: &[Uuid],
+    partial: bool,
+    progress: &mut Progress,
+    result: &mut JobResult,
+) -> Result<Result<Vec<Wanted>, Failed>, StoreError> {
+    let datasources: Vec<_> = ctx
+        .store
+        .list_datasources(project.id)
+        .await?
+        .iter()
+        .map(|d| d.public())
+        .collect();
+    let mut wanted = Vec::with_capacity(ids.len());
+    let mut errors = 0;
+    for chunk in ids.chunks(CHUNK) {
+        let pages = ctx.store.live_pages_by_ids(project.id, chunk).await?;
+        if partial && pages.len() != chunk.len() {
+            let missing = chunk
+                .iter()
+                .find(|id| !pages.iter().any(|p| p.id == **id))
+                .copied()
+                .unwrap_or_default();
+            return Ok(Err(Failed(format!(
+                "page {missing} is not a live page of this project"
+            ))));
+        }
+        let input = project_input(project, pages, datasources.clone());
+        let (css, options) = (ctx.css.clone(), ctx.compile);
+        // Compiling is CPU work; keep it off the async workers.
+        let out = tokio::task::spawn_blocking(move || compile_project(&input, &options, &css))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("compiler panicked: {e}")))?;
+        // "No homepage" is a project-wide question; a chunk cannot answer it.
+        result.diagnostics.extend(
+            out.diagnostics
+                .iter()
+                .filter_map(|d| serde_json::to_value(d).ok())
+                .filter(|d| d["code"] != "no_homepage"),
+        );
+        errors += out.errors().count();
+        if errors == 0 {
+            let mut blobs = Vec::with_capacity(out.pages.len());
+            for page in &out.pages {
+                let hash = page
+                    .content_hash
+                    .clone()
+                    .unwrap_or_else(|| page.compute_content_hash());
+                wanted.push(Wanted {
+                    page_id: page.id.clone(),
+                    slug: page.slug.clone(),
+                    content_hash: hash.clone(),
+                });
+                blobs.push((hash, page.to_value().to_string()));
+            }
+            ctx.store.put_blobs(project.id, &blobs).await?;
+        }
+        progress.pages_compiled += chunk.len() as u64;
+        ctx.store.set_progress(job.id, progress).await?;
+    }
+    if !partial && !ctx.store.has_public_homepage(project.id).await? {
+        result.diagnostics.push(no_homepage());
+    }
+    if errors > 0 {
+        return Ok(Err(Failed(format!(
+            "{errors} compile errors; nothing was written"
+        ))));
+    }
+    Ok(Ok(wanted))
+}
+
+fn no_homepage() -> Value {
+    let d = Diagnostic::new(
+        None,
+        "/pages",
+        Code::NoHomepage,
+        "no public page is the homepage; the edge has nothing to serve at /".into(),
+    );
+    serde_json::to_value(d).unwrap_or_default()
+}
