@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod cache;
 mod cli;
+mod cli_more;
 mod concurrency;
 mod connections;
 mod datasources;
