@@ -82,6 +82,10 @@ pub use routes::RoutingTable;
 pub use sanitize::sanitize_css;
 pub use validate::{check_slug, RESERVED_SEGMENTS};
 
+/// Bump whenever the compiler's output changes for the same input: publishers memoise
+/// "this draft version compiled to this hash" and this revision is part of that key.
+pub const REVISION: u32 = 1;
+
 /// SHA-256 hex of a page's published content, without `version`, `publishedAt` and
 /// `contentHash`: equal hashes mean nothing an edge serves has changed.
 pub fn content_hash(page: &CompiledPage) -> String {

@@ -7,8 +7,10 @@ use super::plan::Wanted;
 use crate::compile::{compile_project, Code, Diagnostic};
 use crate::domain::project::Project;
 use crate::domain::publish::{Job, JobRequest, JobResult, Progress, ReleasePage};
+use crate::store::memo::MemoHit;
 use crate::store::StoreError;
 use serde_json::Value;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Pages compiled (and held in memory) at once.
@@ -36,13 +38,23 @@ pub async fn desired(
                 Some(ids) => ids.clone(),
             };
             progress.pages_total = ids.len() as u64;
-            let wanted =
-                match compile_all(ctx, job, project, &ids, pages.is_some(), progress, result)
-                    .await?
-                {
-                    Ok(w) => w,
-                    Err(f) => return Ok(Err(f)),
-                };
+            let wanted = match compile_all(
+                ctx,
+                job,
+                project,
+                &ids,
+                Scope {
+                    partial: pages.is_some(),
+                    force: *force,
+                },
+                progress,
+                result,
+            )
+            .await?
+            {
+                Ok(w) => w,
+                Err(f) => return Ok(Err(f)),
+            };
             let base = if pages.is_none() {
                 Vec::new()
             } else {
@@ -89,14 +101,40 @@ pub async fn desired(
     }
 }
 
-/// Compiles the pages chunk by chunk. Every chunk is compiled even after an error so the
-/// job reports every problem at once; nothing is stored once an error was seen.
+#[derive(Clone, Copy)]
+struct Scope {
+    partial: bool,
+    force: bool,
+}
+
+/// Everything besides a page's own draft that its compiled output depends on.
+fn context_hash(
+    project: &Project,
+    datasources: &[crate::compile::Datasource],
+    options: &crate::compile::CompileOptions,
+) -> String {
+    let context = serde_json::json!({
+        "tenant": project.tenant_slug,
+        "datasources": datasources,
+        "maxLayoutBytes": options.max_layout_bytes,
+        "revision": crate::compile::REVISION,
+        "edgepub": env!("CARGO_PKG_VERSION"),
+    });
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        crate::compile::canonical_json(&context).as_bytes(),
+    ))
+}
+
+/// Compiles the pages chunk by chunk; a page whose current draft version was compiled under
+/// the same context before is taken from the memo instead (unless forced). Every chunk is
+/// compiled even after an error so the job reports every problem at once; nothing is stored
+/// once an error was seen.
 async fn compile_all(
     ctx: &PublishContext,
     job: &Job,
     project: &Project,
     ids: &[Uuid],
-    partial: bool,
+    scope: Scope,
     progress: &mut Progress,
     result: &mut JobResult,
 ) -> Result<Result<Vec<Wanted>, Failed>, StoreError> {
@@ -107,11 +145,34 @@ async fn compile_all(
         .iter()
         .map(|d| d.public())
         .collect();
+    let context = context_hash(project, &datasources, &ctx.compile);
+    let hits: HashMap<Uuid, MemoHit> = if scope.force {
+        HashMap::new()
+    } else {
+        ctx.store
+            .memo_hits(project.id, &context)
+            .await?
+            .into_iter()
+            .map(|h| (h.page_id, h))
+            .collect()
+    };
     let mut wanted = Vec::with_capacity(ids.len());
+    let mut to_compile = Vec::new();
+    for id in ids {
+        match hits.get(id) {
+            Some(h) => wanted.push(Wanted {
+                page_id: id.to_string(),
+                slug: h.slug.clone(),
+                content_hash: h.content_hash.clone(),
+            }),
+            None => to_compile.push(*id),
+        }
+    }
+    progress.pages_compiled = wanted.len() as u64;
     let mut errors = 0;
-    for chunk in ids.chunks(CHUNK) {
+    for chunk in to_compile.chunks(CHUNK) {
         let pages = ctx.store.live_pages_by_ids(project.id, chunk).await?;
-        if partial && pages.len() != chunk.len() {
+        if scope.partial && pages.len() != chunk.len() {
             let missing = chunk
                 .iter()
                 .find(|id| !pages.iter().any(|p| p.id == **id))
@@ -121,6 +182,10 @@ async fn compile_all(
                 "page {missing} is not a live page of this project"
             ))));
         }
+        let versions: HashMap<String, (Uuid, i64)> = pages
+            .iter()
+            .map(|p| (p.id.to_string(), (p.id, p.version)))
+            .collect();
         let input = project_input(project, pages, datasources.clone());
         let (css, options) = (ctx.css.clone(), ctx.compile);
         // Compiling is CPU work; keep it off the async workers.
@@ -137,6 +202,7 @@ async fn compile_all(
         errors += out.errors().count();
         if errors == 0 {
             let mut blobs = Vec::with_capacity(out.pages.len());
+            let mut memo = Vec::with_capacity(out.pages.len());
             for page in &out.pages {
                 let hash = page
                     .content_hash
@@ -147,14 +213,19 @@ async fn compile_all(
                     slug: page.slug.clone(),
                     content_hash: hash.clone(),
                 });
+                if let Some((id, version)) = versions.get(&page.id) {
+                    memo.push((*id, *version, page.slug.clone(), hash.clone()));
+                }
                 blobs.push((hash, page.to_value().to_string()));
             }
+            // Blobs first: a memo entry must never point at a body that is not stored.
             ctx.store.put_blobs(project.id, &blobs).await?;
+            ctx.store.put_memo(&context, &memo).await?;
         }
         progress.pages_compiled += chunk.len() as u64;
         ctx.store.set_progress(job.id, progress).await?;
     }
-    if !partial && !ctx.store.has_public_homepage(project.id).await? {
+    if !scope.partial && !ctx.store.has_public_homepage(project.id).await? {
         result.diagnostics.push(no_homepage());
     }
     if errors > 0 {

@@ -9,6 +9,7 @@
 
 pub mod datasources;
 mod error;
+pub mod memo;
 pub mod pages;
 pub mod projects;
 pub mod publish;

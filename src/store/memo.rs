@@ -1,0 +1,55 @@
+//! The compile memo: draft version + compile context → compiled content hash.
+
+use super::{on_pool, Store, StoreError};
+use uuid::Uuid;
+
+/// A page whose current draft was already compiled under the same context.
+pub struct MemoHit {
+    pub page_id: Uuid,
+    pub slug: String,
+    pub content_hash: String,
+}
+
+impl Store {
+    /// Live pages of the project whose current draft version was compiled under `context`.
+    pub async fn memo_hits(
+        &self,
+        project_id: Uuid,
+        context: &str,
+    ) -> Result<Vec<MemoHit>, StoreError> {
+        let sql = "SELECT p.id, m.slug, m.content_hash FROM pages p \
+                   JOIN compile_memo m ON m.page_id = p.id AND m.page_version = p.version AND m.context_hash = $2 \
+                   WHERE p.project_id = $1 AND p.deleted_at IS NULL";
+        let rows: Vec<(Uuid, String, String)> = on_pool!(self, p => sqlx::query_as(sql).bind(project_id).bind(context).fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(page_id, slug, content_hash)| MemoHit {
+                page_id,
+                slug,
+                content_hash,
+            })
+            .collect())
+    }
+
+    /// Records what drafts compiled to: (page id, draft version, slug, content hash).
+    pub async fn put_memo(
+        &self,
+        context: &str,
+        rows: &[(Uuid, i64, String, String)],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(200) {
+            on_pool!(self, p => {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO compile_memo (page_id, page_version, context_hash, slug, content_hash) ");
+                qb.push_values(chunk, |mut b, (id, version, slug, hash)| {
+                    b.push_bind(*id).push_bind(*version).push_bind(context).push_bind(slug).push_bind(hash);
+                });
+                qb.push(
+                    " ON CONFLICT (page_id) DO UPDATE SET page_version = excluded.page_version, \
+                     context_hash = excluded.context_hash, slug = excluded.slug, content_hash = excluded.content_hash",
+                );
+                qb.build().execute(p).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+}
