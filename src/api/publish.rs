@@ -32,7 +32,7 @@ pub fn may_publish(auth: &Auth, project: Uuid) -> Result<(), ApiError> {
         .or_else(|_| auth.require(Scope::Admin, Some(project)))
 }
 
-async fn publish_project_by_ref(
+pub async fn publish_project_by_ref(
     state: &AppState,
     auth: &Auth,
     project: &str,

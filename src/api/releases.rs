@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{uuid_or_404, Auth, PageQuery};
-use super::publish::{enqueue, may_publish, Accepted};
+use super::publish::{enqueue, may_publish, publish_project_by_ref, Accepted};
 use super::{AppState, Paginated};
 use crate::domain::publish::{JobRequest, Release};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,12 +22,7 @@ pub async fn list(
     path: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = state
-        .store
-        .get_project(&path)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    may_publish(&auth, project.id)?;
+    let project = publish_project_by_ref(&state, &auth, &path).await?;
     let w = q.window();
     let (items, total) = state.store.list_releases(project.id, w).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))

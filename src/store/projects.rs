@@ -68,15 +68,13 @@ impl Store {
 
     /// Finds a project by UUID or by slug.
     pub async fn get_project(&self, id_or_slug: &str) -> Result<Project, StoreError> {
-        let sql = match Uuid::parse_str(id_or_slug) {
-            Ok(_) => format!("SELECT {COLS} FROM projects WHERE id = $1"),
-            Err(_) => format!("SELECT {COLS} FROM projects WHERE slug = $1"),
-        };
         let row = match Uuid::parse_str(id_or_slug) {
             Ok(id) => {
+                let sql = format!("SELECT {COLS} FROM projects WHERE id = $1");
                 on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id).fetch_optional(p).await)?
             }
             Err(_) => {
+                let sql = format!("SELECT {COLS} FROM projects WHERE slug = $1");
                 on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id_or_slug).fetch_optional(p).await)?
             }
         };

@@ -53,6 +53,8 @@ const PAGE_COLS: &str = "id, slug, name, title, description, layout_data, seo_da
 
 pub struct SqliteFile {
     path: PathBuf,
+    /// Opened (and its schema checked) once per publish, shared by `held` and `apply`.
+    pool: tokio::sync::OnceCell<SqlitePool>,
 }
 
 fn db_error(e: sqlx::Error) -> ConnError {
@@ -67,7 +69,14 @@ fn db_error(e: sqlx::Error) -> ConnError {
 
 impl SqliteFile {
     pub fn new(path: PathBuf) -> SqliteFile {
-        SqliteFile { path }
+        SqliteFile {
+            path,
+            pool: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn pool(&self) -> Result<&SqlitePool, ConnError> {
+        self.pool.get_or_try_init(|| self.open()).await
     }
 
     async fn open(&self) -> Result<SqlitePool, ConnError> {
@@ -130,15 +139,14 @@ fn json_text(page: &Value, key: &str) -> Option<String> {
 #[async_trait]
 impl PublishTarget for SqliteFile {
     async fn held(&self, tenant: &str) -> Result<HashMap<String, Held>, ConnError> {
-        let pool = self.open().await?;
+        let pool = self.pool().await?;
         let rows = sqlx::query(
             "SELECT id, content_hash, version FROM published_pages WHERE tenant_slug = ?",
         )
         .bind(tenant)
-        .fetch_all(&pool)
+        .fetch_all(pool)
         .await
         .map_err(db_error)?;
-        pool.close().await;
         Ok(rows
             .iter()
             .map(|r| {
@@ -154,7 +162,7 @@ impl PublishTarget for SqliteFile {
     }
 
     async fn apply(&self, a: &Apply<'_>) -> Result<(), ConnError> {
-        let pool = self.open().await?;
+        let pool = self.pool().await?;
         let mut tx = pool.begin().await.map_err(db_error)?;
         for chunk in a.deletes.chunks(500) {
             let mut qb =
@@ -253,7 +261,6 @@ impl PublishTarget for SqliteFile {
         .await
         .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        pool.close().await;
         Ok(())
     }
 }
