@@ -177,6 +177,11 @@ install_redis() {
     command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after apt-get install"
 }
 
+# The test suite reads published pages.db files with the sqlite3 CLI, as an independent reader.
+install_sqlite3() {
+    command -v sqlite3 >/dev/null 2>&1 || apt_install sqlite3
+}
+
 rcli() {
     local port=$1
     shift
@@ -370,6 +375,7 @@ setup_node() {
 # ---------------------------------------------------------------------------------------------
 setup_postgres
 install_redis
+install_sqlite3
 start_redis "standalone" "$REDIS_STANDALONE_PORT"
 start_sentinel
 start_cluster
