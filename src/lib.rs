@@ -5,15 +5,18 @@
 //! from a [`config::Config`] and an already-bound listener, so tests bind port 0.
 
 pub mod api;
+pub mod cache;
 pub mod cli;
 mod cli_publish;
 pub mod clock;
 pub mod compile;
 pub mod config;
 pub mod domain;
+pub mod net;
 pub mod proxy;
 pub mod publish;
 pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod worker;

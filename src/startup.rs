@@ -63,8 +63,8 @@ pub async fn bootstrap_admin(store: &Store, config: &Config) -> Result<Option<St
 }
 
 /// The publish machinery of one process, with its own lease owner id.
-pub fn publish_context(config: &Config, store: Store) -> crate::publish::jobs::PublishContext {
-    crate::publish::jobs::PublishContext {
+pub fn publish_context(config: &Config, store: Store) -> crate::publish::PublishContext {
+    crate::publish::PublishContext {
         store,
         clock: crate::clock::system(),
         css: Arc::new(crate::compile::CssCache::new()),
@@ -73,7 +73,7 @@ pub fn publish_context(config: &Config, store: Store) -> crate::publish::jobs::P
         },
         probe: crate::publish::targets::ProbeContext {
             pages_root: config.pages_root.clone(),
-            policy: crate::publish::net::NetPolicy {
+            policy: crate::net::NetPolicy {
                 allow_link_local: config.allow_link_local,
             },
             timeout: std::time::Duration::from_secs(config.test_timeout_secs),
@@ -86,7 +86,7 @@ pub fn publish_context(config: &Config, store: Store) -> crate::publish::jobs::P
 pub struct Application {
     port: u16,
     server: Server,
-    worker: crate::publish::worker::WorkerHandle,
+    workers: crate::worker::Workers,
     shutdown_grace: std::time::Duration,
 }
 
@@ -101,14 +101,16 @@ impl Application {
         let port = listener.local_addr()?.port();
         let metrics = Metrics::new().map_err(std::io::Error::other)?;
         let shutdown_timeout = config.shutdown_timeout_secs;
-        let workers = config.workers;
+        let http_workers = config.workers;
         let publish = Arc::new(publish_context(&config, store.clone()));
         let wake_worker = Arc::new(tokio::sync::Notify::new());
-        let worker = crate::publish::worker::spawn(
-            publish.clone(),
+        let mut background = crate::worker::Workers::default();
+        background.spawn(
+            Arc::new(crate::publish::worker::PublishWork(publish.clone())),
             wake_worker.clone(),
             std::time::Duration::from_secs(1),
         );
+        let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             store,
             config: Arc::new(config),
@@ -119,6 +121,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics_data.clone())
                 .wrap(
                     ErrorHandlers::new()
                         .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
@@ -129,7 +132,7 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(shutdown_timeout);
-        if let Some(n) = workers {
+        if let Some(n) = http_workers {
             server = server.workers(n);
         }
         if !handle_signals {
@@ -138,7 +141,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
-            worker,
+            workers: background,
             shutdown_grace: std::time::Duration::from_secs(shutdown_timeout),
         })
     }
@@ -151,7 +154,7 @@ impl Application {
     /// job in hand (within the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.worker.stop(self.shutdown_grace).await;
+        self.workers.stop(self.shutdown_grace).await;
         result
     }
 }

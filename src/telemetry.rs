@@ -4,7 +4,6 @@
 //! when it is sane, else a new UUID) and its route template, so every log line of that request
 //! can be found by id; the id is returned in the response's `x-request-id` header.
 
-use crate::api::AppState;
 use crate::config::LogFormat;
 use crate::store::PoolStats;
 use actix_web::body::MessageBody;
@@ -124,8 +123,8 @@ pub async fn observe(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+        .app_data::<web::Data<Metrics>>()
+        .map(|m| m.get_ref().clone());
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
     let started = Instant::now();

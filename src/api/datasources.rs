@@ -1,11 +1,11 @@
 //! `/api/projects/{project}/datasources` and `/api/datasources/{id}`.
 
+use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{uuid_or_404, Auth, JsonBody};
+use super::extract::{Auth, JsonBody};
 use super::projects::authorized;
 use super::AppState;
 use crate::domain::datasource::{Datasource, DatasourceInput, DatasourceView};
-use crate::domain::token::Scope;
 use actix_web::{web, HttpResponse};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -23,14 +23,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn authorized_ds(state: &AppState, auth: &Auth, id: &str) -> Result<Datasource, ApiError> {
-    let id = uuid_or_404(id, "datasource")?;
-    let d = state
-        .store
-        .get_datasource(id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "datasource"))?;
-    auth.require(Scope::Admin, Some(d.project_id))?;
-    Ok(d)
+    load(auth, Need::Admin, "datasource", id, |id| {
+        state.store.get_datasource(id)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/projects/{project}/datasources", tag = "datasources",

@@ -38,7 +38,7 @@ pub enum ApiError {
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
     #[error("{0}")]
-    Upstream(crate::publish::probe::ConnError),
+    Upstream(crate::net::ConnError),
     #[error("internal error")]
     Internal(String),
 }
@@ -179,5 +179,14 @@ impl ResponseError for ApiError {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         res.json(body)
+    }
+}
+
+impl From<crate::publish::PublishError> for ApiError {
+    fn from(e: crate::publish::PublishError) -> Self {
+        match e {
+            crate::publish::PublishError::Store(e) => e.into(),
+            other => ApiError::internal(other),
+        }
     }
 }

@@ -3,9 +3,9 @@
 //! The stream polls the job row rather than listening in-process, because the job may be
 //! running in another edgepub process that shares the database.
 
+use super::access::{load, Need};
 use super::error::ApiError;
 use super::extract::Auth;
-use super::publish::authorized_job;
 use super::AppState;
 use actix_web::{web, HttpResponse};
 use std::time::Duration;
@@ -25,7 +25,10 @@ pub async fn job_events(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let job = authorized_job(&state, &auth, &path).await?;
+    let job = load(&auth, Need::Publish, "publish job", &path, |id| {
+        state.store.get_job(id)
+    })
+    .await?;
     let store = state.store.clone();
     let first = event(
         if job.state.is_final() {

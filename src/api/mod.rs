@@ -1,5 +1,6 @@
 //! The HTTP layer: routes, extractors and error mapping. No SQL and no business rules here.
 
+pub mod access;
 pub mod datasources;
 pub mod error;
 pub mod events;
@@ -31,14 +32,14 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub metrics: Metrics,
-    pub publish: Arc<crate::publish::jobs::PublishContext>,
+    pub publish: Arc<crate::publish::PublishContext>,
     /// Wakes this process's publish worker when a job is enqueued.
     pub wake_worker: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
-    pub fn net_policy(&self) -> crate::publish::net::NetPolicy {
-        crate::publish::net::NetPolicy {
+    pub fn net_policy(&self) -> crate::net::NetPolicy {
+        crate::net::NetPolicy {
             allow_link_local: self.config.allow_link_local,
         }
     }

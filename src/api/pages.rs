@@ -2,12 +2,12 @@
 //! concurrency. Every read returns an `ETag` (the version); a write with a stale `If-Match`
 //! gets 412 and the current version.
 
+use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{etag, uuid_or_404, Auth, IfMatch, JsonBody, PageQuery};
+use super::extract::{etag, Auth, IfMatch, JsonBody, PageQuery};
 use super::projects::authorized;
 use super::{merge_patch, AppState, Paginated};
 use crate::domain::page::{Page, PageInput};
-use crate::domain::token::Scope;
 use crate::store::pages::PageFilter;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -33,14 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Loads a page and checks the caller may administer its project.
 pub async fn authorized_page(state: &AppState, auth: &Auth, id: &str) -> Result<Page, ApiError> {
-    let id = uuid_or_404(id, "page")?;
-    let page = state
-        .store
-        .get_page(id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "page"))?;
-    auth.require(Scope::Admin, Some(page.project_id))?;
-    Ok(page)
+    load(auth, Need::Admin, "page", id, |id| state.store.get_page(id)).await
 }
 
 pub fn page_response(status: actix_web::http::StatusCode, page: &Page) -> HttpResponse {

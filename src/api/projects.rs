@@ -21,13 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Loads a project by id or slug and checks the caller may administer it.
 pub async fn authorized(state: &AppState, auth: &Auth, project: &str) -> Result<Project, ApiError> {
-    let p = state
-        .store
-        .get_project(project)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    auth.require(Scope::Admin, Some(p.id))?;
-    Ok(p)
+    super::access::project(state, auth, super::access::Need::Admin, project).await
 }
 
 #[utoipa::path(get, path = "/api/projects", tag = "projects", params(PageQuery),

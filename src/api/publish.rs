@@ -1,15 +1,15 @@
 //! Publishing: start jobs (202 + a status URL), follow them (JSON or Server-Sent Events),
 //! and a dry-run compile. Jobs run in the background worker, here or in another process.
 
+use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{uuid_or_404, Auth, MaybeJson, PageQuery};
+use super::extract::{Auth, MaybeJson, PageQuery};
 use super::pages::authorized_page;
 use super::projects::authorized;
 use super::{AppState, Paginated};
-use crate::compile::{compile_page, compile_project};
 use crate::domain::project::Project;
 use crate::domain::publish::{Job, JobRequest};
-use crate::domain::token::Scope;
+use crate::publish::dry_run::{dry_run, CompileReport};
 use crate::store::publish::Enqueued;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -28,8 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Publishing needs the `publish` or the `admin` scope, for the project.
 pub fn may_publish(auth: &Auth, project: Uuid) -> Result<(), ApiError> {
-    auth.require(Scope::Publish, Some(project))
-        .or_else(|_| auth.require(Scope::Admin, Some(project)))
+    Need::Publish.check(auth, project)
 }
 
 pub async fn publish_project_by_ref(
@@ -37,13 +36,7 @@ pub async fn publish_project_by_ref(
     auth: &Auth,
     project: &str,
 ) -> Result<Project, ApiError> {
-    let p = state
-        .store
-        .get_project(project)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    may_publish(auth, p.id)?;
-    Ok(p)
+    super::access::project(state, auth, Need::Publish, project).await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -194,13 +187,10 @@ async fn page_for_publish(
     auth: &Auth,
     id: &str,
 ) -> Result<(Uuid, Uuid), ApiError> {
-    let id = uuid_or_404(id, "page")?;
-    let page = state
-        .store
-        .get_page(id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "page"))?;
-    may_publish(auth, page.project_id)?;
+    let page = load(auth, Need::Publish, "page", id, |id| {
+        state.store.get_page(id)
+    })
+    .await?;
     Ok((page.project_id, page.id))
 }
 
@@ -216,14 +206,10 @@ pub async fn get_job(
 }
 
 pub async fn authorized_job(state: &AppState, auth: &Auth, id: &str) -> Result<Job, ApiError> {
-    let id = uuid_or_404(id, "publish job")?;
-    let job = state
-        .store
-        .get_job(id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "publish job"))?;
-    may_publish(auth, job.project_id)?;
-    Ok(job)
+    load(auth, Need::Publish, "publish job", id, |id| {
+        state.store.get_job(id)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/projects/{project}/publish-jobs", tag = "publish",
@@ -247,17 +233,6 @@ pub struct CompileQuery {
     pub page: Option<Uuid>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CompileReport {
-    /// Compiled pages in the contract's shape (version 1, no publishedAt: nothing is published).
-    #[schema(value_type = Vec<Object>)]
-    pub pages: Vec<serde_json::Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub diagnostics: Vec<serde_json::Value>,
-    pub errors: usize,
-    pub warnings: usize,
-}
-
 /// A dry run: compiles the live drafts and reports, writing nothing.
 #[utoipa::path(post, path = "/api/projects/{project}/compile", tag = "publish",
     params(("project" = String, Path, description = "Project UUID or slug"), CompileQuery),
@@ -269,37 +244,11 @@ pub async fn compile(
     q: web::Query<CompileQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let pages = state.store.live_pages(project.id).await?;
     if let Some(id) = q.page {
         authorized_page(&state, &auth, &id.to_string()).await?;
     }
-    let datasources = state
-        .store
-        .list_datasources(project.id)
+    let report = dry_run(&state.publish, &project, q.page)
         .await?
-        .iter()
-        .map(|d| d.public())
-        .collect();
-    let input = crate::publish::jobs::project_input(&project, pages, datasources);
-    let ctx = state.publish.clone();
-    let page = q.page.map(|p| p.to_string());
-    let out = web::block(move || match page {
-        Some(id) => compile_page(&input, &id, &ctx.compile, &ctx.css).map_err(|e| e.to_string()),
-        None => Ok(compile_project(&input, &ctx.compile, &ctx.css)),
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|_| ApiError::NotFound("page"))?;
-    let diagnostics: Vec<serde_json::Value> = out
-        .diagnostics
-        .iter()
-        .filter_map(|d| serde_json::to_value(d).ok())
-        .collect();
-    let errors = out.errors().count();
-    Ok(HttpResponse::Ok().json(CompileReport {
-        pages: out.pages.iter().map(|p| p.to_value()).collect(),
-        warnings: diagnostics.len() - errors,
-        diagnostics,
-        errors,
-    }))
+        .ok_or(ApiError::NotFound("page"))?;
+    Ok(HttpResponse::Ok().json(report))
 }

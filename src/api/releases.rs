@@ -1,8 +1,9 @@
 //! Releases: every successful publish, and rolling back to one.
 
+use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{uuid_or_404, Auth, PageQuery};
-use super::publish::{enqueue, may_publish, publish_project_by_ref, Accepted};
+use super::extract::{Auth, PageQuery};
+use super::publish::{enqueue, publish_project_by_ref, Accepted};
 use super::{AppState, Paginated};
 use crate::domain::publish::{JobRequest, Release};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -29,14 +30,10 @@ pub async fn list(
 }
 
 async fn authorized_release(state: &AppState, auth: &Auth, id: &str) -> Result<Release, ApiError> {
-    let id = uuid_or_404(id, "release")?;
-    let r = state
-        .store
-        .get_release(id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "release"))?;
-    may_publish(auth, r.project_id)?;
-    Ok(r)
+    load(auth, Need::Publish, "release", id, |id| {
+        state.store.get_release(id)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/releases/{id}", tag = "publish", params(("id" = uuid::Uuid, Path)),

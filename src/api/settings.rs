@@ -5,9 +5,10 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, JsonBody, MaybeJson};
 use super::projects::authorized;
 use super::AppState;
+use crate::cache;
 use crate::domain::settings::{CacheSettingsInput, CacheSettingsView};
-use crate::publish::cache::{self, keys};
-use crate::publish::probe::{self, ConnError, ErrorKind, TestReport};
+use crate::net::probe::{self, TestReport};
+use crate::net::{ConnError, ErrorKind};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -73,11 +74,7 @@ pub async fn test(
         None => stored,
     };
     let (policy, timeout) = (state.net_policy(), state.test_timeout());
-    let report = probe::run(timeout, async {
-        let client = cache::connect(&settings, policy, timeout).await?;
-        client.server_info().await
-    })
-    .await;
+    let report = probe::run(timeout, cache::test(&settings, policy, timeout)).await;
     if let Some(e) = &report.error {
         tracing::info!(kind = ?e.kind, "cache connection test failed");
     }
@@ -110,10 +107,7 @@ pub async fn flush(
         });
     }
     let timeout = state.test_timeout();
-    let work = async {
-        let client = cache::connect(&settings, state.net_policy(), timeout).await?;
-        keys::flush_tenant(client.as_ref(), &project.tenant_slug).await
-    };
+    let work = cache::flush(&settings, &project.tenant_slug, state.net_policy(), timeout);
     let removed = tokio::time::timeout(timeout * 6, work)
         .await
         .unwrap_or_else(|_| {

@@ -1,15 +1,16 @@
 //! Publish targets: `/api/projects/{project}/targets`, `/api/targets/{id}` and their tests.
 
+use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{uuid_or_404, Auth, JsonBody};
+use super::extract::{Auth, JsonBody};
 use super::projects::authorized;
 use super::{merge_patch, AppState};
 use crate::domain::settings::SecretPatch;
 use crate::domain::target::{Target, TargetFields, TargetInput, TargetKind, TargetView};
 use crate::domain::token::Scope;
 use crate::domain::FieldError;
-use crate::publish::probe::{self, TestReport};
-use crate::publish::targets::{self, local};
+use crate::net::probe::{self, TestReport};
+use crate::publish::targets;
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
@@ -31,14 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn authorized_target(state: &AppState, auth: &Auth, id: &str) -> Result<Target, ApiError> {
-    let id = uuid_or_404(id, "target")?;
-    let t = state
-        .store
-        .get_target(id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "target"))?;
-    auth.require(Scope::Admin, Some(t.project_id))?;
-    Ok(t)
+    load(auth, Need::Admin, "target", id, |id| {
+        state.store.get_target(id)
+    })
+    .await
 }
 
 /// Validates an input, including that a local path stays inside the data root.
@@ -49,7 +46,7 @@ fn fields(
 ) -> Result<TargetFields, ApiError> {
     let f = input.validate(stored_token).map_err(ApiError::Validation)?;
     if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
-        local::resolve_path(&state.config.pages_root, path).map_err(|message| {
+        targets::check_local_path(&state.config.pages_root, path).map_err(|message| {
             ApiError::Validation(vec![FieldError {
                 path: "/path".into(),
                 code: "outside_data_root",

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub const DEFAULT_TENANT: &str = "_default";
+/// The tenant an edge serves when it is not multi-tenant (defined with the contract types).
+pub use crate::compile::DEFAULT_TENANT;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Project {

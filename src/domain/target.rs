@@ -204,3 +204,17 @@ impl From<&Target> for TargetView {
         }
     }
 }
+
+impl Target {
+    /// The saved fields, for opening the target.
+    pub fn fields(&self) -> TargetFields {
+        TargetFields {
+            name: self.name.clone(),
+            kind: self.kind,
+            enabled: self.enabled,
+            path: self.path.clone(),
+            url: self.url.clone(),
+            token: self.token.clone(),
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //! a chunk at a time, and each compiled page goes straight to the blob store, so only hashes
 //! stay in memory however large the project is.
 
-use super::jobs::{project_input, Failed, PublishContext};
+use super::context::{project_input, public_datasources, PublishContext};
+use super::error::PublishError;
 use super::plan::Wanted;
 use crate::compile::{compile_project, Code, Diagnostic};
 use crate::domain::project::Project;
@@ -30,7 +31,7 @@ pub async fn desired(
     current: &[ReleasePage],
     progress: &mut Progress,
     result: &mut JobResult,
-) -> Result<Result<Desired, Failed>, StoreError> {
+) -> Result<Desired, PublishError> {
     match &job.request {
         JobRequest::Publish { pages, force } => {
             let ids = match pages {
@@ -38,7 +39,7 @@ pub async fn desired(
                 Some(ids) => ids.clone(),
             };
             progress.pages_total = ids.len() as u64;
-            let wanted = match compile_all(
+            let wanted = compile_all(
                 ctx,
                 job,
                 project,
@@ -50,36 +51,34 @@ pub async fn desired(
                 progress,
                 result,
             )
-            .await?
-            {
-                Ok(w) => w,
-                Err(f) => return Ok(Err(f)),
-            };
+            .await?;
             let base = if pages.is_none() {
                 Vec::new()
             } else {
                 current.to_vec()
             };
-            Ok(Ok(Desired {
+            Ok(Desired {
                 wanted,
                 base,
                 removed: Vec::new(),
                 force: *force,
-            }))
+            })
         }
-        JobRequest::Unpublish { pages } => Ok(Ok(Desired {
+        JobRequest::Unpublish { pages } => Ok(Desired {
             wanted: Vec::new(),
             base: current.to_vec(),
             removed: pages.iter().map(Uuid::to_string).collect(),
             force: false,
-        })),
+        }),
         JobRequest::Rollback { release_id } => {
             let release = match ctx.store.get_release(*release_id).await {
                 Ok(r) if r.project_id == project.id => r,
                 Ok(_) | Err(StoreError::NotFound) => {
-                    return Ok(Err(Failed(format!("release {release_id} does not exist"))))
+                    return Err(PublishError::Rejected(format!(
+                        "release {release_id} does not exist"
+                    )))
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             };
             let wanted = release
                 .pages
@@ -91,12 +90,12 @@ pub async fn desired(
                     content_hash: p.content_hash,
                 })
                 .collect();
-            Ok(Ok(Desired {
+            Ok(Desired {
                 wanted,
                 base: Vec::new(),
                 removed: Vec::new(),
                 force: false,
-            }))
+            })
         }
     }
 }
@@ -137,14 +136,8 @@ async fn compile_all(
     scope: Scope,
     progress: &mut Progress,
     result: &mut JobResult,
-) -> Result<Result<Vec<Wanted>, Failed>, StoreError> {
-    let datasources: Vec<_> = ctx
-        .store
-        .list_datasources(project.id)
-        .await?
-        .iter()
-        .map(|d| d.public())
-        .collect();
+) -> Result<Vec<Wanted>, PublishError> {
+    let datasources = public_datasources(&ctx.store, project.id).await?;
     let context = context_hash(project, &datasources, &ctx.compile);
     let hits: HashMap<Uuid, MemoHit> = if scope.force {
         HashMap::new()
@@ -178,9 +171,9 @@ async fn compile_all(
                 .find(|id| !pages.iter().any(|p| p.id == **id))
                 .copied()
                 .unwrap_or_default();
-            return Ok(Err(Failed(format!(
+            return Err(PublishError::Rejected(format!(
                 "page {missing} is not a live page of this project"
-            ))));
+            )));
         }
         let versions: HashMap<String, (Uuid, i64)> = pages
             .iter()
@@ -191,7 +184,7 @@ async fn compile_all(
         // Compiling is CPU work; keep it off the async workers.
         let out = tokio::task::spawn_blocking(move || compile_project(&input, &options, &css))
             .await
-            .map_err(|e| StoreError::Corrupt(format!("compiler panicked: {e}")))?;
+            .map_err(|e| PublishError::Compiler(e.to_string()))?;
         // "No homepage" is a project-wide question; a chunk cannot answer it.
         result.diagnostics.extend(
             out.diagnostics
@@ -229,11 +222,11 @@ async fn compile_all(
         result.diagnostics.push(no_homepage());
     }
     if errors > 0 {
-        return Ok(Err(Failed(format!(
+        return Err(PublishError::Rejected(format!(
             "{errors} compile errors; nothing was written"
-        ))));
+        )));
     }
-    Ok(Ok(wanted))
+    Ok(wanted)
 }
 
 fn no_homepage() -> Value {

@@ -1,12 +1,17 @@
-//! Publishing: where compiled pages go (`targets`) and the page cache edges read (`cache`).
-//! `probe` and `net` are shared by both: the error kinds a "Test connection" button shows and
-//! the outbound address policy.
+//! The publish flow: jobs, what a job wants (`desired`), versions and diffs (`plan`),
+//! recording a release (`release`), and the strategies pages are written through
+//! (`targets`). Outbound connections live in `crate::net`, the page cache in `crate::cache`,
+//! the background loop in `crate::worker`.
 
-pub mod cache;
+pub mod context;
 pub mod desired;
+pub mod dry_run;
+mod error;
 pub mod jobs;
-pub mod net;
 pub mod plan;
-pub mod probe;
+pub mod release;
 pub mod targets;
 pub mod worker;
+
+pub use context::PublishContext;
+pub use error::PublishError;

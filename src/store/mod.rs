@@ -17,8 +17,11 @@ pub mod releases;
 pub mod settings;
 pub mod targets;
 pub mod tokens;
+mod tx;
 
 pub use error::{Conflict, StoreError};
+pub(crate) use tx::on_tx;
+pub use tx::Tx;
 
 use crate::clock::SharedClock;
 use crate::secrets::Keyring;

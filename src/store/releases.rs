@@ -1,7 +1,7 @@
 //! Releases (every successful publish) and the compiled pages they refer to, stored once per
 //! content hash.
 
-use super::{on_pool, Store, StoreError};
+use super::{on_pool, on_tx, Store, StoreError, Tx};
 use crate::domain::publish::{Job, JobResult, Progress, Release, ReleasePage};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -40,8 +40,6 @@ pub struct NewRelease<'a> {
     pub id: Uuid,
     pub targets: &'a Value,
     pub pages: &'a [ReleasePage],
-    pub progress: &'a Progress,
-    pub result: &'a JobResult,
 }
 
 const RELEASE_COLS: &str = "id, project_id, number, job_id, created_by, created_at, targets";
@@ -157,50 +155,67 @@ impl Store {
 
     /// Records a release and ends its job as succeeded, in one transaction fenced by the
     /// lease: a worker that lost its lease cannot record anything.
-    pub async fn commit_release(
+    /// Checks, inside `tx`, that `owner` still holds the project's lease, and keeps the lease
+    /// row locked until the transaction ends: a worker that lost its lease cannot record
+    /// anything (the fence).
+    pub async fn fence_lease(
         &self,
-        job: &Job,
+        tx: &mut Tx,
+        project_id: Uuid,
         owner: &str,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE project_leases SET expires_at = expires_at WHERE project_id = $1 AND owner = $2";
+        let fenced = on_tx!(tx, c => sqlx::query(sql).bind(project_id).bind(owner).execute(c).await?.rows_affected());
+        if fenced != 1 {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(())
+    }
+
+    /// Records a release with its pages, numbered after the project's last one.
+    pub async fn insert_release(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
         r: &NewRelease<'_>,
     ) -> Result<Release, StoreError> {
-        let NewRelease {
-            id: release_id,
-            targets,
-            pages,
-            progress,
-            result,
-        } = *r;
-        let now = self.clock.now();
-        let (pr, re) = (
-            serde_json::to_value(progress).unwrap_or_default(),
-            serde_json::to_value(result).unwrap_or_default(),
-        );
         let insert = format!(
             "INSERT INTO releases ({RELEASE_COLS}) SELECT $1, $2, COALESCE(MAX(number), 0) + 1, $3, $4, $5, $6 \
              FROM releases WHERE project_id = $2 RETURNING {RELEASE_COLS}"
         );
-        let row = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let fenced = sqlx::query("UPDATE project_leases SET expires_at = expires_at WHERE project_id = $1 AND owner = $2")
-                .bind(job.project_id).bind(owner).execute(&mut *tx).await?.rows_affected();
-            if fenced != 1 {
-                return Err(StoreError::LeaseLost);
-            }
+        let now = self.clock.now();
+        let row = on_tx!(tx, c => {
             let row = sqlx::query_as::<_, ReleaseRow>(&insert)
-                .bind(release_id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(now).bind(Json(targets))
-                .fetch_one(&mut *tx).await?;
-            for chunk in pages.chunks(500) {
+                .bind(r.id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(now).bind(Json(r.targets))
+                .fetch_one(&mut *c).await?;
+            for chunk in r.pages.chunks(500) {
                 let mut qb = sqlx::QueryBuilder::new("INSERT INTO release_pages (release_id, page_id, slug, version, content_hash, published_at) ");
-                qb.push_values(chunk, |mut b, r| {
-                    b.push_bind(release_id).push_bind(&r.page_id).push_bind(&r.slug).push_bind(r.version).push_bind(&r.content_hash).push_bind(&r.published_at);
+                qb.push_values(chunk, |mut b, p| {
+                    b.push_bind(r.id).push_bind(&p.page_id).push_bind(&p.slug).push_bind(p.version).push_bind(&p.content_hash).push_bind(&p.published_at);
                 });
-                qb.build().execute(&mut *tx).await?;
+                qb.build().execute(&mut *c).await?;
             }
-            sqlx::query("UPDATE publish_jobs SET state = 'succeeded', progress = $2, result = $3, release_id = $4, finished_at = $5 WHERE id = $1")
-                .bind(job.id).bind(Json(&pr)).bind(Json(&re)).bind(release_id).bind(now).execute(&mut *tx).await?;
-            tx.commit().await?;
             row
         });
         Ok(row.into())
+    }
+
+    /// Ends a job as succeeded with its release.
+    pub async fn succeed_job(
+        &self,
+        tx: &mut Tx,
+        job_id: Uuid,
+        release_id: Uuid,
+        progress: &Progress,
+        result: &JobResult,
+    ) -> Result<(), StoreError> {
+        let (pr, re) = (
+            serde_json::to_value(progress).unwrap_or_default(),
+            serde_json::to_value(result).unwrap_or_default(),
+        );
+        let sql = "UPDATE publish_jobs SET state = 'succeeded', progress = $2, result = $3, release_id = $4, finished_at = $5 WHERE id = $1";
+        let now = self.clock.now();
+        on_tx!(tx, c => sqlx::query(sql).bind(job_id).bind(Json(&pr)).bind(Json(&re)).bind(release_id).bind(now).execute(c).await.map(|_| ())?);
+        Ok(())
     }
 }

@@ -2,9 +2,9 @@
 //! project's keys through the API without touching anyone else's.
 
 use crate::helpers::{cluster_nodes, redis_url, sentinel_url, spawn_with, Backend};
+use edgepub::cache::{self, Cache, Cmd, Reply};
 use edgepub::domain::settings::{CacheSettings, RedisType};
-use edgepub::publish::cache::{self, Cache, Cmd, Reply};
-use edgepub::publish::net::NetPolicy;
+use edgepub::net::NetPolicy;
 use serde_json::json;
 use std::time::Duration;
 

@@ -1,9 +1,9 @@
 //! Push-style edges (contract section 4): they own their database and take pages through an
 //! import API authenticated with a system key.
 
-use crate::publish::cache::UpstashCache;
-use crate::publish::net::NetPolicy;
-use crate::publish::probe::{ConnError, ErrorKind, ServerInfo};
+use crate::net::http::transport_error;
+use crate::net::NetPolicy;
+use crate::net::{ConnError, ErrorKind, ServerInfo};
 use std::time::Duration;
 
 /// `GET /api/health` (no key), then `GET /api/import/status` with `x-system-key`.
@@ -22,7 +22,7 @@ pub async fn probe(
         .get(format!("{base}/api/health"))
         .send()
         .await
-        .map_err(|e| UpstashCache::http_error(&e))?;
+        .map_err(|e| transport_error(&e))?;
     match health.status().as_u16() {
         200 => {}
         404 => {
@@ -44,7 +44,7 @@ pub async fn probe(
         .header("x-system-key", key)
         .send()
         .await
-        .map_err(|e| UpstashCache::http_error(&e))?;
+        .map_err(|e| transport_error(&e))?;
     match status.status().as_u16() {
         200 => {}
         401 | 403 => {

@@ -5,9 +5,9 @@
 //! tursodb), and every batch ends in COMMIT or ROLLBACK because a server may share one
 //! connection between requests.
 
-use crate::publish::cache::UpstashCache;
-use crate::publish::net::NetPolicy;
-use crate::publish::probe::{ConnError, ErrorKind, ServerInfo};
+use crate::net::http::transport_error;
+use crate::net::NetPolicy;
+use crate::net::{ConnError, ErrorKind, ServerInfo};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -152,7 +152,7 @@ impl Hrana {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        let res = req.send().await.map_err(|e| UpstashCache::http_error(&e))?;
+        let res = req.send().await.map_err(|e| transport_error(&e))?;
         match res.status().as_u16() {
             200 => {}
             401 | 403 => {

@@ -2,7 +2,7 @@
 //! reads live. Paths are confined to the root: no `..`, no absolute path outside it, and no
 //! symlink leading out.
 
-use crate::publish::probe::{ConnError, ErrorKind, ServerInfo};
+use crate::net::{ConnError, ErrorKind, ServerInfo};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use std::io::Read;

@@ -1,17 +1,19 @@
-//! Publish targets. This issue gives each kind its "Test connection"; publishing through them
-//! (state, plan, apply) plugs into the same module.
+//! Publish targets: the strategies a release is written through, chosen at run time per
+//! saved target (one factory `match`). A target does raw operations only (say what it holds,
+//! apply a plan, probe); versions and diffs are planned once in `publish::plan`.
 
 pub mod edge;
 pub mod hrana;
 pub mod local;
+pub mod pages_db;
 pub mod sqlite_file;
 
-use super::net::NetPolicy;
-use super::probe::{ConnError, ErrorKind, ServerInfo};
-use crate::domain::project::{Project, DEFAULT_TENANT};
+use crate::domain::project::Project;
 use crate::domain::publish::ReleasePage;
-use crate::domain::target::{Target, TargetFields, TargetKind};
+use crate::domain::target::{TargetFields, TargetKind};
+use crate::net::{ConnError, ErrorKind, NetPolicy, ServerInfo};
 use crate::publish::plan::Held;
+use crate::store::StoreError;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -41,21 +43,23 @@ impl From<&Project> for SiteSettings {
     }
 }
 
-/// The edge reads row `_default` when rendering and `default` for llms.txt; a tenant's row
-/// is its slug.
-pub fn settings_row_ids(tenant: &str) -> Vec<&str> {
-    if tenant == DEFAULT_TENANT {
-        vec!["_default", "default"]
-    } else {
-        vec![tenant]
-    }
+/// Why a target's part of a publish failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The target refused or could not be reached; the kind says which.
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+    /// Reading the release's compiled pages from the control plane failed: not the target's
+    /// fault, and the job is retried as a whole.
+    #[error("reading compiled pages failed: {0}")]
+    Store(#[from] StoreError),
 }
 
 /// Stamped compiled pages (contract JSON), loaded a chunk at a time so a large release never
 /// sits in memory whole.
 #[async_trait]
 pub trait Bodies: Send + Sync {
-    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<Value>, ConnError>;
+    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<Value>, StoreError>;
 }
 
 /// One target's share of a release: pages to write, ids to delete.
@@ -70,39 +74,47 @@ pub struct Apply<'a> {
     pub published_at: &'a str,
 }
 
-/// A place pages are published to. Implementations do raw operations only; versions and
-/// diffs are planned once in `publish::plan`.
-#[async_trait]
-pub trait PublishTarget: Send + Sync {
-    /// What the target holds for a tenant: page id → content hash and version.
-    async fn held(&self, tenant: &str) -> Result<HashMap<String, Held>, ConnError>;
-    /// Writes the plan atomically for readers.
-    async fn apply(&self, apply: &Apply<'_>) -> Result<(), ConnError>;
+/// One page a non-atomic target could not write or delete.
+#[derive(Debug, Clone)]
+pub struct PageFailure {
+    pub page_id: String,
+    pub error: ConnError,
 }
 
-/// Opens the strategy for a saved target (chosen at run time).
-pub fn open(t: &Target, ctx: &ProbeContext) -> Result<Box<dyn PublishTarget>, ConnError> {
-    match t.kind {
-        TargetKind::Local => {
-            let rel = t
-                .path
-                .as_deref()
-                .ok_or_else(|| ConnError::new(ErrorKind::Invalid, "no path is set"))?;
-            let path = local::resolve_path(&ctx.pages_root, rel)
-                .map_err(|m| ConnError::new(ErrorKind::Permission, m))?;
-            Ok(Box::new(sqlite_file::SqliteFile::new(path)))
+/// What `apply` did. An atomic target writes everything or fails; a non-atomic one may
+/// report pages that failed while the rest were written.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub written: u64,
+    pub deleted: u64,
+    pub failed: Vec<PageFailure>,
+}
+
+impl ApplyReport {
+    /// Everything in the plan was applied.
+    pub fn all(a: &Apply<'_>) -> ApplyReport {
+        ApplyReport {
+            written: a.upserts.len() as u64,
+            deleted: a.deletes.len() as u64,
+            failed: Vec::new(),
         }
-        TargetKind::Turso | TargetKind::Edge => Err(ConnError::new(
-            ErrorKind::Invalid,
-            format!(
-                "publishing to {} targets is not available yet; disable this target to publish",
-                t.kind.as_str()
-            ),
-        )),
     }
 }
 
-/// What probing a target needs besides the target.
+/// A place pages are published to.
+#[async_trait]
+pub trait PublishTarget: Send + Sync {
+    /// Whether readers see a release all at once (a transaction) or page by page.
+    fn atomic(&self) -> bool;
+    /// "Test connection": reachable and usable.
+    async fn probe(&self) -> Result<ServerInfo, ConnError>;
+    /// What the target holds for a tenant: page id → content hash and version.
+    async fn held(&self, tenant: &str) -> Result<HashMap<String, Held>, ConnError>;
+    /// Writes the plan (atomically for readers when `atomic()`).
+    async fn apply(&self, apply: &Apply<'_>) -> Result<ApplyReport, TargetError>;
+}
+
+/// What opening a target needs besides the target.
 #[derive(Debug, Clone)]
 pub struct ProbeContext {
     pub pages_root: PathBuf,
@@ -110,25 +122,88 @@ pub struct ProbeContext {
     pub timeout: Duration,
 }
 
-/// Checks that a target is reachable and usable.
-pub async fn test(t: &TargetFields, ctx: &ProbeContext) -> Result<ServerInfo, ConnError> {
+/// Opens the strategy for a target's fields (chosen at run time).
+pub fn open(t: &TargetFields, ctx: &ProbeContext) -> Result<Box<dyn PublishTarget>, ConnError> {
     let missing = |what: &str| ConnError::new(ErrorKind::Invalid, format!("no {what} is set"));
     match t.kind {
         TargetKind::Local => {
             let rel = t.path.as_deref().ok_or_else(|| missing("path"))?;
             let path = local::resolve_path(&ctx.pages_root, rel)
                 .map_err(|m| ConnError::new(ErrorKind::Permission, m))?;
-            local::probe(&path).await
+            Ok(Box::new(sqlite_file::SqliteFile::new(path)))
         }
         TargetKind::Turso => {
             let url = t.url.as_deref().ok_or_else(|| missing("URL"))?;
             let client = hrana::Hrana::new(url, t.token.clone(), ctx.policy, ctx.timeout)?;
-            client.probe().await
+            Ok(Box::new(NotYet {
+                kind: t.kind,
+                probe: Probe::Turso(client),
+            }))
         }
         TargetKind::Edge => {
             let url = t.url.as_deref().ok_or_else(|| missing("URL"))?;
-            let key = t.token.as_deref().ok_or_else(|| missing("system key"))?;
-            edge::probe(url, key, ctx.policy, ctx.timeout).await
+            let key = t.token.clone().ok_or_else(|| missing("system key"))?;
+            Ok(Box::new(NotYet {
+                kind: t.kind,
+                probe: Probe::Edge(url.to_string(), key, ctx.policy, ctx.timeout),
+            }))
         }
     }
+}
+
+/// Checks that a target is reachable and usable.
+pub async fn test(t: &TargetFields, ctx: &ProbeContext) -> Result<ServerInfo, ConnError> {
+    open(t, ctx)?.probe().await
+}
+
+enum Probe {
+    Turso(hrana::Hrana),
+    Edge(String, String, NetPolicy, Duration),
+}
+
+/// Turso and push-edge targets can be tested but not yet published to.
+struct NotYet {
+    kind: TargetKind,
+    probe: Probe,
+}
+
+impl NotYet {
+    fn refuse(&self) -> ConnError {
+        ConnError::new(
+            ErrorKind::Invalid,
+            format!(
+                "publishing to {} targets is not available yet; disable this target to publish",
+                self.kind.as_str()
+            ),
+        )
+    }
+}
+
+#[async_trait]
+impl PublishTarget for NotYet {
+    fn atomic(&self) -> bool {
+        false
+    }
+
+    async fn probe(&self) -> Result<ServerInfo, ConnError> {
+        match &self.probe {
+            Probe::Turso(client) => client.probe().await,
+            Probe::Edge(url, key, policy, timeout) => {
+                edge::probe(url, key, *policy, *timeout).await
+            }
+        }
+    }
+
+    async fn held(&self, _tenant: &str) -> Result<HashMap<String, Held>, ConnError> {
+        Err(self.refuse())
+    }
+
+    async fn apply(&self, _apply: &Apply<'_>) -> Result<ApplyReport, TargetError> {
+        Err(self.refuse().into())
+    }
+}
+
+/// Whether a local target's path stays inside the pages root; the message says why not.
+pub fn check_local_path(root: &std::path::Path, path: &str) -> Result<(), String> {
+    local::resolve_path(root, path).map(|_| ())
 }

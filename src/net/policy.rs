@@ -3,7 +3,7 @@
 //! `EDGEPUB_ALLOW_LINK_LOCAL` is set, so a settings form cannot be used to read instance
 //! credentials.
 
-use super::probe::{ConnError, ErrorKind};
+use super::{ConnError, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 

@@ -4,8 +4,8 @@
 use super::{protocol, Cache, Cmd, Reply};
 use crate::domain::redis_url::{self, Topology};
 use crate::domain::settings::CacheSettings;
-use crate::publish::net::NetPolicy;
-use crate::publish::probe::{chain_text, classify, io_kind, ConnError, ErrorKind, ServerInfo};
+use crate::net::NetPolicy;
+use crate::net::{chain_text, classify, io_kind, ConnError, ErrorKind, ServerInfo};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;

@@ -11,9 +11,9 @@ mod upstash;
 pub use self::redis::RedisCache;
 pub use self::upstash::UpstashCache;
 
-use super::net::NetPolicy;
-use super::probe::{ConnError, ServerInfo};
 use crate::domain::settings::{CacheSettings, RedisType};
+use crate::net::NetPolicy;
+use crate::net::{ConnError, ServerInfo};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -87,7 +87,7 @@ pub trait Cache: Send + Sync {
         let name = cmd.0.first().cloned().unwrap_or_default();
         match self.exec(std::slice::from_ref(&cmd)).await?.pop() {
             Some(Reply::Error(e)) => Err(ConnError::new(
-                super::probe::ErrorKind::Protocol,
+                crate::net::ErrorKind::Protocol,
                 format!("{name} failed: {}", first_line(&e)),
             )),
             Some(r) => Ok(r),
@@ -141,7 +141,7 @@ pub trait Cache: Send + Sync {
                     Reply::Int(n) => removed += n,
                     Reply::Error(e) => {
                         return Err(ConnError::new(
-                            super::probe::ErrorKind::Protocol,
+                            crate::net::ErrorKind::Protocol,
                             first_line(&e),
                         ))
                     }
@@ -155,7 +155,7 @@ pub trait Cache: Send + Sync {
 
 pub(crate) fn protocol(what: &str) -> ConnError {
     ConnError::new(
-        super::probe::ErrorKind::Protocol,
+        crate::net::ErrorKind::Protocol,
         format!("unexpected reply to {what}"),
     )
 }
@@ -181,4 +181,24 @@ pub async fn connect(
             Ok(Box::new(UpstashCache::new(s, policy, timeout)?))
         }
     }
+}
+
+/// "Test connection" for cache settings: connect, then ask the server what it is.
+pub async fn test(
+    s: &CacheSettings,
+    policy: NetPolicy,
+    timeout: Duration,
+) -> Result<ServerInfo, ConnError> {
+    connect(s, policy, timeout).await?.server_info().await
+}
+
+/// Deletes a tenant's page and SEO keys on the cache the settings describe.
+pub async fn flush(
+    s: &CacheSettings,
+    tenant: &str,
+    policy: NetPolicy,
+    timeout: Duration,
+) -> Result<i64, ConnError> {
+    let client = connect(s, policy, timeout).await?;
+    keys::flush_tenant(client.as_ref(), tenant).await
 }

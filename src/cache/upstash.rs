@@ -3,8 +3,8 @@
 
 use super::{Cache, Cmd, Reply};
 use crate::domain::settings::CacheSettings;
-use crate::publish::net::NetPolicy;
-use crate::publish::probe::{chain_text, classify, io_kind, ConnError, ErrorKind, ServerInfo};
+use crate::net::http::transport_error as http_error;
+use crate::net::{classify, ConnError, ErrorKind, NetPolicy, ServerInfo};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::time::Duration;
@@ -13,40 +13,6 @@ pub struct UpstashCache {
     http: reqwest::Client,
     url: url::Url,
     token: String,
-}
-
-impl UpstashCache {
-    /// Maps an HTTP client error to a kind; shared by every HTTP-speaking backend.
-    pub fn http_error(e: &reqwest::Error) -> ConnError {
-        http_error(e)
-    }
-}
-
-fn http_error(e: &reqwest::Error) -> ConnError {
-    if e.is_timeout() {
-        return ConnError::new(ErrorKind::Timeout, "no answer in time");
-    }
-    let text = chain_text(e);
-    // The address policy's and resolver's own errors keep their kind.
-    for kind in [ErrorKind::Permission, ErrorKind::Dns] {
-        if let Some(inner) = find::<ConnError>(e).filter(|c| c.kind == kind) {
-            return inner.clone();
-        }
-    }
-    classify(&text, io_kind(e))
-}
-
-fn find<'a, T: std::error::Error + 'static>(
-    e: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a T> {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(t) = err.downcast_ref::<T>() {
-            return Some(t);
-        }
-        cur = err.source();
-    }
-    None
 }
 
 impl UpstashCache {

@@ -1,0 +1,84 @@
+//! "Load this resource if the token may see its project", written once for every resource.
+
+use super::error::ApiError;
+use super::extract::{uuid_or_404, Auth};
+use crate::domain::token::Scope;
+use crate::store::StoreError;
+use std::future::Future;
+use uuid::Uuid;
+
+/// What a token needs to touch a resource: admin, or (for publish resources) publish or admin.
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    Admin,
+    Publish,
+}
+
+impl Need {
+    pub fn check(self, auth: &Auth, project: Uuid) -> Result<(), ApiError> {
+        match self {
+            Need::Admin => auth.require(Scope::Admin, Some(project)),
+            Need::Publish => auth
+                .require(Scope::Publish, Some(project))
+                .or_else(|_| auth.require(Scope::Admin, Some(project))),
+        }
+    }
+}
+
+/// A resource that belongs to one project.
+pub trait Owned {
+    fn project_id(&self) -> Uuid;
+}
+
+macro_rules! owned {
+    ($($t:ty),*) => {$(
+        impl Owned for $t {
+            fn project_id(&self) -> Uuid {
+                self.project_id
+            }
+        }
+    )*};
+}
+owned!(
+    crate::domain::page::Page,
+    crate::domain::datasource::Datasource,
+    crate::domain::target::Target,
+    crate::domain::publish::Job,
+    crate::domain::publish::Release
+);
+
+/// Parses `id` (an unparsable id is a 404 like an unknown one), loads the resource and checks
+/// the token may see its project.
+pub async fn load<T, F, Fut>(
+    auth: &Auth,
+    need: Need,
+    what: &'static str,
+    id: &str,
+    get: F,
+) -> Result<T, ApiError>
+where
+    T: Owned,
+    F: FnOnce(Uuid) -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let id = uuid_or_404(id, what)?;
+    let item = get(id).await.map_err(|e| ApiError::from_store(e, what))?;
+    need.check(auth, item.project_id())?;
+    Ok(item)
+}
+
+/// A project by id or slug, if the token may see it.
+pub async fn project(
+    state: &super::AppState,
+    auth: &Auth,
+    need: Need,
+    id_or_slug: &str,
+) -> Result<crate::domain::project::Project, ApiError> {
+    let p = state
+        .store
+        .get_project(id_or_slug)
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
+    need.check(auth, p.id)?;
+    Ok(p)
+}

@@ -1,0 +1,278 @@
+//! The edge state database's contract (edge-contract section 1) as neutral statements: SQL
+//! text with positional values. The local target runs them through sqlx, the Turso target
+//! sends them as Hrana batches, so both write the same tables, columns and rows by
+//! construction.
+//!
+//! Explicit column lists everywhere: a table an edge created first has its columns in
+//! another order, may lack newer columns (added here), and may carry a global `UNIQUE(slug)`
+//! (coped with by parking rewritten pages' slugs before the upsert).
+
+use super::{Apply, SiteSettings};
+use serde_json::Value as Json;
+
+/// A value bound to a positional parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Null,
+    Integer(i64),
+    Text(String),
+}
+
+impl From<Option<String>> for SqlValue {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(SqlValue::Null, SqlValue::Text)
+    }
+}
+
+impl From<&str> for SqlValue {
+    fn from(v: &str) -> Self {
+        SqlValue::Text(v.to_string())
+    }
+}
+
+/// One statement with `?` placeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    pub sql: String,
+    pub args: Vec<SqlValue>,
+}
+
+impl Stmt {
+    fn new(sql: impl Into<String>, args: Vec<SqlValue>) -> Stmt {
+        Stmt {
+            sql: sql.into(),
+            args,
+        }
+    }
+}
+
+/// Tables edgepub writes, created when missing (one statement each).
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS published_pages (
+    id TEXT PRIMARY KEY, slug TEXT NOT NULL, name TEXT NOT NULL, title TEXT, description TEXT,
+    layout_data TEXT NOT NULL, seo_data TEXT, datasources TEXT, css_bundle TEXT,
+    version INTEGER NOT NULL DEFAULT 1, published_at TEXT NOT NULL,
+    is_public INTEGER NOT NULL DEFAULT 1, is_homepage INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    content_hash TEXT, tenant_slug TEXT NOT NULL DEFAULT '_default')",
+    "CREATE TABLE IF NOT EXISTS project_settings (
+    id TEXT PRIMARY KEY, favicon_url TEXT, logo_url TEXT, site_name TEXT, site_description TEXT,
+    app_url TEXT, auth_forms TEXT, users_config TEXT, updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+    "CREATE TABLE IF NOT EXISTS _edgepub_release (
+    tenant_slug TEXT PRIMARY KEY, release_id TEXT NOT NULL, job_id TEXT NOT NULL, published_at TEXT NOT NULL)",
+];
+
+/// Indexes, created after any missing column was added.
+pub const INDEXES: &[&str] = &[
+    "CREATE UNIQUE INDEX IF NOT EXISTS idx_published_pages_tenant_slug ON published_pages (tenant_slug, slug)",
+    "CREATE INDEX IF NOT EXISTS idx_published_pages_homepage ON published_pages (is_homepage)",
+];
+
+/// Lists `published_pages`' columns; the column name is the second field of each row.
+pub const TABLE_INFO: &str = "PRAGMA table_info(published_pages)";
+
+/// Columns an older edge-created table may lack, with how to add them.
+const ADDABLE: &[(&str, &str)] = &[
+    ("title", "TEXT"),
+    ("description", "TEXT"),
+    ("seo_data", "TEXT"),
+    ("datasources", "TEXT"),
+    ("css_bundle", "TEXT"),
+    ("content_hash", "TEXT"),
+    ("tenant_slug", "TEXT NOT NULL DEFAULT '_default'"),
+];
+
+/// The `ALTER TABLE`s that bring a table with `present` columns up to the contract.
+pub fn add_missing_columns(present: &[String]) -> Vec<String> {
+    ADDABLE
+        .iter()
+        .filter(|(col, _)| !present.iter().any(|p| p == col))
+        .map(|(col, ty)| format!("ALTER TABLE published_pages ADD COLUMN {col} {ty}"))
+        .collect()
+}
+
+/// What a tenant's rows hold: `id, content_hash, version`.
+pub fn held(tenant: &str) -> Stmt {
+    Stmt::new(
+        "SELECT id, content_hash, version FROM published_pages WHERE tenant_slug = ?",
+        vec![tenant.into()],
+    )
+}
+
+/// Ids per `IN (…)` list; far below SQLite's parameter limit.
+const IDS_PER_STMT: usize = 500;
+/// Pages per multi-row upsert (17 parameters each).
+pub const PAGES_PER_STMT: usize = 200;
+
+fn in_list(prefix: &str, tenant: &str, ids: &[&str]) -> Vec<Stmt> {
+    ids.chunks(IDS_PER_STMT)
+        .map(|chunk| {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let mut args = vec![SqlValue::from(tenant)];
+            args.extend(chunk.iter().map(|id| SqlValue::from(*id)));
+            Stmt::new(
+                format!("{prefix} WHERE tenant_slug = ? AND id IN ({marks})"),
+                args,
+            )
+        })
+        .collect()
+}
+
+/// Deletes of removed pages, then the rewritten pages' slugs parked on unique placeholders,
+/// so slugs may move between pages in one release without a transient unique clash.
+pub fn prelude(a: &Apply<'_>) -> Vec<Stmt> {
+    let deletes: Vec<&str> = a.deletes.iter().map(String::as_str).collect();
+    let moving: Vec<&str> = a.upserts.iter().map(|p| p.page_id.as_str()).collect();
+    let mut out = in_list("DELETE FROM published_pages", a.tenant, &deletes);
+    out.extend(in_list(
+        "UPDATE published_pages SET slug = slug || '#moving#' || id",
+        a.tenant,
+        &moving,
+    ));
+    out
+}
+
+const PAGE_COLS: &str = "id, slug, name, title, description, layout_data, seo_data, datasources, css_bundle, version, \
+                         published_at, is_public, is_homepage, created_at, updated_at, content_hash, tenant_slug";
+
+const PAGE_UPDATE: &str = " ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, name = excluded.name, title = excluded.title, \
+     description = excluded.description, layout_data = excluded.layout_data, seo_data = excluded.seo_data, \
+     datasources = excluded.datasources, css_bundle = excluded.css_bundle, version = excluded.version, \
+     published_at = excluded.published_at, is_public = excluded.is_public, is_homepage = excluded.is_homepage, \
+     updated_at = excluded.updated_at, content_hash = excluded.content_hash, tenant_slug = excluded.tenant_slug";
+
+fn text(page: &Json, key: &str) -> SqlValue {
+    page.get(key)
+        .and_then(Json::as_str)
+        .map(String::from)
+        .into()
+}
+
+fn json_text(page: &Json, key: &str) -> Option<String> {
+    page.get(key).filter(|v| !v.is_null()).map(Json::to_string)
+}
+
+fn flag(page: &Json, key: &str, default: bool) -> SqlValue {
+    SqlValue::Integer(i64::from(
+        page.get(key).and_then(Json::as_bool).unwrap_or(default),
+    ))
+}
+
+/// The row values of one stamped compiled page, in `PAGE_COLS` order.
+fn page_row(tenant: &str, p: &Json) -> Vec<SqlValue> {
+    let published = p
+        .get("publishedAt")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    vec![
+        text(p, "id"),
+        text(p, "slug"),
+        text(p, "name"),
+        text(p, "title"),
+        text(p, "description"),
+        SqlValue::Text(json_text(p, "layoutData").unwrap_or_else(|| "{\"content\":[]}".into())),
+        json_text(p, "seoData").into(),
+        json_text(p, "datasources").into(),
+        text(p, "cssBundle"),
+        SqlValue::Integer(p.get("version").and_then(Json::as_i64).unwrap_or(1)),
+        SqlValue::Text(published.clone()),
+        flag(p, "isPublic", true),
+        flag(p, "isHomepage", false),
+        SqlValue::Text(published.clone()),
+        SqlValue::Text(published),
+        text(p, "contentHash"),
+        tenant.into(),
+    ]
+}
+
+/// Upserts of stamped compiled pages (contract JSON), `PAGES_PER_STMT` rows a statement.
+pub fn upserts(tenant: &str, pages: &[Json]) -> Vec<Stmt> {
+    pages
+        .chunks(PAGES_PER_STMT)
+        .map(|chunk| {
+            let row = format!("({})", vec!["?"; 17].join(", "));
+            let rows = vec![row.as_str(); chunk.len()].join(", ");
+            let args = chunk.iter().flat_map(|p| page_row(tenant, p)).collect();
+            Stmt::new(
+                format!("INSERT INTO published_pages ({PAGE_COLS}) VALUES {rows}{PAGE_UPDATE}"),
+                args,
+            )
+        })
+        .collect()
+}
+
+/// The edge reads row `_default` when rendering and `default` for llms.txt; a tenant's row
+/// is its slug.
+pub fn settings_row_ids(tenant: &str) -> Vec<&str> {
+    if tenant == crate::domain::project::DEFAULT_TENANT {
+        vec!["_default", "default"]
+    } else {
+        vec![tenant]
+    }
+}
+
+/// The site settings rows and edgepub's own `_edgepub_release` marker.
+pub fn epilogue(a: &Apply<'_>) -> Vec<Stmt> {
+    let s: &SiteSettings = a.settings;
+    let mut out: Vec<Stmt> = settings_row_ids(a.tenant)
+        .into_iter()
+        .map(|id| {
+            Stmt::new(
+                "INSERT INTO project_settings (id, favicon_url, logo_url, site_name, site_description, app_url, auth_forms, users_config, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, '{}', NULL, ?) ON CONFLICT (id) DO UPDATE SET favicon_url = excluded.favicon_url, \
+                 logo_url = excluded.logo_url, site_name = excluded.site_name, site_description = excluded.site_description, \
+                 app_url = excluded.app_url, updated_at = excluded.updated_at",
+                vec![
+                    id.into(),
+                    s.favicon_url.clone().into(),
+                    s.logo_url.clone().into(),
+                    s.site_name.clone().into(),
+                    s.site_description.clone().into(),
+                    s.app_url.clone().into(),
+                    a.published_at.into(),
+                ],
+            )
+        })
+        .collect();
+    out.push(Stmt::new(
+        "INSERT INTO _edgepub_release (tenant_slug, release_id, job_id, published_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (tenant_slug) DO UPDATE SET release_id = excluded.release_id, job_id = excluded.job_id, published_at = excluded.published_at",
+        vec![
+            a.tenant.into(),
+            SqlValue::Text(a.release_id.to_string()),
+            SqlValue::Text(a.job_id.to_string()),
+            a.published_at.into(),
+        ],
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upserts_bind_every_column_and_chunk() {
+        let page = serde_json::json!({"id": "p", "slug": "s", "name": "n", "layoutData": {"content": []},
+            "version": 3, "publishedAt": "2026-01-01T00:00:00.000Z", "isHomepage": true});
+        let pages = vec![page; PAGES_PER_STMT + 1];
+        let stmts = upserts("_default", &pages);
+        assert_eq!(stmts.len(), 2);
+        assert_eq!(stmts[0].args.len(), 17 * PAGES_PER_STMT);
+        assert_eq!(stmts[1].sql.matches('?').count(), stmts[1].args.len());
+        assert_eq!(stmts[1].args[9], SqlValue::Integer(3));
+        assert_eq!(stmts[1].args[12], SqlValue::Integer(1));
+        assert_eq!(stmts[1].args[11], SqlValue::Integer(1));
+    }
+
+    #[test]
+    fn only_missing_columns_are_added() {
+        let present: Vec<String> = ["id", "slug", "title", "tenant_slug"]
+            .map(String::from)
+            .to_vec();
+        let adds = add_missing_columns(&present);
+        assert_eq!(adds.len(), 5);
+        assert!(adds.iter().all(|a| !a.contains(" title ")));
+    }
+}
