@@ -7,7 +7,6 @@
 pub mod api;
 pub mod cache;
 pub mod cli;
-mod cli_publish;
 pub mod clock;
 pub mod compile;
 pub mod config;

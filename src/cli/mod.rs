@@ -1,4 +1,11 @@
-//! The `edgepub` command line.
+//! The `edgepub` command line: flags and dispatch here; each command family in its own file.
+
+mod admin;
+mod proxy;
+mod publish;
+
+use admin::{rotate_key, token_command};
+use proxy::{proxy_config, standalone_proxy, start_proxy};
 
 use crate::api::openapi;
 use crate::clock;
@@ -172,7 +179,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             project,
             force,
             wait,
-        } => crate::cli_publish::publish(&config, &store, &project, force, wait).await,
+        } => publish::publish(&config, &store, &project, force, wait).await,
         Command::Secrets(SecretsCommand::RotateKey { new_key }) => {
             rotate_key(&config, &store, new_key).await
         }
@@ -204,170 +211,5 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         None => app.run_until_stopped().await?,
     }
     tracing::info!("edgepub stopped");
-    Ok(())
-}
-
-/// The proxy's settings from flags and config; `None` when no listen address is configured.
-fn proxy_config(
-    config: &Config,
-    redis_url: Option<String>,
-    token: Option<String>,
-) -> anyhow::Result<Option<(std::net::SocketAddr, ProxyConfig)>> {
-    let Some(addr) = config.proxy_listen else {
-        return Ok(None);
-    };
-    let redis_url = redis_url
-        .or_else(|| config.redis_url.as_ref().map(|s| s.expose().to_string()))
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
-    let token = token
-        .or_else(|| config.proxy_token.as_ref().map(|s| s.expose().to_string()))
-        .ok_or_else(|| {
-            anyhow::anyhow!("the proxy needs a token: set EDGEPUB_PROXY_TOKEN or pass --token")
-        })?;
-    Ok(Some((addr, ProxyConfig::new(redis_url, token))))
-}
-
-async fn start_proxy(
-    addr: std::net::SocketAddr,
-    pc: ProxyConfig,
-    signals: bool,
-) -> anyhow::Result<actix_web::dev::Server> {
-    let listener = std::net::TcpListener::bind(addr)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let (port, server) = crate::proxy::build(pc, listener, signals).await?;
-    tracing::info!(address = %addr.ip(), port, "Upstash-compatible Redis proxy listening");
-    Ok(server)
-}
-
-fn standalone_proxy(
-    file: Option<&std::path::Path>,
-    listen: Option<std::net::SocketAddr>,
-    redis_url: Option<String>,
-    token: Option<String>,
-) -> ExitCode {
-    let mut config = match Config::load(file) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("edgepub: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    crate::telemetry::init(config.log_format);
-    config.proxy_listen = listen
-        .or(config.proxy_listen)
-        .or(Some(std::net::SocketAddr::from(([127, 0, 0, 1], 8079))));
-    let run = async {
-        let (addr, pc) = proxy_config(&config, redis_url, token)?
-            .ok_or_else(|| anyhow::anyhow!("no listen address"))?;
-        start_proxy(addr, pc, true).await?.await?;
-        anyhow::Ok(())
-    };
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("edgepub: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn rotate_key(config: &Config, store: &Store, new_key: Option<String>) -> anyhow::Result<()> {
-    use crate::secrets::{self, Key, Keyring};
-    let old = secrets::load_keyring(
-        config.secret_key.as_ref().map(|k| k.expose()),
-        &config.data_dir,
-    )?;
-    let (ring, from_env) = match (&config.secret_key, new_key) {
-        (Some(_), Some(new)) => (
-            Keyring::new(Key::parse(&new)?, vec![old.current().clone()]),
-            true,
-        ),
-        (Some(_), None) => {
-            anyhow::bail!("EDGEPUB_SECRET_KEY is set: pass the new key with --new-key")
-        }
-        (None, Some(_)) => {
-            anyhow::bail!("--new-key is for EDGEPUB_SECRET_KEY setups; the key file rotates itself")
-        }
-        // The new key is on disk (with the old one kept as previous) before anything is
-        // re-sealed, so an interrupted rotation leaves every secret readable.
-        (None, None) => (secrets::rotate_file_key(&config.data_dir, &old)?, false),
-    };
-    let count = store.with_keyring(ring.clone()).reseal_secrets().await?;
-    if from_env {
-        eprintln!("edgepub: re-sealed {count} secrets under key {}; now set EDGEPUB_SECRET_KEY to the new key", ring.current().id());
-    } else {
-        secrets::forget_previous(&config.data_dir)?;
-        eprintln!(
-            "edgepub: re-sealed {count} secrets under new key {} (key file {})",
-            ring.current().id(),
-            secrets::KEY_FILE
-        );
-    }
-    Ok(())
-}
-
-async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
-    match command {
-        TokenCommand::Create {
-            name,
-            scopes,
-            project,
-        } => {
-            let project_id = match project {
-                Some(p) => Some(
-                    store
-                        .get_project(&p)
-                        .await
-                        .map_err(|_| anyhow::anyhow!("no project `{p}`"))?
-                        .id,
-                ),
-                None => None,
-            };
-            let secret = token::generate();
-            let info = store
-                .insert_token(&secret, &name, &scopes, project_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("generated token collided; try again"))?;
-            eprintln!(
-                "edgepub: created token `{}` ({}); the secret below is shown only once",
-                info.name, info.id
-            );
-            println!("{secret}");
-        }
-        TokenCommand::List => {
-            println!(
-                "{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  status",
-                "id", "name", "scopes", "prefix", "project"
-            );
-            for t in store.list_tokens().await? {
-                let scopes = token::join_scopes(&t.scopes);
-                let project = t
-                    .project_id
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|| "-".into());
-                let status = if t.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
-                println!(
-                    "{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  {status}",
-                    t.id, t.name, scopes, t.prefix, project
-                );
-            }
-        }
-        TokenCommand::Revoke { id_or_name } => {
-            let t = store
-                .revoke_token(&id_or_name)
-                .await
-                .map_err(|_| anyhow::anyhow!("no token `{id_or_name}`"))?;
-            eprintln!("edgepub: revoked token `{}` ({})", t.name, t.id);
-        }
-    }
     Ok(())
 }

@@ -1,0 +1,271 @@
+//! One typed configuration: defaults, then an optional TOML file, then environment variables
+//! (env wins). Validated once at start so a bad value fails fast with a message naming it.
+//! A setting is one field here and one line in `from_sources`; `layers` does the rest.
+
+mod layers;
+
+use layers::Layers;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A string whose `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `<data_dir>/edgepub.db`.
+    pub database_url: Secret,
+    pub db_max_connections: u32,
+    pub admin_token: Option<Secret>,
+    pub cors_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    pub page_history_limit: u32,
+    pub log_format: LogFormat,
+    pub shutdown_timeout_secs: u64,
+    pub workers: Option<usize>,
+    /// How long a publish worker's project lease lasts unrenewed (renewed every third).
+    pub lease_secs: u64,
+    /// Seals secrets at rest; else a key file in the data dir is used (created once, 0600).
+    pub secret_key: Option<Secret>,
+    /// Root that local publish targets must stay inside (default `<data_dir>/sites`).
+    pub pages_root: PathBuf,
+    /// Deadline of one "Test connection", connect and reply included.
+    pub test_timeout_secs: u64,
+    /// Allow outbound connections to link-local / cloud metadata addresses.
+    pub allow_link_local: bool,
+    /// Redis behind the built-in Upstash-compatible proxy (`REDIS_URL`).
+    pub redis_url: Option<Secret>,
+    /// Where the proxy listens; with `serve` it is started alongside the API when set.
+    pub proxy_listen: Option<SocketAddr>,
+    pub proxy_token: Option<Secret>,
+    /// The proxy's URL as edges reach it, handed out by the edge settings endpoint for
+    /// projects whose cache is Redis over TCP.
+    pub proxy_public_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+impl Config {
+    /// Loads `file` (or `./edgepub.toml` when present) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::from_sources(file, &env)
+    }
+
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| get("EDGEPUB_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("edgepub.toml")).filter(|p| p.exists()));
+        let table = match file {
+            Some(path) => read_file(&path)?,
+            None => toml::Table::new(),
+        };
+        let l = Layers::new(env, table);
+        // One line per setting: its variable, default and bounds. The TOML key is derived
+        // from the variable's name.
+        let data_dir = l
+            .path("EDGEPUB_DATA_DIR")
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = l.secret("DATABASE_URL").unwrap_or_else(|| {
+            Secret(format!(
+                "sqlite://{}",
+                data_dir.join("edgepub.db").display()
+            ))
+        });
+        let scheme = database_url.expose().split(':').next().unwrap_or_default();
+        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+            l.error("DATABASE_URL: must start with sqlite:// or postgres://".into());
+        }
+        let admin_token = l.secret("EDGEPUB_ADMIN_TOKEN");
+        if admin_token.as_ref().is_some_and(|t| t.expose().len() < 24) {
+            l.error("EDGEPUB_ADMIN_TOKEN: must be at least 24 characters".into());
+        }
+        let secret_key = l.secret("EDGEPUB_SECRET_KEY");
+        if secret_key
+            .as_ref()
+            .is_some_and(|k| crate::secrets::Key::parse(k.expose()).is_err())
+        {
+            l.error("EDGEPUB_SECRET_KEY: must be 32 bytes, base64 or hex encoded".into());
+        }
+        let config = Config {
+            listen: l
+                .addr("EDGEPUB_LISTEN")
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            pages_root: l
+                .path("EDGEPUB_PAGES_ROOT")
+                .unwrap_or_else(|| data_dir.join("sites")),
+            data_dir,
+            database_url,
+            db_max_connections: l.num("EDGEPUB_DB_MAX_CONNECTIONS", 10, 1),
+            admin_token,
+            cors_origins: l.list("EDGEPUB_CORS_ORIGINS"),
+            max_body_bytes: l.num("EDGEPUB_MAX_BODY_BYTES", 2 * 1024 * 1024, 1024),
+            page_history_limit: l.num("EDGEPUB_PAGE_HISTORY_LIMIT", 50, 1),
+            log_format: l.choice(
+                "EDGEPUB_LOG_FORMAT",
+                &[("pretty", LogFormat::Pretty), ("json", LogFormat::Json)],
+                LogFormat::Pretty,
+            ),
+            shutdown_timeout_secs: l.num("EDGEPUB_SHUTDOWN_TIMEOUT_SECS", 30, 0),
+            workers: l.optional_num("EDGEPUB_WORKERS", 1),
+            lease_secs: l.num("EDGEPUB_LEASE_SECS", 15, 1),
+            secret_key,
+            test_timeout_secs: l.num("EDGEPUB_TEST_TIMEOUT_SECS", 5, 1),
+            allow_link_local: l.flag("EDGEPUB_ALLOW_LINK_LOCAL", false),
+            redis_url: l.secret("REDIS_URL"),
+            proxy_listen: l.addr("EDGEPUB_PROXY_LISTEN"),
+            proxy_token: l.secret("EDGEPUB_PROXY_TOKEN"),
+            proxy_public_url: l.string("EDGEPUB_PROXY_PUBLIC_URL"),
+        };
+        l.finish()?;
+        Ok(config)
+    }
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.message().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let c = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.database_url.expose(), "sqlite://./data/edgepub.db");
+        assert_eq!(c.max_body_bytes, 2 * 1024 * 1024);
+    }
+
+    #[test]
+    fn env_wins_over_file_and_errors_are_all_reported() {
+        let dir = std::env::temp_dir().join(format!("edgepub-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("edgepub.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:7000\"\npage_history_limit = 5\n",
+        )
+        .unwrap();
+        let c = Config::from_sources(Some(&file), &env(&[("EDGEPUB_LISTEN", "127.0.0.1:9000")]))
+            .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.page_history_limit, 5);
+
+        let err = Config::from_sources(
+            None,
+            &env(&[
+                ("EDGEPUB_LISTEN", "nope"),
+                ("EDGEPUB_MAX_BODY_BYTES", "x"),
+                ("DATABASE_URL", "mysql://x"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("EDGEPUB_LISTEN")
+                && err.contains("EDGEPUB_MAX_BODY_BYTES")
+                && err.contains("DATABASE_URL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn file_keys_are_checked_and_typed_like_env() {
+        let dir = std::env::temp_dir().join(format!("edgepub-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("edgepub.toml");
+        std::fs::write(
+            &file,
+            "cors_origins = [\"https://a\", \"https://b\"]\nallow_link_local = true\nworkers = 3\n",
+        )
+        .unwrap();
+        let c = Config::from_sources(Some(&file), &env(&[])).unwrap();
+        assert_eq!(c.cors_origins, ["https://a", "https://b"]);
+        assert!(c.allow_link_local);
+        assert_eq!(c.workers, Some(3));
+        std::fs::write(&file, "listen_addr = \"127.0.0.1:1\"\nlease_secs = 0\n").unwrap();
+        let err = Config::from_sources(Some(&file), &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown key `listen_addr`") && err.contains("EDGEPUB_LEASE_SECS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c = Config::from_sources(
+            None,
+            &env(&[("EDGEPUB_ADMIN_TOKEN", "canary-canary-canary-canary")]),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("canary"));
+    }
+}
