@@ -71,13 +71,7 @@ pub fn publish_context(config: &Config, store: Store) -> crate::publish::Publish
         compile: crate::compile::CompileOptions {
             max_layout_bytes: config.max_body_bytes,
         },
-        probe: crate::publish::targets::ProbeContext {
-            pages_root: config.pages_root.clone(),
-            policy: crate::net::NetPolicy {
-                allow_link_local: config.allow_link_local,
-            },
-            timeout: std::time::Duration::from_secs(config.test_timeout_secs),
-        },
+        targets: config.target_context(),
         owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         lease: chrono::Duration::seconds(i64::try_from(config.lease_secs).unwrap_or(15)),
     }

@@ -11,6 +11,7 @@ pub mod pages;
 pub mod projects;
 pub mod publish;
 pub mod releases;
+pub mod retry;
 pub mod settings;
 pub mod sync;
 pub mod targets;
@@ -48,12 +49,8 @@ impl AppState {
         std::time::Duration::from_secs(self.config.test_timeout_secs)
     }
 
-    pub fn probe_context(&self) -> crate::publish::targets::ProbeContext {
-        crate::publish::targets::ProbeContext {
-            pages_root: self.config.pages_root.clone(),
-            policy: self.net_policy(),
-            timeout: self.test_timeout(),
-        }
+    pub fn target_context(&self) -> &crate::publish::targets::TargetContext {
+        &self.publish.targets
     }
 }
 

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/projects/{project}/publish-jobs").get(list_jobs))
         .service(web::resource("/publish-jobs/{id}").get(get_job))
         .service(web::resource("/publish-jobs/{id}/events").get(super::events::job_events))
+        .service(web::resource("/publish-jobs/{id}/retry").post(super::retry::retry_job))
         .service(web::resource("/projects/{project}/compile").post(compile));
 }
 
@@ -48,6 +49,49 @@ pub struct PublishBody {
     /// Rewrite and re-version every page, even unchanged ones.
     #[serde(default)]
     pub force: bool,
+    /// Only these targets (default: every enabled target of the project).
+    #[serde(default)]
+    pub targets: Option<Vec<Uuid>>,
+}
+
+/// Checks that a publish's named targets belong to the project and are enabled.
+async fn check_targets(
+    state: &AppState,
+    project: Uuid,
+    targets: Option<&[Uuid]>,
+) -> Result<(), ApiError> {
+    let Some(ids) = targets else {
+        return Ok(());
+    };
+    let known = state.store.list_targets(project).await?;
+    let mut problems = Vec::new();
+    if ids.is_empty() {
+        problems.push(crate::domain::FieldError {
+            path: "/targets".into(),
+            code: "empty",
+            message: "name at least one target, or leave `targets` out to publish to all".into(),
+        });
+    }
+    for (i, id) in ids.iter().enumerate() {
+        match known.iter().find(|t| t.id == *id) {
+            Some(t) if t.enabled => {}
+            Some(_) => problems.push(crate::domain::FieldError {
+                path: format!("/targets/{i}"),
+                code: "target_disabled",
+                message: "this target is disabled".into(),
+            }),
+            None => problems.push(crate::domain::FieldError {
+                path: format!("/targets/{i}"),
+                code: "unknown_target",
+                message: "not a target of this project".into(),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(problems))
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -123,6 +167,7 @@ pub async fn publish_project(
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
     let body = body.0.unwrap_or_default();
+    check_targets(&state, project.id, body.targets.as_deref()).await?;
     enqueue(
         &state,
         &req,
@@ -131,6 +176,7 @@ pub async fn publish_project(
         JobRequest::Publish {
             pages: body.pages,
             force: body.force,
+            targets: body.targets,
         },
     )
     .await
@@ -154,6 +200,7 @@ pub async fn publish_page(
         JobRequest::Publish {
             pages: Some(vec![page.1]),
             force: false,
+            targets: None,
         },
     )
     .await
@@ -176,6 +223,7 @@ pub async fn unpublish_page(
         page.0,
         JobRequest::Unpublish {
             pages: vec![page.1],
+            targets: None,
         },
     )
     .await

@@ -62,7 +62,10 @@ pub async fn rollback(
         &req,
         &auth,
         r.project_id,
-        JobRequest::Rollback { release_id: r.id },
+        JobRequest::Rollback {
+            release_id: r.id,
+            targets: None,
+        },
     )
     .await
 }

@@ -161,8 +161,8 @@ pub async fn delete(
 }
 
 async fn run_test(state: &AppState, f: &TargetFields) -> TestReport {
-    let ctx = state.probe_context();
-    let report = probe::run(ctx.timeout, targets::test(f, &ctx)).await;
+    let ctx = state.target_context();
+    let report = probe::run(ctx.probe_timeout, targets::test(f, ctx)).await;
     if let Some(e) = &report.error {
         tracing::info!(kind = ?e.kind, target_kind = f.kind.as_str(), "target connection test failed");
     }

@@ -22,7 +22,11 @@ pub async fn publish(
     let job = match store
         .enqueue_job(
             project.id,
-            &JobRequest::Publish { pages: None, force },
+            &JobRequest::Publish {
+                pages: None,
+                force,
+                targets: None,
+            },
             None,
             None,
         )
@@ -69,6 +73,20 @@ pub async fn publish(
                     job.progress.pages_total
                 );
                 return Ok(());
+            }
+            JobState::Partial => {
+                bar.finish_and_clear();
+                let failed: Vec<String> = job
+                    .result
+                    .iter()
+                    .flat_map(|r| r.targets.iter().filter(|t| !t.ok))
+                    .map(|t| format!("{}: {}", t.name, t.error.as_deref().unwrap_or("failed")))
+                    .collect();
+                anyhow::bail!(
+                    "published to some targets only (retry with POST /api/publish-jobs/{}/retry): {}",
+                    job.id,
+                    failed.join("; ")
+                );
             }
             JobState::Failed => {
                 bar.finish_and_clear();

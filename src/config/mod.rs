@@ -73,6 +73,34 @@ pub struct Config {
     /// The proxy's URL as edges reach it, handed out by the edge settings endpoint for
     /// projects whose cache is Redis over TCP.
     pub proxy_public_url: Option<String>,
+    /// Deadline of one request to a Turso database or push edge while publishing.
+    pub target_timeout_secs: u64,
+    /// Attempts per request (Turso) or page (push edge) on transient failures.
+    pub target_attempts: u32,
+    /// Largest Hrana request a Turso publish sends; a larger release is staged.
+    pub turso_max_request_bytes: usize,
+    /// Pages pushed to an edge at once.
+    pub edge_concurrency: usize,
+}
+
+impl Config {
+    /// How publish targets are opened and written.
+    pub fn target_context(&self) -> crate::publish::targets::TargetContext {
+        crate::publish::targets::TargetContext {
+            pages_root: self.pages_root.clone(),
+            policy: crate::net::NetPolicy {
+                allow_link_local: self.allow_link_local,
+            },
+            probe_timeout: std::time::Duration::from_secs(self.test_timeout_secs),
+            write_timeout: std::time::Duration::from_secs(self.target_timeout_secs),
+            turso_max_request_bytes: self.turso_max_request_bytes,
+            edge_concurrency: self.edge_concurrency,
+            backoff: crate::net::retry::Backoff {
+                attempts: self.target_attempts,
+                ..Default::default()
+            },
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +194,10 @@ impl Config {
             proxy_listen: l.addr("EDGEPUB_PROXY_LISTEN"),
             proxy_token: l.secret("EDGEPUB_PROXY_TOKEN"),
             proxy_public_url: l.string("EDGEPUB_PROXY_PUBLIC_URL"),
+            target_timeout_secs: l.num("EDGEPUB_TARGET_TIMEOUT_SECS", 60, 1),
+            target_attempts: l.num("EDGEPUB_TARGET_ATTEMPTS", 4, 1),
+            turso_max_request_bytes: l.num("EDGEPUB_TURSO_MAX_REQUEST_BYTES", 8 << 20, 16 << 10),
+            edge_concurrency: l.num("EDGEPUB_EDGE_CONCURRENCY", 8, 1),
         };
         l.finish()?;
         Ok(config)

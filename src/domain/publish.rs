@@ -15,11 +15,27 @@ pub enum JobRequest {
         pages: Option<Vec<Uuid>>,
         #[serde(default)]
         force: bool,
+        /// Only these targets (default: every enabled target).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        targets: Option<Vec<Uuid>>,
     },
-    /// Take pages off every target.
-    Unpublish { pages: Vec<Uuid> },
+    /// Take pages off the targets.
+    Unpublish {
+        pages: Vec<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        targets: Option<Vec<Uuid>>,
+    },
     /// Publish a past release's pages again, as a new release.
-    Rollback { release_id: Uuid },
+    Rollback {
+        release_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        targets: Option<Vec<Uuid>>,
+    },
+    /// Write a partial release again to the targets that failed it (no new release).
+    Retry {
+        release_id: Uuid,
+        targets: Vec<Uuid>,
+    },
 }
 
 impl JobRequest {
@@ -28,7 +44,30 @@ impl JobRequest {
             JobRequest::Publish { .. } => "publish",
             JobRequest::Unpublish { .. } => "unpublish",
             JobRequest::Rollback { .. } => "rollback",
+            JobRequest::Retry { .. } => "retry",
         }
+    }
+
+    /// The targets the job writes, when limited.
+    pub fn targets(&self) -> Option<&[Uuid]> {
+        match self {
+            JobRequest::Publish { targets, .. }
+            | JobRequest::Unpublish { targets, .. }
+            | JobRequest::Rollback { targets, .. } => targets.as_deref(),
+            JobRequest::Retry { targets, .. } => Some(targets),
+        }
+    }
+
+    /// The same request limited to `only` targets.
+    pub fn limited_to(&self, only: Vec<Uuid>) -> JobRequest {
+        let mut r = self.clone();
+        match &mut r {
+            JobRequest::Publish { targets, .. }
+            | JobRequest::Unpublish { targets, .. }
+            | JobRequest::Rollback { targets, .. } => *targets = Some(only),
+            JobRequest::Retry { targets, .. } => *targets = only,
+        }
+        r
     }
 }
 
@@ -38,6 +77,8 @@ pub enum JobState {
     Queued,
     Running,
     Succeeded,
+    /// Some targets were written, others failed; the release is partial.
+    Partial,
     Failed,
 }
 
@@ -47,6 +88,7 @@ impl JobState {
             JobState::Queued => "queued",
             JobState::Running => "running",
             JobState::Succeeded => "succeeded",
+            JobState::Partial => "partial",
             JobState::Failed => "failed",
         }
     }
@@ -55,13 +97,17 @@ impl JobState {
         match s {
             "running" => JobState::Running,
             "succeeded" => JobState::Succeeded,
+            "partial" => JobState::Partial,
             "failed" => JobState::Failed,
             _ => JobState::Queued,
         }
     }
 
     pub fn is_final(self) -> bool {
-        matches!(self, JobState::Succeeded | JobState::Failed)
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Partial | JobState::Failed
+        )
     }
 }
 
@@ -80,12 +126,48 @@ pub struct TargetResult {
     pub target_id: Uuid,
     pub name: String,
     pub kind: String,
+    /// Everything planned for this target was written.
     pub ok: bool,
+    /// `ok`, `partial` (some pages written, some failed) or `failed` (nothing written).
+    #[serde(default)]
+    pub status: TargetStatus,
+    /// Whether readers saw this target's share all at once (false for push edges).
+    #[serde(default)]
+    pub atomic: bool,
     pub upserted: u64,
     pub deleted: u64,
     pub unchanged: u64,
     pub duration_ms: u64,
     pub error: Option<String>,
+    /// The error's kind, as a "Test connection" reports it (`refused`, `timeout`, `auth`,
+    /// `conflict`, …).
+    #[serde(default)]
+    pub error_kind: Option<String>,
+    /// Pages a non-atomic target could not write or delete.
+    #[serde(default)]
+    pub failed_pages: Vec<PageError>,
+    /// HTTP requests made and bytes sent (Turso, push edges).
+    #[serde(default)]
+    pub requests: u64,
+    #[serde(default)]
+    pub bytes_sent: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetStatus {
+    Ok,
+    Partial,
+    #[default]
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PageError {
+    pub page_id: String,
+    /// The error's kind (`conflict`: the edge holds a version edgepub did not write).
+    pub kind: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -136,6 +218,8 @@ pub struct Release {
     pub job_id: Uuid,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// `complete` (every target it was written to holds it) or `partial`.
+    pub status: String,
     #[schema(value_type = Vec<TargetResult>)]
     pub targets: Value,
     /// Present when one release is fetched.

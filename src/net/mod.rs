@@ -13,10 +13,10 @@ pub use classify::{chain_text, classify, io_kind};
 pub use policy::NetPolicy;
 pub use probe::TestReport;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     Dns,
@@ -28,9 +28,12 @@ pub enum ErrorKind {
     NotFound,
     Permission,
     Invalid,
+    /// The peer holds something edgepub did not write there (drift); a forced publish
+    /// repairs it.
+    Conflict,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, thiserror::Error)]
 #[error("{message}")]
 pub struct ConnError {
     pub kind: ErrorKind,
@@ -55,6 +58,21 @@ pub struct ServerInfo {
 }
 
 impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Dns => "dns",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Permission => "permission",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Conflict => "conflict",
+        }
+    }
+
     /// Whether trying again later may succeed: transport trouble is, a refusal by the peer
     /// (auth, not found, invalid input) is not.
     pub fn is_transient(self) -> bool {

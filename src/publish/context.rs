@@ -1,6 +1,6 @@
 //! What every publish job of a process shares, and the compiler's view of a project.
 
-use super::targets::ProbeContext;
+use super::targets::TargetContext;
 use crate::clock::SharedClock;
 use crate::compile::{CompileOptions, CssCache, DraftPage, ProjectContext, ProjectInput};
 use crate::store::Store;
@@ -13,7 +13,7 @@ pub struct PublishContext {
     pub clock: SharedClock,
     pub css: Arc<CssCache>,
     pub compile: CompileOptions,
-    pub probe: ProbeContext,
+    pub targets: TargetContext,
     /// This process's lease owner id.
     pub owner: String,
     pub lease: chrono::Duration,

@@ -33,7 +33,7 @@ pub async fn desired(
     result: &mut JobResult,
 ) -> Result<Desired, PublishError> {
     match &job.request {
-        JobRequest::Publish { pages, force } => {
+        JobRequest::Publish { pages, force, .. } => {
             let ids = match pages {
                 None => ctx.store.live_page_ids(project.id).await?,
                 Some(ids) => ids.clone(),
@@ -64,13 +64,17 @@ pub async fn desired(
                 force: *force,
             })
         }
-        JobRequest::Unpublish { pages } => Ok(Desired {
+        JobRequest::Unpublish { pages, .. } => Ok(Desired {
             wanted: Vec::new(),
             base: current.to_vec(),
             removed: pages.iter().map(Uuid::to_string).collect(),
             force: false,
         }),
-        JobRequest::Rollback { release_id } => {
+        // A retry writes its release as it is; `jobs` never plans it anew.
+        JobRequest::Retry { .. } => Err(PublishError::Rejected(
+            "a retry writes its release as recorded".into(),
+        )),
+        JobRequest::Rollback { release_id, .. } => {
             let release = match ctx.store.get_release(*release_id).await {
                 Ok(r) if r.project_id == project.id => r,
                 Ok(_) | Err(StoreError::NotFound) => {

@@ -1,18 +1,26 @@
-//! Running one publish job: compile, plan versions, write every enabled target, then record
-//! the release. Re-running a job after a crash is safe: compiling is deterministic, versions
-//! are planned from the last recorded release, and targets skip what they already hold.
+//! Running one publish job: compile, plan versions, write every chosen target in parallel,
+//! then record the release. Re-running a job after a crash is safe: compiling is
+//! deterministic, versions are planned from the last recorded release, and targets skip
+//! what they already hold.
+//!
+//! Outcomes: every target written → a complete release, job `succeeded`; some written →
+//! a partial release, job `partial` (`POST /api/publish-jobs/{id}/retry` re-runs the failed
+//! targets); none written → no release, job `failed`. A retry job writes an existing release
+//! to the targets that failed it and updates that release's per-target results.
 
 use super::context::{iso, PublishContext};
 use super::desired::desired;
 use super::error::PublishError;
-use super::plan::{next_release, plan_target, TargetPlan};
-use super::targets::{self, Apply, ApplyReport, Bodies, SiteSettings, TargetError};
+use super::plan::next_release;
+use super::release::{self, Outcome};
+use super::targets::SiteSettings;
+use super::write::{write_target, BlobBodies, Share};
 use crate::domain::project::Project;
-use crate::domain::publish::{Job, JobResult, Progress, ReleasePage, TargetResult};
+use crate::domain::publish::{
+    Job, JobRequest, JobResult, Progress, ReleasePage, TargetResult, TargetStatus,
+};
 use crate::domain::target::Target;
-use crate::store::releases::NewRelease;
-use crate::store::{Store, StoreError};
-use serde_json::Value;
+use crate::store::StoreError;
 use std::collections::HashSet;
 use std::time::Instant;
 use uuid::Uuid;
@@ -81,6 +89,32 @@ async fn plan_release(
     Ok((release, desired.force))
 }
 
+/// The enabled targets the job writes: all of them, or those it names.
+async fn chosen_targets(
+    ctx: &PublishContext,
+    project: &Project,
+    only: Option<&[Uuid]>,
+) -> Result<Vec<Target>, PublishError> {
+    let all = ctx.store.list_targets(project.id).await?;
+    if let Some(ids) = only {
+        if let Some(missing) = ids.iter().find(|id| !all.iter().any(|t| t.id == **id)) {
+            return Err(PublishError::Rejected(format!(
+                "target {missing} is not a target of this project"
+            )));
+        }
+    }
+    let chosen: Vec<Target> = all
+        .into_iter()
+        .filter(|t| t.enabled && only.is_none_or(|ids| ids.contains(&t.id)))
+        .collect();
+    if chosen.is_empty() {
+        return Err(PublishError::Rejected(
+            "the project has no enabled publish target".into(),
+        ));
+    }
+    Ok(chosen)
+}
+
 async fn execute(
     ctx: &PublishContext,
     job: &Job,
@@ -89,30 +123,37 @@ async fn execute(
     started: Instant,
 ) -> Result<(), PublishError> {
     let project = ctx.store.get_project(&job.project_id.to_string()).await?;
-    let (release, force) = plan_release(ctx, job, &project, progress, result).await?;
+    let (pages, force, existing) = match &job.request {
+        JobRequest::Retry { release_id, .. } => {
+            let release = match ctx.store.get_release(*release_id).await {
+                Ok(r) if r.project_id == project.id => r,
+                Ok(_) | Err(StoreError::NotFound) => {
+                    return Err(PublishError::Rejected(format!(
+                        "release {release_id} does not exist"
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let pages = release.pages.clone().unwrap_or_default();
+            (pages, false, Some(release))
+        }
+        _ => {
+            let (pages, force) = plan_release(ctx, job, &project, progress, result).await?;
+            (pages, force, None)
+        }
+    };
     result.compile_ms = ms(started);
-    progress.pages_total = release.len() as u64;
+    progress.pages_total = pages.len() as u64;
     progress.stage = "writing".into();
     ctx.store.set_progress(job.id, progress).await?;
+    let targets = chosen_targets(ctx, &project, job.request.targets()).await?;
 
-    let targets: Vec<_> = ctx
-        .store
-        .list_targets(project.id)
-        .await?
-        .into_iter()
-        .filter(|t| t.enabled)
-        .collect();
-    if targets.is_empty() {
-        return Err(PublishError::Rejected(
-            "the project has no enabled publish target".into(),
-        ));
-    }
     let write_started = Instant::now();
-    let release_id = Uuid::new_v4();
+    let release_id = existing.as_ref().map_or_else(Uuid::new_v4, |r| r.id);
     let now = iso(ctx.clock.now());
     let share = Share {
         tenant: &project.tenant_slug,
-        release: &release,
+        release: &pages,
         force,
         bodies: &BlobBodies {
             store: &ctx.store,
@@ -127,118 +168,29 @@ async fn execute(
     result.targets = futures_util::future::try_join_all(runs).await?;
     result.write_ms = ms(write_started);
     progress.pages_written = result.targets.iter().map(|t| t.upserted).sum();
-    let failed = result.targets.iter().filter(|t| !t.ok).count();
-    if failed > 0 {
+    let wrote_any = result
+        .targets
+        .iter()
+        .any(|t| t.status != TargetStatus::Failed);
+    if !wrote_any {
         return Err(PublishError::Targets {
-            failed,
+            failed: result.targets.len(),
             total: result.targets.len(),
         });
     }
     progress.stage = "done".into();
     result.total_ms = ms(started);
-    let targets_json = serde_json::to_value(&result.targets).unwrap_or_default();
-    let new = NewRelease {
-        id: release_id,
-        targets: &targets_json,
-        pages: &release,
+    let outcome = match existing {
+        None => Outcome::New {
+            id: release_id,
+            pages: &pages,
+        },
+        Some(r) => Outcome::Retried {
+            id: r.id,
+            before: serde_json::from_value::<Vec<TargetResult>>(r.targets).unwrap_or_default(),
+        },
     };
-    super::release::record(ctx, job, &new, progress, result).await?;
-    tracing::info!(job_id = %job.id, pages = release.len(), written = progress.pages_written, "published");
+    release::record(ctx, job, outcome, progress, result).await?;
+    tracing::info!(job_id = %job.id, pages = pages.len(), written = progress.pages_written, "published");
     Ok(())
-}
-
-/// What every target of one job writes from.
-struct Share<'a> {
-    tenant: &'a str,
-    release: &'a [ReleasePage],
-    force: bool,
-    bodies: &'a dyn Bodies,
-    settings: &'a SiteSettings,
-    release_id: Uuid,
-    job_id: Uuid,
-    published_at: &'a str,
-}
-
-/// Diffs the release against what one target holds and writes the difference. The target's
-/// own failure goes into its result; a control-plane failure fails the whole run.
-async fn write_target(
-    ctx: &PublishContext,
-    t: &Target,
-    s: &Share<'_>,
-) -> Result<TargetResult, StoreError> {
-    let started = Instant::now();
-    let mut r = TargetResult {
-        target_id: t.id,
-        name: t.name.clone(),
-        kind: t.kind.as_str().into(),
-        ..Default::default()
-    };
-    let outcome = async {
-        let target = targets::open(&t.fields(), &ctx.probe)?;
-        let held = target.held(s.tenant).await?;
-        let plan = plan_target(s.release, &held, s.force);
-        let apply = Apply {
-            tenant: s.tenant,
-            upserts: &plan.upserts,
-            deletes: &plan.deletes,
-            bodies: s.bodies,
-            settings: s.settings,
-            release_id: s.release_id,
-            job_id: s.job_id,
-            published_at: s.published_at,
-        };
-        let report = target.apply(&apply).await?;
-        Ok::<(TargetPlan, ApplyReport), TargetError>((plan, report))
-    }
-    .await;
-    match outcome {
-        Ok((plan, report)) => {
-            r.ok = report.failed.is_empty();
-            r.upserted = report.written;
-            r.deleted = report.deleted;
-            r.unchanged = plan.unchanged;
-            if let Some(f) = report.failed.first() {
-                r.error = Some(format!(
-                    "{} pages failed; first: {}: {}",
-                    report.failed.len(),
-                    f.page_id,
-                    f.error
-                ));
-            }
-        }
-        Err(TargetError::Store(e)) => return Err(e),
-        Err(TargetError::Conn(e)) => r.error = Some(e.message),
-    }
-    r.duration_ms = ms(started);
-    Ok(r)
-}
-
-/// Compiled pages for targets, read from the blob store a chunk at a time and stamped.
-struct BlobBodies<'a> {
-    store: &'a Store,
-    project_id: Uuid,
-}
-
-#[async_trait::async_trait]
-impl Bodies for BlobBodies<'_> {
-    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<Value>, StoreError> {
-        let hashes: Vec<String> = pages.iter().map(|p| p.content_hash.clone()).collect();
-        let blobs = self.store.get_blobs(self.project_id, &hashes).await?;
-        pages
-            .iter()
-            .map(|p| {
-                let mut body: Value = blobs
-                    .get(&p.content_hash)
-                    .and_then(|s| serde_json::from_str(s).ok())
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("compiled page {} is missing", p.content_hash))
-                    })?;
-                if let Some(m) = body.as_object_mut() {
-                    m.insert("version".into(), Value::from(p.version));
-                    m.insert("publishedAt".into(), Value::from(p.published_at.clone()));
-                }
-                Ok(body)
-            })
-            .collect()
-    }
 }

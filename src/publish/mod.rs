@@ -12,6 +12,7 @@ pub mod plan;
 pub mod release;
 pub mod targets;
 pub mod worker;
+pub mod write;
 
 pub use context::PublishContext;
 pub use error::PublishError;

@@ -9,6 +9,15 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Held {
     pub content_hash: Option<String>,
     pub version: i64,
+    /// The slug it is served at, when the target can say (a push edge deletes by slug).
+    pub slug: Option<String>,
+}
+
+/// A page a target must remove.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Removal {
+    pub page_id: String,
+    pub slug: Option<String>,
 }
 
 /// A page as the release wants it, before it is stamped.
@@ -68,7 +77,7 @@ pub fn next_release(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetPlan {
     pub upserts: Vec<ReleasePage>,
-    pub deletes: Vec<String>,
+    pub deletes: Vec<Removal>,
     pub unchanged: u64,
 }
 
@@ -93,9 +102,12 @@ pub fn plan_target(
     let wanted: std::collections::HashSet<&str> =
         release.iter().map(|r| r.page_id.as_str()).collect();
     plan.deletes = held
-        .keys()
-        .filter(|id| !wanted.contains(id.as_str()))
-        .cloned()
+        .iter()
+        .filter(|(id, _)| !wanted.contains(id.as_str()))
+        .map(|(id, h)| Removal {
+            page_id: id.clone(),
+            slug: h.slug.clone(),
+        })
         .collect();
     plan.deletes.sort();
     plan
@@ -183,6 +195,7 @@ mod tests {
                 Held {
                     content_hash: Some("h1".into()),
                     version: 3,
+                    slug: None,
                 },
             ),
             (
@@ -190,6 +203,7 @@ mod tests {
                 Held {
                     content_hash: Some("h2".into()),
                     version: 1,
+                    slug: None,
                 },
             ),
             (
@@ -197,6 +211,7 @@ mod tests {
                 Held {
                     content_hash: None,
                     version: 1,
+                    slug: Some("old".into()),
                 },
             ),
         ]
@@ -204,7 +219,14 @@ mod tests {
         let plan = plan_target(&release, &held, false);
         assert_eq!(
             (plan.upserts.len(), plan.unchanged, plan.deletes.clone()),
-            (1, 1, vec!["old".to_string()])
+            (
+                1,
+                1,
+                vec![Removal {
+                    page_id: "old".into(),
+                    slug: Some("old".into())
+                }]
+            )
         );
         assert_eq!(plan.upserts[0].page_id, "b");
         assert_eq!(plan_target(&release, &held, true).upserts.len(), 2);

@@ -1,29 +1,77 @@
-//! Recording a release: the release, its pages and the job's end commit in one control-plane
-//! transaction, fenced by the project's lease so a worker that lost its lease records
-//! nothing. Rows that must commit with a release (cache outbox, outgoing events, audit) are
-//! written into the same transaction here.
+//! Recording a release: the release (or, for a retry, its updated per-target results) and
+//! the job's end commit in one control-plane transaction, fenced by the project's lease so a
+//! worker that lost its lease records nothing. Rows that must commit with a release (cache
+//! outbox, outgoing events, audit) are written into the same transaction here.
 
 use super::context::PublishContext;
-use crate::domain::publish::{Job, JobResult, Progress};
+use crate::domain::publish::{Job, JobResult, JobState, Progress, ReleasePage, TargetResult};
 use crate::store::releases::NewRelease;
 use crate::store::StoreError;
+use uuid::Uuid;
+
+/// What a job that wrote something leaves behind.
+pub enum Outcome<'a> {
+    /// A new release of these pages.
+    New { id: Uuid, pages: &'a [ReleasePage] },
+    /// An existing release written again to some of its targets; `before` are its results.
+    Retried { id: Uuid, before: Vec<TargetResult> },
+}
+
+/// `complete` when every target holds the release, else `partial`.
+fn status(targets: &[TargetResult]) -> &'static str {
+    if targets.iter().all(|t| t.ok) {
+        "complete"
+    } else {
+        "partial"
+    }
+}
 
 pub async fn record(
     ctx: &PublishContext,
     job: &Job,
-    release: &NewRelease<'_>,
+    outcome: Outcome<'_>,
     progress: &Progress,
     result: &JobResult,
 ) -> Result<(), StoreError> {
+    let state = if result.targets.iter().all(|t| t.ok) {
+        JobState::Succeeded
+    } else {
+        JobState::Partial
+    };
     let mut tx = ctx.store.begin().await?;
     // The fence goes first: on SQLite it takes the write lock, on Postgres it locks the
     // lease row, so no other worker can take the lease until this commits.
     ctx.store
         .fence_lease(&mut tx, job.project_id, &ctx.owner)
         .await?;
-    ctx.store.insert_release(&mut tx, job, release).await?;
+    let release_id = match outcome {
+        Outcome::New { id, pages } => {
+            let targets = serde_json::to_value(&result.targets).unwrap_or_default();
+            let new = NewRelease {
+                id,
+                targets: &targets,
+                pages,
+                status: status(&result.targets),
+            };
+            ctx.store.insert_release(&mut tx, job, &new).await?;
+            id
+        }
+        Outcome::Retried { id, mut before } => {
+            for t in &result.targets {
+                match before.iter_mut().find(|b| b.target_id == t.target_id) {
+                    Some(b) => *b = t.clone(),
+                    None => before.push(t.clone()),
+                }
+            }
+            let targets = serde_json::to_value(&before).unwrap_or_default();
+            ctx.store
+                .update_release_targets(&mut tx, id, &targets, status(&before))
+                .await?;
+            id
+        }
+    };
     ctx.store
-        .succeed_job(&mut tx, job.id, release.id, progress, result)
+        .finish_job(&mut tx, job.id, state, release_id, progress, result)
         .await?;
     tx.commit().await
 }

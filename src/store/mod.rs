@@ -15,6 +15,7 @@ pub mod projects;
 pub mod publish;
 pub mod releases;
 pub mod settings;
+pub mod target_pages;
 pub mod targets;
 pub mod tokens;
 mod tx;

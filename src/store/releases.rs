@@ -2,7 +2,7 @@
 //! content hash.
 
 use super::{on_pool, on_tx, Store, StoreError, Tx};
-use crate::domain::publish::{Job, JobResult, Progress, Release, ReleasePage};
+use crate::domain::publish::{Job, JobResult, JobState, Progress, Release, ReleasePage};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -17,6 +17,7 @@ struct ReleaseRow {
     job_id: Uuid,
     created_by: Option<Uuid>,
     created_at: DateTime<Utc>,
+    status: String,
     targets: Json<Value>,
 }
 
@@ -29,6 +30,7 @@ impl From<ReleaseRow> for Release {
             job_id: r.job_id,
             created_by: r.created_by,
             created_at: r.created_at,
+            status: r.status,
             targets: r.targets.0,
             pages: None,
         }
@@ -40,9 +42,12 @@ pub struct NewRelease<'a> {
     pub id: Uuid,
     pub targets: &'a Value,
     pub pages: &'a [ReleasePage],
+    /// `complete` or `partial`.
+    pub status: &'a str,
 }
 
-const RELEASE_COLS: &str = "id, project_id, number, job_id, created_by, created_at, targets";
+const RELEASE_COLS: &str =
+    "id, project_id, number, job_id, created_by, created_at, status, targets";
 
 impl Store {
     pub async fn put_blobs(
@@ -180,13 +185,13 @@ impl Store {
         r: &NewRelease<'_>,
     ) -> Result<Release, StoreError> {
         let insert = format!(
-            "INSERT INTO releases ({RELEASE_COLS}) SELECT $1, $2, COALESCE(MAX(number), 0) + 1, $3, $4, $5, $6 \
+            "INSERT INTO releases ({RELEASE_COLS}) SELECT $1, $2, COALESCE(MAX(number), 0) + 1, $3, $4, $5, $7, $6 \
              FROM releases WHERE project_id = $2 RETURNING {RELEASE_COLS}"
         );
         let now = self.clock.now();
         let row = on_tx!(tx, c => {
             let row = sqlx::query_as::<_, ReleaseRow>(&insert)
-                .bind(r.id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(now).bind(Json(r.targets))
+                .bind(r.id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(now).bind(Json(r.targets)).bind(r.status)
                 .fetch_one(&mut *c).await?;
             for chunk in r.pages.chunks(500) {
                 let mut qb = sqlx::QueryBuilder::new("INSERT INTO release_pages (release_id, page_id, slug, version, content_hash, published_at) ");
@@ -200,11 +205,25 @@ impl Store {
         Ok(row.into())
     }
 
-    /// Ends a job as succeeded with its release.
-    pub async fn succeed_job(
+    /// A retry's outcome: the release's per-target results and status, rewritten.
+    pub async fn update_release_targets(
+        &self,
+        tx: &mut Tx,
+        release_id: Uuid,
+        targets: &Value,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE releases SET targets = $2, status = $3 WHERE id = $1";
+        on_tx!(tx, c => sqlx::query(sql).bind(release_id).bind(Json(targets)).bind(status).execute(c).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// Ends a job with its release, as succeeded or partial.
+    pub async fn finish_job(
         &self,
         tx: &mut Tx,
         job_id: Uuid,
+        state: JobState,
         release_id: Uuid,
         progress: &Progress,
         result: &JobResult,
@@ -213,9 +232,9 @@ impl Store {
             serde_json::to_value(progress).unwrap_or_default(),
             serde_json::to_value(result).unwrap_or_default(),
         );
-        let sql = "UPDATE publish_jobs SET state = 'succeeded', progress = $2, result = $3, release_id = $4, finished_at = $5 WHERE id = $1";
+        let sql = "UPDATE publish_jobs SET state = $6, progress = $2, result = $3, release_id = $4, finished_at = $5 WHERE id = $1";
         let now = self.clock.now();
-        on_tx!(tx, c => sqlx::query(sql).bind(job_id).bind(Json(&pr)).bind(Json(&re)).bind(release_id).bind(now).execute(c).await.map(|_| ())?);
+        on_tx!(tx, c => sqlx::query(sql).bind(job_id).bind(Json(&pr)).bind(Json(&re)).bind(release_id).bind(now).bind(state.as_str()).execute(c).await.map(|_| ())?);
         Ok(())
     }
 }

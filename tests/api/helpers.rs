@@ -358,7 +358,10 @@ pub async fn wait_job(app: &TestApp, id: &str) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         let (_, job) = app.get(&format!("/api/publish-jobs/{id}")).await;
-        if matches!(job["state"].as_str(), Some("succeeded" | "failed")) {
+        if matches!(
+            job["state"].as_str(),
+            Some("succeeded" | "partial" | "failed")
+        ) {
             return job;
         }
         assert!(

@@ -1,75 +1,307 @@
 //! Push-style edges (contract section 4): they own their database and take pages through an
-//! import API authenticated with a system key.
+//! import API authenticated with a system key. Such a publish is not atomic: pages are pushed
+//! one by one (a bounded number at a time), each retried with backoff on transient failures,
+//! and the report says which pages failed. A "Version conflict" answer means the edge holds a
+//! version edgepub did not write (drift); a forced publish repairs it. A push import is also
+//! what clears the edge's in-memory HTML cache.
 
+use super::{Apply, ApplyReport, PageFailure, PublishTarget, SiteSettings, TargetError};
+use crate::domain::project::DEFAULT_TENANT;
 use crate::net::http::transport_error;
-use crate::net::NetPolicy;
-use crate::net::{ConnError, ErrorKind, ServerInfo};
+use crate::net::retry::{retry, Backoff};
+use crate::net::{ConnError, ErrorKind, NetPolicy, ServerInfo};
+use crate::publish::plan::{Held, Removal};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::time::Duration;
 
-/// `GET /api/health` (no key), then `GET /api/import/status` with `x-system-key`.
-pub async fn probe(
-    base: &str,
-    key: &str,
-    policy: NetPolicy,
-    timeout: Duration,
-) -> Result<ServerInfo, ConnError> {
-    let url = url::Url::parse(base)
-        .map_err(|_| ConnError::new(ErrorKind::Invalid, "the edge URL is not valid"))?;
-    policy.check_url(&url)?;
-    let http = policy.http_client(timeout);
-    let base = url.as_str().trim_end_matches('/');
-    let health = http
-        .get(format!("{base}/api/health"))
-        .send()
-        .await
-        .map_err(|e| transport_error(&e))?;
-    match health.status().as_u16() {
-        200 => {}
-        404 => {
-            return Err(ConnError::new(
-                ErrorKind::NotFound,
-                "no edge at that URL: /api/health answered 404",
-            ))
-        }
-        s => {
-            return Err(ConnError::new(
-                ErrorKind::Protocol,
-                format!("/api/health answered HTTP {s}"),
-            ))
-        }
+pub struct EdgeTarget {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+    concurrency: usize,
+    backoff: Backoff,
+}
+
+/// Reads an answer: 2xx is success; anything else becomes an error of the right kind, with
+/// the edge's own short message when it sent one.
+async fn answer(res: reqwest::Response, what: &str) -> Result<Value, ConnError> {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        return Ok(body);
     }
-    let body: serde_json::Value = health.json().await.unwrap_or_default();
-    let status = http
-        .get(format!("{base}/api/import/status"))
-        .header("x-system-key", key)
-        .send()
-        .await
-        .map_err(|e| transport_error(&e))?;
-    match status.status().as_u16() {
-        200 => {}
-        401 | 403 => {
-            return Err(ConnError::new(
-                ErrorKind::Auth,
-                "the edge refused the system key",
-            ))
-        }
-        404 => {
-            return Err(ConnError::new(
-                ErrorKind::NotFound,
-                "the edge has no import API (/api/import/status answered 404)",
-            ))
-        }
-        s => {
-            return Err(ConnError::new(
-                ErrorKind::Protocol,
-                format!("/api/import/status answered HTTP {s}"),
-            ))
-        }
+    let said: String = body
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    let details: Vec<String> = body
+        .get("details")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .take(5)
+        .map(|d| {
+            format!(
+                "{}: {}",
+                d["path"].as_str().unwrap_or(""),
+                d["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let kind = match status {
+        400 if said.to_ascii_lowercase().contains("version conflict") => ErrorKind::Conflict,
+        401 | 403 => ErrorKind::Auth,
+        404 => ErrorKind::NotFound,
+        429 | 500..=599 => ErrorKind::Protocol,
+        _ => ErrorKind::Invalid,
+    };
+    let mut message = format!("{what} answered HTTP {status}");
+    if kind == ErrorKind::Conflict {
+        message.push_str(
+            ": the edge holds a version edgepub did not write; a forced publish repairs it",
+        );
+    } else if !said.is_empty() {
+        message.push_str(&format!(": {said}"));
     }
-    let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(String::from);
-    Ok(ServerInfo {
-        kind: "edge".into(),
-        version: text("version"),
-        mode: text("provider").or(Some("push".into())),
+    if !details.is_empty() {
+        message.push_str(&format!(" ({})", details.join("; ")));
+    }
+    Err(ConnError::new(kind, message))
+}
+
+fn settings_body(s: &SiteSettings) -> Value {
+    json!({
+        "faviconUrl": s.favicon_url,
+        "logoUrl": s.logo_url,
+        "siteName": s.site_name,
+        "siteDescription": s.site_description,
+        "appUrl": s.app_url,
+        "authForms": {},
     })
+}
+
+impl EdgeTarget {
+    pub fn new(
+        base: &str,
+        key: String,
+        policy: NetPolicy,
+        timeout: Duration,
+        concurrency: usize,
+        backoff: Backoff,
+    ) -> Result<EdgeTarget, ConnError> {
+        let url = url::Url::parse(base)
+            .map_err(|_| ConnError::new(ErrorKind::Invalid, "the edge URL is not valid"))?;
+        policy.check_url(&url)?;
+        Ok(EdgeTarget {
+            http: policy.http_client(timeout),
+            base: url.as_str().trim_end_matches('/').to_string(),
+            key,
+            concurrency: concurrency.max(1),
+            backoff,
+        })
+    }
+
+    async fn push(
+        &self,
+        page_id: &str,
+        page: &Value,
+        force: bool,
+    ) -> (String, Result<(), ConnError>) {
+        let body = json!({ "page": page, "force": force });
+        let r = retry(self.backoff, || async {
+            let res = self
+                .http
+                .post(format!("{}/api/import", self.base))
+                .header("x-system-key", &self.key)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| transport_error(&e))?;
+            answer(res, "the edge's import").await.map(|_| ())
+        })
+        .await;
+        (page_id.to_string(), r)
+    }
+
+    async fn remove(&self, tenant: &str, r: &Removal) -> (String, Result<(), ConnError>) {
+        (
+            r.page_id.clone(),
+            self.remove_slug(tenant, r.slug.as_deref()).await,
+        )
+    }
+
+    async fn remove_slug(&self, tenant: &str, slug: Option<&str>) -> Result<(), ConnError> {
+        let Some(slug) = slug else {
+            return Err(ConnError::new(
+                ErrorKind::Invalid,
+                "the page's slug on the edge is unknown",
+            ));
+        };
+        let mut url = url::Url::parse(&format!("{}/api/import/", self.base))
+            .map_err(|_| ConnError::new(ErrorKind::Invalid, "the edge URL is not valid"))?;
+        url.path_segments_mut()
+            .map_err(|_| ConnError::new(ErrorKind::Invalid, "the edge URL is not valid"))?
+            .pop_if_empty()
+            .push(slug);
+        if tenant != DEFAULT_TENANT {
+            url.query_pairs_mut().append_pair("tenant_slug", tenant);
+        }
+        retry(self.backoff, || async {
+            let res = self
+                .http
+                .delete(url.clone())
+                .header("x-system-key", &self.key)
+                .send()
+                .await
+                .map_err(|e| transport_error(&e))?;
+            match answer(res, "the edge's unpublish").await {
+                // Already gone is what we wanted.
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+                other => other.map(|_| ()),
+            }
+        })
+        .await
+    }
+
+    async fn settings(&self, s: &SiteSettings) -> Result<(), ConnError> {
+        let body = settings_body(s);
+        retry(self.backoff, || async {
+            let res = self
+                .http
+                .post(format!("{}/api/import/settings", self.base))
+                .header("x-system-key", &self.key)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| transport_error(&e))?;
+            answer(res, "the edge's settings import").await.map(|_| ())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PublishTarget for EdgeTarget {
+    fn atomic(&self) -> bool {
+        false
+    }
+
+    /// `GET /api/health` (no key), then `GET /api/import/status` with `x-system-key`.
+    async fn probe(&self) -> Result<ServerInfo, ConnError> {
+        let health = self
+            .http
+            .get(format!("{}/api/health", self.base))
+            .send()
+            .await
+            .map_err(|e| transport_error(&e))?;
+        let body = answer(health, "/api/health")
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::NotFound => ConnError::new(
+                    ErrorKind::NotFound,
+                    "no edge at that URL: /api/health answered 404",
+                ),
+                _ => e,
+            })?;
+        let status = self
+            .http
+            .get(format!("{}/api/import/status", self.base))
+            .header("x-system-key", &self.key)
+            .send()
+            .await
+            .map_err(|e| transport_error(&e))?;
+        answer(status, "/api/import/status")
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::Auth => {
+                    ConnError::new(ErrorKind::Auth, "the edge refused the system key")
+                }
+                ErrorKind::NotFound => ConnError::new(
+                    ErrorKind::NotFound,
+                    "the edge has no import API (/api/import/status answered 404)",
+                ),
+                _ => e,
+            })?;
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
+        Ok(ServerInfo {
+            kind: "edge".into(),
+            version: text("version"),
+            mode: text("provider").or(Some("push".into())),
+        })
+    }
+
+    /// What the edge says it holds, when its status answer lists pages
+    /// (`pages: [{id, slug, version, contentHash, tenantSlug}]`); otherwise `None`, and the
+    /// control plane's record of what it last wrote there is used.
+    async fn held(&self, tenant: &str) -> Result<Option<HashMap<String, Held>>, ConnError> {
+        let res = self
+            .http
+            .get(format!("{}/api/import/status", self.base))
+            .header("x-system-key", &self.key)
+            .send()
+            .await
+            .map_err(|e| transport_error(&e))?;
+        let body = answer(res, "/api/import/status").await?;
+        let Some(pages) = body.get("pages").and_then(Value::as_array) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            pages
+                .iter()
+                .filter(|p| p["tenantSlug"].as_str().unwrap_or(DEFAULT_TENANT) == tenant)
+                .filter_map(|p| {
+                    Some((
+                        p["id"].as_str()?.to_string(),
+                        Held {
+                            content_hash: p["contentHash"].as_str().map(String::from),
+                            version: p["version"].as_i64().unwrap_or(0),
+                            slug: p["slug"].as_str().map(String::from),
+                        },
+                    ))
+                })
+                .collect(),
+        ))
+    }
+
+    async fn apply(&self, a: &Apply<'_>) -> Result<ApplyReport, TargetError> {
+        let mut report = ApplyReport::default();
+        for refs in a.upserts.chunks(super::pages_db::PAGES_PER_STMT) {
+            let pages = a.bodies.load(refs).await?;
+            let pushes: Vec<_> = pages
+                .iter()
+                .zip(refs)
+                .map(|(page, r)| self.push(&r.page_id, page, a.force))
+                .collect();
+            let results: Vec<(String, Result<(), ConnError>)> = futures_util::stream::iter(pushes)
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+            for (page_id, r) in results {
+                match r {
+                    Ok(()) => report.written += 1,
+                    Err(error) => report.failed.push(PageFailure { page_id, error }),
+                }
+            }
+        }
+        let removes: Vec<_> = a.deletes.iter().map(|r| self.remove(a.tenant, r)).collect();
+        let removals: Vec<(String, Result<(), ConnError>)> = futures_util::stream::iter(removes)
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        for (page_id, r) in removals {
+            match r {
+                Ok(()) => report.deleted += 1,
+                Err(error) => report.failed.push(PageFailure { page_id, error }),
+            }
+        }
+        report.error = self.settings(a.settings).await.err();
+        report.failed.sort_by(|x, y| x.page_id.cmp(&y.page_id));
+        Ok(report)
+    }
 }

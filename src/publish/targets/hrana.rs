@@ -1,124 +1,181 @@
-//! A small Hrana v2 client (`POST /v2/pipeline`) for Turso and libSQL servers.
+//! A Hrana v2 client (`POST /v2/pipeline`) for Turso and libSQL servers, on the protocol
+//! types of the libsql project's own `libsql-hrana` crate (its `proto` module).
 //!
-//! Our own rather than `libsql`'s: its remote client only speaks `/v3`, and its SQLite build
-//! cannot link next to sqlx's. Arguments are always positional (named ones bind NULL on
-//! tursodb), and every batch ends in COMMIT or ROLLBACK because a server may share one
-//! connection between requests.
+//! Not `libsql`'s client: its remote side speaks only `/v3`, and its SQLite build cannot link
+//! next to sqlx's. Arguments are always positional (named ones bind NULL on tursodb), and
+//! every batch ends in COMMIT or ROLLBACK because a server may share one connection between
+//! requests. Requests are assembled from pre-serialised statements so a caller can keep each
+//! one under a size limit exactly; a test checks the assembly equals the crate's own
+//! serialisation, and the Turso tests run it against a real `tursodb`.
 
-use crate::net::http::transport_error;
-use crate::net::NetPolicy;
-use crate::net::{ConnError, ErrorKind, ServerInfo};
-use base64::Engine;
-use serde_json::{json, Value};
+use super::pages_db::SqlValue;
+use crate::net::http::{status_error, transport_error};
+use crate::net::retry::{retry, Backoff};
+use crate::net::{ConnError, ErrorKind, NetPolicy, ServerInfo};
+use libsql_hrana::proto::{
+    BatchCond, BatchStreamResp, ExecuteStreamResp, PipelineRespBody, Stmt, StmtResult,
+    StreamResponse, StreamResult, Value,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum HValue {
-    Null,
-    Integer(i64),
-    Float(f64),
-    Text(String),
-    Blob(Vec<u8>),
+/// A value as Hrana carries it (integers travel as strings).
+pub fn value(v: &SqlValue) -> Value {
+    match v {
+        SqlValue::Null => Value::Null,
+        SqlValue::Integer(n) => Value::Integer { value: *n },
+        SqlValue::Text(t) => Value::Text {
+            value: Arc::from(t.as_str()),
+        },
+    }
 }
 
-impl HValue {
-    fn to_json(&self) -> Value {
-        match self {
-            HValue::Null => json!({"type": "null"}),
-            // Hrana carries integers as strings so 64-bit values survive JSON.
-            HValue::Integer(n) => json!({"type": "integer", "value": n.to_string()}),
-            HValue::Float(f) => json!({"type": "float", "value": f}),
-            HValue::Text(s) => json!({"type": "text", "value": s}),
-            HValue::Blob(b) => {
-                json!({"type": "blob", "base64": base64::engine::general_purpose::STANDARD_NO_PAD.encode(b)})
-            }
+/// The JSON of a list of arguments without the brackets: `{"type":…},{"type":…}`.
+pub fn encode_args(args: &[SqlValue]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        // Serialising a plain enum into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, &value(a));
     }
+    out
+}
 
-    fn from_json(v: &Value) -> HValue {
-        let s = |k: &str| v.get(k).and_then(Value::as_str);
-        match s("type") {
-            Some("integer") => s("value")
-                .and_then(|x| x.parse().ok())
-                .map_or(HValue::Null, HValue::Integer),
-            Some("float") => v
-                .get("value")
-                .and_then(Value::as_f64)
-                .map_or(HValue::Null, HValue::Float),
-            Some("text") => HValue::Text(s("value").unwrap_or_default().to_string()),
-            Some("blob") => {
-                let raw = s("base64").unwrap_or_default().trim_end_matches('=');
-                HValue::Blob(
-                    base64::engine::general_purpose::STANDARD_NO_PAD
-                        .decode(raw)
-                        .unwrap_or_default(),
-                )
-            }
-            _ => HValue::Null,
+/// A statement's JSON with already-encoded arguments spliced in.
+pub fn encode_stmt(sql: &str, args_json: &[u8], want_rows: bool) -> Vec<u8> {
+    let empty = serde_json::to_vec(&Stmt::new(sql, want_rows)).unwrap_or_default();
+    // `Stmt::new` serialises its empty argument list exactly once as `"args":[]`.
+    let marker = b"\"args\":[]";
+    match empty.windows(marker.len()).position(|w| w == marker) {
+        Some(at) => {
+            let mut out = Vec::with_capacity(empty.len() + args_json.len());
+            out.extend_from_slice(&empty[..at + marker.len() - 1]);
+            out.extend_from_slice(args_json);
+            out.extend_from_slice(&empty[at + marker.len() - 1..]);
+            out
         }
+        None => empty,
     }
+}
 
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            HValue::Text(s) => Some(s),
-            _ => None,
+/// A statement's JSON from neutral values.
+pub fn stmt(sql: &str, args: &[SqlValue]) -> Vec<u8> {
+    encode_stmt(sql, &encode_args(args), true)
+}
+
+/// Bytes a transaction adds around its statements (envelope, BEGIN, COMMIT, ROLLBACK and
+/// each step's condition), as an upper bound.
+pub const TX_OVERHEAD: usize = 1024;
+/// Bytes each step adds around its statement, as an upper bound.
+pub const STEP_OVERHEAD: usize = 64;
+
+/// A transaction being assembled: `BEGIN IMMEDIATE`, statements each conditional on the one
+/// before, `COMMIT` if all succeeded, `ROLLBACK` otherwise.
+pub struct TxBuilder {
+    steps: Vec<u8>,
+    n: u32,
+}
+
+impl Default for TxBuilder {
+    fn default() -> Self {
+        let mut b = TxBuilder {
+            steps: Vec::new(),
+            n: 0,
+        };
+        b.step(None, &encode_stmt("BEGIN IMMEDIATE", b"", false));
+        b
+    }
+}
+
+impl TxBuilder {
+    fn step(&mut self, cond: Option<BatchCond>, stmt_json: &[u8]) {
+        if self.n > 0 {
+            self.steps.push(b',');
         }
+        self.steps.extend_from_slice(b"{\"condition\":");
+        let _ = serde_json::to_writer(&mut self.steps, &cond);
+        self.steps.extend_from_slice(b",\"stmt\":");
+        self.steps.extend_from_slice(stmt_json);
+        self.steps.push(b'}');
+        self.n += 1;
+    }
+
+    /// Adds a statement that runs only if everything before it succeeded.
+    pub fn push(&mut self, stmt_json: &[u8]) {
+        let prev = self.n - 1;
+        self.step(Some(BatchCond::Ok { step: prev }), stmt_json);
+    }
+
+    /// Statements added so far (without BEGIN).
+    pub fn len(&self) -> usize {
+        self.n as usize - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.steps.len() + TX_OVERHEAD
+    }
+
+    /// The whole pipeline body, ending the transaction either way.
+    fn finish(mut self) -> (Vec<u8>, u32) {
+        let last = self.n - 1;
+        self.step(
+            Some(BatchCond::Ok { step: last }),
+            &encode_stmt("COMMIT", b"", false),
+        );
+        let commit = self.n - 1;
+        self.step(
+            Some(BatchCond::Not {
+                cond: Box::new(BatchCond::Ok { step: commit }),
+            }),
+            &encode_stmt("ROLLBACK", b"", false),
+        );
+        let mut body =
+            b"{\"baton\":null,\"requests\":[{\"type\":\"batch\",\"batch\":{\"steps\":[".to_vec();
+        body.extend_from_slice(&self.steps);
+        body.extend_from_slice(b"],\"replication_index\":null}}]}");
+        (body, commit)
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Stmt {
-    pub sql: String,
-    pub args: Vec<HValue>,
-}
-
-impl Stmt {
-    pub fn new(sql: impl Into<String>, args: Vec<HValue>) -> Stmt {
-        Stmt {
-            sql: sql.into(),
-            args,
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        json!({"sql": self.sql, "args": self.args.iter().map(HValue::to_json).collect::<Vec<_>>()})
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Rows {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<HValue>>,
-}
-
-impl Rows {
-    fn from_json(result: &Value) -> Rows {
-        let columns = result["cols"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| c["name"].as_str().unwrap_or_default().to_string())
-            .collect();
-        let rows = result["rows"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| {
-                r.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(HValue::from_json)
-                    .collect()
-            })
-            .collect();
-        Rows { columns, rows }
-    }
+/// Requests made and bytes sent, for the job result and the benchmark.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    pub requests: AtomicU64,
+    pub bytes: AtomicU64,
 }
 
 pub struct Hrana {
     http: reqwest::Client,
     endpoint: String,
     token: Option<String>,
+    backoff: Backoff,
+    pub traffic: Traffic,
+}
+
+fn refused(e: &libsql_hrana::proto::Error) -> ConnError {
+    let m = e.message.to_ascii_lowercase();
+    // A busy database is worth retrying; any other refusal would be refused again.
+    let kind = if m.contains("locked") || m.contains("busy") {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Invalid
+    };
+    let short: String = e.message.chars().take(300).collect();
+    ConnError::new(kind, format!("the database refused a statement: {short}"))
+}
+
+fn protocol(what: &str) -> ConnError {
+    ConnError::new(
+        ErrorKind::Protocol,
+        format!("unexpected Hrana reply: {what}"),
+    )
 }
 
 impl Hrana {
@@ -141,118 +198,192 @@ impl Hrana {
             http: policy.http_client(timeout),
             endpoint,
             token,
+            backoff: Backoff::default(),
+            traffic: Traffic::default(),
         })
     }
 
-    async fn pipeline(&self, requests: Vec<Value>) -> Result<Vec<Value>, ConnError> {
+    /// The same client with another retry schedule (`attempts: 1` never retries).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Hrana {
+        self.backoff = backoff;
+        self
+    }
+
+    async fn post(&self, body: &[u8]) -> Result<Vec<StreamResult>, ConnError> {
+        self.traffic.requests.fetch_add(1, Ordering::Relaxed);
+        self.traffic
+            .bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
         let mut req = self
             .http
             .post(&self.endpoint)
-            .json(&json!({ "baton": null, "requests": requests }));
+            .header("content-type", "application/json")
+            .body(body.to_vec());
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
         let res = req.send().await.map_err(|e| transport_error(&e))?;
         match res.status().as_u16() {
             200 => {}
-            401 | 403 => {
-                return Err(ConnError::new(
-                    ErrorKind::Auth,
-                    "the database refused the auth token",
-                ))
-            }
             404 => {
                 return Err(ConnError::new(
                     ErrorKind::NotFound,
                     "no Hrana v2 endpoint at that URL (404)",
                 ))
             }
-            s => {
+            401 | 403 => {
                 return Err(ConnError::new(
-                    ErrorKind::Protocol,
-                    format!("the database answered HTTP {s}"),
+                    ErrorKind::Auth,
+                    "the database refused the auth token",
                 ))
             }
+            s => return Err(status_error(s, "the database")),
         }
-        let body: Value = res
-            .json()
-            .await
-            .map_err(|_| ConnError::new(ErrorKind::Protocol, "the answer is not Hrana JSON"))?;
-        let results = body["results"].as_array().cloned().unwrap_or_default();
-        for r in &results {
-            if r["type"] == "error" {
-                let msg = r["error"]["message"].as_str().unwrap_or("unknown error");
-                return Err(ConnError::new(
-                    ErrorKind::Protocol,
-                    format!("the statement failed: {msg}"),
-                ));
-            }
-        }
-        Ok(results)
+        let bytes = res.bytes().await.map_err(|e| transport_error(&e))?;
+        let body: PipelineRespBody =
+            serde_json::from_slice(&bytes).map_err(|_| protocol("not Hrana JSON"))?;
+        Ok(body.results)
     }
 
-    pub async fn execute(&self, stmt: &Stmt) -> Result<Rows, ConnError> {
-        let results = self
-            .pipeline(vec![json!({"type": "execute", "stmt": stmt.to_json()})])
-            .await?;
-        let first = results
-            .first()
-            .ok_or_else(|| ConnError::new(ErrorKind::Protocol, "empty Hrana reply"))?;
-        Ok(Rows::from_json(&first["response"]["result"]))
+    /// Sends one pipeline body, retrying transient failures with backoff. Every request we
+    /// send is safe to repeat: single statements are reads or idempotent, and a transaction
+    /// either committed (repeating it writes the same rows) or rolled back.
+    async fn pipeline(&self, body: &[u8]) -> Result<Vec<StreamResult>, ConnError> {
+        retry(self.backoff, || self.post(body)).await
     }
 
-    /// Runs statements atomically: BEGIN, each step only if the previous succeeded, COMMIT,
-    /// and ROLLBACK if anything failed. Returns each statement's rows.
-    pub async fn transaction(&self, stmts: &[Stmt]) -> Result<Vec<Rows>, ConnError> {
-        let mut steps = vec![json!({"stmt": {"sql": "BEGIN IMMEDIATE"}})];
+    fn ok(result: StreamResult) -> Result<StreamResponse, ConnError> {
+        match result {
+            StreamResult::Ok { response } => Ok(response),
+            StreamResult::Error { error } => Err(refused(&error)),
+            StreamResult::None => Err(protocol("an empty result")),
+        }
+    }
+
+    /// Runs statements one after another in autocommit mode, in one request.
+    pub async fn execute_all(&self, stmts: &[Vec<u8>]) -> Result<Vec<StmtResult>, ConnError> {
+        let mut body = b"{\"baton\":null,\"requests\":[".to_vec();
         for (i, s) in stmts.iter().enumerate() {
-            steps.push(json!({"stmt": s.to_json(), "condition": {"type": "ok", "step": i}}));
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(b"{\"type\":\"execute\",\"stmt\":");
+            body.extend_from_slice(s);
+            body.push(b'}');
         }
-        let n = steps.len();
-        steps.push(json!({"stmt": {"sql": "COMMIT"}, "condition": {"type": "ok", "step": n - 1}}));
-        steps.push(json!({"stmt": {"sql": "ROLLBACK"}, "condition": {"type": "not", "cond": {"type": "ok", "step": n}}}));
-        let results = self
-            .pipeline(vec![json!({"type": "batch", "batch": {"steps": steps}})])
-            .await?;
-        let batch = &results
-            .first()
-            .ok_or_else(|| ConnError::new(ErrorKind::Protocol, "empty Hrana reply"))?["response"]
-            ["result"];
-        let step_results = batch["step_results"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let step_errors = batch["step_errors"].as_array().cloned().unwrap_or_default();
-        if let Some(err) = step_errors.iter().find(|e| !e.is_null()) {
-            let msg = err["message"].as_str().unwrap_or("unknown error");
-            return Err(ConnError::new(
-                ErrorKind::Protocol,
-                format!("the transaction was rolled back: {msg}"),
-            ));
+        body.extend_from_slice(b"]}");
+        let results = self.pipeline(&body).await?;
+        if results.len() != stmts.len() {
+            return Err(protocol("a result is missing"));
         }
-        if step_results.get(n).is_none_or(Value::is_null) {
-            return Err(ConnError::new(
-                ErrorKind::Protocol,
-                "the transaction did not commit",
-            ));
+        results
+            .into_iter()
+            .map(|r| match Self::ok(r)? {
+                StreamResponse::Execute(ExecuteStreamResp { result }) => Ok(result),
+                _ => Err(protocol("not an execute result")),
+            })
+            .collect()
+    }
+
+    pub async fn execute(&self, stmt: Vec<u8>) -> Result<StmtResult, ConnError> {
+        let mut r = self.execute_all(&[stmt]).await?;
+        r.pop().ok_or_else(|| protocol("a result is missing"))
+    }
+
+    /// Runs a transaction in one request. It committed when this returns `Ok`.
+    pub async fn transaction(&self, tx: TxBuilder) -> Result<(), ConnError> {
+        let (body, commit) = tx.finish();
+        let results = self.pipeline(&body).await?;
+        let first = results
+            .into_iter()
+            .next()
+            .ok_or_else(|| protocol("a result is missing"))?;
+        let StreamResponse::Batch(BatchStreamResp { result }) = Self::ok(first)? else {
+            return Err(protocol("not a batch result"));
+        };
+        if let Some(e) = result.step_errors.iter().flatten().next() {
+            return Err(refused(e));
         }
-        Ok(step_results[1..n].iter().map(Rows::from_json).collect())
+        match result.step_results.get(commit as usize) {
+            Some(Some(_)) => Ok(()),
+            _ => Err(protocol("the transaction did not commit")),
+        }
     }
 
     pub async fn probe(&self) -> Result<ServerInfo, ConnError> {
-        let rows = self
-            .execute(&Stmt::new("SELECT sqlite_version()", vec![]))
-            .await?;
-        let version = rows
-            .rows
-            .first()
-            .and_then(|r| r.first())
-            .and_then(HValue::as_text)
-            .map(String::from);
+        let result = self.execute(stmt("SELECT sqlite_version()", &[])).await?;
+        let version = match result.rows.first().and_then(|r| r.values.first()) {
+            Some(Value::Text { value }) => Some(value.to_string()),
+            _ => None,
+        };
         Ok(ServerInfo {
             kind: "turso".into(),
             version,
             mode: Some("hrana-v2".into()),
         })
+    }
+}
+
+/// A column of a result row as text or integer.
+pub fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Text { value } => Some(value.to_string()),
+        _ => None,
+    }
+}
+
+pub fn integer(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Integer { value } => Some(*value),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spliced_statements_equal_the_crates_serialisation() {
+        let args = [
+            SqlValue::Text("a \"quoted\" ü".into()),
+            SqlValue::Integer(i64::MAX),
+            SqlValue::Null,
+        ];
+        let mut own = Stmt::new("SELECT ?, ?, ?", true);
+        for a in &args {
+            own.bind(value(a));
+        }
+        assert_eq!(
+            stmt("SELECT ?, ?, ?", &args),
+            serde_json::to_vec(&own).unwrap()
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&stmt("SELECT ?", &args[1..2])).unwrap();
+        assert_eq!(json["args"][0]["value"], "9223372036854775807");
+    }
+
+    #[test]
+    fn transactions_end_either_way() {
+        let mut tx = TxBuilder::default();
+        tx.push(&stmt("SELECT 1", &[]));
+        tx.push(&stmt("SELECT 2", &[]));
+        let (body, commit) = tx.finish();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let steps = json["requests"][0]["batch"]["steps"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(steps.len(), 5);
+        assert_eq!(commit, 3);
+        assert_eq!(steps[3]["stmt"]["sql"], "COMMIT");
+        assert_eq!(
+            steps[3]["condition"],
+            serde_json::json!({"type": "ok", "step": 2})
+        );
+        assert_eq!(
+            steps[4]["condition"],
+            serde_json::json!({"type": "not", "cond": {"type": "ok", "step": 3}})
+        );
     }
 }

@@ -7,12 +7,14 @@ pub mod hrana;
 pub mod local;
 pub mod pages_db;
 pub mod sqlite_file;
+pub mod turso;
 
 use crate::domain::project::Project;
 use crate::domain::publish::ReleasePage;
 use crate::domain::target::{TargetFields, TargetKind};
+use crate::net::retry::Backoff;
 use crate::net::{ConnError, ErrorKind, NetPolicy, ServerInfo};
-use crate::publish::plan::Held;
+use crate::publish::plan::{Held, Removal};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -66,7 +68,9 @@ pub trait Bodies: Send + Sync {
 pub struct Apply<'a> {
     pub tenant: &'a str,
     pub upserts: &'a [ReleasePage],
-    pub deletes: &'a [String],
+    pub deletes: &'a [Removal],
+    /// Rewrite even what the target says it holds (a push edge's `force`).
+    pub force: bool,
     pub bodies: &'a dyn Bodies,
     pub settings: &'a SiteSettings,
     pub release_id: Uuid,
@@ -88,6 +92,8 @@ pub struct ApplyReport {
     pub written: u64,
     pub deleted: u64,
     pub failed: Vec<PageFailure>,
+    /// A failure not tied to a page (a push edge's settings import).
+    pub error: Option<ConnError>,
 }
 
 impl ApplyReport {
@@ -96,7 +102,7 @@ impl ApplyReport {
         ApplyReport {
             written: a.upserts.len() as u64,
             deleted: a.deletes.len() as u64,
-            failed: Vec::new(),
+            ..ApplyReport::default()
         }
     }
 }
@@ -108,23 +114,51 @@ pub trait PublishTarget: Send + Sync {
     fn atomic(&self) -> bool;
     /// "Test connection": reachable and usable.
     async fn probe(&self) -> Result<ServerInfo, ConnError>;
-    /// What the target holds for a tenant: page id → content hash and version.
-    async fn held(&self, tenant: &str) -> Result<HashMap<String, Held>, ConnError>;
+    /// What the target holds for a tenant: page id → content hash, version and slug; `None`
+    /// when it cannot say (then what edgepub last wrote there is used).
+    async fn held(&self, tenant: &str) -> Result<Option<HashMap<String, Held>>, ConnError>;
     /// Writes the plan (atomically for readers when `atomic()`).
     async fn apply(&self, apply: &Apply<'_>) -> Result<ApplyReport, TargetError>;
+    /// HTTP requests made and bytes sent so far, for targets that speak HTTP.
+    fn traffic(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }
 
 /// What opening a target needs besides the target.
 #[derive(Debug, Clone)]
-pub struct ProbeContext {
+pub struct TargetContext {
     pub pages_root: PathBuf,
     pub policy: NetPolicy,
-    pub timeout: Duration,
+    /// Deadline of one "Test connection".
+    pub probe_timeout: Duration,
+    /// Deadline of one request while publishing.
+    pub write_timeout: Duration,
+    pub turso_max_request_bytes: usize,
+    pub edge_concurrency: usize,
+    /// Retries of one request (Turso) or page (edge) while publishing.
+    pub backoff: Backoff,
 }
 
-/// Opens the strategy for a target's fields (chosen at run time).
-pub fn open(t: &TargetFields, ctx: &ProbeContext) -> Result<Box<dyn PublishTarget>, ConnError> {
+/// Opens the strategy for a target's fields (chosen at run time). `probing` picks the
+/// "Test connection" deadline and no retries.
+pub fn open(
+    t: &TargetFields,
+    ctx: &TargetContext,
+    probing: bool,
+) -> Result<Box<dyn PublishTarget>, ConnError> {
     let missing = |what: &str| ConnError::new(ErrorKind::Invalid, format!("no {what} is set"));
+    let (timeout, backoff) = if probing {
+        (
+            ctx.probe_timeout,
+            Backoff {
+                attempts: 1,
+                ..Backoff::default()
+            },
+        )
+    } else {
+        (ctx.write_timeout, ctx.backoff)
+    };
     match t.kind {
         TargetKind::Local => {
             let rel = t.path.as_deref().ok_or_else(|| missing("path"))?;
@@ -134,73 +168,31 @@ pub fn open(t: &TargetFields, ctx: &ProbeContext) -> Result<Box<dyn PublishTarge
         }
         TargetKind::Turso => {
             let url = t.url.as_deref().ok_or_else(|| missing("URL"))?;
-            let client = hrana::Hrana::new(url, t.token.clone(), ctx.policy, ctx.timeout)?;
-            Ok(Box::new(NotYet {
-                kind: t.kind,
-                probe: Probe::Turso(client),
-            }))
+            let db =
+                hrana::Hrana::new(url, t.token.clone(), ctx.policy, timeout)?.with_backoff(backoff);
+            Ok(Box::new(turso::TursoTarget::new(
+                db,
+                ctx.turso_max_request_bytes,
+            )))
         }
         TargetKind::Edge => {
             let url = t.url.as_deref().ok_or_else(|| missing("URL"))?;
             let key = t.token.clone().ok_or_else(|| missing("system key"))?;
-            Ok(Box::new(NotYet {
-                kind: t.kind,
-                probe: Probe::Edge(url.to_string(), key, ctx.policy, ctx.timeout),
-            }))
+            Ok(Box::new(edge::EdgeTarget::new(
+                url,
+                key,
+                ctx.policy,
+                timeout,
+                ctx.edge_concurrency,
+                backoff,
+            )?))
         }
     }
 }
 
 /// Checks that a target is reachable and usable.
-pub async fn test(t: &TargetFields, ctx: &ProbeContext) -> Result<ServerInfo, ConnError> {
-    open(t, ctx)?.probe().await
-}
-
-enum Probe {
-    Turso(hrana::Hrana),
-    Edge(String, String, NetPolicy, Duration),
-}
-
-/// Turso and push-edge targets can be tested but not yet published to.
-struct NotYet {
-    kind: TargetKind,
-    probe: Probe,
-}
-
-impl NotYet {
-    fn refuse(&self) -> ConnError {
-        ConnError::new(
-            ErrorKind::Invalid,
-            format!(
-                "publishing to {} targets is not available yet; disable this target to publish",
-                self.kind.as_str()
-            ),
-        )
-    }
-}
-
-#[async_trait]
-impl PublishTarget for NotYet {
-    fn atomic(&self) -> bool {
-        false
-    }
-
-    async fn probe(&self) -> Result<ServerInfo, ConnError> {
-        match &self.probe {
-            Probe::Turso(client) => client.probe().await,
-            Probe::Edge(url, key, policy, timeout) => {
-                edge::probe(url, key, *policy, *timeout).await
-            }
-        }
-    }
-
-    async fn held(&self, _tenant: &str) -> Result<HashMap<String, Held>, ConnError> {
-        Err(self.refuse())
-    }
-
-    async fn apply(&self, _apply: &Apply<'_>) -> Result<ApplyReport, TargetError> {
-        Err(self.refuse().into())
-    }
+pub async fn test(t: &TargetFields, ctx: &TargetContext) -> Result<ServerInfo, ConnError> {
+    open(t, ctx, true)?.probe().await
 }
 
 /// Whether a local target's path stays inside the pages root; the message says why not.

@@ -38,7 +38,7 @@ pub struct Stmt {
 }
 
 impl Stmt {
-    fn new(sql: impl Into<String>, args: Vec<SqlValue>) -> Stmt {
+    pub fn new(sql: impl Into<String>, args: Vec<SqlValue>) -> Stmt {
         Stmt {
             sql: sql.into(),
             args,
@@ -91,10 +91,10 @@ pub fn add_missing_columns(present: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// What a tenant's rows hold: `id, content_hash, version`.
+/// What a tenant's rows hold: `id, content_hash, version, slug`.
 pub fn held(tenant: &str) -> Stmt {
     Stmt::new(
-        "SELECT id, content_hash, version FROM published_pages WHERE tenant_slug = ?",
+        "SELECT id, content_hash, version, slug FROM published_pages WHERE tenant_slug = ?",
         vec![tenant.into()],
     )
 }
@@ -121,7 +121,7 @@ fn in_list(prefix: &str, tenant: &str, ids: &[&str]) -> Vec<Stmt> {
 /// Deletes of removed pages, then the rewritten pages' slugs parked on unique placeholders,
 /// so slugs may move between pages in one release without a transient unique clash.
 pub fn prelude(a: &Apply<'_>) -> Vec<Stmt> {
-    let deletes: Vec<&str> = a.deletes.iter().map(String::as_str).collect();
+    let deletes: Vec<&str> = a.deletes.iter().map(|d| d.page_id.as_str()).collect();
     let moving: Vec<&str> = a.upserts.iter().map(|p| p.page_id.as_str()).collect();
     let mut out = in_list("DELETE FROM published_pages", a.tenant, &deletes);
     out.extend(in_list(
@@ -159,7 +159,7 @@ fn flag(page: &Json, key: &str, default: bool) -> SqlValue {
 }
 
 /// The row values of one stamped compiled page, in `PAGE_COLS` order.
-fn page_row(tenant: &str, p: &Json) -> Vec<SqlValue> {
+pub fn page_row(tenant: &str, p: &Json) -> Vec<SqlValue> {
     let published = p
         .get("publishedAt")
         .and_then(Json::as_str)
@@ -186,20 +186,74 @@ fn page_row(tenant: &str, p: &Json) -> Vec<SqlValue> {
     ]
 }
 
+/// Parameters of one page row.
+pub const ROW_PARAMS: usize = 17;
+
+fn placeholders(rows: usize, per_row: usize) -> String {
+    let row = format!("({})", vec!["?"; per_row].join(", "));
+    vec![row.as_str(); rows].join(", ")
+}
+
+/// An upsert of `rows` page rows into the live table.
+pub fn upsert_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO published_pages ({PAGE_COLS}) VALUES {}{PAGE_UPDATE}",
+        placeholders(rows, ROW_PARAMS)
+    )
+}
+
 /// Upserts of stamped compiled pages (contract JSON), `PAGES_PER_STMT` rows a statement.
 pub fn upserts(tenant: &str, pages: &[Json]) -> Vec<Stmt> {
     pages
         .chunks(PAGES_PER_STMT)
         .map(|chunk| {
-            let row = format!("({})", vec!["?"; 17].join(", "));
-            let rows = vec![row.as_str(); chunk.len()].join(", ");
             let args = chunk.iter().flat_map(|p| page_row(tenant, p)).collect();
-            Stmt::new(
-                format!("INSERT INTO published_pages ({PAGE_COLS}) VALUES {rows}{PAGE_UPDATE}"),
-                args,
-            )
+            Stmt::new(upsert_sql(chunk.len()), args)
         })
         .collect()
+}
+
+/// Where a release too large for one request is staged, keyed by job, before one final
+/// transaction switches it into the live table. Edges never read it.
+pub const STAGING_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS _edgepub_staging (
+    job_id TEXT NOT NULL, id TEXT NOT NULL, slug TEXT NOT NULL, name TEXT NOT NULL, title TEXT, description TEXT,
+    layout_data TEXT NOT NULL, seo_data TEXT, datasources TEXT, css_bundle TEXT, version INTEGER NOT NULL,
+    published_at TEXT NOT NULL, is_public INTEGER NOT NULL, is_homepage INTEGER NOT NULL, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, content_hash TEXT, tenant_slug TEXT NOT NULL, PRIMARY KEY (job_id, id))";
+
+/// Rows of `rows` pages into staging; each row is the job id followed by a page row.
+/// Re-staging the same page (a retried request) replaces it.
+pub fn stage_sql(rows: usize) -> String {
+    format!(
+        "INSERT OR REPLACE INTO _edgepub_staging (job_id, {PAGE_COLS}) VALUES {}",
+        placeholders(rows, ROW_PARAMS + 1)
+    )
+}
+
+/// Leftovers of an earlier, interrupted staging for this tenant (one project's jobs run one
+/// at a time, so whatever is there is stale).
+pub fn clear_staging(tenant: &str) -> Stmt {
+    Stmt::new(
+        "DELETE FROM _edgepub_staging WHERE tenant_slug = ?",
+        vec![tenant.into()],
+    )
+}
+
+/// Moves a job's staged rows into the live table, then drops them from staging.
+pub fn switch_staged(job_id: &str) -> [Stmt; 2] {
+    [
+        Stmt::new(
+            format!(
+                "INSERT INTO published_pages ({PAGE_COLS}) SELECT {PAGE_COLS} FROM _edgepub_staging \
+                 WHERE job_id = ?{PAGE_UPDATE}"
+            ),
+            vec![job_id.into()],
+        ),
+        Stmt::new(
+            "DELETE FROM _edgepub_staging WHERE job_id = ?",
+            vec![job_id.into()],
+        ),
+    ]
 }
 
 /// The edge reads row `_default` when rendering and `default` for llms.txt; a tenant's row

@@ -125,22 +125,24 @@ impl PublishTarget for SqliteFile {
         super::local::probe(&self.path).await
     }
 
-    async fn held(&self, tenant: &str) -> Result<HashMap<String, Held>, ConnError> {
+    async fn held(&self, tenant: &str) -> Result<Option<HashMap<String, Held>>, ConnError> {
         let pool = self.pool().await?;
         let stmt = pages_db::held(tenant);
         let rows = query(&stmt).fetch_all(pool).await.map_err(db_error)?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    r.get::<String, _>("id"),
-                    Held {
-                        content_hash: r.get("content_hash"),
-                        version: r.get("version"),
-                    },
-                )
-            })
-            .collect())
+        Ok(Some(
+            rows.iter()
+                .map(|r| {
+                    (
+                        r.get::<String, _>("id"),
+                        Held {
+                            content_hash: r.get("content_hash"),
+                            version: r.get("version"),
+                            slug: r.get("slug"),
+                        },
+                    )
+                })
+                .collect(),
+        ))
     }
 
     async fn apply(&self, a: &Apply<'_>) -> Result<ApplyReport, TargetError> {

@@ -1,0 +1,292 @@
+//! A Turso (libSQL) database over Hrana v2: the same tables, columns and rows as a local
+//! `pages.db`, written by sending `pages_db`'s statements.
+//!
+//! A release is atomic for readers: it is one `BEGIN … COMMIT` batch when it fits in one
+//! request (`max_request` bytes). A larger release is staged first: its rows go to
+//! `_edgepub_staging` over as many requests as needed, each a committed transaction of its
+//! own that readers never look at; then one final batch deletes, parks slugs, moves the
+//! staged rows into `published_pages`, writes the settings and release marker and clears
+//! the staging. Whatever fails before that final commit leaves the live tables as they were;
+//! staging left by a crash is cleared when the tenant's next staging starts.
+
+use super::hrana::{self, Hrana, TxBuilder, STEP_OVERHEAD};
+use super::pages_db::{self, SqlValue, Stmt};
+use super::{Apply, ApplyReport, PublishTarget, TargetError};
+use crate::net::{ConnError, ErrorKind, ServerInfo};
+use crate::publish::plan::Held;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+pub struct TursoTarget {
+    db: Hrana,
+    max_request: usize,
+    schema: tokio::sync::OnceCell<()>,
+}
+
+fn encode(s: &Stmt) -> Vec<u8> {
+    hrana::stmt(&s.sql, &s.args)
+}
+
+fn too_small() -> ConnError {
+    ConnError::new(
+        ErrorKind::Invalid,
+        "a page is larger than the Turso request size limit (EDGEPUB_TURSO_MAX_REQUEST_BYTES)",
+    )
+}
+
+/// An upper bound of a multi-row statement's JSON size.
+fn stmt_len(sql: fn(usize) -> String, rows: usize, args: usize) -> usize {
+    sql(rows).len() + args + STEP_OVERHEAD + 160
+}
+
+/// Rows going to `_edgepub_staging`, gathered into multi-row statements and transactions
+/// that each stay under the request size limit.
+struct Stager<'a> {
+    db: &'a Hrana,
+    max: usize,
+    /// The encoded job id every staging row starts with.
+    lead: Vec<u8>,
+    args: Vec<u8>,
+    count: usize,
+    tx: TxBuilder,
+}
+
+impl Stager<'_> {
+    fn fits(&self, rows: usize, args: usize) -> bool {
+        self.tx.bytes() + stmt_len(pages_db::stage_sql, rows, args) <= self.max
+    }
+
+    async fn push(&mut self, row: &[u8]) -> Result<(), ConnError> {
+        let mut full = self.lead.clone();
+        full.push(b',');
+        full.extend_from_slice(row);
+        if self.count > 0
+            && (self.count >= pages_db::PAGES_PER_STMT
+                || !self.fits(self.count + 1, self.args.len() + full.len() + 1))
+        {
+            self.close();
+        }
+        if self.count == 0 && !self.fits(1, full.len()) {
+            if self.tx.is_empty() {
+                return Err(too_small());
+            }
+            self.flush().await?;
+            if !self.fits(1, full.len()) {
+                return Err(too_small());
+            }
+        }
+        if self.count > 0 {
+            self.args.push(b',');
+        }
+        self.args.extend_from_slice(&full);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Ends the open statement; it was only grown while it fitted the open transaction.
+    fn close(&mut self) {
+        if self.count > 0 {
+            let sql = pages_db::stage_sql(self.count);
+            self.tx.push(&hrana::encode_stmt(
+                &sql,
+                &std::mem::take(&mut self.args),
+                false,
+            ));
+            self.count = 0;
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), ConnError> {
+        self.db.transaction(std::mem::take(&mut self.tx)).await
+    }
+
+    async fn finish(mut self) -> Result<(), ConnError> {
+        self.close();
+        if self.tx.is_empty() {
+            return Ok(());
+        }
+        self.flush().await
+    }
+}
+
+impl TursoTarget {
+    pub fn new(db: Hrana, max_request: usize) -> TursoTarget {
+        TursoTarget {
+            db,
+            max_request,
+            schema: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Tables when missing, then missing columns, then indexes (as for a local file).
+    async fn ensure_schema(&self) -> Result<(), ConnError> {
+        self.schema
+            .get_or_try_init(|| async {
+                let mut first: Vec<Vec<u8>> = pages_db::SCHEMA
+                    .iter()
+                    .map(|sql| hrana::stmt(sql, &[]))
+                    .collect();
+                first.push(hrana::stmt(pages_db::TABLE_INFO, &[]));
+                let results = self.db.execute_all(&first).await?;
+                let present: Vec<String> = results
+                    .last()
+                    .map(|r| {
+                        r.rows
+                            .iter()
+                            .filter_map(|row| hrana::text(row.values.get(1)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let second: Vec<Vec<u8>> = pages_db::add_missing_columns(&present)
+                    .iter()
+                    .map(String::as_str)
+                    .chain(pages_db::INDEXES.iter().copied())
+                    .map(|sql| hrana::stmt(sql, &[]))
+                    .collect();
+                self.db.execute_all(&second).await.map(|_| ())
+            })
+            .await
+            .copied()
+    }
+
+    /// Sends the final transaction: `prelude`, `middle`, `epilogue`.
+    async fn commit(
+        &self,
+        prelude: &[Vec<u8>],
+        middle: Vec<Vec<u8>>,
+        epilogue: &[Vec<u8>],
+    ) -> Result<(), ConnError> {
+        let mut tx = TxBuilder::default();
+        for s in prelude.iter().chain(middle.iter()).chain(epilogue.iter()) {
+            tx.push(s);
+        }
+        self.db.transaction(tx).await
+    }
+
+    async fn write(&self, a: &Apply<'_>) -> Result<(), TargetError> {
+        let prelude: Vec<Vec<u8>> = pages_db::prelude(a).iter().map(encode).collect();
+        let epilogue: Vec<Vec<u8>> = pages_db::epilogue(a).iter().map(encode).collect();
+        let fixed: usize = prelude
+            .iter()
+            .chain(epilogue.iter())
+            .map(|s| s.len() + STEP_OVERHEAD)
+            .sum::<usize>()
+            + hrana::TX_OVERHEAD;
+        // Encoded page rows while the release still fits in one request.
+        let mut gathered: Vec<Vec<u8>> = Vec::new();
+        let mut gathered_bytes = 0;
+        let mut stager: Option<Stager> = None;
+        for refs in a.upserts.chunks(pages_db::PAGES_PER_STMT) {
+            let pages = a.bodies.load(refs).await?;
+            for page in &pages {
+                let row = hrana::encode_args(&pages_db::page_row(a.tenant, page));
+                if stager.is_none() {
+                    let n = gathered.len() + 1;
+                    let statements = n.div_ceil(pages_db::PAGES_PER_STMT);
+                    let overhead =
+                        statements * stmt_len(pages_db::upsert_sql, pages_db::PAGES_PER_STMT, 0);
+                    if fixed + gathered_bytes + row.len() + n + overhead <= self.max_request {
+                        gathered_bytes += row.len();
+                        gathered.push(row);
+                        continue;
+                    }
+                    stager = Some(self.start_staging(a).await?);
+                }
+                if let Some(st) = stager.as_mut() {
+                    for g in gathered.drain(..) {
+                        st.push(&g).await?;
+                    }
+                    st.push(&row).await?;
+                }
+            }
+        }
+        let middle = match stager {
+            None => gathered
+                .chunks(pages_db::PAGES_PER_STMT)
+                .map(|rows| {
+                    hrana::encode_stmt(&pages_db::upsert_sql(rows.len()), &rows.join(&b','), false)
+                })
+                .collect(),
+            Some(st) => {
+                st.finish().await?;
+                pages_db::switch_staged(&a.job_id.to_string())
+                    .iter()
+                    .map(encode)
+                    .collect()
+            }
+        };
+        Ok(self.commit(&prelude, middle, &epilogue).await?)
+    }
+
+    /// Creates the staging table and clears what an interrupted staging of this tenant
+    /// left behind.
+    async fn start_staging(&self, a: &Apply<'_>) -> Result<Stager<'_>, ConnError> {
+        let mut setup = TxBuilder::default();
+        setup.push(&hrana::stmt(pages_db::STAGING_SCHEMA, &[]));
+        setup.push(&encode(&pages_db::clear_staging(a.tenant)));
+        self.db.transaction(setup).await?;
+        Ok(Stager {
+            db: &self.db,
+            max: self.max_request,
+            lead: hrana::encode_args(&[SqlValue::Text(a.job_id.to_string())]),
+            args: Vec::new(),
+            count: 0,
+            tx: TxBuilder::default(),
+        })
+    }
+}
+
+#[async_trait]
+impl PublishTarget for TursoTarget {
+    fn atomic(&self) -> bool {
+        true
+    }
+
+    async fn probe(&self) -> Result<ServerInfo, ConnError> {
+        self.db.probe().await
+    }
+
+    async fn held(&self, tenant: &str) -> Result<Option<HashMap<String, Held>>, ConnError> {
+        self.ensure_schema().await?;
+        let result = self.db.execute(encode(&pages_db::held(tenant))).await?;
+        Ok(Some(
+            result
+                .rows
+                .iter()
+                .filter_map(|r| {
+                    let v = &r.values;
+                    Some((
+                        hrana::text(v.first())?,
+                        Held {
+                            content_hash: hrana::text(v.get(1)),
+                            version: hrana::integer(v.get(2)).unwrap_or(0),
+                            slug: hrana::text(v.get(3)),
+                        },
+                    ))
+                })
+                .collect(),
+        ))
+    }
+
+    async fn apply(&self, a: &Apply<'_>) -> Result<ApplyReport, TargetError> {
+        self.ensure_schema().await?;
+        if let Err(e) = self.write(a).await {
+            // The live tables are untouched; drop this job's staged rows if the server still
+            // answers (otherwise the tenant's next staging clears them).
+            if matches!(&e, TargetError::Conn(c) if !c.kind.is_transient()) {
+                let clear = pages_db::switch_staged(&a.job_id.to_string());
+                let _ = self.db.execute(encode(&clear[1])).await;
+            }
+            return Err(e);
+        }
+        Ok(ApplyReport::all(a))
+    }
+
+    fn traffic(&self) -> (u64, u64) {
+        (
+            self.db.traffic.requests.load(Ordering::Relaxed),
+            self.db.traffic.bytes.load(Ordering::Relaxed),
+        )
+    }
+}

@@ -1,0 +1,213 @@
+//! Writing one release to one target: ask what it holds, diff, apply, and turn the outcome
+//! into the target's result. Targets are written in parallel; one failing target fails only
+//! its own part.
+
+use super::context::PublishContext;
+use super::plan::{plan_target, Held, TargetPlan};
+use super::targets::{self, Apply, ApplyReport, Bodies, PublishTarget, SiteSettings, TargetError};
+use crate::domain::publish::{PageError, ReleasePage, TargetResult, TargetStatus};
+use crate::domain::target::Target;
+use crate::net::ConnError;
+use crate::store::{Store, StoreError};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+use uuid::Uuid;
+
+/// What every target of one job writes from.
+pub struct Share<'a> {
+    pub tenant: &'a str,
+    pub release: &'a [ReleasePage],
+    pub force: bool,
+    pub bodies: &'a dyn Bodies,
+    pub settings: &'a SiteSettings,
+    pub release_id: Uuid,
+    pub job_id: Uuid,
+    pub published_at: &'a str,
+}
+
+fn ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What the target holds, from itself or, when it cannot say, from the control plane's
+/// record of what edgepub last wrote there.
+async fn held(
+    ctx: &PublishContext,
+    t: &Target,
+    target: &dyn PublishTarget,
+    tenant: &str,
+) -> Result<HashMap<String, Held>, TargetError> {
+    if let Some(held) = target.held(tenant).await? {
+        return Ok(held);
+    }
+    Ok(ctx
+        .store
+        .target_held(t.id, tenant)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.page_id,
+                Held {
+                    content_hash: Some(r.content_hash),
+                    version: r.version,
+                    slug: Some(r.slug),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Records what a non-atomic target now holds: the pages written and removed, not those
+/// that failed.
+async fn record(
+    ctx: &PublishContext,
+    t: &Target,
+    tenant: &str,
+    plan: &TargetPlan,
+    report: &ApplyReport,
+) -> Result<(), StoreError> {
+    let failed: HashSet<&str> = report.failed.iter().map(|f| f.page_id.as_str()).collect();
+    let written: Vec<&ReleasePage> = plan
+        .upserts
+        .iter()
+        .filter(|p| !failed.contains(p.page_id.as_str()))
+        .collect();
+    let removed: Vec<&str> = plan
+        .deletes
+        .iter()
+        .map(|d| d.page_id.as_str())
+        .filter(|id| !failed.contains(id))
+        .collect();
+    ctx.store
+        .record_target_pages(t.id, tenant, &written, &removed)
+        .await
+}
+
+fn fill(r: &mut TargetResult, plan: &TargetPlan, report: &ApplyReport) {
+    r.upserted = report.written;
+    r.deleted = report.deleted;
+    r.unchanged = plan.unchanged;
+    r.failed_pages = report
+        .failed
+        .iter()
+        .map(|f| PageError {
+            page_id: f.page_id.clone(),
+            kind: f.error.kind.as_str().into(),
+            message: f.error.message.clone(),
+        })
+        .collect();
+    let first = report.failed.first().map(|f| &f.error);
+    let error = report.error.as_ref().or(first);
+    r.ok = error.is_none();
+    r.status = if r.ok {
+        TargetStatus::Ok
+    } else if report.written + report.deleted > 0 {
+        TargetStatus::Partial
+    } else {
+        TargetStatus::Failed
+    };
+    if let Some(e) = error {
+        r.error_kind = Some(e.kind.as_str().into());
+        r.error = Some(match report.failed.len() {
+            0 => e.message.clone(),
+            n => format!("{n} pages failed; first: {}", e.message),
+        });
+    }
+}
+
+fn failed(r: &mut TargetResult, e: &ConnError) {
+    r.ok = false;
+    r.status = TargetStatus::Failed;
+    r.error_kind = Some(e.kind.as_str().into());
+    r.error = Some(e.message.clone());
+}
+
+/// Diffs the release against what one target holds and writes the difference. The target's
+/// own failure goes into its result; a control-plane failure fails the whole run.
+pub async fn write_target(
+    ctx: &PublishContext,
+    t: &Target,
+    s: &Share<'_>,
+) -> Result<TargetResult, StoreError> {
+    let started = Instant::now();
+    let mut r = TargetResult {
+        target_id: t.id,
+        name: t.name.clone(),
+        kind: t.kind.as_str().into(),
+        ..Default::default()
+    };
+    let target = match targets::open(&t.fields(), &ctx.targets, false) {
+        Ok(target) => target,
+        Err(e) => {
+            failed(&mut r, &e);
+            return Ok(r);
+        }
+    };
+    r.atomic = target.atomic();
+    let outcome = async {
+        let held = held(ctx, t, target.as_ref(), s.tenant).await?;
+        let plan = plan_target(s.release, &held, s.force);
+        let apply = Apply {
+            tenant: s.tenant,
+            upserts: &plan.upserts,
+            deletes: &plan.deletes,
+            force: s.force,
+            bodies: s.bodies,
+            settings: s.settings,
+            release_id: s.release_id,
+            job_id: s.job_id,
+            published_at: s.published_at,
+        };
+        let report = target.apply(&apply).await?;
+        Ok::<_, TargetError>((plan, report))
+    }
+    .await;
+    match outcome {
+        Ok((plan, report)) => {
+            if !target.atomic() {
+                record(ctx, t, s.tenant, &plan, &report).await?;
+            }
+            fill(&mut r, &plan, &report);
+        }
+        Err(TargetError::Store(e)) => return Err(e),
+        Err(TargetError::Conn(e)) => failed(&mut r, &e),
+    }
+    (r.requests, r.bytes_sent) = target.traffic();
+    r.duration_ms = ms(started);
+    if let Some(e) = &r.error {
+        tracing::warn!(target_id = %t.id, kind = ?r.error_kind, error = %e, "a publish target failed");
+    }
+    Ok(r)
+}
+
+/// Compiled pages for targets, read from the blob store a chunk at a time and stamped.
+pub struct BlobBodies<'a> {
+    pub store: &'a Store,
+    pub project_id: Uuid,
+}
+
+#[async_trait::async_trait]
+impl Bodies for BlobBodies<'_> {
+    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<Value>, StoreError> {
+        let hashes: Vec<String> = pages.iter().map(|p| p.content_hash.clone()).collect();
+        let blobs = self.store.get_blobs(self.project_id, &hashes).await?;
+        pages
+            .iter()
+            .map(|p| {
+                let mut body: Value = blobs
+                    .get(&p.content_hash)
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("compiled page {} is missing", p.content_hash))
+                    })?;
+                if let Some(m) = body.as_object_mut() {
+                    m.insert("version".into(), Value::from(p.version));
+                    m.insert("publishedAt".into(), Value::from(p.published_at.clone()));
+                }
+                Ok(body)
+            })
+            .collect()
+    }
+}
