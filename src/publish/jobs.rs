@@ -150,7 +150,12 @@ async fn execute(
 
     let write_started = Instant::now();
     let release_id = existing.as_ref().map_or_else(Uuid::new_v4, |r| r.id);
-    let now = iso(ctx.clock.now());
+    // A retry writes its release with the release's own time and job, so every target ends
+    // up with the same rows whichever job wrote them.
+    let at = existing
+        .as_ref()
+        .map_or_else(|| ctx.clock.now(), |r| r.created_at);
+    let now = iso(at);
     let share = Share {
         tenant: &project.tenant_slug,
         release: &pages,
@@ -161,7 +166,7 @@ async fn execute(
         },
         settings: &SiteSettings::from(&project),
         release_id,
-        job_id: job.id,
+        job_id: existing.as_ref().map_or(job.id, |r| r.job_id),
         published_at: &now,
     };
     let runs = targets.iter().map(|t| write_target(ctx, t, &share));
@@ -184,6 +189,7 @@ async fn execute(
         None => Outcome::New {
             id: release_id,
             pages: &pages,
+            at,
         },
         Some(r) => Outcome::Retried {
             id: r.id,

@@ -7,12 +7,17 @@ use super::context::PublishContext;
 use crate::domain::publish::{Job, JobResult, JobState, Progress, ReleasePage, TargetResult};
 use crate::store::releases::NewRelease;
 use crate::store::StoreError;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// What a job that wrote something leaves behind.
 pub enum Outcome<'a> {
-    /// A new release of these pages.
-    New { id: Uuid, pages: &'a [ReleasePage] },
+    /// A new release of these pages, published at `at`.
+    New {
+        id: Uuid,
+        pages: &'a [ReleasePage],
+        at: DateTime<Utc>,
+    },
     /// An existing release written again to some of its targets; `before` are its results.
     Retried { id: Uuid, before: Vec<TargetResult> },
 }
@@ -45,13 +50,14 @@ pub async fn record(
         .fence_lease(&mut tx, job.project_id, &ctx.owner)
         .await?;
     let release_id = match outcome {
-        Outcome::New { id, pages } => {
+        Outcome::New { id, pages, at } => {
             let targets = serde_json::to_value(&result.targets).unwrap_or_default();
             let new = NewRelease {
                 id,
                 targets: &targets,
                 pages,
                 status: status(&result.targets),
+                created_at: at,
             };
             ctx.store.insert_release(&mut tx, job, &new).await?;
             id

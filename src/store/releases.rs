@@ -44,6 +44,8 @@ pub struct NewRelease<'a> {
     pub pages: &'a [ReleasePage],
     /// `complete` or `partial`.
     pub status: &'a str,
+    /// The time targets were given as the release's publish time.
+    pub created_at: DateTime<Utc>,
 }
 
 const RELEASE_COLS: &str =
@@ -188,10 +190,9 @@ impl Store {
             "INSERT INTO releases ({RELEASE_COLS}) SELECT $1, $2, COALESCE(MAX(number), 0) + 1, $3, $4, $5, $7, $6 \
              FROM releases WHERE project_id = $2 RETURNING {RELEASE_COLS}"
         );
-        let now = self.clock.now();
         let row = on_tx!(tx, c => {
             let row = sqlx::query_as::<_, ReleaseRow>(&insert)
-                .bind(r.id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(now).bind(Json(r.targets)).bind(r.status)
+                .bind(r.id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(r.created_at).bind(Json(r.targets)).bind(r.status)
                 .fetch_one(&mut *c).await?;
             for chunk in r.pages.chunks(500) {
                 let mut qb = sqlx::QueryBuilder::new("INSERT INTO release_pages (release_id, page_id, slug, version, content_hash, published_at) ");

@@ -265,15 +265,44 @@ pub fn cluster_nodes() -> String {
     })
 }
 
-/// A real `tursodb --sync-server` on a free loopback port, killed on drop.
+/// A real `tursodb --sync-server` on a free loopback port, killed on drop. It can be
+/// killed and started again on the same file and port.
 pub struct Tursodb {
-    child: std::process::Child,
+    child: Option<std::process::Child>,
+    port: u16,
     pub url: String,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Tursodb {
     pub fn start() -> Tursodb {
+        let dir = TempDir::new();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut t = Tursodb {
+            child: None,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        t.restart();
+        t
+    }
+
+    /// SIGKILL: no chance to finish what it is doing.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it (again) on the same file and port, once the port is free.
+    pub fn restart(&mut self) {
+        self.kill();
         let bin = std::env::var("EDGEPUB_TEST_TURSODB").unwrap_or_else(|_| {
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -281,41 +310,104 @@ impl Tursodb {
             )
             .into()
         });
-        let dir = TempDir::new();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(&bin)
-            .arg(dir.0.join("turso.db"))
-            .args(["--sync-server", &format!("127.0.0.1:{port}")])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {bin} (run scripts/test.sh): {e}"));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            let child = std::process::Command::new(&bin)
+                .arg(self.dir.0.join("turso.db"))
+                .args(["--sync-server", &format!("127.0.0.1:{}", self.port)])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {bin} (run scripts/test.sh): {e}"));
+            self.child = Some(child);
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_secs(3) {
+                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return;
+                }
+                if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                    break; // exited: the port or the file was not free yet
+                }
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            self.kill();
             assert!(
                 std::time::Instant::now() < deadline,
                 "tursodb did not start"
             );
-            std::thread::sleep(std::time::Duration::from_millis(25));
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        Tursodb {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        }
+    }
+
+    pub async fn query(&self, sql: &str) -> Vec<Vec<Value>> {
+        hrana_query(&self.url, sql).await
+    }
+}
+
+/// Runs one statement over Hrana and returns its rows as JSON values (text, integer as i64,
+/// null).
+pub async fn hrana_query(url: &str, sql: &str) -> Vec<Vec<Value>> {
+    {
+        let body = serde_json::json!({"requests": [{"type": "execute", "stmt": {"sql": sql}}]});
+        let res: Value = reqwest::Client::new()
+            .post(format!("{url}/v2/pipeline"))
+            .json(&body)
+            .send()
+            .await
+            .expect("reach tursodb")
+            .json()
+            .await
+            .expect("Hrana JSON");
+        let result = &res["results"][0];
+        assert_eq!(result["type"], "ok", "{sql}: {res}");
+        result["response"]["result"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| match v["type"].as_str() {
+                        Some("integer") => {
+                            Value::from(v["value"].as_str().unwrap().parse::<i64>().unwrap())
+                        }
+                        Some("text") => v["value"].clone(),
+                        _ => Value::Null,
+                    })
+                    .collect()
+            })
+            .collect()
     }
 }
 
 impl Drop for Tursodb {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
+}
+
+/// Rows of a project's local pages.db as JSON values, like [`Tursodb::query`].
+pub async fn local_rows(app: &TestApp, project_slug: &str, sql: &str) -> Vec<Vec<Value>> {
+    use sqlx::Row;
+    pages_db(app, project_slug, sql)
+        .await
+        .iter()
+        .map(|r| {
+            (0..r.columns().len())
+                .map(|i| {
+                    if let Ok(Some(n)) = r.try_get::<Option<i64>, _>(i) {
+                        Value::from(n)
+                    } else if let Ok(Some(t)) = r.try_get::<Option<String>, _>(i) {
+                        Value::from(t)
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A stand-in push-style edge (contract section 4): `/api/health` open, `/api/import/status`
