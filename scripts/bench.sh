@@ -5,7 +5,10 @@
 #      sqlite3 CLI inserting the same rows in one transaction;
 #   b. publishing one changed page in a 100-page and a 10,000-page project (page endpoint),
 #      and a full incremental project publish after one change, side by side;
-#   c. draft saves (PUT ~20 KB with If-Match) under wrk, one page and one connection per thread.
+#   c. draft saves (PUT ~20 KB with If-Match) under wrk, one page and one connection per thread;
+#   d. the 1,000 pages of (a) written to a local tursodb over Hrana, next to the same pages
+#      written to a second local pages.db in the same run (both already compiled, so both
+#      times are the write alone), with HTTP requests made and bytes sent.
 #
 # Each scenario gets a fresh server process and data directory under one temp directory,
 # removed on exit; in b the server is also restarted (same data) before each timed phase, so
@@ -216,6 +219,40 @@ if run_publish --project full; then
 else
     row "a. full publish, local target (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "-" "-"
     NOTES+=("a: full publish failed: $FAIL")
+fi
+# --- d. the same pages to Turso (Hrana over HTTP) vs to a fresh local file ------------------
+TURSODB=node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb
+add_target() {
+    curl -fsS -X POST "$BASE/api/projects/full/targets" -H "Authorization: Bearer $TOKEN" \
+        -H 'content-type: application/json' -d "$1" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p' | head -n 1
+}
+if [[ -n ${a_wall:-} && -x $TURSODB ]]; then
+    tport=$(free_port)
+    "$TURSODB" "$WORK/a/turso.db" --sync-server "127.0.0.1:$tport" >"$WORK/a/turso.log" 2>&1 &
+    TURSO_PID=$!
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break; sleep 0.1; done
+    local2=$(add_target '{"kind": "local", "name": "second-file", "path": "second/pages.db"}')
+    turso=$(add_target "{\"kind\": \"turso\", \"name\": \"turso\", \"url\": \"http://127.0.0.1:$tport\", \"token\": \"unused\"}")
+    if run_publish --project full --targets "$local2"; then
+        d_local=$(kv wall_s "$PUB")
+        NOTES+=("d local: $PUB")
+        if run_publish --project full --targets "$turso"; then
+            d_turso=$(kv wall_s "$PUB")
+            row "d. same pages to Turso, local tursodb (API)" "$FULL_PAGES" "$d_turso s" \
+                "$(rate "$FULL_PAGES" "$d_turso")" "$PEAK" "$d_local s" "$(ratio "$d_turso" "$d_local")"
+            NOTES+=("d turso: $PUB")
+            NOTES+=("d: baseline = the same pages written to a second local pages.db in this run;\
+ Turso: $(kv requests "$PUB") HTTP requests, $(kv bytes_sent "$PUB") bytes sent\
+ (limit EDGEPUB_TURSO_MAX_REQUEST_BYTES, default 8 MiB, per request)")
+        else
+            row "d. same pages to Turso, local tursodb (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "$d_local s" "-"
+            NOTES+=("d: Turso publish failed: $FAIL")
+        fi
+    fi
+    kill "$TURSO_PID" 2>/dev/null || true
+    wait "$TURSO_PID" 2>/dev/null || true
+else
+    NOTES+=("d: skipped (no tursodb at $TURSODB: run scripts/services.sh, or (a) failed)")
 fi
 stop_server
 

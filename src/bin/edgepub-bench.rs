@@ -77,6 +77,9 @@ struct PublishArgs {
     /// Comma-separated page ids: `{"pages": [...]}` on the project endpoint.
     #[arg(long, value_delimiter = ',')]
     pages: Option<Vec<String>>,
+    /// Comma-separated target ids: `{"targets": [...]}` on the project endpoint.
+    #[arg(long, value_delimiter = ',', conflicts_with = "page")]
+    targets: Option<Vec<String>>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 1800)]
     timeout: u64,
@@ -326,6 +329,7 @@ async fn publish(api: &Api, args: PublishArgs) -> Result<()> {
         project,
         page,
         pages,
+        targets,
         timeout,
         ..
     } = args;
@@ -337,7 +341,13 @@ async fn publish(api: &Api, args: PublishArgs) -> Result<()> {
                 .await?
         }
         None => {
-            let body = pages.map_or_else(|| json!({}), |p| json!({ "pages": p }));
+            let mut body = json!({});
+            if let Some(p) = pages {
+                body["pages"] = json!(p);
+            }
+            if let Some(t) = targets {
+                body["targets"] = json!(t);
+            }
             let path = format!("/api/projects/{project}/publish");
             api.call(Method::POST, &path, Some(&body), StatusCode::ACCEPTED)
                 .await?
@@ -353,7 +363,7 @@ async fn publish(api: &Api, args: PublishArgs) -> Result<()> {
             .await?;
         match job["state"].as_str() {
             Some("succeeded") => break job,
-            Some("failed") => bail!("publish job failed: {}", job["result"]),
+            Some("failed" | "partial") => bail!("publish job {}: {}", job["state"], job["result"]),
             _ if Instant::now() > deadline => bail!("publish job still running: {job}"),
             _ => tokio::time::sleep(Duration::from_millis(10)).await,
         }
@@ -362,9 +372,10 @@ async fn publish(api: &Api, args: PublishArgs) -> Result<()> {
     let r = &job["result"];
     let t = &r["targets"][0];
     println!(
-        "publish project={project} wall_s={} upserted={} unchanged={} deleted={} pages_total={} compile_ms={} write_ms={} total_ms={}",
+        "publish project={project} wall_s={} upserted={} unchanged={} deleted={} pages_total={} compile_ms={} write_ms={} total_ms={} requests={} bytes_sent={}",
         secs(wall), t["upserted"], t["unchanged"], t["deleted"],
-        job["progress"]["pages_total"], r["compile_ms"], r["write_ms"], r["total_ms"]
+        job["progress"]["pages_total"], r["compile_ms"], r["write_ms"], r["total_ms"],
+        t["requests"], t["bytes_sent"]
     );
     Ok(())
 }
