@@ -65,3 +65,18 @@ pub async fn public_datasources(
         .map(|d| d.public())
         .collect())
 }
+
+/// One of the project's releases, with its pages; an unknown one rejects the job.
+pub async fn project_release(
+    store: &Store,
+    project: &crate::domain::project::Project,
+    release_id: uuid::Uuid,
+) -> Result<crate::domain::publish::Release, super::PublishError> {
+    match store.get_release(release_id).await {
+        Ok(r) if r.project_id == project.id => Ok(r),
+        Ok(_) | Err(crate::store::StoreError::NotFound) => Err(super::PublishError::Rejected(
+            format!("release {release_id} does not exist"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -2,14 +2,13 @@
 //! a chunk at a time, and each compiled page goes straight to the blob store, so only hashes
 //! stay in memory however large the project is.
 
-use super::context::{project_input, public_datasources, PublishContext};
+use super::context::{project_input, project_release, public_datasources, PublishContext};
 use super::error::PublishError;
 use super::plan::Wanted;
 use crate::compile::{compile_project, Code, Diagnostic};
 use crate::domain::project::Project;
 use crate::domain::publish::{Job, JobRequest, JobResult, Progress, ReleasePage};
 use crate::store::memo::MemoHit;
-use crate::store::StoreError;
 use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -75,15 +74,7 @@ pub async fn desired(
             "a retry writes its release as recorded".into(),
         )),
         JobRequest::Rollback { release_id, .. } => {
-            let release = match ctx.store.get_release(*release_id).await {
-                Ok(r) if r.project_id == project.id => r,
-                Ok(_) | Err(StoreError::NotFound) => {
-                    return Err(PublishError::Rejected(format!(
-                        "release {release_id} does not exist"
-                    )))
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let release = project_release(&ctx.store, project, *release_id).await?;
             let wanted = release
                 .pages
                 .unwrap_or_default()

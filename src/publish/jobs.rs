@@ -8,7 +8,7 @@
 //! targets); none written → no release, job `failed`. A retry job writes an existing release
 //! to the targets that failed it and updates that release's per-target results.
 
-use super::context::{iso, PublishContext};
+use super::context::{iso, project_release, PublishContext};
 use super::desired::desired;
 use super::error::PublishError;
 use super::plan::next_release;
@@ -125,15 +125,7 @@ async fn execute(
     let project = ctx.store.get_project(&job.project_id.to_string()).await?;
     let (pages, force, existing) = match &job.request {
         JobRequest::Retry { release_id, .. } => {
-            let release = match ctx.store.get_release(*release_id).await {
-                Ok(r) if r.project_id == project.id => r,
-                Ok(_) | Err(StoreError::NotFound) => {
-                    return Err(PublishError::Rejected(format!(
-                        "release {release_id} does not exist"
-                    )))
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let release = project_release(&ctx.store, &project, *release_id).await?;
             let pages = release.pages.clone().unwrap_or_default();
             (pages, false, Some(release))
         }

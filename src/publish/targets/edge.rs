@@ -114,19 +114,24 @@ impl EdgeTarget {
         force: bool,
     ) -> (String, Result<(), ConnError>) {
         let body = json!({ "page": page, "force": force });
-        let r = retry(self.backoff, || async {
+        let r = self.post("/api/import", &body, "the edge's import").await;
+        (page_id.to_string(), r)
+    }
+
+    /// A keyed POST of `body`, retried with backoff on transient failures.
+    async fn post(&self, path: &str, body: &Value, what: &str) -> Result<(), ConnError> {
+        retry(self.backoff, || async {
             let res = self
                 .http
-                .post(format!("{}/api/import", self.base))
+                .post(format!("{}{path}", self.base))
                 .header("x-system-key", &self.key)
-                .json(&body)
+                .json(body)
                 .send()
                 .await
                 .map_err(|e| transport_error(&e))?;
-            answer(res, "the edge's import").await.map(|_| ())
+            answer(res, what).await.map(|_| ())
         })
-        .await;
-        (page_id.to_string(), r)
+        .await
     }
 
     async fn remove(&self, tenant: &str, r: &Removal) -> (String, Result<(), ConnError>) {
@@ -171,18 +176,8 @@ impl EdgeTarget {
 
     async fn settings(&self, s: &SiteSettings) -> Result<(), ConnError> {
         let body = settings_body(s);
-        retry(self.backoff, || async {
-            let res = self
-                .http
-                .post(format!("{}/api/import/settings", self.base))
-                .header("x-system-key", &self.key)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| transport_error(&e))?;
-            answer(res, "the edge's settings import").await.map(|_| ())
-        })
-        .await
+        self.post("/api/import/settings", &body, "the edge's settings import")
+            .await
     }
 }
 
