@@ -73,7 +73,28 @@ pub fn publish_context(config: &Config, store: Store) -> crate::publish::Publish
         },
         targets: config.target_context(),
         owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+        cache_wake: Arc::new(tokio::sync::Notify::new()),
         lease: chrono::Duration::seconds(i64::try_from(config.lease_secs).unwrap_or(15)),
+    }
+}
+
+/// The cache outbox worker of one process.
+pub fn cache_work(
+    config: &Config,
+    publish: &crate::publish::PublishContext,
+) -> crate::cache::outbox::CacheWork {
+    crate::cache::outbox::CacheWork {
+        store: publish.store.clone(),
+        clock: publish.clock.clone(),
+        policy: publish.targets.policy,
+        timeout: std::time::Duration::from_secs(config.test_timeout_secs),
+        owner: publish.owner.clone(),
+        lease: publish.lease,
+        backoff: crate::net::retry::Backoff {
+            attempts: u32::MAX,
+            base: std::time::Duration::from_millis(500),
+            max: std::time::Duration::from_secs(config.cache_retry_max_secs),
+        },
     }
 }
 
@@ -102,6 +123,11 @@ impl Application {
         background.spawn(
             Arc::new(crate::publish::worker::PublishWork(publish.clone())),
             wake_worker.clone(),
+            std::time::Duration::from_secs(1),
+        );
+        background.spawn(
+            Arc::new(cache_work(&config, &publish)),
+            publish.cache_wake.clone(),
             std::time::Duration::from_secs(1),
         );
         let metrics_data = web::Data::new(metrics.clone());

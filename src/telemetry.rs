@@ -47,6 +47,14 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    outbox: IntGaugeVec,
+}
+
+/// The cache outbox as `/metrics` shows it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutboxGauge {
+    pub pending: i64,
+    pub oldest_age_secs: i64,
 }
 
 impl Metrics {
@@ -72,16 +80,31 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let outbox = IntGaugeVec::new(
+            Opts::new(
+                "cache_outbox",
+                "Cache outbox: pending operations (`pending`) and the age in seconds of the oldest one (`oldest_age_seconds`)",
+            ),
+            &["measure"],
+        )?;
         registry.register(Box::new(pool.clone()))?;
+        registry.register(Box::new(outbox.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             pool,
+            outbox,
         })
     }
 
-    pub fn render(&self, stats: PoolStats) -> String {
+    pub fn render(&self, stats: PoolStats, outbox: OutboxGauge) -> String {
+        self.outbox
+            .with_label_values(&["pending"])
+            .set(outbox.pending);
+        self.outbox
+            .with_label_values(&["oldest_age_seconds"])
+            .set(outbox.oldest_age_secs);
         let idle = i64::from(stats.idle);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool

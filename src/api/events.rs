@@ -1,4 +1,5 @@
-//! `GET /api/publish-jobs/{id}/events`: the job as Server-Sent Events until it ends.
+//! `GET /api/publish-jobs/{id}/events`: the job as Server-Sent Events until it ends and its
+//! release's cache step (if any) has finished.
 //!
 //! The stream polls the job row rather than listening in-process, because the job may be
 //! running in another edgepub process that shares the database.
@@ -7,18 +8,75 @@ use super::access::{load, Need};
 use super::error::ApiError;
 use super::extract::Auth;
 use super::AppState;
+use crate::domain::publish::Job;
+use crate::store::Store;
 use actix_web::{web, HttpResponse};
 use std::time::Duration;
 
 const POLL: Duration = Duration::from_millis(200);
 
-fn event(name: &str, job: &crate::domain::publish::Job) -> web::Bytes {
+fn event(name: &str, job: &Job) -> web::Bytes {
     let data = serde_json::to_string(job).unwrap_or_else(|_| "{}".into());
     web::Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
+/// Whether nothing more will change: the job ended and its cache step is not under way.
+fn settled(job: &Job) -> bool {
+    job.state.is_final()
+        && job
+            .cache
+            .as_ref()
+            .is_none_or(|c| c.status == "done" || c.status == "failed")
+}
+
+/// The event a change announces: `progress` while the job runs, `done` when it ends, `cache`
+/// for changes of the cache step after that.
+fn name(before: Option<&Job>, now: &Job) -> &'static str {
+    match before {
+        Some(b) if b.state.is_final() => "cache",
+        _ if now.state.is_final() => "done",
+        _ => "progress",
+    }
+}
+
+struct Follow {
+    store: Store,
+    last: Job,
+    settled: bool,
+}
+
+async fn next(mut f: Follow) -> Option<(Result<web::Bytes, actix_web::Error>, Follow)> {
+    if f.settled {
+        return None;
+    }
+    loop {
+        tokio::time::sleep(POLL).await;
+        let job = match f.store.get_job(f.last.id).await {
+            Ok(j) => f.store.with_cache_step(j).await,
+            Err(e) => Err(e),
+        };
+        let job = match job {
+            Ok(j) => j,
+            Err(e) => {
+                f.settled = true;
+                return Some((
+                    Err(actix_web::error::ErrorInternalServerError(e.to_string())),
+                    f,
+                ));
+            }
+        };
+        let changed = serde_json::to_string(&job).ok() != serde_json::to_string(&f.last).ok();
+        if changed {
+            let bytes = event(name(Some(&f.last), &job), &job);
+            f.settled = settled(&job);
+            f.last = job;
+            return Some((Ok(bytes), f));
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/publish-jobs/{id}/events", tag = "publish", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "`text/event-stream`: `progress` events with the job, then one `done`", content_type = "text/event-stream"),
+    responses((status = 200, description = "`text/event-stream`: `progress` events with the job, one `done` when it ends, then `cache` events until its release's cache step has finished", content_type = "text/event-stream"),
         (status = 404, body = super::error::ErrorBody)))]
 pub async fn job_events(
     state: web::Data<AppState>,
@@ -29,50 +87,17 @@ pub async fn job_events(
         state.store.get_job(id)
     })
     .await?;
-    let store = state.store.clone();
-    let first = event(
-        if job.state.is_final() {
-            "done"
-        } else {
-            "progress"
-        },
-        &job,
-    );
-    let done = job.state.is_final();
-    let last = serde_json::to_string(&job).unwrap_or_default();
-    let stream = futures_util::stream::unfold((done, last, job.id), move |(done, last, id)| {
-        let store = store.clone();
-        async move {
-            if done {
-                return None;
-            }
-            loop {
-                tokio::time::sleep(POLL).await;
-                let job = match store.get_job(id).await {
-                    Ok(j) => j,
-                    Err(e) => {
-                        return Some((
-                            Err(actix_web::error::ErrorInternalServerError(e.to_string())),
-                            (true, last, id),
-                        ))
-                    }
-                };
-                let now = serde_json::to_string(&job).unwrap_or_default();
-                if job.state.is_final() {
-                    return Some((
-                        Ok::<_, actix_web::Error>(event("done", &job)),
-                        (true, now, id),
-                    ));
-                }
-                if now != last {
-                    return Some((Ok(event("progress", &job)), (false, now, id)));
-                }
-            }
-        }
-    });
+    let job = state.store.with_cache_step(job).await?;
+    let first = event(name(None, &job), &job);
+    let follow = Follow {
+        store: state.store.clone(),
+        settled: settled(&job),
+        last: job,
+    };
     let head = futures_util::stream::once(async move { Ok::<_, actix_web::Error>(first) });
+    let rest = futures_util::stream::unfold(follow, next);
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("cache-control", "no-cache"))
-        .streaming(futures_util::StreamExt::chain(head, stream)))
+        .streaming(futures_util::StreamExt::chain(head, rest)))
 }

@@ -33,11 +33,24 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text format: requests by route template and status, latency, pool gauges.
+/// Prometheus text format: requests by route template and status, latency, pool gauges, the
+/// cache outbox's depth and the age of its oldest pending operation.
 #[utoipa::path(get, path = "/metrics", tag = "ops", security(()), responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let stats = state.store.pool_stats();
+    let outbox = match state.store.outbox_stats().await {
+        Ok(o) => crate::telemetry::OutboxGauge {
+            pending: o.pending,
+            oldest_age_secs: o
+                .oldest
+                .map_or(0, |t| (state.store.now() - t).num_seconds().max(0)),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the cache outbox for /metrics failed");
+            crate::telemetry::OutboxGauge::default()
+        }
+    };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(stats))
+        .body(state.metrics.render(stats, outbox))
 }

@@ -250,7 +250,7 @@ pub async fn get_job(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let job = authorized_job(&state, &auth, &path).await?;
-    Ok(HttpResponse::Ok().json(job))
+    Ok(HttpResponse::Ok().json(state.store.with_cache_step(job).await?))
 }
 
 pub async fn authorized_job(state: &AppState, auth: &Auth, id: &str) -> Result<Job, ApiError> {
@@ -271,7 +271,11 @@ pub async fn list_jobs(
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
     let w = q.window();
-    let (items, total) = state.store.list_jobs(project.id, w).await?;
+    let (jobs, total) = state.store.list_jobs(project.id, w).await?;
+    let mut items = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        items.push(state.store.with_cache_step(job).await?);
+    }
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 

@@ -5,8 +5,11 @@
 //! project) is written once on top. Redis over TCP and Upstash REST differ only there.
 
 pub mod keys;
+pub mod outbox;
+pub mod plan;
 mod redis;
 mod upstash;
+pub mod values;
 
 pub use self::redis::RedisCache;
 pub use self::upstash::UpstashCache;

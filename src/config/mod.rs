@@ -81,6 +81,8 @@ pub struct Config {
     pub turso_max_request_bytes: usize,
     /// Pages pushed to an edge at once.
     pub edge_concurrency: usize,
+    /// Longest pause between attempts to reach a cache that is down.
+    pub cache_retry_max_secs: u64,
 }
 
 impl Config {
@@ -198,6 +200,7 @@ impl Config {
             target_attempts: l.num("EDGEPUB_TARGET_ATTEMPTS", 4, 1),
             turso_max_request_bytes: l.num("EDGEPUB_TURSO_MAX_REQUEST_BYTES", 8 << 20, 16 << 10),
             edge_concurrency: l.num("EDGEPUB_EDGE_CONCURRENCY", 8, 1),
+            cache_retry_max_secs: l.num("EDGEPUB_CACHE_RETRY_MAX_SECS", 60, 1),
         };
         l.finish()?;
         Ok(config)

@@ -197,6 +197,23 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The cache step of the job's release, applied in the background after the job ends;
+    /// absent when the project has no cache or the release changed nothing cached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheStep>,
+}
+
+/// Progress of a release's cache operations (prime or invalidate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CacheStep {
+    /// `pending`, `retrying` (the cache could not be reached; see the error), `done` or
+    /// `failed` (the cache refused an operation).
+    pub status: String,
+    pub operations: u64,
+    /// Applied, or superseded by a newer release's operation on the same key.
+    pub done: u64,
+    pub last_error_kind: Option<String>,
+    pub last_error: Option<String>,
 }
 
 /// One page of a release: which version of which content.

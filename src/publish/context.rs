@@ -17,6 +17,8 @@ pub struct PublishContext {
     /// This process's lease owner id.
     pub owner: String,
     pub lease: chrono::Duration,
+    /// Wakes the cache worker when a release with cache operations is recorded.
+    pub cache_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The compiler's input for a project's pages and datasources.

@@ -204,7 +204,7 @@ async fn compile_all(
                 if let Some((id, version)) = versions.get(&page.id) {
                     memo.push((*id, *version, page.slug.clone(), hash.clone()));
                 }
-                blobs.push((hash, page.to_value().to_string()));
+                blobs.push((hash, page.to_value().to_string(), page.is_homepage));
             }
             // Blobs first: a memo entry must never point at a body that is not stored.
             ctx.store.put_blobs(project.id, &blobs).await?;

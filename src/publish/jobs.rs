@@ -15,11 +15,13 @@ use super::plan::next_release;
 use super::release::{self, Outcome};
 use super::targets::SiteSettings;
 use super::write::{write_target, BlobBodies, Share};
+use crate::cache::plan::{cache_ops, CacheOp};
 use crate::domain::project::Project;
 use crate::domain::publish::{
     Job, JobRequest, JobResult, Progress, ReleasePage, TargetResult, TargetStatus,
 };
 use crate::domain::target::Target;
+use crate::store::outbox::NewCacheOp;
 use crate::store::StoreError;
 use std::collections::HashSet;
 use std::time::Instant;
@@ -59,7 +61,7 @@ async fn plan_release(
     project: &Project,
     progress: &mut Progress,
     result: &mut JobResult,
-) -> Result<(Vec<ReleasePage>, bool), PublishError> {
+) -> Result<(Vec<ReleasePage>, bool, Vec<ReleasePage>), PublishError> {
     let current = ctx
         .store
         .current_release(project.id)
@@ -86,7 +88,7 @@ async fn plan_release(
         desired.force,
         &iso(ctx.clock.now()),
     );
-    Ok((release, desired.force))
+    Ok((release, desired.force, current))
 }
 
 /// The enabled targets the job writes: all of them, or those it names.
@@ -123,15 +125,16 @@ async fn execute(
     started: Instant,
 ) -> Result<(), PublishError> {
     let project = ctx.store.get_project(&job.project_id.to_string()).await?;
-    let (pages, force, existing) = match &job.request {
+    let (pages, force, existing, previous) = match &job.request {
         JobRequest::Retry { release_id, .. } => {
             let release = project_release(&ctx.store, &project, *release_id).await?;
             let pages = release.pages.clone().unwrap_or_default();
-            (pages, false, Some(release))
+            (pages, false, Some(release), Vec::new())
         }
         _ => {
-            let (pages, force) = plan_release(ctx, job, &project, progress, result).await?;
-            (pages, force, None)
+            let (pages, force, current) =
+                plan_release(ctx, job, &project, progress, result).await?;
+            (pages, force, None, current)
         }
     };
     result.compile_ms = ms(started);
@@ -182,6 +185,7 @@ async fn execute(
             id: release_id,
             pages: &pages,
             at,
+            cache: cache_step(ctx, &project, &previous, &pages).await?,
         },
         Some(r) => Outcome::Retried {
             id: r.id,
@@ -191,4 +195,44 @@ async fn execute(
     release::record(ctx, job, outcome, progress, result).await?;
     tracing::info!(job_id = %job.id, pages = pages.len(), written = progress.pages_written, "published");
     Ok(())
+}
+
+/// The cache operations of a new release (none when the project has no cache).
+async fn cache_step(
+    ctx: &PublishContext,
+    project: &Project,
+    previous: &[ReleasePage],
+    next: &[ReleasePage],
+) -> Result<Vec<NewCacheOp>, StoreError> {
+    let settings = ctx.store.cache_settings(project.id).await?;
+    if !settings.redis_enabled || settings.redis_url.is_none() {
+        return Ok(Vec::new());
+    }
+    let homes = ctx.store.homepage_hashes(project.id).await?;
+    let ops = cache_ops(
+        settings.cache_mode,
+        &project.tenant_slug,
+        previous,
+        next,
+        &|hash| homes.contains(hash),
+    );
+    Ok(ops
+        .into_iter()
+        .map(|op| {
+            let (op, page) = match op {
+                CacheOp::Del(key) => (NewCacheOp::del(key), None),
+                CacheOp::Page(key, p) => (NewCacheOp::write(key, "page"), Some(p)),
+                CacheOp::Homepage(key, p) => (NewCacheOp::write(key, "homepage"), Some(p)),
+            };
+            match page {
+                Some(p) => NewCacheOp {
+                    content_hash: Some(p.content_hash),
+                    version: Some(p.version),
+                    published_at: Some(p.published_at),
+                    ..op
+                },
+                None => op,
+            }
+        })
+        .collect())
 }

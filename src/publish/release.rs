@@ -5,6 +5,7 @@
 
 use super::context::PublishContext;
 use crate::domain::publish::{Job, JobResult, JobState, Progress, ReleasePage, TargetResult};
+use crate::store::outbox::NewCacheOp;
 use crate::store::releases::NewRelease;
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
@@ -12,11 +13,12 @@ use uuid::Uuid;
 
 /// What a job that wrote something leaves behind.
 pub enum Outcome<'a> {
-    /// A new release of these pages, published at `at`.
+    /// A new release of these pages, published at `at`, with its cache operations.
     New {
         id: Uuid,
         pages: &'a [ReleasePage],
         at: DateTime<Utc>,
+        cache: Vec<NewCacheOp>,
     },
     /// An existing release written again to some of its targets; `before` are its results.
     Retried { id: Uuid, before: Vec<TargetResult> },
@@ -50,7 +52,12 @@ pub async fn record(
         .fence_lease(&mut tx, job.project_id, &ctx.owner)
         .await?;
     let release_id = match outcome {
-        Outcome::New { id, pages, at } => {
+        Outcome::New {
+            id,
+            pages,
+            at,
+            cache,
+        } => {
             let targets = serde_json::to_value(&result.targets).unwrap_or_default();
             let new = NewRelease {
                 id,
@@ -59,7 +66,10 @@ pub async fn record(
                 status: status(&result.targets),
                 created_at: at,
             };
-            ctx.store.insert_release(&mut tx, job, &new).await?;
+            let release = ctx.store.insert_release(&mut tx, job, &new).await?;
+            ctx.store
+                .enqueue_cache_ops(&mut tx, job.project_id, id, release.number, &cache)
+                .await?;
             id
         }
         Outcome::Retried { id, mut before } => {
@@ -79,5 +89,7 @@ pub async fn record(
     ctx.store
         .finish_job(&mut tx, job.id, state, release_id, progress, result)
         .await?;
-    tx.commit().await
+    tx.commit().await?;
+    ctx.cache_wake.notify_one();
+    Ok(())
 }

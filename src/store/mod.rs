@@ -10,6 +10,7 @@
 pub mod datasources;
 mod error;
 pub mod memo;
+pub mod outbox;
 pub mod pages;
 pub mod projects;
 pub mod publish;
@@ -129,6 +130,11 @@ impl Store {
             Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
         }
         Ok(())
+    }
+
+    /// The store's clock (injected), for ages computed against stored times.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn backend(&self) -> &'static str {

@@ -47,6 +47,7 @@ impl JobRow {
             created_at: self.created_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
+            cache: None,
         };
         Ok((job, self.request_hash))
     }

@@ -55,19 +55,31 @@ impl Store {
     pub async fn put_blobs(
         &self,
         project_id: Uuid,
-        blobs: &[(String, String)],
+        blobs: &[(String, String, bool)],
     ) -> Result<(), StoreError> {
         for chunk in blobs.chunks(200) {
             on_pool!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO page_blobs (project_id, content_hash, body) ");
-                qb.push_values(chunk, |mut b, (hash, body)| {
-                    b.push_bind(project_id).push_bind(hash).push_bind(body);
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO page_blobs (project_id, content_hash, body, is_homepage) ");
+                qb.push_values(chunk, |mut b, (hash, body, home)| {
+                    b.push_bind(project_id).push_bind(hash).push_bind(body).push_bind(*home);
                 });
                 qb.push(" ON CONFLICT (project_id, content_hash) DO NOTHING");
                 qb.build().execute(p).await.map(|_| ())
             })?;
         }
         Ok(())
+    }
+
+    /// Content hashes of the project's compiled pages that are a homepage (one per homepage
+    /// content ever compiled: few).
+    pub async fn homepage_hashes(
+        &self,
+        project_id: Uuid,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let sql = "SELECT content_hash FROM page_blobs WHERE project_id = $1 AND is_homepage";
+        let rows: Vec<String> =
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).fetch_all(p).await)?;
+        Ok(rows.into_iter().collect())
     }
 
     pub async fn get_blobs(
