@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod cache;
+mod cache_step;
 mod cli;
 mod cli_more;
 mod concurrency;
