@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod datasources;
+pub mod drift;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -133,7 +134,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sync::routes)
             .configure(datasources::routes)
             .configure(publish::routes)
-            .configure(releases::routes),
+            .configure(releases::routes)
+            .configure(drift::routes),
     )
     .service(openapi::swagger_ui())
     .default_service(web::to(|| async {

@@ -2,8 +2,8 @@
 //! (assets vendored into the binary: no CDN).
 
 use super::{
-    datasources, error, events, health, pages, projects, publish, releases, retry, settings, sync,
-    targets, tokens, versions,
+    datasources, drift, error, events, health, pages, projects, publish, releases, retry, settings,
+    sync, targets, tokens, versions,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -25,7 +25,7 @@ use utoipa_swagger_ui::SwaggerUi;
         datasources::list, datasources::create, datasources::get, datasources::replace, datasources::delete,
         publish::publish_project, publish::publish_page, publish::unpublish_page, publish::get_job, publish::list_jobs,
         events::job_events, publish::compile,
-        releases::list, releases::get, releases::rollback, retry::retry_job,
+        releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
     modifiers(&BearerAuth),

@@ -71,6 +71,13 @@ pub enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Compare every enabled target and the cache with the last release; print the report
+    /// (JSON) and exit 1 when anything drifted.
+    Verify {
+        /// Project slug or UUID.
+        #[arg(long)]
+        project: String,
+    },
     /// Manage the key that seals secrets at rest.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -180,6 +187,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             force,
             wait,
         } => publish::publish(&config, &store, &project, force, wait).await,
+        Command::Verify { project } => publish::verify(&config, &store, &project).await,
         Command::Secrets(SecretsCommand::RotateKey { new_key }) => {
             rotate_key(&config, &store, new_key).await
         }

@@ -100,3 +100,24 @@ pub async fn publish(
         }
     }
 }
+
+/// `edgepub verify`: the drift report on stdout; an error (exit 1) when anything drifted.
+pub async fn verify(config: &Config, store: &Store, project: &str) -> anyhow::Result<()> {
+    let project = store
+        .get_project(project)
+        .await
+        .map_err(|_| anyhow::anyhow!("no project `{project}`"))?;
+    let ctx = publish_context(config, store.clone());
+    let report = crate::publish::drift::check(&ctx, &project)
+        .await
+        .map_err(|e| anyhow::anyhow!("the check failed: {e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if report.drifted {
+        anyhow::bail!(
+            "targets or cache differ from release {}",
+            report.release_number.unwrap_or(0)
+        );
+    }
+    eprintln!("edgepub: no drift");
+    Ok(())
+}

@@ -36,6 +36,8 @@ pub enum JobRequest {
         release_id: Uuid,
         targets: Vec<Uuid>,
     },
+    /// Rewrite what drifted from the release on every enabled target and in the cache.
+    Repair { release_id: Uuid },
 }
 
 impl JobRequest {
@@ -45,6 +47,7 @@ impl JobRequest {
             JobRequest::Unpublish { .. } => "unpublish",
             JobRequest::Rollback { .. } => "rollback",
             JobRequest::Retry { .. } => "retry",
+            JobRequest::Repair { .. } => "repair",
         }
     }
 
@@ -55,6 +58,7 @@ impl JobRequest {
             | JobRequest::Unpublish { targets, .. }
             | JobRequest::Rollback { targets, .. } => targets.as_deref(),
             JobRequest::Retry { targets, .. } => Some(targets),
+            JobRequest::Repair { .. } => None,
         }
     }
 
@@ -66,6 +70,12 @@ impl JobRequest {
             | JobRequest::Unpublish { targets, .. }
             | JobRequest::Rollback { targets, .. } => *targets = Some(only),
             JobRequest::Retry { targets, .. } => *targets = only,
+            JobRequest::Repair { release_id } => {
+                r = JobRequest::Retry {
+                    release_id: *release_id,
+                    targets: only,
+                }
+            }
         }
         r
     }

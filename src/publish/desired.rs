@@ -70,7 +70,7 @@ pub async fn desired(
             force: false,
         }),
         // A retry writes its release as it is; `jobs` never plans it anew.
-        JobRequest::Retry { .. } => Err(PublishError::Rejected(
+        JobRequest::Retry { .. } | JobRequest::Repair { .. } => Err(PublishError::Rejected(
             "a retry writes its release as recorded".into(),
         )),
         JobRequest::Rollback { release_id, .. } => {

@@ -10,6 +10,7 @@
 
 use super::context::{iso, project_release, PublishContext};
 use super::desired::desired;
+use super::drift::cache_drift;
 use super::error::PublishError;
 use super::plan::next_release;
 use super::release::{self, Outcome};
@@ -126,7 +127,7 @@ async fn execute(
 ) -> Result<(), PublishError> {
     let project = ctx.store.get_project(&job.project_id.to_string()).await?;
     let (pages, force, existing, previous) = match &job.request {
-        JobRequest::Retry { release_id, .. } => {
+        JobRequest::Retry { release_id, .. } | JobRequest::Repair { release_id } => {
             let release = project_release(&ctx.store, &project, *release_id).await?;
             let pages = release.pages.clone().unwrap_or_default();
             (pages, false, Some(release), Vec::new())
@@ -190,6 +191,12 @@ async fn execute(
         Some(r) => Outcome::Retried {
             id: r.id,
             before: serde_json::from_value::<Vec<TargetResult>>(r.targets).unwrap_or_default(),
+            cache: match job.request {
+                JobRequest::Repair { .. } => cache_drift(ctx, &project, &pages)
+                    .await?
+                    .map(|(_, ops)| (r.number, ops)),
+                _ => None,
+            },
         },
     };
     release::record(ctx, job, outcome, progress, result).await?;

@@ -5,6 +5,7 @@
 
 pub mod context;
 pub mod desired;
+pub mod drift;
 pub mod dry_run;
 mod error;
 pub mod jobs;

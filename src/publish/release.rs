@@ -20,8 +20,13 @@ pub enum Outcome<'a> {
         at: DateTime<Utc>,
         cache: Vec<NewCacheOp>,
     },
-    /// An existing release written again to some of its targets; `before` are its results.
-    Retried { id: Uuid, before: Vec<TargetResult> },
+    /// An existing release written again to some of its targets; `before` are its results;
+    /// `cache`: operations repairing its cache, with the release's number.
+    Retried {
+        id: Uuid,
+        before: Vec<TargetResult>,
+        cache: Option<(i64, Vec<NewCacheOp>)>,
+    },
 }
 
 /// `complete` when every target holds the release, else `partial`.
@@ -72,7 +77,16 @@ pub async fn record(
                 .await?;
             id
         }
-        Outcome::Retried { id, mut before } => {
+        Outcome::Retried {
+            id,
+            mut before,
+            cache,
+        } => {
+            if let Some((number, ops)) = cache {
+                ctx.store
+                    .enqueue_cache_ops(&mut tx, job.project_id, id, number, &ops)
+                    .await?;
+            }
             for t in &result.targets {
                 match before.iter_mut().find(|b| b.target_id == t.target_id) {
                     Some(b) => *b = t.clone(),

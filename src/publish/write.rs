@@ -41,9 +41,18 @@ async fn held(
     if let Some(held) = target.held(tenant).await? {
         return Ok(held);
     }
+    Ok(recorded(ctx, t.id, tenant).await?)
+}
+
+/// What edgepub last wrote to a target that cannot say what it holds.
+pub async fn recorded(
+    ctx: &PublishContext,
+    target_id: Uuid,
+    tenant: &str,
+) -> Result<HashMap<String, Held>, StoreError> {
     Ok(ctx
         .store
-        .target_held(t.id, tenant)
+        .target_held(target_id, tenant)
         .await?
         .into_iter()
         .map(|r| {

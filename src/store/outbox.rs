@@ -195,6 +195,14 @@ impl Store {
         }))
     }
 
+    /// A project's operations not applied yet.
+    pub async fn pending_cache_ops(&self, project_id: Uuid) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM cache_outbox WHERE project_id = $1 AND state = 'pending'";
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(project_id).fetch_one(p).await)?,
+        )
+    }
+
     /// The job with its release's cache step.
     pub async fn with_cache_step(
         &self,

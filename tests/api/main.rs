@@ -10,6 +10,7 @@ mod cli_more;
 mod concurrency;
 mod connections;
 mod datasources;
+mod drift;
 mod durability;
 mod edge_file;
 mod errors;

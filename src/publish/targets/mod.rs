@@ -24,7 +24,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// The site-wide settings an edge renders with (`project_settings`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SiteSettings {
     pub favicon_url: Option<String>,
     pub logo_url: Option<String>,
@@ -119,6 +119,13 @@ pub trait PublishTarget: Send + Sync {
     async fn held(&self, tenant: &str) -> Result<Option<HashMap<String, Held>>, ConnError>;
     /// Writes the plan (atomically for readers when `atomic()`).
     async fn apply(&self, apply: &Apply<'_>) -> Result<ApplyReport, TargetError>;
+    /// The tenant's `project_settings` rows, when the target can be read back.
+    async fn settings(
+        &self,
+        _tenant: &str,
+    ) -> Result<Option<Vec<(String, SiteSettings)>>, ConnError> {
+        Ok(None)
+    }
     /// HTTP requests made and bytes sent so far, for targets that speak HTTP.
     fn traffic(&self) -> (u64, u64) {
         (0, 0)

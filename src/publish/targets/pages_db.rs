@@ -266,6 +266,35 @@ pub fn settings_row_ids(tenant: &str) -> Vec<&str> {
     }
 }
 
+/// The tenant's settings rows: `id, favicon_url, logo_url, site_name, site_description,
+/// app_url`.
+pub fn settings_rows(tenant: &str) -> Stmt {
+    let ids = settings_row_ids(tenant);
+    let marks = vec!["?"; ids.len()].join(", ");
+    Stmt::new(
+        format!(
+            "SELECT id, favicon_url, logo_url, site_name, site_description, app_url FROM project_settings \
+             WHERE id IN ({marks}) ORDER BY id"
+        ),
+        ids.into_iter().map(SqlValue::from).collect(),
+    )
+}
+
+/// A settings row read back: its id and values.
+pub fn settings_from(id: String, v: [Option<String>; 5]) -> (String, SiteSettings) {
+    let [favicon_url, logo_url, site_name, site_description, app_url] = v;
+    (
+        id,
+        SiteSettings {
+            favicon_url,
+            logo_url,
+            site_name,
+            site_description,
+            app_url,
+        },
+    )
+}
+
 /// The site settings rows and edgepub's own `_edgepub_release` marker.
 pub fn epilogue(a: &Apply<'_>) -> Vec<Stmt> {
     let s: &SiteSettings = a.settings;

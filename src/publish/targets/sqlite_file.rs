@@ -145,6 +145,25 @@ impl PublishTarget for SqliteFile {
         ))
     }
 
+    async fn settings(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<Vec<(String, super::SiteSettings)>>, ConnError> {
+        let pool = self.pool().await?;
+        let stmt = pages_db::settings_rows(tenant);
+        let rows = query(&stmt).fetch_all(pool).await.map_err(db_error)?;
+        Ok(Some(
+            rows.iter()
+                .map(|r| {
+                    pages_db::settings_from(
+                        r.get(0),
+                        [r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)],
+                    )
+                })
+                .collect(),
+        ))
+    }
+
     async fn apply(&self, a: &Apply<'_>) -> Result<ApplyReport, TargetError> {
         let pool = self.pool().await?;
         let mut tx = pool.begin().await.map_err(db_error)?;

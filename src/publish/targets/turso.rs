@@ -269,6 +269,31 @@ impl PublishTarget for TursoTarget {
         ))
     }
 
+    async fn settings(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<Vec<(String, super::SiteSettings)>>, ConnError> {
+        self.ensure_schema().await?;
+        let result = self
+            .db
+            .execute(encode(&pages_db::settings_rows(tenant)))
+            .await?;
+        Ok(Some(
+            result
+                .rows
+                .iter()
+                .filter_map(|r| {
+                    let v = &r.values;
+                    let text = |i: usize| hrana::text(v.get(i));
+                    Some(pages_db::settings_from(
+                        text(0)?,
+                        [text(1), text(2), text(3), text(4), text(5)],
+                    ))
+                })
+                .collect(),
+        ))
+    }
+
     async fn apply(&self, a: &Apply<'_>) -> Result<ApplyReport, TargetError> {
         self.ensure_schema().await?;
         if let Err(e) = self.write(a).await {
