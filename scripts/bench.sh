@@ -6,6 +6,10 @@
 #   b. publishing one changed page in a 100-page and a 10,000-page project (page endpoint),
 #      and a full incremental project publish after one change, side by side;
 #   c. draft saves (PUT ~20 KB with If-Match) under wrk, one page and one connection per thread;
+#   e. the cache: priming every page key of the LARGE project (~20 KB values) into Redis over
+#      TCP through the outbox, next to redis-benchmark -P 64 SET of the same size and count,
+#      and publish -> visible (one changed page; prime: new value in Redis, invalidate: key
+#      gone), p50/p99 over BENCH_VISIBLE_RUNS publishes;
 #   d. the 1,000 pages of (a) written to a local tursodb over Hrana, next to the same pages
 #      written to a second local pages.db in the same run (both already compiled, so both
 #      times are the write alone), with HTTP requests made and bytes sent.
@@ -314,6 +318,58 @@ row "b. 1 changed page: POST /pages/{id}/publish" "$s / $l" "$(pair one)" "-" \
     "$(pair one_peak)" "${B[one_$s]}" "$(ratio "${B[one_$l]}" "${B[one_$s]}")"
 row "b. 1 changed page: full incremental publish" "$s / $l" "$(pair inc)" "$(rates inc)" \
     "$(pair inc_peak)" "${B[inc_$s]}" "$(ratio "${B[inc_$l]}" "${B[inc_$s]}")"
+
+# --- e. the cache: prime every key, and publish -> visible ----------------------------------
+RUNS=${BENCH_VISIBLE_RUNS:-20}
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+    rport=$(free_port)
+    redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    n=$LARGE_PAGES
+    start_server "b$n"
+    cache_mode() {
+        curl -fsS -o /dev/null -X PUT "$BASE/api/projects/site$n/settings/cache" -H "Authorization: Bearer $TOKEN" \
+            -H 'content-type: application/json' \
+            -d "{\"redis_type\": \"tcp\", \"redis_url\": \"redis://127.0.0.1:$rport\", \"redis_enabled\": true, \"cache_mode\": \"$1\", \"cache_ttl_page\": 600}"
+    }
+    cache_mode prime
+    reset_peak
+    PRIME=$(bench prime --project "site$n") || PRIME=""
+    PEAK=$(peak_mb)
+    size=$(redis-cli -p "$rport" --no-auth-warning strlen "page:$(curl -fsS -H "Authorization: Bearer $TOKEN" \
+        "$BASE/api/pages/$(head -n1 "$WORK/b$n/ids.txt")" | sed -n 's/.*"slug":"\([^"]*\)".*/\1/p')")
+    size=${size:-20000}
+    RB=$(redis-benchmark -h 127.0.0.1 -p "$rport" -P 64 -t set -d "$size" -n "$n" --csv 2>/dev/null | grep -m1 '^"SET"' || true)
+    rb_rate=$(awk -F'","' '{ print $2 }' <<<"$RB")
+    if [[ -n $PRIME ]]; then
+        keys=$(kv keys "$PRIME") prime_s=$(kv drain_s "$PRIME") prime_rate=$(kv keys_per_s "$PRIME")
+        base_s=$(awk -v n="$keys" -v r="$rb_rate" 'BEGIN { if (r > 0) printf "%.3f", n / r; else print "-" }')
+        row "e. prime every page key (outbox drain, Redis TCP)" "$keys keys" "$prime_s s" "$prime_rate keys/s" "$PEAK" \
+            "$base_s s" "$(ratio "$prime_s" "$base_s")"
+        NOTES+=("e: $PRIME (wall_s includes the drift check and repair job before the drain);\
+ baseline: redis-benchmark -P 64 -t set -d $size -n $n: $rb_rate SET/s (value size = a primed page key)")
+    else
+        NOTES+=("e: priming failed")
+    fi
+    mid=$(sed -n "$((n / 2 + 1))p" "$WORK/b$n/ids.txt")
+    for mode in prime invalidate; do
+        cache_mode "$mode"
+        if VIS=$(bench visible --project "site$n" --page "$mid" --redis "redis://127.0.0.1:$rport" \
+            --mode "$mode" --runs "$RUNS"); then
+            row "e. publish -> visible in Redis ($mode), 1 page of $n" "$RUNS runs" \
+                "p50 $(kv p50_ms "$VIS") ms" "-" "-" "p99 $(kv p99_ms "$VIS") ms" "-"
+            NOTES+=("e $mode: $VIS")
+        else
+            NOTES+=("e $mode: failed")
+        fi
+    done
+    stop_server
+    kill "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+else
+    NOTES+=("e: skipped (redis-server / redis-benchmark missing: run scripts/services.sh)")
+fi
 
 # --- c. draft saves under wrk ---------------------------------------------------------------
 start_server c

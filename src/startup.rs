@@ -102,6 +102,7 @@ pub struct Application {
     port: u16,
     server: Server,
     workers: crate::worker::Workers,
+    local_files: Arc<crate::publish::targets::local_files::LocalFiles>,
     shutdown_grace: std::time::Duration,
 }
 
@@ -119,6 +120,7 @@ impl Application {
         let http_workers = config.workers;
         let publish = Arc::new(publish_context(&config, store.clone()));
         let wake_worker = Arc::new(tokio::sync::Notify::new());
+        let local_files = publish.targets.local.clone();
         let mut background = crate::worker::Workers::default();
         background.spawn(
             Arc::new(crate::publish::worker::PublishWork(publish.clone())),
@@ -162,6 +164,7 @@ impl Application {
             port,
             server: server.run(),
             workers: background,
+            local_files: local_files.clone(),
             shutdown_grace: std::time::Duration::from_secs(shutdown_timeout),
         })
     }
@@ -175,6 +178,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.workers.stop(self.shutdown_grace).await;
+        // After the workers: nothing writes the files any more, so each closes clean.
+        self.local_files.close_all().await;
         result
     }
 }

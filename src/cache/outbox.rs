@@ -12,14 +12,13 @@ use crate::store::outbox::OutboxOp;
 use crate::store::{Store, StoreError};
 use crate::worker::{Lease, Stop, Work};
 use rand::Rng;
-use serde_json::Value;
 use std::time::Duration;
 use uuid::Uuid;
 
 /// Operations read and applied at once.
-const BATCH: i64 = 200;
+const BATCH: i64 = 500;
 /// Commands per pipeline round trip.
-const PIPELINE: usize = 100;
+const PIPELINE: usize = 250;
 
 pub struct CacheWork {
     pub store: Store,
@@ -154,31 +153,29 @@ impl CacheWork {
                     return Ok(Cmd::new(["UNLINK", op.cache_key.as_str()]));
                 }
                 let hash = op.content_hash.as_deref().unwrap_or_default();
-                let mut page: Value = blobs
-                    .get(hash)
-                    .and_then(|b| serde_json::from_str(b).ok())
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("compiled page {hash} is missing"))
-                    })?;
-                if let Some(m) = page.as_object_mut() {
-                    m.insert("version".into(), Value::from(op.version.unwrap_or(1)));
-                    m.insert("publishedAt".into(), Value::from(op.published_at.clone()));
-                }
+                let blob = blobs.get(hash).ok_or_else(|| {
+                    StoreError::Corrupt(format!("compiled page {hash} is missing"))
+                })?;
+                let (version, at) = (
+                    op.version.unwrap_or(1),
+                    op.published_at.as_deref().unwrap_or_default(),
+                );
                 let value = if op.op == "homepage" {
-                    homepage_value(&page)
+                    homepage_value(blob, version, at)
                 } else {
-                    page_value(&page)
-                };
+                    page_value(blob, version, at)
+                }
+                .map_err(|e| StoreError::Corrupt(format!("compiled page {hash}: {e}")))?;
                 let secs = ttl
                     + if jitter > 0 {
                         rng.gen_range(0..=jitter)
                     } else {
                         0
                     };
-                Ok(Cmd::new([
+                Ok(Cmd(vec![
                     "SET".to_string(),
                     op.cache_key.clone(),
-                    value.to_string(),
+                    value,
                     "EX".into(),
                     secs.to_string(),
                 ]))

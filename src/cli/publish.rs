@@ -53,11 +53,23 @@ pub async fn publish(
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let outcome = wait_here(&ctx, store, job.id, &bar).await;
+    // The files this process wrote are closed clean (checkpointed, no -wal left).
+    ctx.targets.local.close_all().await;
+    outcome
+}
+
+async fn wait_here(
+    ctx: &Arc<crate::publish::PublishContext>,
+    store: &Store,
+    job_id: uuid::Uuid,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
     loop {
-        if let Err(e) = crate::publish::worker::tick(&ctx).await {
+        if let Err(e) = crate::publish::worker::tick(ctx).await {
             tracing::warn!(error = %e, "publish pass failed; retrying");
         }
-        let job = store.get_job(job.id).await?;
+        let job = store.get_job(job_id).await?;
         bar.set_length(job.progress.pages_total.max(job.progress.pages_compiled));
         bar.set_position(job.progress.pages_compiled);
         bar.set_message(job.progress.stage.clone());

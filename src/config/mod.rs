@@ -101,6 +101,7 @@ impl Config {
                 attempts: self.target_attempts,
                 ..Default::default()
             },
+            local: std::sync::Arc::default(),
         }
     }
 }

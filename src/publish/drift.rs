@@ -17,7 +17,6 @@ use crate::net::ConnError;
 use crate::store::outbox::NewCacheOp;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -231,22 +230,12 @@ pub async fn cache_drift(
     let homes = ctx.store.homepage_hashes(project.id).await?;
     let tenant = project.tenant_slug.as_str();
     for chunk in pages.chunks(GETS / 2) {
-        let hashes: Vec<String> = chunk.iter().map(|p| p.content_hash.clone()).collect();
-        let blobs = ctx.store.get_blobs(project.id, &hashes).await?;
-        // (key, expected value, the page, homepage key?)
-        let mut wanted: Vec<(String, Value, &ReleasePage, bool)> = Vec::new();
+        // (key, the page, homepage key?)
+        let mut wanted: Vec<(String, &ReleasePage, bool)> = Vec::new();
         for p in chunk {
-            let Some(mut body) = blobs
-                .get(&p.content_hash)
-                .and_then(|b| serde_json::from_str::<Value>(b).ok())
-            else {
-                continue;
-            };
-            body["version"] = Value::from(p.version);
-            body["publishedAt"] = Value::from(p.published_at.clone());
-            wanted.push((page_key(tenant, &p.slug), page_value(&body), p, false));
+            wanted.push((page_key(tenant, &p.slug), p, false));
             if homes.contains(&p.content_hash) {
-                wanted.push((homepage_key(tenant), homepage_value(&body), p, true));
+                wanted.push((homepage_key(tenant), p, true));
             }
         }
         let cmds: Vec<Cmd> = wanted
@@ -260,34 +249,42 @@ pub async fn cache_drift(
                 return Ok(Some((d, repair)));
             }
         };
-        let found: HashMap<&str, Option<Value>> = wanted
+        // Values are built only for keys that hold something.
+        let present: Vec<String> = wanted
             .iter()
             .zip(&replies)
-            .map(|(w, r)| {
-                let v = match r {
-                    Reply::Text(t) => serde_json::from_str(t).ok(),
-                    _ => None,
-                };
-                (w.0.as_str(), v)
-            })
+            .filter(|(_, r)| matches!(r, Reply::Text(_)))
+            .map(|(w, _)| w.1.content_hash.clone())
             .collect();
-        for (key, value, page, home) in &wanted {
-            let current = found.get(key.as_str()).cloned().flatten();
+        let blobs = ctx.store.get_blobs(project.id, &present).await?;
+        for ((key, page, home), reply) in wanted.iter().zip(&replies) {
             let op = if *home { "homepage" } else { "page" };
-            match (settings.cache_mode, current) {
-                (CacheMode::Prime, None) => {
+            let current: Option<Value> = match reply {
+                Reply::Text(t) => Some(serde_json::from_str(t).unwrap_or(Value::Null)),
+                _ => None,
+            };
+            let Some(current) = current else {
+                if settings.cache_mode == CacheMode::Prime {
                     d.missing.push(key.clone());
                     repair.push(write_op(key, op, page));
                 }
-                (CacheMode::Prime, Some(v)) if &v != value => {
-                    d.stale.push(key.clone());
-                    repair.push(write_op(key, op, page));
-                }
-                (CacheMode::Invalidate, Some(v)) if &v != value => {
-                    d.stale.push(key.clone());
-                    repair.push(NewCacheOp::del(key.clone()));
-                }
-                _ => {}
+                continue;
+            };
+            let expected = blobs.get(&page.content_hash).and_then(|b| {
+                let v = page.version;
+                let s = if *home {
+                    homepage_value(b, v, &page.published_at)
+                } else {
+                    page_value(b, v, &page.published_at)
+                };
+                s.ok().and_then(|s| serde_json::from_str::<Value>(&s).ok())
+            });
+            if expected.as_ref() != Some(&current) {
+                d.stale.push(key.clone());
+                repair.push(match settings.cache_mode {
+                    CacheMode::Prime => write_op(key, op, page),
+                    CacheMode::Invalidate => NewCacheOp::del(key.clone()),
+                });
             }
         }
     }

@@ -20,6 +20,7 @@ mod pages;
 mod projects;
 mod publish;
 mod push_edge;
+mod readers;
 mod secrets;
 mod settings;
 mod targets;

@@ -5,6 +5,7 @@
 pub mod edge;
 pub mod hrana;
 pub mod local;
+pub mod local_files;
 pub mod pages_db;
 pub mod sqlite_file;
 pub mod turso;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -145,6 +147,8 @@ pub struct TargetContext {
     pub edge_concurrency: usize,
     /// Retries of one request (Turso) or page (edge) while publishing.
     pub backoff: Backoff,
+    /// The local files this process keeps open.
+    pub local: Arc<local_files::LocalFiles>,
 }
 
 /// Opens the strategy for a target's fields (chosen at run time). `probing` picks the
@@ -171,7 +175,10 @@ pub fn open(
             let rel = t.path.as_deref().ok_or_else(|| missing("path"))?;
             let path = local::resolve_path(&ctx.pages_root, rel)
                 .map_err(|m| ConnError::new(ErrorKind::Permission, m))?;
-            Ok(Box::new(sqlite_file::SqliteFile::new(path)))
+            Ok(Box::new(sqlite_file::SqliteFile::new(
+                path,
+                ctx.local.clone(),
+            )))
         }
         TargetKind::Turso => {
             let url = t.url.as_deref().ok_or_else(|| missing("URL"))?;

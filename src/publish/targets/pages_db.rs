@@ -66,6 +66,8 @@ pub const SCHEMA: &[&str] = &[
 pub const INDEXES: &[&str] = &[
     "CREATE UNIQUE INDEX IF NOT EXISTS idx_published_pages_tenant_slug ON published_pages (tenant_slug, slug)",
     "CREATE INDEX IF NOT EXISTS idx_published_pages_homepage ON published_pages (is_homepage)",
+    // Covers `held`: what a target holds is read without walking the rows' large text.
+    "CREATE INDEX IF NOT EXISTS idx_published_pages_held ON published_pages (tenant_slug, id, content_hash, version, slug)",
 ];
 
 /// Lists `published_pages`' columns; the column name is the second field of each row.

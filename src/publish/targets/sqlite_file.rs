@@ -4,47 +4,23 @@
 //! One release is one transaction, so an edge reading the file (WAL mode) sees the previous
 //! release or the new one, never a mix.
 
+use super::local_files::{db_error, LocalFiles};
 use super::pages_db::{self, SqlValue, Stmt};
 use super::{Apply, ApplyReport, PublishTarget, TargetError};
-use crate::net::{ConnError, ErrorKind, ServerInfo};
+use crate::net::{ConnError, ServerInfo};
 use crate::publish::plan::Held;
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::SqliteArguments;
 use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
 
 pub struct SqliteFile {
     path: PathBuf,
-    /// Opened (and its schema checked) once per publish, shared by `held` and `apply`.
+    files: Arc<LocalFiles>,
+    /// The file's pool, taken from the process's open files once per publish.
     pool: tokio::sync::OnceCell<SqlitePool>,
-}
-
-/// Sorts a SQLite failure into a kind with a fixed message; the driver's text (which may
-/// name paths or values) goes only to the log.
-fn db_error(e: sqlx::Error) -> ConnError {
-    let text = e.to_string().to_ascii_lowercase();
-    tracing::warn!(error = %text, "a pages.db statement failed");
-    let has = |w: &str| text.contains(w);
-    let (kind, message) = if has("readonly") || has("permission") {
-        (ErrorKind::Permission, "pages.db is not writable")
-    } else if has("locked") || has("busy") {
-        (
-            ErrorKind::Timeout,
-            "pages.db stayed locked by another writer",
-        )
-    } else if has("not a database") || has("malformed") {
-        (
-            ErrorKind::Invalid,
-            "the file is not a usable SQLite database",
-        )
-    } else {
-        (ErrorKind::Protocol, "pages.db refused the write")
-    };
-    ConnError::new(kind, message)
 }
 
 fn query(s: &Stmt) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
@@ -63,55 +39,18 @@ async fn run(conn: &mut SqliteConnection, stmts: &[Stmt]) -> Result<(), ConnErro
 }
 
 impl SqliteFile {
-    pub fn new(path: PathBuf) -> SqliteFile {
+    pub fn new(path: PathBuf, files: Arc<LocalFiles>) -> SqliteFile {
         SqliteFile {
             path,
+            files,
             pool: tokio::sync::OnceCell::new(),
         }
     }
 
     async fn pool(&self) -> Result<&SqlitePool, ConnError> {
-        self.pool.get_or_try_init(|| self.open()).await
-    }
-
-    async fn open(&self) -> Result<SqlitePool, ConnError> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                ConnError::new(
-                    ErrorKind::Permission,
-                    format!("cannot create {}: {}", dir.display(), e.kind()),
-                )
-            })?;
-        }
-        let opts = SqliteConnectOptions::new()
-            .filename(&self.path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
+        self.pool
+            .get_or_try_init(|| self.files.get(&self.path))
             .await
-            .map_err(db_error)?;
-        for sql in pages_db::SCHEMA {
-            sqlx::query(sql).execute(&pool).await.map_err(db_error)?;
-        }
-        let present: Vec<String> = sqlx::query(pages_db::TABLE_INFO)
-            .fetch_all(&pool)
-            .await
-            .map_err(db_error)?
-            .iter()
-            .map(|r| r.get::<String, _>("name"))
-            .collect();
-        for sql in pages_db::add_missing_columns(&present)
-            .iter()
-            .map(String::as_str)
-            .chain(pages_db::INDEXES.iter().copied())
-        {
-            sqlx::query(sql).execute(&pool).await.map_err(db_error)?;
-        }
-        Ok(pool)
     }
 }
 
@@ -174,6 +113,7 @@ impl PublishTarget for SqliteFile {
         }
         run(&mut tx, &pages_db::epilogue(a)).await?;
         tx.commit().await.map_err(db_error)?;
+        LocalFiles::checkpoint(pool).await?;
         Ok(ApplyReport::all(a))
     }
 }

@@ -3,6 +3,8 @@
 //! Every command prints one line of `key=value` pairs on stdout (progress goes to stderr), so
 //! the script can pick numbers out of it. Nothing here asserts on timing.
 
+mod cache;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use futures_util::{stream, StreamExt, TryStreamExt};
@@ -34,6 +36,10 @@ enum Cmd {
     Seed(SeedArgs),
     /// Publish (whole project, or only the given pages) and wait for the job.
     Publish(PublishArgs),
+    /// Prime every page key of a project through the outbox (flush, then drift repair).
+    Prime(cache::PrimeArgs),
+    /// Publish one changed page repeatedly; time until Redis shows it (p50, p99).
+    Visible(cache::VisibleArgs),
     /// Change one page (merge-patch its layout root) so its next publish rewrites it.
     Touch {
         #[command(flatten)]
@@ -380,7 +386,8 @@ async fn publish(api: &Api, args: PublishArgs) -> Result<()> {
     Ok(())
 }
 
-async fn touch(api: &Api, page: &str) -> Result<()> {
+/// Changes the page's layout root; returns the marker written.
+async fn touch_layout(api: &Api, page: &str) -> Result<String> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_nanos()
@@ -394,7 +401,15 @@ async fn touch(api: &Api, page: &str) -> Result<()> {
             StatusCode::OK,
         )
         .await?;
-    println!("touch page={page} version={}", saved["version"]);
+    if saved["version"].is_null() {
+        bail!("no version after a save");
+    }
+    Ok(stamp)
+}
+
+async fn touch(api: &Api, page: &str) -> Result<()> {
+    touch_layout(api, page).await?;
+    println!("touch page={page}");
     Ok(())
 }
 
@@ -404,5 +419,7 @@ async fn main() -> Result<()> {
         Cmd::Seed(a) => seed(&Api::new(&a.conn)?, a).await,
         Cmd::Publish(a) => publish(&Api::new(&a.conn)?, a).await,
         Cmd::Touch { conn, page } => touch(&Api::new(&conn)?, &page).await,
+        Cmd::Prime(a) => cache::prime_all(&Api::new(&a.conn)?, a).await,
+        Cmd::Visible(a) => cache::visible(&Api::new(&a.conn)?, a).await,
     }
 }
