@@ -43,7 +43,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 edgepub \
     && useradd --system --uid 10001 --gid edgepub --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin edgepub \
-    && mkdir -p /app/data \
+    && mkdir -p /app/data /app/sites \
     && chown -R edgepub:edgepub /app
 
 COPY --from=builder /usr/local/bin/edgepub /usr/local/bin/edgepub
@@ -52,7 +52,7 @@ WORKDIR /app
 ENV EDGEPUB_LISTEN=0.0.0.0:8080 \
     EDGEPUB_DATA_DIR=/app/data
 # Declared after the chown above so a fresh named volume inherits edgepub:edgepub ownership.
-VOLUME ["/app/data"]
+VOLUME ["/app/data", "/app/sites"]
 
 # hadolint ignore=DL3066
 USER edgepub

@@ -16,20 +16,39 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 /// Connects to the configured database and runs its migrations.
+/// Connects, migrates and settles the secret key: the configured keys (or the key file) must
+/// open every secret the database holds; a new key file is generated only for a database that
+/// never had a secret sealed, so replicas sharing a database never end up with different keys.
 pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, StoreError> {
-    let keyring = crate::secrets::load_keyring(
-        config.secret_key.as_ref().map(|k| k.expose()),
-        &config.data_dir,
-    )
-    .map_err(StoreError::Secret)?;
+    let env_key = config.secret_key.as_ref().map(|k| k.expose());
+    let existing =
+        crate::secrets::existing_keyring(env_key, &config.data_dir).map_err(StoreError::Secret)?;
+    // Connecting needs a keyring; nothing is sealed or opened before the real one is set.
+    let provisional = existing.clone().unwrap_or_else(|| {
+        crate::secrets::Keyring::new(crate::secrets::Key::generate(), Vec::new())
+    });
     let opts = Options {
         max_connections: config.db_max_connections,
         history_limit: config.page_history_limit,
-        keyring,
+        keyring: provisional,
     };
     let store = Store::connect(config.database_url.expose(), opts, clock).await?;
     store.migrate().await?;
-    Ok(store)
+    let keyring = match existing {
+        Some(k) => k,
+        None => {
+            let used = store.sealing_keys().await?;
+            if !used.is_empty() {
+                let ids: Vec<String> = used.into_iter().collect();
+                return Err(StoreError::Secret(crate::secrets::SecretError::MissingKey(
+                    ids.join(", "),
+                )));
+            }
+            crate::secrets::create_key_file(&config.data_dir).map_err(StoreError::Secret)?
+        }
+    };
+    store.adopt_keyring(&keyring).await?;
+    Ok(store.with_keyring(keyring))
 }
 
 /// Makes sure someone can log in: stores `EDGEPUB_ADMIN_TOKEN` when given, else creates an

@@ -80,8 +80,12 @@ impl Workers {
     pub async fn stop(self, grace: Duration) {
         let _ = self.stop.send(true);
         let deadline = tokio::time::Instant::now() + grace;
-        for (name, task) in self.tasks {
-            if tokio::time::timeout_at(deadline, task).await.is_err() {
+        for (name, mut task) in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                // Cut off here, before the database pool closes under it; its lease expires
+                // and the next holder resumes the work.
+                task.abort();
+                let _ = task.await;
                 tracing::warn!(
                     worker = name,
                     "work was still running at shutdown; it will be resumed"

@@ -39,6 +39,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Upstream(crate::net::ConnError),
+    /// A stored secret cannot be opened with the keys this process has.
+    #[error("a stored secret cannot be opened: this process lacks the key that sealed it; give every replica the same EDGEPUB_SECRET_KEY")]
+    SecretUnavailable,
     #[error("internal error")]
     Internal(String),
 }
@@ -74,6 +77,10 @@ impl ApiError {
             StoreError::NotFound => ApiError::NotFound(resource),
             StoreError::VersionMismatch { current } => ApiError::PreconditionFailed { current },
             StoreError::Conflict(c) => conflict(c),
+            StoreError::Secret(e) => {
+                tracing::error!(error = %e, "a stored secret could not be opened");
+                ApiError::SecretUnavailable
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -88,6 +95,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Validation(_) => "validation_failed",
             ApiError::Upstream(_) => "upstream_unavailable",
+            ApiError::SecretUnavailable => "secret_key_unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -159,6 +167,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::SecretUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -22,7 +22,13 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.store.backend();
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok", "database": backend })),
+        Ok(Ok(())) => {
+            let mut body = json!({ "status": "ok", "database": backend });
+            if let Some(w) = local_targets_warning(&state).await {
+                body["warnings"] = json!([w]);
+            }
+            HttpResponse::Ok().json(body)
+        }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()
@@ -31,6 +37,21 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Err(_) => HttpResponse::ServiceUnavailable()
             .json(json!({ "status": "timeout", "database": backend })),
     }
+}
+
+/// On a shared Postgres (several replicas), local targets are written by whichever replica
+/// runs the job, into its own directory: they must share one directory.
+pub async fn local_targets_warning(state: &AppState) -> Option<String> {
+    if state.store.backend() != "postgres" {
+        return None;
+    }
+    let n = state.store.enabled_local_targets().await.ok()?;
+    (n > 0).then(|| {
+        format!(
+            "{n} enabled local publish targets on a shared Postgres: every replica must see the same \
+             EDGEPUB_PAGES_ROOT (a shared volume), or such projects should publish to Turso or a push edge"
+        )
+    })
 }
 
 /// Prometheus text format: requests by route template and status, latency, pool gauges, the

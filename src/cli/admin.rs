@@ -13,8 +13,9 @@ pub(super) async fn rotate_key(
         &config.data_dir,
     )?;
     let (ring, from_env) = match (&config.secret_key, new_key) {
+        // Every key loaded so far keeps opening what it sealed until all is re-sealed.
         (Some(_), Some(new)) => (
-            Keyring::new(Key::parse(&new)?, vec![old.current().clone()]),
+            Keyring::new(Key::parse(&new)?, old.keys().cloned().collect()),
             true,
         ),
         (Some(_), None) => {

@@ -204,6 +204,14 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(config.listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!(address = %config.listen, database = store.backend(), "edgepub listening");
+    if store.backend() == "postgres" {
+        if let Ok(n @ 1..) = store.enabled_local_targets().await {
+            tracing::warn!(
+                local_targets = n,
+                "local publish targets on a shared Postgres: every replica must see the same EDGEPUB_PAGES_ROOT (a shared volume), or publish to Turso or a push edge"
+            );
+        }
+    }
     let proxy = match proxy_config(&config, None, None)? {
         Some((addr, pc)) => Some(start_proxy(addr, pc, true).await?),
         None => None,

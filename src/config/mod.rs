@@ -164,9 +164,12 @@ impl Config {
         let secret_key = l.secret("EDGEPUB_SECRET_KEY");
         if secret_key
             .as_ref()
-            .is_some_and(|k| crate::secrets::Key::parse(k.expose()).is_err())
+            .is_some_and(|k| crate::secrets::parse_keys(k.expose()).is_err())
         {
-            l.error("EDGEPUB_SECRET_KEY: must be 32 bytes, base64 or hex encoded".into());
+            l.error(
+                "EDGEPUB_SECRET_KEY: must be 32 bytes, base64 or hex encoded (several: comma-separated)"
+                    .into(),
+            );
         }
         let config = Config {
             listen: l

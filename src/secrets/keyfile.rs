@@ -7,25 +7,52 @@ use std::path::{Path, PathBuf};
 pub const KEY_FILE: &str = "secret.key";
 const PREVIOUS_FILE: &str = "secret.key.previous";
 
-/// Loads the keyring: `EDGEPUB_SECRET_KEY` when given, else the key file (created on first
-/// use). A previous key file left by a rotation stays readable.
-pub fn load_keyring(env_key: Option<&str>, data_dir: &Path) -> Result<Keyring, SecretError> {
-    let previous = read_key(&data_dir.join(PREVIOUS_FILE))?
+/// Parses `EDGEPUB_SECRET_KEY`: one key, or several comma-separated (the first seals, all
+/// open), so replicas can be rolled onto a new key one by one.
+pub fn parse_keys(text: &str) -> Result<Vec<Key>, SecretError> {
+    let keys: Vec<Key> = text
+        .split(',')
+        .filter(|k| !k.trim().is_empty())
+        .map(Key::parse)
+        .collect::<Result<_, _>>()?;
+    if keys.is_empty() {
+        return Err(SecretError::BadKey);
+    }
+    Ok(keys)
+}
+
+/// The keyring from `EDGEPUB_SECRET_KEY` or an existing key file, without creating anything.
+/// A previous key file left by a rotation stays readable.
+pub fn existing_keyring(
+    env_key: Option<&str>,
+    data_dir: &Path,
+) -> Result<Option<Keyring>, SecretError> {
+    let mut previous: Vec<Key> = read_key(&data_dir.join(PREVIOUS_FILE))?
         .into_iter()
         .collect();
     if let Some(text) = env_key {
-        return Ok(Keyring::new(Key::parse(text)?, previous));
+        let mut keys = parse_keys(text)?;
+        let current = keys.remove(0);
+        keys.append(&mut previous);
+        return Ok(Some(Keyring::new(current, keys)));
     }
-    let path = data_dir.join(KEY_FILE);
-    let current = match read_key(&path)? {
-        Some(k) => k,
-        None => {
-            let key = Key::generate();
-            write_key(&path, &key, true)?;
-            key
-        }
-    };
-    Ok(Keyring::new(current, previous))
+    Ok(read_key(&data_dir.join(KEY_FILE))?.map(|k| Keyring::new(k, previous)))
+}
+
+/// Generates the key file of a new installation.
+pub fn create_key_file(data_dir: &Path) -> Result<Keyring, SecretError> {
+    let key = Key::generate();
+    write_key(&data_dir.join(KEY_FILE), &key, true)?;
+    Ok(Keyring::new(key, Vec::new()))
+}
+
+/// Loads the keyring: `EDGEPUB_SECRET_KEY` when given, else the key file (created on first
+/// use).
+pub fn load_keyring(env_key: Option<&str>, data_dir: &Path) -> Result<Keyring, SecretError> {
+    match existing_keyring(env_key, data_dir)? {
+        Some(k) => Ok(k),
+        None => create_key_file(data_dir),
+    }
 }
 
 fn read_key(path: &Path) -> Result<Option<Key>, SecretError> {

@@ -7,7 +7,10 @@
 
 mod keyfile;
 
-pub use keyfile::{forget_previous, load_keyring, rotate_file_key, KEY_FILE};
+pub use keyfile::{
+    create_key_file, existing_keyring, forget_previous, load_keyring, parse_keys, rotate_file_key,
+    KEY_FILE,
+};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -27,6 +30,12 @@ pub enum SecretError {
     UnknownKey(String),
     #[error("a stored secret is corrupt or was sealed with another key")]
     Corrupt,
+    #[error(
+        "this database's secrets are sealed with key {0}, which this process does not have: give \
+         every replica the same EDGEPUB_SECRET_KEY (several comma-separated keys may be given \
+         while rolling onto a new one: the first seals, all open)"
+    )]
+    MissingKey(String),
 }
 
 /// A 256-bit key; `Debug` shows only its id.
@@ -90,6 +99,16 @@ impl Keyring {
 
     pub fn current(&self) -> &Key {
         &self.current
+    }
+
+    /// Every key, the sealing one first.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.current).chain(&self.previous)
+    }
+
+    /// Whether a key with this id is loaded.
+    pub fn has(&self, id: &str) -> bool {
+        self.keys().any(|k| k.id == id)
     }
 
     pub fn seal(&self, plaintext: &str) -> String {

@@ -9,6 +9,7 @@
 
 pub mod datasources;
 mod error;
+pub mod keys;
 pub mod memo;
 pub mod outbox;
 pub mod pages;

@@ -101,4 +101,11 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Enabled local targets across all projects (a multi-replica deployment must share their
+    /// directory).
+    pub async fn enabled_local_targets(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM publish_targets WHERE kind = 'local' AND enabled";
+        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await)?)
+    }
 }
