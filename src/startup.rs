@@ -168,6 +168,7 @@ impl Application {
                         .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
                 )
                 .wrap(cors(&state.config.cors_origins))
+                .wrap(from_fn(api::guard::refuse_nul))
                 .wrap(from_fn(telemetry::observe))
                 .configure(api::configure)
         })

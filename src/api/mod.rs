@@ -6,6 +6,7 @@ pub mod drift;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod guard;
 pub mod health;
 pub mod openapi;
 pub mod pages;

@@ -3,7 +3,10 @@ use crate::helpers::{error_code, read, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 
-both_backends!(every_error_status_has_the_json_shape);
+both_backends!(
+    every_error_status_has_the_json_shape,
+    what_one_backend_cannot_store_is_refused_on_both
+);
 
 async fn every_error_status_has_the_json_shape(backend: Backend) {
     let app = spawn(backend).await;
@@ -75,4 +78,63 @@ async fn every_error_status_has_the_json_shape(backend: Backend) {
     ] {
         assert!(!text.contains(leak), "`{leak}` leaked: {text}");
     }
+}
+
+/// U+0000 and numbers Postgres cannot give back are a 422 naming the field on both backends,
+/// a NUL in the path is a 404, trailing data after a JSON body is a 400: never a 500.
+async fn what_one_backend_cannot_store_is_refused_on_both(backend: Backend) {
+    let app = spawn(backend).await;
+    let project = app.project("Site").await;
+    let (s, b) = app.post("/api/projects", json!({"name": "a\u{0}b"})).await;
+    assert_eq!(
+        (s, b["error"]["details"]["fields"][0]["path"].as_str()),
+        (422, Some("/name")),
+        "{b}"
+    );
+    let pages = format!("/api/projects/{}/pages", project["id"].as_str().unwrap());
+    let (s, b) = app
+        .post(&pages, json!({"slug": "x", "name": "X", "seo_data": {"n": 1.7976931348623157e308}, "layout_data": {"content": [{"id": "a", "type": "Text", "props": {"text": "nul\u{0}"}}]}}))
+        .await;
+    assert_eq!(s, 422, "{b}");
+    let paths: Vec<&str> = b["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/layout_data/content/0/props/text", "/seo_data/n"]);
+    let (s, b) = app
+        .post(
+            &pages,
+            json!({"slug": "x", "name": "X", "seo_data": {"n": 1.25e299}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (_, back) = app
+        .get(&format!("/api/pages/{}", b["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        back["seo_data"]["n"],
+        json!(1.25e299),
+        "reads back unchanged"
+    );
+    for path in [
+        "/api/projects/x%00",
+        "/api/projects/site%00/pages",
+        "/api/tokens/a%00",
+    ] {
+        let (s, b) = app.get(path).await;
+        assert_eq!((s, error_code(&b)), (404, "not_found"), "{path}");
+    }
+    let (s, b) = app.get(&format!("{pages}?slug=a%00")).await;
+    assert_eq!(s, 400, "{b}");
+    let res = app
+        .req(Method::POST, "/api/projects")
+        .header("content-type", "application/json")
+        .body(r#"{"slug":"x","name":"y"} xx"#)
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = read(res).await;
+    assert_eq!((s, error_code(&b)), (400, "malformed_json"), "{b}");
 }
