@@ -42,9 +42,14 @@ async fn authorized_target(state: &AppState, auth: &Auth, id: &str) -> Result<Ta
 fn fields(
     state: &AppState,
     input: TargetInput,
-    stored_token: Option<String>,
+    stored: Option<&Target>,
 ) -> Result<TargetFields, ApiError> {
-    let f = input.validate(stored_token).map_err(ApiError::Validation)?;
+    let f = input
+        .validate(
+            stored.and_then(|t| t.token.clone()),
+            stored.and_then(|t| t.url.as_deref()),
+        )
+        .map_err(ApiError::Validation)?;
     if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
         targets::check_local_path(&state.config.pages_root, path).map_err(|message| {
             ApiError::Validation(vec![FieldError {
@@ -135,7 +140,7 @@ pub async fn patch(
 }
 
 async fn save(state: &AppState, t: &Target, input: TargetInput) -> Result<HttpResponse, ApiError> {
-    let f = fields(state, input, t.token.clone())?;
+    let f = fields(state, input, Some(t))?;
     let saved = state
         .store
         .update_target(t.id, &f)

@@ -26,7 +26,43 @@ impl<'de> Deserialize<'de> for SecretPatch {
     }
 }
 
+/// The part of an address a stored secret is bound to: scheme, host and port of a URL; the
+/// whole lower-cased text of anything else (Redis node lists, Sentinel URLs).
+pub fn secret_origin(address: &str) -> String {
+    match url::Url::parse(address.trim()) {
+        Ok(u) if u.host_str().is_some() && !address.contains(',') => format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default().to_ascii_lowercase(),
+            u.port_or_known_default().unwrap_or(0)
+        ),
+        _ => address.trim().to_ascii_lowercase(),
+    }
+}
+
 impl SecretPatch {
+    /// The resulting secret, keeping a stored one only for the address it was saved for:
+    /// with another address the secret must be sent again (it is never sent elsewhere).
+    pub fn apply_at(
+        &self,
+        stored: Option<String>,
+        same_address: bool,
+        path: &str,
+        p: &mut super::Problems,
+    ) -> Option<String> {
+        match self {
+            SecretPatch::Keep if stored.is_some() && !same_address => {
+                p.push(
+                    path,
+                    "secret_required",
+                    "the address changed: send the secret again (a stored secret is only ever sent to the address it was saved for)",
+                );
+                None
+            }
+            other => other.apply(stored),
+        }
+    }
+
     /// The resulting secret given the stored one.
     pub fn apply(&self, stored: Option<String>) -> Option<String> {
         match self {
@@ -216,11 +252,23 @@ impl CacheSettingsInput {
             Some(u) => (Some(u.trim_end_matches('/').to_string()), None),
             None => (None, None),
         };
+        let same_address = self.redis_type == stored.redis_type
+            && url.as_deref().map(secret_origin) == stored.redis_url.as_deref().map(secret_origin);
         let password = match url_password {
             Some(pw) => Some(pw),
-            None => self.redis_password.apply(stored.redis_password.clone()),
+            None => self.redis_password.apply_at(
+                stored.redis_password.clone(),
+                same_address,
+                "/redis_password",
+                &mut p,
+            ),
         };
-        let token = self.redis_token.apply(stored.redis_token.clone());
+        let token = self.redis_token.apply_at(
+            stored.redis_token.clone(),
+            same_address,
+            "/redis_token",
+            &mut p,
+        );
         match (&url, self.redis_type) {
             (None, _) if self.redis_enabled => {
                 p.push("/redis_url", "required", "needed when the cache is enabled")
@@ -320,9 +368,18 @@ mod tests {
     #[test]
     fn secrets_keep_clear_set_and_url_passwords() {
         let stored = CacheSettings {
+            redis_type: RedisType::Upstash,
+            redis_url: Some("https://x.upstash.io".into()),
             redis_token: Some("old-token".into()),
             ..Default::default()
         };
+        let elsewhere = input(json!({"redis_type": "upstash", "redis_url": "https://y.example.com", "redis_enabled": true}))
+            .resolve(&stored)
+            .unwrap_err();
+        assert_eq!(
+            (elsewhere[0].path.as_str(), elsewhere[0].code),
+            ("/redis_token", "secret_required")
+        );
         let kept = input(json!({"redis_type": "upstash", "redis_url": "https://x.upstash.io/", "redis_enabled": true}))
             .resolve(&stored)
             .unwrap();
@@ -335,7 +392,7 @@ mod tests {
             .unwrap();
         assert_eq!(cleared.redis_token, None);
         let tcp =
-            input(json!({"redis_type": "tcp", "redis_url": "redis://:hunter2@127.0.0.1:6379"}))
+            input(json!({"redis_type": "tcp", "redis_url": "redis://:hunter2@127.0.0.1:6379", "redis_token": null}))
                 .resolve(&stored)
                 .unwrap();
         assert_eq!(

@@ -113,7 +113,12 @@ impl TargetInput {
 
     /// Validates everything but the local path, which the publish layer resolves against the
     /// data root.
-    pub fn validate(self, stored_token: Option<String>) -> Result<TargetFields, Vec<FieldError>> {
+    /// Validates the input; the stored token is kept only when the address is unchanged.
+    pub fn validate(
+        self,
+        stored_token: Option<String>,
+        stored_url: Option<&str>,
+    ) -> Result<TargetFields, Vec<FieldError>> {
         let mut p = Problems::default();
         let name = self.name.trim().to_string();
         if check_project_slug(&name).is_err() {
@@ -123,7 +128,6 @@ impl TargetInput {
                 "must be 1-63 lowercase letters, digits or `-`",
             );
         }
-        let token = self.token.apply(stored_token);
         let path = self
             .path
             .map(|s| s.trim().to_string())
@@ -132,6 +136,11 @@ impl TargetInput {
             .url
             .map(|s| s.trim().trim_end_matches('/').to_string())
             .filter(|s| !s.is_empty());
+        let same_address = url.as_deref().map(super::settings::secret_origin)
+            == stored_url.map(super::settings::secret_origin);
+        let token = self
+            .token
+            .apply_at(stored_token, same_address, "/token", &mut p);
         match self.kind {
             TargetKind::Local => {
                 if path.is_none() {

@@ -260,3 +260,103 @@ async fn rotating_the_key_keeps_secrets_readable() {
     );
     assert!(server.terminate().success());
 }
+
+crate::both_backends!(a_stored_secret_never_follows_a_changed_address);
+
+/// A saved token, password or key is only ever sent to the address it was saved for: a form
+/// or PATCH naming another address must send the secret again, and nothing reaches it.
+async fn a_stored_secret_never_follows_a_changed_address(backend: crate::helpers::Backend) {
+    use std::io::Read;
+    let app = crate::helpers::spawn(backend).await;
+    app.project("Site").await;
+    // An "attacker" that records whatever reaches it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let attacker = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+    }
+    let token = "stored-upstash-token-for-the-right-host";
+    let (s, _) = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/projects/site/settings/cache",
+            Some(serde_json::json!({"redis_type": "upstash", "redis_url": "https://right.upstash.io", "redis_token": token})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let moved = serde_json::json!({"redis_type": "upstash", "redis_url": attacker});
+    let (s, b) = app
+        .post("/api/projects/site/settings/cache/test", moved.clone())
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(
+        b["error"]["details"]["fields"][0]["code"],
+        "secret_required"
+    );
+    let (s, _) = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/projects/site/settings/cache",
+            Some(moved),
+        )
+        .await;
+    assert_eq!(s, 422);
+    // The same address (another path) keeps the secret.
+    let (s, b) = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/projects/site/settings/cache",
+            Some(serde_json::json!({"redis_type": "upstash", "redis_url": "https://right.upstash.io/v2"})),
+        )
+        .await;
+    assert_eq!(
+        (s, b["redis_token"]["set"].as_bool()),
+        (200, Some(true)),
+        "{b}"
+    );
+
+    let (s, t) = app
+        .post(
+            "/api/projects/site/targets",
+            serde_json::json!({"kind": "edge", "name": "cf", "url": "https://edge.example.com", "token": "edge-system-key-0123456789"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let id = t["id"].as_str().unwrap();
+    let (s, b) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/targets/{id}"),
+            Some(serde_json::json!({"url": attacker})),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"]["fields"][0]["path"].as_str()),
+        (422, Some("/token")),
+        "{b}"
+    );
+    let (_, after) = app.get(&format!("/api/targets/{id}")).await;
+    assert_eq!(after["url"], "https://edge.example.com");
+    assert_eq!(
+        app.post(&format!("/api/targets/{id}/test"), serde_json::json!({}))
+            .await
+            .0,
+        200
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let seen = seen.lock().unwrap();
+    assert!(
+        !seen.contains(token) && !seen.contains("edge-system-key"),
+        "{seen}"
+    );
+}

@@ -42,15 +42,28 @@ async fn cache_settings_keep_secrets_sealed_and_hidden(backend: Backend) {
         "sealed at rest: {sealed}"
     );
 
-    // Omitting a secret keeps it; null clears it; a new one replaces it.
+    // Omitting a secret keeps it (for the same address); another address needs it again;
+    // null clears it; a new one replaces it.
     let (_, kept) = app
+        .send(
+            Method::PUT,
+            url,
+            Some(json!({"redis_type": "tcp", "redis_url": "redis://127.0.0.1:6379/0", "cache_ttl_page": 90})),
+        )
+        .await;
+    assert_eq!(kept["redis_password"]["set"], true, "{kept}");
+    let (s, moved) = app
         .send(
             Method::PUT,
             url,
             Some(json!({"redis_type": "tcp", "redis_url": "redis://127.0.0.1:6380"})),
         )
         .await;
-    assert_eq!(kept["redis_password"]["set"], true);
+    assert_eq!(
+        (s, moved["error"]["details"]["fields"][0]["path"].as_str()),
+        (422, Some("/redis_password")),
+        "{moved}"
+    );
     let (_, cleared) = app.send(Method::PUT, url, Some(json!({"redis_type": "tcp", "redis_url": "redis://127.0.0.1:6380", "redis_password": null}))).await;
     assert_eq!(
         cleared["redis_password"],
