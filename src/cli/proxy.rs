@@ -19,7 +19,9 @@ pub(super) fn proxy_config(
         .ok_or_else(|| {
             anyhow::anyhow!("the proxy needs a token: set EDGEPUB_PROXY_TOKEN or pass --token")
         })?;
-    Ok(Some((addr, ProxyConfig::new(redis_url, token))))
+    let mut pc = ProxyConfig::new(redis_url, token);
+    pc.allow_commands = config.proxy_allow_commands.clone();
+    Ok(Some((addr, pc)))
 }
 
 pub(super) async fn start_proxy(

@@ -83,6 +83,8 @@ pub struct Config {
     pub edge_concurrency: usize,
     /// Longest pause between attempts to reach a cache that is down.
     pub cache_retry_max_secs: u64,
+    /// Administrative Redis commands the proxy lets through (refused by default).
+    pub proxy_allow_commands: Vec<String>,
 }
 
 impl Config {
@@ -205,6 +207,7 @@ impl Config {
             turso_max_request_bytes: l.num("EDGEPUB_TURSO_MAX_REQUEST_BYTES", 8 << 20, 16 << 10),
             edge_concurrency: l.num("EDGEPUB_EDGE_CONCURRENCY", 8, 1),
             cache_retry_max_secs: l.num("EDGEPUB_CACHE_RETRY_MAX_SECS", 60, 1),
+            proxy_allow_commands: l.list("EDGEPUB_PROXY_ALLOW_COMMANDS"),
         };
         l.finish()?;
         Ok(config)

@@ -27,6 +27,8 @@ pub struct ProxyConfig {
     pub max_pipeline_commands: usize,
     /// Per-worker cap on concurrent HTTP connections (actix `max_connections`).
     pub max_connections: usize,
+    /// Administrative commands let through (all are refused by default).
+    pub allow_commands: Vec<String>,
 }
 
 impl ProxyConfig {
@@ -38,6 +40,7 @@ impl ProxyConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_pipeline_commands: DEFAULT_MAX_PIPELINE_COMMANDS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            allow_commands: Vec::new(),
         }
     }
 

@@ -60,7 +60,10 @@ pub(crate) async fn pipeline(
 
     // Refused commands answer in their own slot, like any other per-command error, so the
     // rest of the pipeline still runs.
-    let refusals: Vec<Option<String>> = cmds.iter().map(refusal).collect();
+    let refusals: Vec<Option<String>> = cmds
+        .iter()
+        .map(|c| refusal(c, &state.allow_commands))
+        .collect();
     let runnable: Vec<&Command> = cmds
         .iter()
         .zip(&refusals)
@@ -95,7 +98,7 @@ pub(crate) async fn multi_exec(
     let cmds = command::parse_many(&body, state.max_pipeline_commands)?;
     // A transaction cannot run with a hole in it, so one refused command refuses them all.
     for (i, cmd) in cmds.iter().enumerate() {
-        if let Some(message) = refusal(cmd) {
+        if let Some(message) = refusal(cmd, &state.allow_commands) {
             return Err(ProxyError::BadRequest(format!(
                 "command {}: {message}",
                 i + 1
@@ -129,7 +132,7 @@ pub(crate) async fn method_not_allowed() -> Reply {
 }
 
 async fn run_single(req: &HttpRequest, state: &ProxyState, cmd: Command) -> Reply {
-    if let Some(message) = refusal(&cmd) {
+    if let Some(message) = refusal(&cmd, &state.allow_commands) {
         return Err(ProxyError::BadRequest(message));
     }
     tracing::debug!(command = %cmd.name(), "command");

@@ -54,6 +54,7 @@ pub struct ProxyState {
     token: TokenDigest,
     max_body_bytes: usize,
     max_pipeline_commands: usize,
+    pub(crate) allow_commands: Vec<String>,
 }
 
 impl ProxyState {
@@ -66,6 +67,7 @@ impl ProxyState {
             token: TokenDigest::new(&config.token),
             max_body_bytes: config.max_body_bytes,
             max_pipeline_commands: config.max_pipeline_commands,
+            allow_commands: config.allow_commands.clone(),
         })
     }
 

@@ -6,9 +6,51 @@
 
 use super::command::Command;
 
-/// Why a command cannot be served over REST; `None` when it may run.
-pub(crate) fn refusal(cmd: &Command) -> Option<String> {
+/// Administrative commands, refused by default: edges need data commands only, and a REST
+/// endpoint must not be a console for the Redis behind it. An operator may allow some of them
+/// (`EDGEPUB_PROXY_ALLOW_COMMANDS`). EVAL and friends are here because a script can call any
+/// of the others.
+pub const ADMIN_COMMANDS: &[&str] = &[
+    "FLUSHALL",
+    "FLUSHDB",
+    "CONFIG",
+    "ACL",
+    "REPLICAOF",
+    "SLAVEOF",
+    "SAVE",
+    "BGSAVE",
+    "BGREWRITEAOF",
+    "SWAPDB",
+    "MIGRATE",
+    "SCRIPT",
+    "MODULE",
+    "FUNCTION",
+    "EVAL",
+    "EVALSHA",
+    "EVAL_RO",
+    "EVALSHA_RO",
+    "FCALL",
+    "FCALL_RO",
+    "FAILOVER",
+    "CLUSTER",
+    "LATENCY",
+    "SLOWLOG",
+    "SHUTDOWN",
+    "DEBUG",
+];
+
+/// Why a command cannot be served over REST; `None` when it may run. `allowed` lists the
+/// administrative commands an operator let through.
+pub(crate) fn refusal(cmd: &Command, allowed: &[String]) -> Option<String> {
     let name = cmd.name();
+    if ADMIN_COMMANDS.contains(&name.as_str())
+        && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&name))
+    {
+        return Some(format!(
+            "ERR command '{name}' is not supported over REST: administrative commands are refused \
+             (an operator may allow them with EDGEPUB_PROXY_ALLOW_COMMANDS)"
+        ));
+    }
     let reason = match name.as_str() {
         "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "UNSUBSCRIBE" | "PUNSUBSCRIBE"
         | "SUNSUBSCRIBE" => "pub/sub needs a long-lived connection, which a REST request is not",
@@ -23,7 +65,6 @@ pub(crate) fn refusal(cmd: &Command) -> Option<String> {
         }
         "QUIT" | "RESET" | "SELECT" | "HELLO" | "AUTH" => SHARED_STATE,
         "CLIENT" if !client_subcommand_allowed(cmd) => SHARED_STATE,
-        "SHUTDOWN" | "DEBUG" => "server administration is not available over REST",
         _ => return None,
     };
     let shown = match name.as_str() {
@@ -70,7 +111,27 @@ mod tests {
 
     fn check(body: &str) -> Option<String> {
         let cmd = parse_single(body.as_bytes()).unwrap();
-        refusal(&cmd)
+        refusal(&cmd, &[])
+    }
+
+    #[test]
+    fn admin_commands_are_refused_unless_allowed() {
+        for body in [
+            r#"["flushall"]"#,
+            r#"["CONFIG","GET","*"]"#,
+            r#"["eval","return 1",0]"#,
+            r#"["acl","list"]"#,
+            r#"["replicaof","h","1"]"#,
+            r#"["script","flush"]"#,
+        ] {
+            let msg = check(body).unwrap_or_else(|| panic!("{body} was allowed"));
+            assert!(msg.contains("administrative"), "{msg}");
+        }
+        let cmd = parse_single(br#"["config","get","maxmemory"]"#).unwrap();
+        assert_eq!(refusal(&cmd, &["config".to_string()]), None);
+        // The allow-list never lets a connection-breaking command through.
+        let cmd = parse_single(br#"["subscribe","c"]"#).unwrap();
+        assert!(refusal(&cmd, &["SUBSCRIBE".to_string()]).is_some());
     }
 
     #[test]

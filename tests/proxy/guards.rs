@@ -75,6 +75,19 @@ async fn refused_commands_say_why() {
         json!(["QUIT"]),
         json!(["SHUTDOWN"]),
         json!(["DEBUG", "SLEEP", 1]),
+        // Administrative commands: the proxy is not a console for the Redis behind it.
+        json!(["FLUSHALL"]),
+        json!(["flushdb", "ASYNC"]),
+        json!(["CONFIG", "GET", "*"]),
+        json!(["CONFIG", "SET", "maxmemory", "1"]),
+        json!(["ACL", "LIST"]),
+        json!(["REPLICAOF", "127.0.0.1", "1"]),
+        json!(["BGSAVE"]),
+        json!(["SWAPDB", 0, 1]),
+        json!(["SCRIPT", "FLUSH"]),
+        json!(["EVAL", "return redis.call('flushall')", 0]),
+        json!(["FUNCTION", "FLUSH"]),
+        json!(["MODULE", "LIST"]),
     ] {
         let (status, body) = p.cmd(cmd.clone()).await;
         assert_eq!(status, 400, "{cmd} answered {body}");
@@ -309,4 +322,53 @@ async fn redis_going_away_is_502_without_secrets() {
     assert_eq!(answer, (200, json!({"result": "PONG"})));
     relay.cut();
     p.stop().await;
+}
+
+/// Administrative commands are refused in pipelines and transactions too (the transaction as
+/// a whole), and nothing of them reaches Redis; an operator may allow some.
+#[tokio::test]
+async fn admin_commands_are_refused_everywhere_unless_allowed() {
+    let p = TestProxy::start().await;
+    let k = prefix();
+    assert_eq!(
+        p.ok(json!(["SET", format!("{k}:keep"), "v"])).await,
+        json!("OK")
+    );
+    let res = p
+        .post("/pipeline")
+        .json(&json!([["GET", format!("{k}:keep")], ["FLUSHALL"]]))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body[0]["result"], "v", "{body}");
+    assert!(
+        body[1]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("administrative"),
+        "{body}"
+    );
+    let res = p
+        .post("/multi-exec")
+        .json(&json!([
+            ["SET", format!("{k}:tx"), "1"],
+            ["CONFIG", "SET", "maxmemory", "1"]
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert_eq!(
+        p.ok(json!(["EXISTS", format!("{k}:tx")])).await,
+        json!(0),
+        "nothing of the transaction ran"
+    );
+    assert_eq!(p.ok(json!(["GET", format!("{k}:keep")])).await, json!("v"));
+
+    let allowed = TestProxy::start_with(|c| c.allow_commands = vec!["config".into()]).await;
+    let (status, body) = allowed.cmd(json!(["CONFIG", "GET", "maxmemory"])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(allowed.cmd(json!(["FLUSHALL"])).await.0, 400);
+    p.ok(json!(["DEL", format!("{k}:keep")])).await;
 }
