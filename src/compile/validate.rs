@@ -50,6 +50,15 @@ pub fn check_slug(slug: &str) -> Result<(), (Code, String)> {
             format!("slug {slug:?} starts with {first:?}, which the edge reserves"),
         ));
     }
+    if slug.contains('/') {
+        return Err((
+            Code::InvalidSlug,
+            format!(
+                "slug {slug:?} has several path segments: the edge serves pages at /{{slug}}, one \
+                 segment, so this page would be listed in its sitemap but answer 404"
+            ),
+        ));
+    }
     Ok(())
 }
 

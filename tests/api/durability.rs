@@ -30,7 +30,7 @@ async fn bulk(
     let mut out = Vec::new();
     for start in (0..n).step_by(32) {
         let calls = (start..(start + 32).min(n)).map(|i| {
-            let body = json!({"slug": format!("p/{i}"), "name": format!("Page {i}"), "is_homepage": i == 0, "layout_data": layout(i, marker)});
+            let body = json!({"slug": format!("p{i}"), "name": format!("Page {i}"), "is_homepage": i == 0, "layout_data": layout(i, marker)});
             let req = match ids {
                 Some(ids) => http.put(format!("{base}/api/pages/{}", ids[i])),
                 None => http.post(format!("{base}/api/projects/site/pages")),

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 both_backends!(
+    a_draft_saved_with_a_nested_slug_is_never_published,
     published_rows_match_the_compiled_pages,
     incremental_force_unpublish_and_removal,
     releases_rollback_and_idempotency,
@@ -39,7 +40,7 @@ async fn published_rows_match_the_compiled_pages(backend: Backend) {
     let home = app.page(&json!({"id": "site"}), json!({"slug": "home", "name": "Home", "title": "Welcome", "is_homepage": true, "layout_data": layout(&ds, "Hi"), "seo_data": {"title": "Home", "keywords": ["a"]}})).await;
     app.page(
         &json!({"id": "site"}),
-        json!({"slug": "blog/draft", "name": "Draft", "is_public": false}),
+        json!({"slug": "draft", "name": "Draft", "is_public": false}),
     )
     .await;
 
@@ -166,7 +167,7 @@ async fn published_rows_match_the_compiled_pages(backend: Backend) {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.starts_with("blog/draft|1|0|") && text.contains("\nhome|1|1|"),
+        text.starts_with("draft|1|0|") && text.contains("\nhome|1|1|"),
         "{text}"
     );
     let release: Vec<String> = pages_db(&app, "site", "SELECT release_id FROM _edgepub_release")
@@ -386,4 +387,35 @@ async fn compile_errors_write_nothing(backend: Backend) {
     );
     let (_, releases) = app.get("/api/projects/site/releases").await;
     assert_eq!(releases["total"], 0);
+}
+
+/// A draft saved before nested slugs were refused (here: set in the database) makes the
+/// publish fail with an error naming the page; nothing is written.
+async fn a_draft_saved_with_a_nested_slug_is_never_published(backend: Backend) {
+    let app = spawn(backend).await;
+    let (project, _) = site(&app).await;
+    app.page(
+        &project,
+        json!({"slug": "home", "name": "Home", "is_homepage": true}),
+    )
+    .await;
+    let old = app
+        .page(&project, json!({"slug": "old", "name": "Old"}))
+        .await;
+    let moved = crate::helpers::db_texts(
+        &app,
+        "UPDATE pages SET slug = 'blog/old' WHERE slug = 'old' RETURNING slug",
+    )
+    .await;
+    assert_eq!(moved, [Some("blog/old".to_string())]);
+    let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let diags = job["result"]["diagnostics"].as_array().unwrap();
+    assert!(
+        diags.iter().any(|d| d["pageId"] == old["id"]
+            && d["code"] == "invalid_slug"
+            && d["severity"] == "error"),
+        "{diags:?}"
+    );
+    assert!(!app.data_dir.join("sites/site/pages.db").exists());
 }

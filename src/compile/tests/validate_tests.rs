@@ -12,16 +12,30 @@ fn text(id: &str) -> serde_json::Value {
 
 #[test]
 fn valid_slugs() {
-    for slug in [
-        "about",
-        "blog/post-1",
-        "a_b/c-d/0",
-        "blog/api",
-        "home",
-        "x/static",
-    ] {
+    for slug in ["about", "blog-post-1", "a_b", "home", "x-static"] {
         assert_eq!(check_slug(slug), Ok(()), "{slug}");
     }
+}
+
+#[test]
+fn a_slug_with_several_segments_is_an_error_naming_the_page() {
+    for slug in ["blog/post-1", "a_b/c-d/0"] {
+        let (code, message) = check_slug(slug).unwrap_err();
+        assert_eq!(code, Code::InvalidSlug);
+        assert!(message.contains("one segment"), "{message}");
+    }
+    let out = compile(&project(vec![
+        homepage("p1", json!({ "content": [] })),
+        draft("p2", "blog/first", json!({ "content": [] })),
+    ]));
+    assert!(out.has_errors());
+    assert!(
+        out.diagnostics
+            .iter()
+            .any(|d| d.page_id.as_deref() == Some("p2") && d.code == Code::InvalidSlug),
+        "{:?}",
+        out.diagnostics
+    );
 }
 
 #[test]
@@ -64,19 +78,19 @@ fn routes_map_slugs_to_pages_and_name_the_homepage() {
     let out = compile(&project(vec![
         homepage("p1", json!({ "content": [] })),
         draft("p2", "about", json!({ "content": [] })),
-        draft("p3", "blog/first", json!({ "content": [] })),
+        draft("p3", "blog-first", json!({ "content": [] })),
     ]));
     assert!(!out.has_errors(), "{:?}", out.diagnostics);
     let routes = &out.routes;
     assert_eq!(routes.resolve("_default", "about"), Some("p2"));
-    assert_eq!(routes.resolve("_default", "blog/first"), Some("p3"));
+    assert_eq!(routes.resolve("_default", "blog-first"), Some("p3"));
     assert_eq!(routes.resolve("_default", "home"), Some("p1"));
     assert_eq!(routes.resolve("other", "about"), None);
     assert_eq!(routes.homepage("_default"), Some("p1"));
     let json = serde_json::to_value(routes).expect("serialisable");
     assert_eq!(
         json,
-        json!({ "tenantSlug": "_default", "routes": { "about": "p2", "blog/first": "p3", "home": "p1" }, "homepage": "p1" })
+        json!({ "tenantSlug": "_default", "routes": { "about": "p2", "blog-first": "p3", "home": "p1" }, "homepage": "p1" })
     );
 }
 
