@@ -19,6 +19,7 @@ CREATE TABLE published_pages (
     updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE project_settings (id TEXT PRIMARY KEY, site_name TEXT, favicon_url TEXT, logo_url TEXT,
     site_description TEXT, app_url TEXT, auth_forms TEXT, users_config TEXT, updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+CREATE INDEX edge_pages_by_name ON published_pages (name);
 CREATE TABLE form_submissions (id INTEGER PRIMARY KEY, body TEXT);
 INSERT INTO form_submissions (body) VALUES ('keep me');
 ";
@@ -106,4 +107,53 @@ async fn a_file_the_edge_created_first_is_respected() {
         (3, "keep me".to_string()),
         "the edge's own tables are untouched"
     );
+
+    // A second tenant publishes the same slug into the same file: the edge's global
+    // UNIQUE(slug) was removed by a table rebuild that kept its index and every row.
+    let (st, other) = app
+        .post(
+            "/api/projects",
+            json!({"name": "Other", "tenant_slug": "acme"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{other}");
+    let (_, list) = app.get("/api/projects/other/targets").await;
+    let default = list[0]["id"].as_str().unwrap();
+    app.send(
+        Method::PATCH,
+        &format!("/api/targets/{default}"),
+        Some(json!({"path": "site/pages.db"})),
+    )
+    .await;
+    app.page(
+        &other,
+        json!({"slug": "a", "name": "Theirs", "is_homepage": true}),
+    )
+    .await;
+    let job = run_job(&app, "/api/projects/other/publish", json!({})).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let rows = pages_db(
+        &app,
+        "site",
+        "SELECT tenant_slug, slug FROM published_pages ORDER BY tenant_slug, slug",
+    )
+    .await;
+    let got: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        got,
+        [
+            ("_default".to_string(), "a".to_string()),
+            ("_default".to_string(), "b".to_string()),
+            ("acme".to_string(), "a".to_string())
+        ]
+    );
+    let schema = pages_db(
+        &app,
+        "site",
+        "SELECT group_concat(sql, ';') FROM sqlite_master WHERE tbl_name = 'published_pages'",
+    )
+    .await;
+    let schema: String = schema[0].get(0);
+    assert!(schema.contains("edge_pages_by_name"), "{schema}");
+    assert!(!schema.contains("NOT NULL UNIQUE"), "{schema}");
 }

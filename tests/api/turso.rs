@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
 both_backends!(
+    a_turso_database_an_edge_created_is_coped_with,
     turso_holds_what_the_local_file_holds,
     a_staged_publish_killed_midway_leaves_the_old_release,
     a_single_batch_killed_at_commit_is_all_or_nothing,
@@ -464,4 +465,69 @@ async fn several_targets_fail_alone_and_retry_only_the_failed(backend: Backend) 
         .await;
     assert_eq!(s, 422, "{body}");
     assert_eq!(body["error"]["details"]["fields"][0]["path"], "/targets/0");
+}
+
+/// A Turso database whose `published_pages` an edge created (other column order, a global
+/// UNIQUE(slug), no content_hash/tenant_slug): columns are added, the constraint is removed by
+/// a rebuild, and two tenants can share a slug.
+async fn a_turso_database_an_edge_created_is_coped_with(backend: Backend) {
+    let app = spawn_with(backend, &[]).await;
+    let turso = Tursodb::start();
+    for sql in [
+        "CREATE TABLE published_pages (slug TEXT NOT NULL UNIQUE, id TEXT PRIMARY KEY, name TEXT NOT NULL, \
+         layout_data TEXT NOT NULL, title TEXT, description TEXT, seo_data TEXT, datasources TEXT, css_bundle TEXT, \
+         version INTEGER NOT NULL DEFAULT 1, published_at TEXT NOT NULL, is_public INTEGER NOT NULL DEFAULT 1, \
+         is_homepage INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, \
+         updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+        "CREATE INDEX edge_by_name ON published_pages (name)",
+    ] {
+        hrana_query(&turso.url, sql).await;
+    }
+    for (name, tenant) in [("One", "_default"), ("Two", "acme")] {
+        let (s, project) = app
+            .post(
+                "/api/projects",
+                json!({"name": name, "tenant_slug": tenant}),
+            )
+            .await;
+        assert_eq!(s, 201, "{project}");
+        let slug = project["slug"].as_str().unwrap().to_string();
+        let (_, list) = app.get(&format!("/api/projects/{slug}/targets")).await;
+        let local = list[0]["id"].as_str().unwrap();
+        app.send(
+            Method::PATCH,
+            &format!("/api/targets/{local}"),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+        let (s, _) = app
+            .post(
+                &format!("/api/projects/{slug}/targets"),
+                json!({"kind": "turso", "name": "turso", "url": turso.url, "token": "x"}),
+            )
+            .await;
+        assert_eq!(s, 201);
+        app.page(
+            &project,
+            json!({"slug": "home", "name": name, "is_homepage": true}),
+        )
+        .await;
+        let job = run_job(&app, &format!("/api/projects/{slug}/publish"), json!({})).await;
+        assert_eq!(job["state"], "succeeded", "{job}");
+    }
+    assert_eq!(
+        turso
+            .query("SELECT tenant_slug, slug, name FROM published_pages ORDER BY tenant_slug")
+            .await,
+        [
+            [json!("_default"), json!("home"), json!("One")],
+            [json!("acme"), json!("home"), json!("Two")]
+        ]
+    );
+    let names = turso
+        .query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )
+        .await;
+    assert!(names.contains(&vec![json!("edge_by_name")]), "{names:?}");
 }

@@ -153,11 +153,22 @@ async fn open_file(path: &Path) -> Result<SqlitePool, ConnError> {
         .iter()
         .map(|r| r.get::<String, _>("name"))
         .collect();
-    for sql in pages_db::add_missing_columns(&present)
-        .iter()
-        .map(String::as_str)
-        .chain(pages_db::INDEXES.iter().copied())
-    {
+    for sql in pages_db::add_missing_columns(&present) {
+        sqlx::query(&sql).execute(&pool).await.map_err(db_error)?;
+    }
+    let rows: Vec<(String, String, String)> = sqlx::query_as(pages_db::TABLE_SQL)
+        .fetch_all(&pool)
+        .await
+        .map_err(db_error)?;
+    if let Some(fix) = pages_db::fix_global_slug_unique(&rows) {
+        tracing::info!(path = %path.display(), "removing an edge-created global UNIQUE(slug) from published_pages");
+        let mut tx = pool.begin().await.map_err(db_error)?;
+        for sql in &fix {
+            sqlx::query(sql).execute(&mut *tx).await.map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+    }
+    for sql in pages_db::INDEXES {
         sqlx::query(sql).execute(&pool).await.map_err(db_error)?;
     }
     Ok(pool)

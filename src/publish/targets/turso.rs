@@ -138,13 +138,40 @@ impl TursoTarget {
                             .collect()
                     })
                     .unwrap_or_default();
-                let second: Vec<Vec<u8>> = pages_db::add_missing_columns(&present)
+                let mut second: Vec<Vec<u8>> = pages_db::add_missing_columns(&present)
                     .iter()
-                    .map(String::as_str)
-                    .chain(pages_db::INDEXES.iter().copied())
                     .map(|sql| hrana::stmt(sql, &[]))
                     .collect();
-                self.db.execute_all(&second).await.map(|_| ())
+                second.push(hrana::stmt(pages_db::TABLE_SQL, &[]));
+                let results = self.db.execute_all(&second).await?;
+                let rows: Vec<(String, String, String)> = results
+                    .last()
+                    .map(|r| {
+                        r.rows
+                            .iter()
+                            .filter_map(|row| {
+                                let v = &row.values;
+                                Some((
+                                    hrana::text(v.first())?,
+                                    hrana::text(v.get(1))?,
+                                    hrana::text(v.get(2))?,
+                                ))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let Some(fix) = pages_db::fix_global_slug_unique(&rows) {
+                    let mut tx = TxBuilder::default();
+                    for sql in &fix {
+                        tx.push(&hrana::stmt(sql, &[]));
+                    }
+                    self.db.transaction(tx).await?;
+                }
+                let indexes: Vec<Vec<u8>> = pages_db::INDEXES
+                    .iter()
+                    .map(|sql| hrana::stmt(sql, &[]))
+                    .collect();
+                self.db.execute_all(&indexes).await.map(|_| ())
             })
             .await
             .copied()
