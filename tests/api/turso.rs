@@ -338,8 +338,8 @@ async fn a_single_batch_killed_at_commit_is_all_or_nothing(backend: Backend) {
     assert_eq!(first["state"], "succeeded", "{first}");
     assert_eq!(
         first["result"]["targets"][1]["requests"].as_u64(),
-        Some(4),
-        "schema, schema, held, one batch"
+        Some(5),
+        "three schema requests, held, one batch"
     );
     assert_same(&app, &tap.direct).await;
 
