@@ -88,7 +88,9 @@ pub fn publish_context(config: &Config, store: Store) -> crate::publish::Publish
         clock: crate::clock::system(),
         css: Arc::new(crate::compile::CssCache::new()),
         compile: crate::compile::CompileOptions {
-            max_layout_bytes: config.max_body_bytes,
+            max_layout_bytes: config.max_body_bytes.min(config.max_page_bytes),
+            max_components: config.max_components,
+            max_depth: config.max_depth,
         },
         targets: config.target_context(),
         owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),

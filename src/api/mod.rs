@@ -23,7 +23,7 @@ pub mod versions;
 use crate::config::Config;
 use crate::store::{Store, Window};
 use crate::telemetry::Metrics;
-use actix_web::{web, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
 use error::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -137,6 +137,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(publish::routes)
             .configure(releases::routes)
             .configure(drift::routes),
+    )
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                .finish()
+        }),
     )
     .service(openapi::swagger_ui())
     .default_service(web::to(|| async {

@@ -88,7 +88,10 @@ pub async fn create(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let fields = body.0.validate().map_err(ApiError::Validation)?;
+    let fields = body
+        .0
+        .validate(&state.config.layout_limits())
+        .map_err(ApiError::Validation)?;
     let page = state
         .store
         .create_page(project.id, &fields)
@@ -159,7 +162,9 @@ pub async fn save(
     expected: Option<i64>,
     input: PageInput,
 ) -> Result<HttpResponse, ApiError> {
-    let fields = input.validate().map_err(ApiError::Validation)?;
+    let fields = input
+        .validate(&state.config.layout_limits())
+        .map_err(ApiError::Validation)?;
     let saved = state
         .store
         .update_page(page.id, expected, &fields)

@@ -192,7 +192,24 @@ pub async fn test(
     policy: NetPolicy,
     timeout: Duration,
 ) -> Result<ServerInfo, ConnError> {
-    connect(s, policy, timeout).await?.server_info().await
+    let attempt = async { connect(s, policy, timeout).await?.server_info().await };
+    let tls = s
+        .redis_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("rediss://"));
+    if !tls {
+        return attempt.await;
+    }
+    // A plain-text Redis never answers a TLS handshake: it waits for the end of a command
+    // that never comes. Say what that silence means instead of a bare timeout.
+    tokio::time::timeout(timeout.mul_f32(0.8), attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ConnError::new(
+                crate::net::ErrorKind::Tls,
+                "no TLS handshake in time: the server on that port does not seem to speak TLS (rediss:// needs a TLS-enabled Redis)",
+            ))
+        })
 }
 
 /// Deletes a tenant's page and SEO keys on the cache the settings describe.

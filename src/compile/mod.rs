@@ -77,7 +77,7 @@ pub use model::{
 };
 pub use normalise::normalise_layout;
 pub use page::{CompileError, CompileOutput, CompiledPage};
-pub use project::{compile_page, compile_project};
+pub use project::{compile_page, compile_project, layout_shape};
 pub use routes::RoutingTable;
 pub use sanitize::sanitize_css;
 pub use validate::{check_slug, RESERVED_SEGMENTS};

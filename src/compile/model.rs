@@ -128,12 +128,18 @@ pub struct ProjectInput {
 pub struct CompileOptions {
     /// Largest accepted serialized `layout_data` of one page, in bytes.
     pub max_layout_bytes: usize,
+    /// Most components in one page, and deepest nesting: beyond them a page is not compiled
+    /// (an error), so a compile's memory stays bounded.
+    pub max_components: usize,
+    pub max_depth: usize,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
         Self {
             max_layout_bytes: DEFAULT_MAX_LAYOUT_BYTES,
+            max_components: 5_000,
+            max_depth: 32,
         }
     }
 }

@@ -91,6 +91,24 @@ fn serialized_len(value: &Value) -> usize {
     count.0
 }
 
+/// Components in a layout and its deepest nesting (a top-level component is at depth 1).
+pub fn layout_shape(layout: &Value) -> (usize, usize) {
+    fn walk(items: &[Value], depth: usize, count: &mut usize, deepest: &mut usize) {
+        for item in items {
+            *count += 1;
+            *deepest = (*deepest).max(depth);
+            if let Some(children) = item.get("children").and_then(Value::as_array) {
+                walk(children, depth + 1, count, deepest);
+            }
+        }
+    }
+    let (mut count, mut deepest) = (0, 0);
+    if let Some(items) = layout.get("content").and_then(Value::as_array) {
+        walk(items, 1, &mut count, &mut deepest);
+    }
+    (count, deepest)
+}
+
 fn compile_one(
     draft: &DraftPage,
     input: &ProjectInput,
@@ -110,7 +128,24 @@ fn compile_one(
             ),
         );
     }
-    let normalised = normalise_layout_at(&draft.layout_data, "/layout_data", index, &mut sink);
+    let (components, depth) = layout_shape(&draft.layout_data);
+    if components > options.max_components || depth > options.max_depth {
+        sink.report(
+            "/layout_data",
+            Code::LayoutTooLarge,
+            format!(
+                "layout_data has {components} components nested {depth} deep; the limits are {} and {}",
+                options.max_components, options.max_depth
+            ),
+        );
+    }
+    // A page over a limit is not normalised: its compile would cost what the limit bounds.
+    let within = size <= options.max_layout_bytes
+        && components <= options.max_components
+        && depth <= options.max_depth;
+    let empty = serde_json::json!({"content": []});
+    let layout = if within { &draft.layout_data } else { &empty };
+    let normalised = normalise_layout_at(layout, "/layout_data", index, &mut sink);
 
     let seo_data = match &draft.seo_data {
         None | Some(Value::Null) => None,

@@ -85,9 +85,21 @@ pub struct Config {
     pub cache_retry_max_secs: u64,
     /// Administrative Redis commands the proxy lets through (refused by default).
     pub proxy_allow_commands: Vec<String>,
+    /// Components per page, nesting depth and layout bytes a page may have.
+    pub max_components: usize,
+    pub max_depth: usize,
+    pub max_page_bytes: usize,
 }
 
 impl Config {
+    pub fn layout_limits(&self) -> crate::domain::page::LayoutLimits {
+        crate::domain::page::LayoutLimits {
+            max_components: self.max_components,
+            max_depth: self.max_depth,
+            max_bytes: self.max_page_bytes,
+        }
+    }
+
     /// How publish targets are opened and written.
     pub fn target_context(&self) -> crate::publish::targets::TargetContext {
         crate::publish::targets::TargetContext {
@@ -208,6 +220,9 @@ impl Config {
             edge_concurrency: l.num("EDGEPUB_EDGE_CONCURRENCY", 8, 1),
             cache_retry_max_secs: l.num("EDGEPUB_CACHE_RETRY_MAX_SECS", 60, 1),
             proxy_allow_commands: l.list("EDGEPUB_PROXY_ALLOW_COMMANDS"),
+            max_components: l.num("EDGEPUB_MAX_COMPONENTS", 5_000, 1),
+            max_depth: l.num("EDGEPUB_MAX_DEPTH", 32, 1),
+            max_page_bytes: l.num("EDGEPUB_MAX_PAGE_BYTES", 1024 * 1024, 1024),
         };
         l.finish()?;
         Ok(config)

@@ -81,8 +81,62 @@ impl From<&Page> for PageInput {
     }
 }
 
+/// How large a page's layout may be, so one request's work and memory stay bounded (a
+/// compile holds a few copies of a layout). Generous for real sites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayoutLimits {
+    pub max_components: usize,
+    pub max_depth: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for LayoutLimits {
+    fn default() -> Self {
+        LayoutLimits {
+            max_components: 5_000,
+            max_depth: 32,
+            max_bytes: 1024 * 1024,
+        }
+    }
+}
+
+fn check_limits(p: &mut Problems, layout: &Value, limits: &LayoutLimits) {
+    let (count, depth) = crate::compile::layout_shape(layout);
+    if count > limits.max_components {
+        p.push(
+            "/layout_data",
+            "too_many_components",
+            format!(
+                "{count} components; at most {} per page (EDGEPUB_MAX_COMPONENTS)",
+                limits.max_components
+            ),
+        );
+    }
+    if depth > limits.max_depth {
+        p.push(
+            "/layout_data",
+            "too_deep",
+            format!(
+                "components nested {depth} deep; at most {} (EDGEPUB_MAX_DEPTH)",
+                limits.max_depth
+            ),
+        );
+    }
+    let bytes = serde_json::to_vec(layout).map_or(0, |b| b.len());
+    if bytes > limits.max_bytes {
+        p.push(
+            "/layout_data",
+            "too_large",
+            format!(
+                "{bytes} bytes of layout; at most {} per page (EDGEPUB_MAX_PAGE_BYTES)",
+                limits.max_bytes
+            ),
+        );
+    }
+}
+
 impl PageInput {
-    pub fn validate(self) -> Result<PageFields, Vec<FieldError>> {
+    pub fn validate(self, limits: &LayoutLimits) -> Result<PageFields, Vec<FieldError>> {
         let mut p = Problems::default();
         let slug = self.slug.trim().to_string();
         if let Err(m) = check_page_slug(&slug) {
@@ -95,6 +149,7 @@ impl PageInput {
             .layout_data
             .unwrap_or_else(|| json!({"content": [], "root": {}}));
         check_layout(&mut p, &layout_data);
+        check_limits(&mut p, &layout_data, limits);
         let seo_data = self.seo_data.filter(|v| !v.is_null());
         if let Some(seo) = &seo_data {
             check_seo(&mut p, seo);
@@ -223,7 +278,7 @@ mod tests {
             "seo_data": {"keywords": "a,b", "title": 5}
         }))
         .unwrap();
-        let errs = input.validate().unwrap_err();
+        let errs = input.validate(&LayoutLimits::default()).unwrap_err();
         let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -242,7 +297,7 @@ mod tests {
     fn defaults() {
         let input: PageInput =
             serde_json::from_value(json!({"slug": "home", "name": "Home"})).unwrap();
-        let f = input.validate().unwrap();
+        let f = input.validate(&LayoutLimits::default()).unwrap();
         assert!(f.is_public && !f.is_homepage);
         assert_eq!(f.layout_data, json!({"content": [], "root": {}}));
     }

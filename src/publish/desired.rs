@@ -111,6 +111,8 @@ fn context_hash(
         "tenant": project.tenant_slug,
         "datasources": datasources,
         "maxLayoutBytes": options.max_layout_bytes,
+        "maxComponents": options.max_components,
+        "maxDepth": options.max_depth,
         "revision": crate::compile::REVISION,
         "edgepub": env!("CARGO_PKG_VERSION"),
     });

@@ -127,6 +127,10 @@ async fn every_error_kind_for_real() {
         kind(&cache_test(&app, tcp(format!("rediss://127.0.0.1:{port}"))).await),
         "tls"
     );
+    // rediss:// to a plain-text Redis (which never answers a TLS handshake): tls, not timeout.
+    let plain = redis_url().replace("redis://", "rediss://");
+    let report = cache_test(&app, tcp(plain)).await;
+    assert_eq!(kind(&report), "tls", "{report}");
     // redis:// to a server that speaks HTTP, not RESP.
     assert_eq!(
         kind(&cache_test(&app, tcp(format!("redis://127.0.0.1:{port}"))).await),

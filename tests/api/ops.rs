@@ -125,7 +125,17 @@ async fn openapi_is_served_and_matches_the_committed_file() {
         .await
         .unwrap();
     assert_eq!(served, doc);
-    let ui = app.anon(Method::GET, "/docs/").send().await.unwrap();
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/docs", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status().as_u16(), 308);
+    assert_eq!(bare.headers()["location"], "/docs/");
+    let ui = app.anon(Method::GET, "/docs").send().await.unwrap();
     assert_eq!(ui.status(), 200);
     let html = ui.text().await.unwrap();
     assert!(

@@ -161,3 +161,52 @@ async fn one_homepage_per_project(backend: Backend) {
         .await;
     assert_eq!((s, error_code(&body)), (409, "homepage_taken"));
 }
+
+crate::both_backends!(page_size_limits_are_clear_422s);
+
+/// Components per page, nesting depth and layout bytes are bounded, with 422s naming each.
+async fn page_size_limits_are_clear_422s(backend: Backend) {
+    let app = crate::helpers::spawn_with(
+        backend,
+        &[
+            ("EDGEPUB_MAX_COMPONENTS", "100"),
+            ("EDGEPUB_MAX_DEPTH", "4"),
+            ("EDGEPUB_MAX_PAGE_BYTES", "20000"),
+        ],
+    )
+    .await;
+    let project = app.project("Site").await;
+    let url = format!("/api/projects/{}/pages", project["id"].as_str().unwrap());
+    let many: Vec<_> = (0..101)
+        .map(|i| json!({"id": format!("c{i}"), "type": "Text"}))
+        .collect();
+    let mut deep = json!({"id": "leaf", "type": "Text"});
+    for i in 0..5 {
+        deep = json!({"id": format!("d{i}"), "type": "Row", "children": [deep]});
+    }
+    let big = json!([{"id": "t", "type": "Text", "props": {"text": "x".repeat(30_000)}}]);
+    for (content, code) in [
+        (json!(many), "too_many_components"),
+        (json!([deep]), "too_deep"),
+        (big, "too_large"),
+    ] {
+        let (s, b) = app
+            .post(
+                &url,
+                json!({"slug": "p", "name": "P", "layout_data": {"content": content}}),
+            )
+            .await;
+        assert_eq!(s, 422, "{b}");
+        assert_eq!(b["error"]["details"]["fields"][0]["code"], code, "{b}");
+    }
+    let ok: Vec<_> = (0..100)
+        .map(|i| json!({"id": format!("c{i}"), "type": "Text"}))
+        .collect();
+    let (s, _) = app
+        .post(
+            &url,
+            json!({"slug": "p", "name": "P", "layout_data": {"content": ok}}),
+        )
+        .await;
+    assert_eq!(s, 201);
+}

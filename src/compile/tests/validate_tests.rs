@@ -215,6 +215,7 @@ fn a_layout_over_the_size_limit_is_an_error() {
     let input = project(vec![homepage("p1", json!({ "content": [text("a")] }))]);
     let small = CompileOptions {
         max_layout_bytes: 16,
+        ..CompileOptions::default()
     };
     let out = crate::compile::compile_project(&input, &small, &CssCache::new());
     assert_eq!(
@@ -223,6 +224,27 @@ fn a_layout_over_the_size_limit_is_an_error() {
     );
     assert_eq!(CompileOptions::default().max_layout_bytes, 2 * 1024 * 1024);
     assert!(!compile(&input).has_errors());
+    // Too many components or too deep: an error, and the page is not normalised.
+    let nested = json!({ "content": [{ "id": "a", "type": "Row", "children": [
+        { "id": "b", "type": "Row", "children": [text("c")] }
+    ] }] });
+    let input = project(vec![homepage("p1", nested)]);
+    for options in [
+        CompileOptions {
+            max_depth: 2,
+            ..CompileOptions::default()
+        },
+        CompileOptions {
+            max_components: 2,
+            ..CompileOptions::default()
+        },
+    ] {
+        let out = crate::compile::compile_project(&input, &options, &CssCache::new());
+        assert_eq!(
+            found(&out),
+            vec![("/layout_data".to_owned(), Code::LayoutTooLarge)]
+        );
+    }
 }
 
 #[test]
