@@ -60,7 +60,12 @@ async fn every_error_status_has_the_json_shape(backend: Backend) {
     assert_eq!(b["error"]["details"]["limit_bytes"], 2 * 1024 * 1024);
     // Just under the limit is accepted.
     let fits = "x".repeat(2 * 1024 * 1024 - 200);
-    let (s, b) = app.post(&pages, json!({"slug": "fits", "name": "n", "seo_data": {"description": fits}})).await;
+    let (s, b) = app
+        .post(
+            &pages,
+            json!({"slug": "fits", "name": "n", "seo_data": {"description": fits}}),
+        )
+        .await;
     assert_eq!(s, 201, "{b}");
 
     // No driver text ever leaks, even on conflicts.
