@@ -371,6 +371,24 @@ setup_node() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Python tooling: schemathesis (the schema-driven API fuzzer), in a virtualenv of its own
+# ---------------------------------------------------------------------------------------------
+SCHEMATHESIS_VERSION=4.32.5
+setup_python() {
+    local venv="$RUN_DIR/venv"
+    if [[ -x $venv/bin/st ]] && "$venv/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+        log "schemathesis $SCHEMATHESIS_VERSION already in $venv"
+    else
+        command -v python3 >/dev/null 2>&1 || die "python3 not found; install Python 3.9+ and rerun"
+        log "installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+        python3 -m venv "$venv" >&2 || die "python3 -m venv failed (install python3-venv)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2 ||
+            die "pip install schemathesis failed"
+    fi
+    SCHEMATHESIS="$venv/bin/st"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------
 setup_postgres
@@ -380,6 +398,7 @@ start_redis "standalone" "$REDIS_STANDALONE_PORT"
 start_sentinel
 start_cluster
 setup_node
+setup_python
 
 cluster_nodes=""
 for p in "${CLUSTER_PORTS[@]}"; do cluster_nodes+="${cluster_nodes:+,}redis://127.0.0.1:$p"; done
@@ -399,7 +418,8 @@ write_env \
     EDGEPUB_TEST_SENTINEL_URL "redis+sentinel://127.0.0.1:$SENTINEL_PORT/$SENTINEL_MASTER_NAME" \
     EDGEPUB_TEST_CLUSTER_NODES "$cluster_nodes" \
     EDGEPUB_TEST_TURSODB "$TURSODB" \
-    EDGEPUB_TEST_NODE_MODULES "$NODE_MODULES" >"$env_tmp"
+    EDGEPUB_TEST_NODE_MODULES "$NODE_MODULES" \
+    EDGEPUB_TEST_SCHEMATHESIS "$SCHEMATHESIS" >"$env_tmp"
 chmod 0644 "$env_tmp"
 mv -f "$env_tmp" "$ENV_FILE"
 

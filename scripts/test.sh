@@ -57,6 +57,7 @@ fi
 
 run_step "fmt" cargo fmt --all -- --check
 run_step "clippy" cargo clippy --all-targets -- -D warnings
+run_step "fuzz (schemathesis)" bash scripts/fuzz.sh
 if [[ $TEST_RUNNER == nextest ]]; then
     run_step "tests (nextest)" cargo nextest run --no-fail-fast "$@"
 else

@@ -233,6 +233,15 @@ fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHand
         },
     };
     let (req, _) = res.into_parts();
-    let res = ServiceResponse::new(req, HttpResponse::MethodNotAllowed().json(body));
+    let allow = req
+        .match_pattern()
+        .and_then(|p| api::openapi::allowed_methods(&p))
+        .unwrap_or_else(|| "GET".into());
+    let res = ServiceResponse::new(
+        req,
+        HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, allow))
+            .json(body),
+    );
     Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
 }

@@ -57,8 +57,9 @@ pub struct ErrorDetail {
     /// Stable, machine-readable code such as `not_found` or `validation_failed`.
     pub code: String,
     pub message: String,
-    /// Error-specific data: failing fields, the current version, a parse position.
-    #[schema(value_type = Object)]
+    /// Error-specific data: failing fields, the current version, a parse position; `null`
+    /// when there is nothing more to say.
+    #[schema(value_type = Option<Object>)]
     pub details: Value,
 }
 

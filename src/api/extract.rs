@@ -55,7 +55,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
         let payload = payload.take();
         Box::pin(async move {
             let body = read_limited(payload, limit?, None).await?;
-            if body.iter().all(u8::is_ascii_whitespace) {
+            // An empty body and a JSON `null` both mean "nothing given".
+            if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
                 return Ok(MaybeJson(None));
             }
             parse_json(&body).map(|v| MaybeJson(Some(v)))

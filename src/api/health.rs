@@ -5,9 +5,10 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+    // Resources, so any other method is a 405 rather than an unknown route.
+    cfg.service(web::resource("/healthz").get(healthz))
+        .service(web::resource("/readyz").get(readyz))
+        .service(web::resource("/metrics").get(metrics));
 }
 
 /// The process is up and serving.

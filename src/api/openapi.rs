@@ -28,7 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
         releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = [])),
     tags(
         (name = "projects", description = "Sites and the settings an edge renders them with"),
@@ -55,6 +55,91 @@ impl Modify for BearerAuth {
             );
         }
     }
+}
+
+/// The errors any `/api` operation can answer, documented once instead of on each handler:
+/// 400 (malformed JSON or query), 401 (no or bad token), 403 (scope or project), 404 (unknown
+/// resource or route), 413 and 422 where a body is read, 503 (a stored secret this process
+/// cannot open).
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder};
+        let error = || -> RefOr<utoipa::openapi::Response> {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("An error: `{\"error\": {\"code\", \"message\", \"details\"}}`")
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let mut codes = vec!["400", "401", "403", "404", "503"];
+                if op.request_body.is_some() {
+                    codes.extend(["413", "422"]);
+                }
+                if op.parameters.as_ref().is_some_and(|p| {
+                    p.iter().any(|p| {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    })
+                }) {
+                    codes.push("422");
+                }
+                for code in codes {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(error);
+                }
+            }
+        }
+    }
+}
+
+/// The methods a route template answers, as the document lists them (for `Allow` on a 405).
+pub fn allowed_methods(pattern: &str) -> Option<String> {
+    static METHODS: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    let map = METHODS.get_or_init(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let mut m = Vec::new();
+                for (name, present) in [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ] {
+                    if present {
+                        m.push(name);
+                    }
+                }
+                (path.clone(), m.join(", "))
+            })
+            .collect()
+    });
+    map.get(pattern).cloned()
 }
 
 /// The document as committed in `openapi/openapi.json` (pretty, trailing newline).

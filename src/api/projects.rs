@@ -97,8 +97,13 @@ pub async fn patch(
 async fn save(
     state: &AppState,
     current: Project,
-    input: ProjectInput,
+    mut input: ProjectInput,
 ) -> Result<HttpResponse, ApiError> {
+    // A replace that leaves the slug out keeps it: the address of a project is not a field
+    // to lose by omission.
+    if input.slug.is_none() {
+        input.slug = Some(current.slug.clone());
+    }
     let fields = input.validate(true).map_err(ApiError::Validation)?;
     let project = state
         .store

@@ -12,8 +12,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sync/settings/redis/", web::get().to(redis_settings))
-        .route("/sync/settings/redis", web::get().to(redis_settings));
+    cfg.service(web::resource("/sync/settings/redis/").get(redis_settings))
+        .service(web::resource("/sync/settings/redis").get(redis_settings));
 }
 
 /// The contract's shape, field for field.

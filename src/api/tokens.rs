@@ -17,7 +17,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
+    #[schema(pattern = "\\S", max_length = 100)]
     pub name: String,
+    #[schema(min_items = 1)]
     pub scopes: Vec<Scope>,
     /// Limit the token to one project (UUID or slug).
     #[serde(default)]

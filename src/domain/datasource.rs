@@ -56,8 +56,9 @@ impl Datasource {
 pub struct DatasourceInput {
     /// supabase, neon, planetscale, turso, postgres, mysql or sqlite.
     #[serde(rename = "type")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(supabase|neon|planetscale|turso|postgres|mysql|sqlite)$")]
     pub kind: DatasourceKind,
+    #[schema(pattern = "\\S", max_length = 100)]
     pub name: String,
     #[serde(default)]
     pub url: Option<String>,

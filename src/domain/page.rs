@@ -34,7 +34,10 @@ pub struct Page {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageInput {
+    /// One URL segment the edge serves the page at.
+    #[schema(pattern = "^[a-z0-9_-][a-z0-9._-]{0,254}$")]
     pub slug: String,
+    #[schema(pattern = "\\S", max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub title: Option<String>,

@@ -31,13 +31,16 @@ pub struct Project {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectInput {
+    #[schema(pattern = "\\S", max_length = 200)]
     pub name: String,
-    /// Derived from `name` on create when omitted; required on replace.
+    /// Derived from `name` on create when omitted; kept on replace when omitted.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub slug: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(pattern = "^(_default|[a-z0-9][a-z0-9-]{0,62})$")]
     pub tenant_slug: Option<String>,
     #[serde(default)]
     pub site_name: Option<String>,

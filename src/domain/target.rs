@@ -84,6 +84,7 @@ pub struct TargetFields {
 pub struct TargetInput {
     pub kind: TargetKind,
     /// Short name such as `eu` or `us`, unique per project.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub name: String,
     #[serde(default = "yes")]
     pub enabled: bool,

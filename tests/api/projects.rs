@@ -47,15 +47,18 @@ async fn project_crud(backend: Backend) {
         (Some("renamed"), Some("S"))
     );
     assert!(put["updated_at"].as_str() >= p["updated_at"].as_str());
-    let (s, missing) = app
+    // A replace without a slug keeps the project's address.
+    let (s, kept) = app
         .send(
             Method::PUT,
             &format!("/api/projects/{id}"),
-            Some(json!({"name": "x"})),
+            Some(
+                json!({"name": "Renamed", "description": "d", "site_name": "S",
+                "favicon_url": "/favicon.ico", "app_url": "https://example.com"}),
+            ),
         )
         .await;
-    assert_eq!((s, error_code(&missing)), (422, "validation_failed"));
-    assert_eq!(missing["error"]["details"]["fields"][0]["path"], "/slug");
+    assert_eq!((s, kept["slug"].as_str()), (200, Some("renamed")), "{kept}");
 
     // PATCH changes only what it names; null clears.
     let (s, patched) = app
