@@ -183,7 +183,7 @@ pub struct PageError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct JobResult {
     pub targets: Vec<TargetResult>,
-    /// Compiler errors and warnings (`{page_id, pointer, severity, code, message}`).
+    /// Compiler errors and warnings (`{pageId, pointer, severity, code, message}`).
     #[schema(value_type = Vec<Object>)]
     pub diagnostics: Vec<Value>,
     pub error: Option<String>,
