@@ -10,7 +10,8 @@
 #   - Redis standalone on 16379
 #   - Redis master on 16380 + redis-sentinel on 26380 (master name `edgepub-master`, quorum 1)
 #   - Redis Cluster of three masters on 17001, 17002, 17003
-#   - node_modules with the `tursodb` binary (npm `turso`) and `@upstash/redis`
+#   - node_modules with the `tursodb` binary (npm `turso`), `@upstash/redis` and the Standard
+#     Webhooks reference library (`standardwebhooks`)
 #
 # Running it again reuses whatever is already answering. Log lines go to stderr, prefixed
 # `[services]`; the environment is printed to stdout and written to $EDGEPUB_SERVICES_DIR/env
@@ -351,8 +352,8 @@ setup_node() {
     local pkg tursodb
     pkg="$(turso_pkg)"
     tursodb="$NODE_MODULES/@tursodatabase/$pkg/tursodb"
-    if [[ -x $tursodb && -d $NODE_MODULES/@upstash/redis ]]; then
-        log "node_modules already has tursodb and @upstash/redis"
+    if [[ -x $tursodb && -d $NODE_MODULES/@upstash/redis && -d $NODE_MODULES/standardwebhooks ]]; then
+        log "node_modules already has tursodb, @upstash/redis and standardwebhooks"
     else
         command -v npm >/dev/null 2>&1 ||
             die "npm not found; install Node.js 20+ (with npm) and rerun"
@@ -365,6 +366,7 @@ setup_node() {
         [[ -x $tursodb ]] || die "tursodb not found at $tursodb after npm install" \
             "(npm did not install @tursodatabase/$pkg@0.6.0; it may not be published for this platform)"
         [[ -d $NODE_MODULES/@upstash/redis ]] || die "@upstash/redis missing from $NODE_MODULES after npm install"
+        [[ -d $NODE_MODULES/standardwebhooks ]] || die "standardwebhooks missing from $NODE_MODULES after npm install"
     fi
     "$tursodb" --help >/dev/null 2>&1 || die "$tursodb exists but does not run on this machine"
     TURSODB="$tursodb"

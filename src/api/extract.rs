@@ -64,6 +64,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
     }
 }
 
+/// The raw request body, at most [`HOOK_BODY_LIMIT`] bytes (a webhook's signature covers the
+/// exact bytes, so they are kept as sent).
+pub struct RawBody(pub web::Bytes);
+
+/// Largest webhook body: a publish request is small.
+pub const HOOK_BODY_LIMIT: usize = 64 * 1024;
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let payload = payload.take();
+        Box::pin(async move {
+            let body = read_limited(payload, HOOK_BODY_LIMIT, declared).await?;
+            Ok(RawBody(body.freeze()))
+        })
+    }
+}
+
 async fn read_limited(
     mut payload: Payload,
     limit: usize,

@@ -19,6 +19,7 @@ pub mod sync;
 pub mod targets;
 pub mod tokens;
 pub mod versions;
+pub mod webhooks;
 
 use crate::config::Config;
 use crate::store::{Store, Window};
@@ -136,7 +137,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(datasources::routes)
             .configure(publish::routes)
             .configure(releases::routes)
-            .configure(drift::routes),
+            .configure(drift::routes)
+            .configure(webhooks::routes),
     )
     .route(
         "/docs",

@@ -3,7 +3,7 @@
 
 use super::{
     datasources, drift, error, events, health, pages, projects, publish, releases, retry, settings,
-    sync, targets, tokens, versions,
+    sync, targets, tokens, versions, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -26,6 +26,7 @@ use utoipa_swagger_ui::SwaggerUi;
         publish::publish_project, publish::publish_page, publish::unpublish_page, publish::get_job, publish::list_jobs,
         events::job_events, publish::compile,
         releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair,
+        webhooks::create_secret, webhooks::list_secrets, webhooks::rotate_secret, webhooks::revoke_secret, webhooks::publish_hook,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -39,6 +40,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "edge", description = "What edges fetch (edge scope, one project)"),
         (name = "datasources", description = "Datasources bindings read from (public values are compiled into pages)"),
         (name = "publish", description = "Compile, publish jobs, releases and rollback"),
+        (name = "webhooks", description = "The signed publish webhook (Standard Webhooks) and its secrets"),
         (name = "ops", description = "Health, readiness and metrics (no auth)"),
     )
 )]

@@ -55,7 +55,7 @@ pub struct PublishBody {
 }
 
 /// Checks that a publish's named targets belong to the project and are enabled.
-async fn check_targets(
+pub async fn check_targets(
     state: &AppState,
     project: Uuid,
     targets: Option<&[Uuid]>,
@@ -143,15 +143,20 @@ pub async fn enqueue(
             }]))
         }
     };
+    Ok(accepted(job))
+}
+
+/// 202 with the job and where to follow it.
+pub fn accepted(job: Job) -> HttpResponse {
     let status_url = format!("/api/publish-jobs/{}", job.id);
-    Ok(HttpResponse::Accepted()
+    HttpResponse::Accepted()
         .insert_header((actix_web::http::header::LOCATION, status_url.clone()))
         .json(Accepted {
             job_id: job.id,
             events_url: format!("{status_url}/events"),
             status_url,
             job,
-        }))
+        })
 }
 
 #[utoipa::path(post, path = "/api/projects/{project}/publish", tag = "publish",

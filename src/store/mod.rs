@@ -21,6 +21,7 @@ pub mod target_pages;
 pub mod targets;
 pub mod tokens;
 mod tx;
+pub mod webhooks;
 
 pub use error::{Conflict, StoreError};
 pub(crate) use tx::on_tx;

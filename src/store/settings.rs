@@ -115,7 +115,7 @@ impl Store {
                     count += u64::from(t != token) + u64::from(pw != password);
                 }
             }
-            for (table, column) in [("publish_targets", "token"), ("datasources", "secret")] {
+            for (table, column) in [("publish_targets", "token"), ("datasources", "secret"), ("webhook_secrets", "secret")] {
                 let select = format!("SELECT id, {column} FROM {table}");
                 let update = format!("UPDATE {table} SET {column} = $2 WHERE id = $1");
                 let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(&select).fetch_all(&mut *tx).await?;

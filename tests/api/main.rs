@@ -27,3 +27,4 @@ mod settings;
 mod targets;
 mod turso;
 mod versions;
+mod webhooks;

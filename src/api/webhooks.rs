@@ -1,0 +1,209 @@
+//! The signed publish webhook (Standard Webhooks) that CI systems and the publish button call,
+//! and the per-project secrets it is signed with.
+
+use super::access::{load, Need};
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Auth, MaybeJson, RawBody};
+use super::projects::authorized;
+use super::publish::{accepted, check_targets, Accepted, PublishBody};
+use super::AppState;
+use crate::domain::publish::JobRequest;
+use crate::store::publish::Enqueued;
+use crate::store::webhooks::WebhookSecretView;
+use crate::webhooks::{generate_secret, verify};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/projects/{project}/webhook-secrets")
+            .get(list_secrets)
+            .post(create_secret),
+    )
+    .service(web::resource("/webhook-secrets/{id}").delete(revoke_secret))
+    .service(web::resource("/webhook-secrets/{id}/rotate").post(rotate_secret))
+    .service(web::resource("/hooks/publish/{project}").post(publish_hook));
+}
+
+/// A new secret: shown this once, never again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedSecret {
+    pub id: Uuid,
+    /// `whsec_<base64 key>`, as Standard Webhooks libraries take it.
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    /// How long the old secret stays valid, in seconds (default `EDGEPUB_WEBHOOK_GRACE_SECS`).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 2592000)]
+    pub grace_secs: Option<i64>,
+}
+
+impl crate::api::access::Owned for WebhookSecretView {
+    fn project_id(&self) -> Uuid {
+        self.project_id
+    }
+}
+
+async fn new_secret(state: &AppState, project: Uuid) -> Result<HttpResponse, ApiError> {
+    let secret = generate_secret();
+    let view = state.store.create_webhook_secret(project, &secret).await?;
+    Ok(HttpResponse::Created().json(CreatedSecret {
+        id: view.id,
+        secret,
+        created_at: view.created_at,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/projects/{project}/webhook-secrets", tag = "webhooks",
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 201, body = CreatedSecret, description = "The secret, shown once")))]
+pub async fn create_secret(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    new_secret(&state, project.id).await
+}
+
+#[utoipa::path(get, path = "/api/projects/{project}/webhook-secrets", tag = "webhooks",
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 200, body = Vec<WebhookSecretView>, description = "Never the secrets")))]
+pub async fn list_secrets(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let project = authorized(&state, &auth, &path).await?;
+    Ok(HttpResponse::Ok().json(state.store.list_webhook_secrets(project.id).await?))
+}
+
+/// Creates a new secret; the old one stays valid for the grace period, so a sender can
+/// switch over while both signatures are accepted.
+#[utoipa::path(post, path = "/api/webhook-secrets/{id}/rotate", tag = "webhooks",
+    params(("id" = Uuid, Path)), request_body(content = Option<RotateBody>),
+    responses((status = 201, body = CreatedSecret, description = "The new secret, shown once")))]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: MaybeJson<RotateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let old = load(&auth, Need::Admin, "webhook secret", &path, |id| {
+        state.store.get_webhook_secret(id)
+    })
+    .await?;
+    let grace = body
+        .0
+        .unwrap_or_default()
+        .grace_secs
+        .unwrap_or(state.config.webhook_grace_secs);
+    if !(0..=30 * 86_400).contains(&grace) {
+        return Err(ApiError::Validation(vec![crate::domain::FieldError {
+            path: "/grace_secs".into(),
+            code: "out_of_range",
+            message: "must be between 0 and 2592000 seconds (30 days)".into(),
+        }]));
+    }
+    let until = state.store.now() + chrono::Duration::seconds(grace);
+    let until = old.expires_at.map_or(until, |e| e.min(until));
+    state.store.expire_webhook_secret(old.id, until).await?;
+    new_secret(&state, old.project_id).await
+}
+
+#[utoipa::path(delete, path = "/api/webhook-secrets/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Revoked at once")))]
+pub async fn revoke_secret(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let s = load(&auth, Need::Admin, "webhook secret", &path, |id| {
+        state.store.get_webhook_secret(id)
+    })
+    .await?;
+    state.store.delete_webhook_secret(s.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// Starts a publish, authenticated the Standard Webhooks way instead of a bearer token:
+/// `webhook-id`, `webhook-timestamp` (Unix seconds, within 5 minutes of now) and
+/// `webhook-signature` (`v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`, several
+/// space-separated during a rotation). The same `webhook-id` returns the same job. A bad
+/// signature, a stale timestamp and an unknown project all get the same 401.
+#[utoipa::path(post, path = "/api/hooks/publish/{project}", tag = "webhooks", security(()),
+    params(("project" = String, Path, description = "Project UUID or slug"),
+        ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
+    request_body(content = Option<PublishBody>, description = "Empty: publish every live page"),
+    responses((status = 202, body = Accepted), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn publish_hook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    let (project, secrets) = state.store.valid_webhook_secrets(&path).await?;
+    let id = header(&req, "webhook-id");
+    let checked = verify(
+        &secrets,
+        id,
+        header(&req, "webhook-timestamp"),
+        header(&req, "webhook-signature"),
+        &body.0,
+        state.store.now().timestamp(),
+    );
+    let project = match (project, checked) {
+        (Some(p), Ok(())) if id.len() <= 200 => p,
+        (_, outcome) => {
+            tracing::info!(refused = ?outcome.err(), "publish webhook refused");
+            return Err(ApiError::WebhookRefused);
+        }
+    };
+    let body: PublishBody = if body.0.iter().all(u8::is_ascii_whitespace) {
+        PublishBody::default()
+    } else {
+        super::extract::parse_json(&body.0)?
+    };
+    check_targets(&state, project, body.targets.as_deref()).await?;
+    let request = JobRequest::Publish {
+        pages: body.pages,
+        force: body.force,
+        targets: body.targets,
+    };
+    let key = format!("webhook:{id}");
+    let job = match state
+        .store
+        .enqueue_job(project, &request, Some(&key), None)
+        .await?
+    {
+        Enqueued::Created(job) => {
+            state.wake_worker.notify_one();
+            job
+        }
+        Enqueued::Existing(job) => job,
+        Enqueued::KeyReused => {
+            return Err(ApiError::Conflict {
+                code: "webhook_id_reused",
+                message: "this webhook-id was used for another request".into(),
+                path: "",
+            })
+        }
+    };
+    Ok(accepted(job))
+}
