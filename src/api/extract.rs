@@ -55,8 +55,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
         let payload = payload.take();
         Box::pin(async move {
             let body = read_limited(payload, limit?, None).await?;
-            // An empty body and a JSON `null` both mean "nothing given".
-            if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
+            // No body and a JSON `null` both mean "nothing given"; anything else must parse.
+            if body.is_empty() || body.trim_ascii() == b"null" {
                 return Ok(MaybeJson(None));
             }
             parse_json(&body).map(|v| MaybeJson(Some(v)))
@@ -124,6 +124,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let value: Value = serde::Deserialize::deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
         .map_err(|inner| malformed(&inner))?;
+    // Every body this API takes is an object; serde would also read a struct from an array.
+    if !value.is_object() {
+        return Err(ApiError::Validation(vec![crate::domain::FieldError {
+            path: String::new(),
+            code: "invalid_type",
+            message: "the body must be a JSON object".into(),
+        }]));
+    }
     let mut problems = Vec::new();
     storable(&value, &mut String::new(), &mut problems);
     if !problems.is_empty() {
