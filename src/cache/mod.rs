@@ -4,6 +4,7 @@
 //! everything else (GET, SET EX, UNLINK, SCAN by prefix, EXPIRE, INCR, PING, flushing a
 //! project) is written once on top. Redis over TCP and Upstash REST differ only there.
 
+mod cluster;
 pub mod keys;
 pub mod outbox;
 pub mod plan;

@@ -205,7 +205,7 @@ impl RedisCache {
     }
 }
 
-fn to_reply(v: Value) -> Reply {
+pub(super) fn to_reply(v: Value) -> Reply {
     match v {
         Value::Nil => Reply::Nil,
         Value::Int(n) => Reply::Int(n),
@@ -249,28 +249,7 @@ impl Cache for RedisCache {
             cmd
         };
         if let Conn::Cluster(conn) = &self.conn {
-            // A cluster pipeline must stay within one slot; our batches span many, so each
-            // command is routed on its own (concurrently, replies kept in order).
-            let calls = cmds.iter().map(|c| {
-                let mut conn = conn.clone();
-                let cmd = to_cmd(c);
-                async move { cmd.query_async::<Value>(&mut conn).await }
-            });
-            let mut out = Vec::with_capacity(cmds.len());
-            for r in futures_util::future::join_all(calls).await {
-                out.push(match r {
-                    Ok(v) => to_reply(v),
-                    Err(e)
-                        if e.kind()
-                            == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError)
-                            || e.code().is_some() =>
-                    {
-                        Reply::Error(e.to_string())
-                    }
-                    Err(e) => return Err(redis_error(&e)),
-                });
-            }
-            return Ok(out);
+            return super::cluster::exec_by_slot(conn, cmds).await;
         }
         let mut pipe = redis::pipe();
         for c in cmds {

@@ -71,12 +71,31 @@ async fn redis_sentinel_client() {
 
 #[tokio::test]
 async fn redis_cluster_client() {
-    exercise(
-        connect(RedisType::Tcp, cluster_nodes(), None)
-            .await
-            .as_ref(),
-    )
-    .await;
+    let cache = connect(RedisType::Tcp, cluster_nodes(), None).await;
+    exercise(cache.as_ref()).await;
+    // One exec across many slots (grouped into one pipeline per slot): replies keep the
+    // callers' order.
+    let p = format!("edgepub-test:{}", uuid::Uuid::new_v4().simple());
+    let keys: Vec<String> = (0..60).map(|i| format!("{p}:{i}")).collect();
+    let mut cmds: Vec<Cmd> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            Cmd::new([
+                "SET".to_string(),
+                k.clone(),
+                i.to_string(),
+                "EX".into(),
+                "60".into(),
+            ])
+        })
+        .collect();
+    cmds.extend(keys.iter().map(|k| Cmd::new(["GET", k.as_str()])));
+    let replies = cache.exec(&cmds).await.unwrap();
+    for (i, r) in replies[60..].iter().enumerate() {
+        assert_eq!(r, &Reply::Text(i.to_string()));
+    }
+    cache.unlink(&keys).await.unwrap();
 }
 
 /// Flush removes the project's page and SEO keys and nothing else.
