@@ -1,5 +1,9 @@
 //! Request extractors: bounded JSON bodies with precise errors, bearer auth, `If-Match`.
 
+mod json;
+
+pub use json::parse_json;
+
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::token::{Principal, Scope};
@@ -8,7 +12,6 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
 use std::future::Future;
 use std::pin::Pin;
 use uuid::Uuid;
@@ -110,147 +113,6 @@ async fn read_limited(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest {
-            code: "malformed_json",
-            message: "the request body is empty; a JSON document was expected".into(),
-            details: json!({ "line": 1, "column": 0 }),
-        });
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value: Value = serde::Deserialize::deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v))
-        .map_err(|inner| malformed(&inner))?;
-    // Every body this API takes is an object; serde would also read a struct from an array.
-    if !value.is_object() {
-        return Err(ApiError::Validation(vec![crate::domain::FieldError {
-            path: String::new(),
-            code: "invalid_type",
-            message: "the body must be a JSON object".into(),
-        }]));
-    }
-    let mut problems = Vec::new();
-    storable(&value, &mut String::new(), &mut problems);
-    if !problems.is_empty() {
-        return Err(ApiError::Validation(problems));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.inner();
-        {
-            let path = pointer(e.path(), &inner.to_string());
-            let message = strip_position(&inner.to_string());
-            ApiError::Validation(vec![crate::domain::FieldError {
-                path,
-                code: "invalid_type",
-                message,
-            }])
-        }
-    })
-}
-
-fn malformed(inner: &serde_json::Error) -> ApiError {
-    ApiError::BadRequest {
-        code: "malformed_json",
-        message: format!(
-            "malformed JSON at line {} column {}: {}",
-            inner.line(),
-            inner.column(),
-            strip_position(&inner.to_string())
-        ),
-        details: json!({ "line": inner.line(), "column": inner.column() }),
-    }
-}
-
-/// Numbers beyond this cannot be stored by every backend and read back unchanged.
-const MAX_NUMBER: f64 = 1e300;
-
-/// What both databases can store and give back unchanged: no U+0000 in any string or key
-/// (Postgres refuses it in text and JSON), no number beyond ±1e300. Every problem is
-/// reported with its JSON pointer.
-fn storable(v: &Value, path: &mut String, out: &mut Vec<crate::domain::FieldError>) {
-    const MAX_REPORTED: usize = 20;
-    if out.len() >= MAX_REPORTED {
-        return;
-    }
-    fn push(
-        out: &mut Vec<crate::domain::FieldError>,
-        path: &str,
-        code: &'static str,
-        message: &str,
-    ) {
-        out.push(crate::domain::FieldError {
-            path: path.to_string(),
-            code,
-            message: message.into(),
-        })
-    }
-    match v {
-        Value::String(s) if s.contains('\0') => {
-            push(out, path, "nul_character", "text may not contain U+0000")
-        }
-        Value::Number(n) if n.as_f64().is_some_and(|f| f.abs() > MAX_NUMBER) => push(
-            out,
-            path,
-            "number_out_of_range",
-            "numbers must lie within ±1e300",
-        ),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("/{i}"));
-                storable(item, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::Object(map) => {
-            for (k, item) in map {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                if k.contains('\0') {
-                    push(out, path, "nul_character", "keys may not contain U+0000");
-                }
-                storable(item, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// serde reports a missing field on the parent object; point at the field itself.
-fn pointer(path: &serde_path_to_error::Path, message: &str) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
-            }
-            Segment::Enum { variant } => out.push_str(&format!("/{variant}")),
-            Segment::Unknown => {}
-        }
-    }
-    for prefix in ["missing field `"] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            if let Some(field) = rest.split('`').next() {
-                out.push('/');
-                out.push_str(field);
-            }
-        }
-    }
-    out
-}
-
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 /// The caller, authenticated by `Authorization: Bearer <token>`.
@@ -375,48 +237,5 @@ mod tests {
         assert_eq!(parse_etag("W/\"3\""), Some(3));
         assert_eq!(parse_etag("*"), None);
         assert_eq!(parse_etag("\"abc\""), Some(-1));
-    }
-
-    #[test]
-    fn json_errors_say_where() {
-        let e = parse_json::<serde_json::Value>(b"{\n  \"a\": tru }").unwrap_err();
-        assert!(matches!(e, ApiError::BadRequest { .. }));
-        assert!(e.to_string().contains("line 2"), "{e}");
-        #[derive(serde::Deserialize, Debug)]
-        #[allow(dead_code)]
-        struct S {
-            name: String,
-            items: Vec<u8>,
-        }
-        match parse_json::<S>(br#"{"name": "x", "items": [1, "two"]}"#).unwrap_err() {
-            ApiError::Validation(f) => assert_eq!(f[0].path, "/items/1"),
-            other => panic!("{other:?}"),
-        }
-        match parse_json::<S>(br#"{"items": []}"#).unwrap_err() {
-            ApiError::Validation(f) => assert_eq!(f[0].path, "/name"),
-            other => panic!("{other:?}"),
-        }
-        // Trailing data is malformed JSON, like any other.
-        for body in [
-            &br#"{"name": "x", "items": []} xx"#[..],
-            br#"{"name": "x", "items": []}{}"#,
-        ] {
-            assert!(matches!(
-                parse_json::<S>(body).unwrap_err(),
-                ApiError::BadRequest { .. }
-            ));
-        }
-        // What one backend cannot store is refused on both, naming the field.
-        match parse_json::<serde_json::Value>(
-            br#"{"a": {"b\u0000": ["ok", "x\u0000y"]}, "n": 1.7976931348623157e308}"#,
-        )
-        .unwrap_err()
-        {
-            ApiError::Validation(f) => {
-                let paths: Vec<&str> = f.iter().map(|e| e.path.as_str()).collect();
-                assert_eq!(paths, ["/a/b\u{0}", "/a/b\u{0}/1", "/n"]);
-            }
-            other => panic!("{other:?}"),
-        }
     }
 }
