@@ -87,6 +87,27 @@ fn settings_body(s: &SiteSettings) -> Value {
 }
 
 impl EdgeTarget {
+    /// Runs per-page calls `concurrency` at a time; failures go to `failed`, the count of
+    /// successes is returned.
+    async fn bounded<F>(&self, calls: impl Iterator<Item = F>, failed: &mut Vec<PageFailure>) -> u64
+    where
+        F: std::future::Future<Output = (String, Result<(), ConnError>)>,
+    {
+        let calls: Vec<F> = calls.collect();
+        let results: Vec<(String, Result<(), ConnError>)> = futures_util::stream::iter(calls)
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut ok = 0;
+        for (page_id, r) in results {
+            match r {
+                Ok(()) => ok += 1,
+                Err(error) => failed.push(PageFailure { page_id, error }),
+            }
+        }
+        ok
+    }
+
     pub fn new(
         base: &str,
         key: String,
@@ -268,33 +289,14 @@ impl PublishTarget for EdgeTarget {
         let mut report = ApplyReport::default();
         for refs in a.upserts.chunks(super::pages_db::PAGES_PER_STMT) {
             let pages = a.bodies.load(refs).await?;
-            let pushes: Vec<_> = pages
+            let pushes = pages
                 .iter()
                 .zip(refs)
-                .map(|(page, r)| self.push(&r.page_id, page, a.force))
-                .collect();
-            let results: Vec<(String, Result<(), ConnError>)> = futures_util::stream::iter(pushes)
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
-            for (page_id, r) in results {
-                match r {
-                    Ok(()) => report.written += 1,
-                    Err(error) => report.failed.push(PageFailure { page_id, error }),
-                }
-            }
+                .map(|(page, r)| self.push(&r.page_id, page, a.force));
+            report.written += self.bounded(pushes, &mut report.failed).await;
         }
-        let removes: Vec<_> = a.deletes.iter().map(|r| self.remove(a.tenant, r)).collect();
-        let removals: Vec<(String, Result<(), ConnError>)> = futures_util::stream::iter(removes)
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        for (page_id, r) in removals {
-            match r {
-                Ok(()) => report.deleted += 1,
-                Err(error) => report.failed.push(PageFailure { page_id, error }),
-            }
-        }
+        let removes = a.deletes.iter().map(|r| self.remove(a.tenant, r));
+        report.deleted += self.bounded(removes, &mut report.failed).await;
         report.error = self.settings(a.settings).await.err();
         report.failed.sort_by(|x, y| x.page_id.cmp(&y.page_id));
         Ok(report)
