@@ -231,7 +231,7 @@ fn page_body(n: usize, ds: &str, target: usize) -> Value {
     for s in 0..64 {
         content.push(section(n, s, ds));
         let body = json!({
-            "slug": if n == 0 { "home".to_string() } else { format!("p/{n:05}") },
+            "slug": if n == 0 { "home".to_string() } else { format!("p-{n:05}") },
             "name": format!("Page {n}"), "title": format!("Page {n} | Bench"),
             "description": format!("Benchmark page number {n}"), "is_homepage": n == 0,
             "seo_data": {"title": format!("Page {n}"), "description": "A benchmark page", "keywords": ["bench", "edgepub"]},
