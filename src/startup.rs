@@ -84,8 +84,8 @@ pub async fn bootstrap_admin(store: &Store, config: &Config) -> Result<Option<St
 /// The publish machinery of one process, with its own lease owner id.
 pub fn publish_context(config: &Config, store: Store) -> crate::publish::PublishContext {
     crate::publish::PublishContext {
+        clock: store.clock.clone(),
         store,
-        clock: crate::clock::system(),
         css: Arc::new(crate::compile::CssCache::new()),
         compile: crate::compile::CompileOptions {
             max_layout_bytes: config.max_body_bytes.min(config.max_page_bytes),

@@ -119,6 +119,16 @@ pub async fn spawn(backend: Backend) -> TestApp {
 
 /// Starts a server with extra `EDGEPUB_*` settings.
 pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    spawn_clocked(backend, extra, edgepub::clock::system()).await
+}
+
+/// Starts a server whose store, workers and schedules read `clock` (a
+/// `edgepub::clock::ManualClock` lets a test move time forward instead of sleeping).
+pub async fn spawn_clocked(
+    backend: Backend,
+    extra: &[(&str, &str)],
+    clock: edgepub::clock::SharedClock,
+) -> TestApp {
     let dir = TempDir::new();
     let pg = match backend {
         Backend::Postgres => Some(PgDb::create().await),
@@ -139,7 +149,7 @@ pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_sources(None, &env).expect("test config");
-    let store = open_store(&config, edgepub::clock::system())
+    let store = open_store(&config, clock)
         .await
         .expect("open store");
     edgepub::startup::bootstrap_admin(&store, &config)
