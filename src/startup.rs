@@ -95,6 +95,7 @@ pub fn publish_context(config: &Config, store: Store) -> crate::publish::Publish
         targets: config.target_context(),
         owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         cache_wake: Arc::new(tokio::sync::Notify::new()),
+        hooks_wake: Arc::new(tokio::sync::Notify::new()),
         lease: chrono::Duration::seconds(i64::try_from(config.lease_secs).unwrap_or(15)),
     }
 }
@@ -116,6 +117,7 @@ pub fn cache_work(
             base: std::time::Duration::from_millis(500),
             max: std::time::Duration::from_secs(config.cache_retry_max_secs),
         },
+        hooks_wake: publish.hooks_wake.clone(),
     }
 }
 
@@ -151,6 +153,16 @@ impl Application {
         background.spawn(
             Arc::new(cache_work(&config, &publish)),
             publish.cache_wake.clone(),
+            std::time::Duration::from_secs(1),
+        );
+        background.spawn(
+            Arc::new(crate::webhooks::delivery::DeliveryWork::new(
+                publish.store.clone(),
+                publish.clock.clone(),
+                publish.targets.policy,
+                std::time::Duration::from_secs(config.webhook_timeout_secs),
+            )),
+            publish.hooks_wake.clone(),
             std::time::Duration::from_secs(1),
         );
         let metrics_data = web::Data::new(metrics.clone());

@@ -19,6 +19,7 @@ pub mod sync;
 pub mod targets;
 pub mod tokens;
 pub mod versions;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 use crate::config::Config;
@@ -138,6 +139,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(publish::routes)
             .configure(releases::routes)
             .configure(drift::routes)
+            .configure(webhook_endpoints::routes)
             .configure(webhooks::routes),
     )
     .route(

@@ -3,7 +3,7 @@
 
 use super::{
     datasources, drift, error, events, health, pages, projects, publish, releases, retry, settings,
-    sync, targets, tokens, versions, webhooks,
+    sync, targets, tokens, versions, webhook_endpoints, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -27,6 +27,8 @@ use utoipa_swagger_ui::SwaggerUi;
         events::job_events, publish::compile,
         releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair,
         webhooks::create_secret, webhooks::list_secrets, webhooks::rotate_secret, webhooks::revoke_secret, webhooks::publish_hook,
+        webhook_endpoints::list, webhook_endpoints::create, webhook_endpoints::get, webhook_endpoints::patch,
+        webhook_endpoints::delete, webhook_endpoints::deliveries, webhook_endpoints::redeliver, webhook_endpoints::send_test,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -40,7 +42,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "edge", description = "What edges fetch (edge scope, one project)"),
         (name = "datasources", description = "Datasources bindings read from (public values are compiled into pages)"),
         (name = "publish", description = "Compile, publish jobs, releases and rollback"),
-        (name = "webhooks", description = "The signed publish webhook (Standard Webhooks) and its secrets"),
+        (name = "webhooks", description = "The signed publish webhook in, signed publish events out (Standard Webhooks): secrets, subscriber endpoints, delivery log"),
         (name = "ops", description = "Health, readiness and metrics (no auth)"),
     )
 )]

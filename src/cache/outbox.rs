@@ -29,6 +29,8 @@ pub struct CacheWork {
     pub lease: chrono::Duration,
     /// Pause after the n-th failed attempt: `delay(n)`.
     pub backoff: Backoff,
+    /// Wakes the webhook worker when a settled cache step records its event.
+    pub hooks_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// The lease scope of a project's cache operations (apart from its publish lease).
@@ -83,6 +85,33 @@ impl CacheWork {
                     Err(e) => return self.postpone(project, &e).await,
                 };
                 self.record(ops, &replies).await?;
+            }
+            let mut releases: Vec<Uuid> = batch.iter().map(|o| o.release_id).collect();
+            releases.dedup();
+            self.settled(project, &releases).await?;
+        }
+        Ok(())
+    }
+
+    /// Records `publish.cache_done` for each release whose operations are all applied now
+    /// (once: the event's id is the release's).
+    async fn settled(&self, project: Uuid, releases: &[Uuid]) -> Result<(), StoreError> {
+        for release in releases {
+            let Some(step) = self.store.cache_step(*release).await? else {
+                continue;
+            };
+            if step.status != "done" && step.status != "failed" {
+                continue;
+            }
+            let e = crate::webhooks::events::cache_done(project, *release, &step, self.clock.now());
+            let mut tx = self.store.begin().await?;
+            let notify = self
+                .store
+                .enqueue_event(&mut tx, project, e.id, e.kind, &e.payload, None)
+                .await?;
+            tx.commit().await?;
+            if notify {
+                self.hooks_wake.notify_one();
             }
         }
         Ok(())

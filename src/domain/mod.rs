@@ -9,6 +9,7 @@ pub mod settings;
 pub mod slug;
 pub mod target;
 pub mod token;
+pub mod webhook;
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -19,6 +19,8 @@ pub struct PublishContext {
     pub lease: chrono::Duration,
     /// Wakes the cache worker when a release with cache operations is recorded.
     pub cache_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the webhook delivery worker when an event is recorded.
+    pub hooks_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The compiler's input for a project's pages and datasources.

@@ -50,7 +50,7 @@ pub async fn run_job(ctx: &PublishContext, job: &Job) -> Result<(), StoreError> 
             result.error = Some(e.to_string());
             result.total_ms = ms(started);
             progress.stage = "failed".into();
-            ctx.store.fail_job(job.id, &progress, &result).await
+            release::failed(ctx, job, &progress, &result).await
         }
     }
 }

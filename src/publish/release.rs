@@ -8,6 +8,7 @@ use crate::domain::publish::{Job, JobResult, JobState, Progress, ReleasePage, Ta
 use crate::store::outbox::NewCacheOp;
 use crate::store::releases::NewRelease;
 use crate::store::StoreError;
+use crate::webhooks::events;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -103,7 +104,57 @@ pub async fn record(
     ctx.store
         .finish_job(&mut tx, job.id, state, release_id, progress, result)
         .await?;
+    let event = events::job_ended(
+        job,
+        state,
+        Some(release_id),
+        progress,
+        result,
+        ctx.clock.now(),
+    );
+    let notify = enqueue(ctx, &mut tx, job.project_id, &event).await?;
     tx.commit().await?;
     ctx.cache_wake.notify_one();
+    if notify {
+        ctx.hooks_wake.notify_one();
+    }
     Ok(())
+}
+
+/// Ends a job that published nothing, with its `publish.failed` event.
+pub async fn failed(
+    ctx: &PublishContext,
+    job: &Job,
+    progress: &Progress,
+    result: &JobResult,
+) -> Result<(), StoreError> {
+    let mut tx = ctx.store.begin().await?;
+    ctx.store
+        .fail_job(&mut tx, job.id, progress, result)
+        .await?;
+    let event = events::job_ended(
+        job,
+        JobState::Failed,
+        None,
+        progress,
+        result,
+        ctx.clock.now(),
+    );
+    let notify = enqueue(ctx, &mut tx, job.project_id, &event).await?;
+    tx.commit().await?;
+    if notify {
+        ctx.hooks_wake.notify_one();
+    }
+    Ok(())
+}
+
+async fn enqueue(
+    ctx: &PublishContext,
+    tx: &mut crate::store::Tx,
+    project: Uuid,
+    e: &events::Event,
+) -> Result<bool, StoreError> {
+    ctx.store
+        .enqueue_event(tx, project, e.id, e.kind, &e.payload, None)
+        .await
 }

@@ -58,7 +58,7 @@ async fn drain(
                 error: Some("gave up after repeated errors".into()),
                 ..Default::default()
             };
-            ctx.store.fail_job(job.id, &job.progress, &result).await?;
+            super::release::failed(ctx, &job, &job.progress, &result).await?;
             continue;
         }
         ctx.store.start_job(job.id).await?;

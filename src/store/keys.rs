@@ -16,7 +16,8 @@ impl Store {
                    UNION SELECT DISTINCT substr(redis_password, 4, 8) FROM cache_settings WHERE redis_password LIKE 'v1.%' \
                    UNION SELECT DISTINCT substr(token, 4, 8) FROM publish_targets WHERE token LIKE 'v1.%' \
                    UNION SELECT DISTINCT substr(secret, 4, 8) FROM datasources WHERE secret LIKE 'v1.%' \
-                   UNION SELECT DISTINCT substr(secret, 4, 8) FROM webhook_secrets WHERE secret LIKE 'v1.%'";
+                   UNION SELECT DISTINCT substr(secret, 4, 8) FROM webhook_secrets WHERE secret LIKE 'v1.%' \
+                   UNION SELECT DISTINCT substr(secret, 4, 8) FROM webhook_endpoints WHERE secret LIKE 'v1.%'";
         let ids: Vec<String> = on_pool!(self, p => sqlx::query_scalar(sql).fetch_all(p).await)?;
         Ok(ids.into_iter().collect())
     }

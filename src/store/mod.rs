@@ -8,6 +8,7 @@
 //! hand-written implementations invites.
 
 pub mod datasources;
+pub mod deliveries;
 mod error;
 pub mod keys;
 pub mod memo;
@@ -21,6 +22,7 @@ pub mod target_pages;
 pub mod targets;
 pub mod tokens;
 mod tx;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 pub use error::{Conflict, StoreError};

@@ -40,6 +40,7 @@ impl NewCacheOp {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxOp {
     pub id: Uuid,
+    pub release_id: Uuid,
     pub cache_key: String,
     pub op: String,
     pub content_hash: Option<String>,
@@ -107,7 +108,7 @@ impl Store {
         project_id: Uuid,
         limit: i64,
     ) -> Result<Vec<OutboxOp>, StoreError> {
-        let sql = "SELECT id, cache_key, op, content_hash, version, published_at, attempts FROM cache_outbox \
+        let sql = "SELECT id, release_id, cache_key, op, content_hash, version, published_at, attempts FROM cache_outbox \
                    WHERE project_id = $1 AND state = 'pending' AND next_attempt_at <= $2 \
                    ORDER BY release_number, seq LIMIT $3";
         Ok(

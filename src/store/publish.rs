@@ -1,6 +1,6 @@
 //! Publish jobs, project leases, releases and compiled page blobs.
 
-use super::{on_pool, Store, StoreError};
+use super::{on_pool, on_tx, Store, StoreError, Tx};
 use crate::domain::publish::{Job, JobRequest, JobResult, JobState, Progress};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -181,6 +181,7 @@ impl Store {
     /// Ends a job without a release (failure).
     pub async fn fail_job(
         &self,
+        tx: &mut Tx,
         id: Uuid,
         progress: &Progress,
         result: &JobResult,
@@ -190,7 +191,7 @@ impl Store {
             serde_json::to_value(progress).unwrap_or_default(),
             serde_json::to_value(result).unwrap_or_default(),
         );
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(Json(&pr)).bind(Json(&re)).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+        on_tx!(tx, c => sqlx::query(sql).bind(id).bind(Json(&pr)).bind(Json(&re)).bind(self.clock.now()).execute(&mut *c).await.map(|_| ()))?;
         Ok(())
     }
 

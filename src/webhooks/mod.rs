@@ -5,6 +5,9 @@
 //! `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`, and a `webhook-signature` header
 //! may carry several space-separated signatures (during a secret rotation).
 
+pub mod delivery;
+pub mod events;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
