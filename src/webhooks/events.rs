@@ -169,9 +169,9 @@ pub fn after(
             disable: (!succeeded_since_first).then_some(why),
         };
     };
-    let spread = (*pause as f64 * (0.9 + 0.2 * jitter.clamp(0.0, 1.0))) as i64;
-    let wait = spread.max(retry_after.unwrap_or(0).clamp(0, MAX_RETRY_AFTER));
-    After::Retry(now + Duration::seconds(wait))
+    let spread_ms = (*pause as f64 * 1000.0 * (0.9 + 0.2 * jitter.clamp(0.0, 1.0))) as i64;
+    let asked_ms = retry_after.unwrap_or(0).clamp(0, MAX_RETRY_AFTER) * 1000;
+    After::Retry(now + Duration::milliseconds(spread_ms.max(asked_ms)))
 }
 
 /// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date.
@@ -213,7 +213,7 @@ mod tests {
             let After::Retry(low) = after(attempt, &status(500), now, 0.0, false) else {
                 panic!()
             };
-            assert!((low - now).num_seconds() >= pause * 9 / 10);
+            assert_eq!((low - now).num_milliseconds(), pause * 900);
         }
         let last = SCHEDULE.len() as i64 + 1;
         assert!(matches!(

@@ -28,5 +28,6 @@ mod subscriber;
 mod targets;
 mod turso;
 mod versions;
+mod webhook_durability;
 mod webhook_events;
 mod webhooks;
