@@ -185,6 +185,7 @@ async fn execute(
         None => Outcome::New {
             id: release_id,
             pages: &pages,
+            previous: &previous,
             at,
             cache: cache_step(ctx, &project, &previous, &pages).await?,
         },

@@ -73,6 +73,29 @@ pub fn next_release(
     out.into_values().collect()
 }
 
+/// What a release changes against the one before: pages new or different in `next`, and
+/// pages of `previous` that `next` no longer has. Only these are recorded, so a release
+/// costs what changed.
+pub fn release_delta(
+    previous: &[ReleasePage],
+    next: &[ReleasePage],
+) -> (Vec<ReleasePage>, Vec<ReleasePage>) {
+    let before: HashMap<&str, &ReleasePage> =
+        previous.iter().map(|p| (p.page_id.as_str(), p)).collect();
+    let changed = next
+        .iter()
+        .filter(|p| before.get(p.page_id.as_str()) != Some(p))
+        .cloned()
+        .collect();
+    let after: std::collections::HashSet<&str> = next.iter().map(|p| p.page_id.as_str()).collect();
+    let removed = previous
+        .iter()
+        .filter(|p| !after.contains(p.page_id.as_str()))
+        .cloned()
+        .collect();
+    (changed, removed)
+}
+
 /// What one target must do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetPlan {
@@ -230,5 +253,16 @@ mod tests {
         );
         assert_eq!(plan.upserts[0].page_id, "b");
         assert_eq!(plan_target(&release, &held, true).upserts.len(), 2);
+    }
+
+    #[test]
+    fn a_release_records_only_what_changed() {
+        let previous = vec![page("a", "h1", 1), page("b", "h2", 1), page("c", "h3", 1)];
+        let next = vec![page("a", "h1", 1), page("b", "h4", 2), page("d", "h5", 1)];
+        let (changed, removed) = release_delta(&previous, &next);
+        let ids = |v: &[ReleasePage]| v.iter().map(|p| p.page_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&changed), ["b", "d"]);
+        assert_eq!(ids(&removed), ["c"]);
+        assert_eq!(release_delta(&next, &next), (vec![], vec![]));
     }
 }

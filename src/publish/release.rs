@@ -18,6 +18,8 @@ pub enum Outcome<'a> {
     New {
         id: Uuid,
         pages: &'a [ReleasePage],
+        /// The release before it (the current one), which it is recorded against.
+        previous: &'a [ReleasePage],
         at: DateTime<Utc>,
         cache: Vec<NewCacheOp>,
     },
@@ -61,14 +63,17 @@ pub async fn record(
         Outcome::New {
             id,
             pages,
+            previous,
             at,
             cache,
         } => {
             let targets = serde_json::to_value(&result.targets).unwrap_or_default();
+            let (changed, removed) = super::plan::release_delta(previous, pages);
             let new = NewRelease {
                 id,
                 targets: &targets,
-                pages,
+                changed: &changed,
+                removed: &removed,
                 status: status(&result.targets),
                 created_at: at,
             };

@@ -37,15 +37,57 @@ impl From<ReleaseRow> for Release {
     }
 }
 
-/// What a successful job records.
+/// What a successful job records: the release and what it changed against the release
+/// before it (`publish::plan::release_delta`).
 pub struct NewRelease<'a> {
     pub id: Uuid,
     pub targets: &'a Value,
-    pub pages: &'a [ReleasePage],
+    /// Pages new or different in this release.
+    pub changed: &'a [ReleasePage],
+    /// Pages of the release before that this one takes away.
+    pub removed: &'a [ReleasePage],
     /// `complete` or `partial`.
     pub status: &'a str,
     /// The time targets were given as the release's publish time.
     pub created_at: DateTime<Utc>,
+}
+
+/// A row of `release_pages` with its release's number.
+#[derive(sqlx::FromRow)]
+struct DeltaRow {
+    page_id: String,
+    slug: String,
+    version: i64,
+    content_hash: String,
+    published_at: String,
+    removed: bool,
+    number: i64,
+}
+
+/// Every page's newest row, tombstones left out, by slug.
+fn fold_deltas(rows: Vec<DeltaRow>) -> Vec<ReleasePage> {
+    let mut newest: HashMap<String, DeltaRow> = HashMap::new();
+    for row in rows {
+        match newest.get(&row.page_id) {
+            Some(seen) if seen.number >= row.number => {}
+            _ => {
+                newest.insert(row.page_id.clone(), row);
+            }
+        }
+    }
+    let mut pages: Vec<ReleasePage> = newest
+        .into_values()
+        .filter(|r| !r.removed)
+        .map(|r| ReleasePage {
+            page_id: r.page_id,
+            slug: r.slug,
+            version: r.version,
+            content_hash: r.content_hash,
+            published_at: r.published_at,
+        })
+        .collect();
+    pages.sort_by(|a, b| a.slug.cmp(&b.slug).then_with(|| a.page_id.cmp(&b.page_id)));
+    pages
 }
 
 const RELEASE_COLS: &str =
@@ -112,15 +154,34 @@ impl Store {
         let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT 1");
         let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).fetch_optional(p).await)?;
         let Some(row) = row else { return Ok(None) };
-        let pages = self.release_pages(row.id).await?;
+        let pages = self.current_pages(project_id).await?;
         Ok(Some((row.into(), pages)))
     }
 
-    pub async fn release_pages(&self, release_id: Uuid) -> Result<Vec<ReleasePage>, StoreError> {
-        let sql = "SELECT page_id, slug, version, content_hash, published_at FROM release_pages WHERE release_id = $1 ORDER BY slug";
+    /// The newest release's full set of pages.
+    pub async fn current_pages(&self, project_id: Uuid) -> Result<Vec<ReleasePage>, StoreError> {
+        let sql = "SELECT page_id, slug, version, content_hash, published_at FROM current_pages WHERE project_id = $1 ORDER BY slug";
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, ReleasePage>(sql).bind(release_id).fetch_all(p).await)?,
+            on_pool!(self, p => sqlx::query_as::<_, ReleasePage>(sql).bind(project_id).fetch_all(p).await)?,
         )
+    }
+
+    /// A release's full set of pages: the current set for the newest release, else every
+    /// page's newest row up to the release, tombstones left out.
+    pub async fn release_pages(&self, release_id: Uuid) -> Result<Vec<ReleasePage>, StoreError> {
+        let sql = "SELECT project_id, number, (SELECT MAX(number) FROM releases n WHERE n.project_id = r.project_id) \
+                   FROM releases r WHERE id = $1";
+        let (project, number, newest): (Uuid, i64, i64) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_optional(p).await)?
+                .ok_or(StoreError::NotFound)?;
+        if number == newest {
+            return self.current_pages(project).await;
+        }
+        let sql = "SELECT rp.page_id, rp.slug, rp.version, rp.content_hash, rp.published_at, rp.removed, r.number \
+                   FROM release_pages rp JOIN releases r ON r.id = rp.release_id WHERE r.project_id = $1 AND r.number <= $2";
+        let rows: Vec<DeltaRow> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(project).bind(number).fetch_all(p).await)?;
+        Ok(fold_deltas(rows))
     }
 
     /// The highest version every page of a project was ever published with.
@@ -206,11 +267,34 @@ impl Store {
             let row = sqlx::query_as::<_, ReleaseRow>(&insert)
                 .bind(r.id).bind(job.project_id).bind(job.id).bind(job.created_by).bind(r.created_at).bind(Json(r.targets)).bind(r.status)
                 .fetch_one(&mut *c).await?;
-            for chunk in r.pages.chunks(500) {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO release_pages (release_id, page_id, slug, version, content_hash, published_at) ");
-                qb.push_values(chunk, |mut b, p| {
-                    b.push_bind(r.id).push_bind(&p.page_id).push_bind(&p.slug).push_bind(p.version).push_bind(&p.content_hash).push_bind(&p.published_at);
+            let rows: Vec<(&ReleasePage, bool)> = r.changed.iter().map(|p| (p, false))
+                .chain(r.removed.iter().map(|p| (p, true))).collect();
+            for chunk in rows.chunks(500) {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO release_pages (release_id, page_id, slug, version, content_hash, published_at, removed) ");
+                qb.push_values(chunk, |mut b, (p, removed)| {
+                    b.push_bind(r.id).push_bind(&p.page_id).push_bind(&p.slug).push_bind(p.version).push_bind(&p.content_hash)
+                        .push_bind(&p.published_at).push_bind(*removed);
                 });
+                qb.build().execute(&mut *c).await?;
+            }
+            for chunk in r.removed.chunks(500) {
+                let mut qb = sqlx::QueryBuilder::new("DELETE FROM current_pages WHERE project_id = ");
+                qb.push_bind(job.project_id).push(" AND page_id IN (");
+                let mut sep = qb.separated(", ");
+                for p in chunk {
+                    sep.push_bind(&p.page_id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *c).await?;
+            }
+            for chunk in r.changed.chunks(500) {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO current_pages (project_id, page_id, slug, version, content_hash, published_at) ");
+                qb.push_values(chunk, |mut b, p| {
+                    b.push_bind(job.project_id).push_bind(&p.page_id).push_bind(&p.slug).push_bind(p.version)
+                        .push_bind(&p.content_hash).push_bind(&p.published_at);
+                });
+                qb.push(" ON CONFLICT (project_id, page_id) DO UPDATE SET slug = excluded.slug, version = excluded.version, \
+                          content_hash = excluded.content_hash, published_at = excluded.published_at");
                 qb.build().execute(&mut *c).await?;
             }
             row

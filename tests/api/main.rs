@@ -21,6 +21,7 @@ mod projects;
 mod publish;
 mod push_edge;
 mod readers;
+mod release_deltas;
 mod replicas;
 mod secrets;
 mod settings;
