@@ -15,11 +15,11 @@ use super::error::PublishError;
 use super::plan::next_release;
 use super::release::{self, Outcome};
 use super::targets::SiteSettings;
-use super::write::{write_target, BlobBodies, Share};
+use super::write::{write_target, BlobBodies, Known, Share};
 use crate::cache::plan::{cache_ops, CacheOp};
 use crate::domain::project::Project;
 use crate::domain::publish::{
-    Job, JobRequest, JobResult, Progress, ReleasePage, TargetResult, TargetStatus,
+    Job, JobRequest, JobResult, Progress, Release, ReleasePage, TargetResult, TargetStatus,
 };
 use crate::domain::target::Target;
 use crate::store::outbox::NewCacheOp;
@@ -62,13 +62,11 @@ async fn plan_release(
     project: &Project,
     progress: &mut Progress,
     result: &mut JobResult,
-) -> Result<(Vec<ReleasePage>, bool, Vec<ReleasePage>), PublishError> {
-    let current = ctx
-        .store
-        .current_release(project.id)
-        .await?
-        .map(|(_, pages)| pages)
-        .unwrap_or_default();
+) -> Result<(Vec<ReleasePage>, bool, Vec<ReleasePage>, Option<Release>), PublishError> {
+    let (prior, current) = match ctx.store.current_release(project.id).await? {
+        Some((release, pages)) => (Some(release), pages),
+        None => (None, Vec::new()),
+    };
     let desired = desired(ctx, job, project, &current, progress, result).await?;
     let returning: Vec<String> = {
         let live: HashSet<&str> = current.iter().map(|p| p.page_id.as_str()).collect();
@@ -89,7 +87,7 @@ async fn plan_release(
         desired.force,
         &iso(ctx.clock.now()),
     );
-    Ok((release, desired.force, current))
+    Ok((release, desired.force, current, prior))
 }
 
 /// The enabled targets the job writes: all of them, or those it names.
@@ -126,16 +124,16 @@ async fn execute(
     started: Instant,
 ) -> Result<(), PublishError> {
     let project = ctx.store.get_project(&job.project_id.to_string()).await?;
-    let (pages, force, existing, previous) = match &job.request {
+    let (pages, force, existing, previous, prior) = match &job.request {
         JobRequest::Retry { release_id, .. } | JobRequest::Repair { release_id } => {
             let release = project_release(&ctx.store, &project, *release_id).await?;
             let pages = release.pages.clone().unwrap_or_default();
-            (pages, false, Some(release), Vec::new())
+            (pages, false, Some(release), Vec::new(), None)
         }
         _ => {
-            let (pages, force, current) =
+            let (pages, force, current, prior) =
                 plan_release(ctx, job, &project, progress, result).await?;
-            (pages, force, None, current)
+            (pages, force, None, current, prior)
         }
     };
     result.compile_ms = ms(started);
@@ -164,6 +162,16 @@ async fn execute(
         release_id,
         job_id: existing.as_ref().map_or(job.id, |r| r.job_id),
         published_at: &now,
+        known: prior.as_ref().map(|r| Known {
+            release_id: r.id,
+            pages: &previous,
+            complete: serde_json::from_value::<Vec<TargetResult>>(r.targets.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|t| t.ok)
+                .map(|t| t.target_id)
+                .collect(),
+        }),
     };
     let runs = targets.iter().map(|t| write_target(ctx, t, &share));
     result.targets = futures_util::future::try_join_all(runs).await?;

@@ -11,16 +11,36 @@ pub struct MemoHit {
 }
 
 impl Store {
-    /// Live pages of the project whose current draft version was compiled under `context`.
+    /// Live pages of the project whose current draft version was compiled under `context`:
+    /// all of them, or only those of `only` (a publish of some pages looks up just those).
     pub async fn memo_hits(
         &self,
         project_id: Uuid,
         context: &str,
+        only: Option<&[Uuid]>,
     ) -> Result<Vec<MemoHit>, StoreError> {
         let sql = "SELECT p.id, m.slug, m.content_hash FROM pages p \
-                   JOIN compile_memo m ON m.page_id = p.id AND m.page_version = p.version AND m.context_hash = $2 \
-                   WHERE p.project_id = $1 AND p.deleted_at IS NULL";
-        let rows: Vec<(Uuid, String, String)> = on_pool!(self, p => sqlx::query_as(sql).bind(project_id).bind(context).fetch_all(p).await)?;
+                   JOIN compile_memo m ON m.page_id = p.id AND m.page_version = p.version AND m.context_hash = ";
+        let mut rows: Vec<(Uuid, String, String)> = Vec::new();
+        let chunks: Vec<Option<&[Uuid]>> = match only {
+            None => vec![None],
+            Some(ids) => ids.chunks(500).map(Some).collect(),
+        };
+        for chunk in chunks {
+            rows.extend(on_pool!(self, p => {
+                let mut qb = sqlx::QueryBuilder::new(sql);
+                qb.push_bind(context).push(" WHERE p.project_id = ").push_bind(project_id).push(" AND p.deleted_at IS NULL");
+                if let Some(ids) = chunk {
+                    qb.push(" AND p.id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in ids {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                }
+                qb.build_query_as::<(Uuid, String, String)>().fetch_all(p).await
+            })?);
+        }
         Ok(rows
             .into_iter()
             .map(|(page_id, slug, content_hash)| MemoHit {

@@ -1,15 +1,23 @@
+//! A publish costs what changed: a target whose `_edgepub_release` marker names the release
+//! the control plane recorded it taking is not read again (the drift check is what finds
+//! rows changed behind edgepub's back); one whose marker disagrees is read in full.
 //! Releases recorded before releases became deltas (full snapshots) read back exactly the same
 //! after the migration, which adds tombstones, builds the current set and drops the rows that
 //! repeat the release before.
 
-use crate::helpers::{Backend, PgDb, TempDir};
+use crate::helpers::{local_rows, run_job, spawn, Backend, PgDb, TempDir, TestApp};
 use edgepub::domain::publish::ReleasePage;
 use edgepub::store::{Options, Store};
+use reqwest::Method;
+use serde_json::json;
 use sqlx::migrate::Migrator;
 use std::borrow::Cow;
 use uuid::Uuid;
 
-crate::both_backends!(snapshot_releases_migrate_to_exact_deltas);
+crate::both_backends!(
+    snapshot_releases_migrate_to_exact_deltas,
+    a_target_is_read_only_when_its_marker_disagrees
+);
 
 fn page(id: &str, version: i64, hash: &str) -> ReleasePage {
     ReleasePage {
@@ -119,4 +127,84 @@ async fn snapshot_releases_migrate_to_exact_deltas(backend: Backend) {
     }
     let (current, pages) = store.current_release(project).await.unwrap().unwrap();
     assert_eq!((current.id, &pages), (ids[2], &snapshots[2]));
+}
+
+async fn edit(app: &TestApp, id: &str, text: &str) {
+    let layout =
+        json!({"content": [{"id": "t", "type": "Text", "props": {"text": text}}], "root": {}});
+    let (s, b) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/pages/{id}"),
+            Some(json!({"layout_data": layout})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+}
+
+async fn slugs(app: &TestApp) -> Vec<String> {
+    local_rows(
+        app,
+        "site",
+        "SELECT slug FROM published_pages ORDER BY slug",
+    )
+    .await
+    .into_iter()
+    .map(|r| r[0].as_str().unwrap_or_default().to_string())
+    .collect()
+}
+
+async fn on_target(app: &TestApp, sql: &str) {
+    use sqlx::Connection;
+    let path = app.data_dir.join("sites/site/pages.db");
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query(sql).execute(&mut c).await.unwrap();
+}
+
+async fn a_target_is_read_only_when_its_marker_disagrees(backend: Backend) {
+    let app = spawn(backend).await;
+    app.project("Site").await;
+    let mut ids = Vec::new();
+    for slug in ["a", "b", "c"] {
+        let (s, p) = app
+            .post(
+                "/api/projects/site/pages",
+                json!({"name": slug, "slug": slug, "layout_data": {"content": [], "root": {}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{p}");
+        ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(slugs(&app).await, ["a", "b", "c"]);
+
+    // Behind edgepub's back: b's row goes, the marker stays.
+    on_target(&app, "DELETE FROM published_pages WHERE slug = 'b'").await;
+    edit(&app, &ids[0], "one").await;
+    let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
+    assert_eq!(job["result"]["targets"][0]["upserted"], 1, "{job}");
+    assert_eq!(
+        slugs(&app).await,
+        ["a", "c"],
+        "the marker vouched for the recorded release"
+    );
+    let (_, drift) = app.get("/api/projects/site/drift").await;
+    assert_eq!(drift["targets"][0]["missing"][0]["slug"], "b", "{drift}");
+
+    // A marker naming another release makes the next publish read every row.
+    on_target(
+        &app,
+        "UPDATE _edgepub_release SET release_id = 'written-by-someone-else'",
+    )
+    .await;
+    edit(&app, &ids[0], "two").await;
+    let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
+    assert_eq!(
+        job["result"]["targets"][0]["upserted"], 2,
+        "a and the missing b: {job}"
+    );
+    assert_eq!(slugs(&app).await, ["a", "b", "c"]);
 }

@@ -119,6 +119,11 @@ pub trait PublishTarget: Send + Sync {
     /// What the target holds for a tenant: page id → content hash, version and slug; `None`
     /// when it cannot say (then what edgepub last wrote there is used).
     async fn held(&self, tenant: &str) -> Result<Option<HashMap<String, Held>>, ConnError>;
+    /// The release edgepub last wrote there for the tenant (its `_edgepub_release` marker),
+    /// when the target keeps one: a cheap check that it still holds what was recorded.
+    async fn marker(&self, _tenant: &str) -> Result<Option<String>, ConnError> {
+        Ok(None)
+    }
     /// Writes the plan (atomically for readers when `atomic()`).
     async fn apply(&self, apply: &Apply<'_>) -> Result<ApplyReport, TargetError>;
     /// The tenant's `project_settings` rows, when the target can be read back.

@@ -84,6 +84,13 @@ impl PublishTarget for SqliteFile {
         ))
     }
 
+    async fn marker(&self, tenant: &str) -> Result<Option<String>, ConnError> {
+        let pool = self.pool().await?;
+        let stmt = pages_db::marker(tenant);
+        let row = query(&stmt).fetch_optional(pool).await.map_err(db_error)?;
+        Ok(row.map(|r| r.get::<String, _>("release_id")))
+    }
+
     async fn settings(
         &self,
         tenant: &str,

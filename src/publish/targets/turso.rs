@@ -296,6 +296,15 @@ impl PublishTarget for TursoTarget {
         ))
     }
 
+    async fn marker(&self, tenant: &str) -> Result<Option<String>, ConnError> {
+        self.ensure_schema().await?;
+        let result = self.db.execute(encode(&pages_db::marker(tenant))).await?;
+        Ok(result
+            .rows
+            .first()
+            .and_then(|r| hrana::text(r.values.first())))
+    }
+
     async fn settings(
         &self,
         tenant: &str,

@@ -105,6 +105,14 @@ pub fn held(tenant: &str) -> Stmt {
     )
 }
 
+/// The release edgepub last wrote for a tenant (its `_edgepub_release` marker).
+pub fn marker(tenant: &str) -> Stmt {
+    Stmt::new(
+        "SELECT release_id FROM _edgepub_release WHERE tenant_slug = ?",
+        vec![tenant.into()],
+    )
+}
+
 /// Ids per `IN (…)` list; far below SQLite's parameter limit.
 const IDS_PER_STMT: usize = 500;
 /// Pages per multi-row upsert (17 parameters each).
