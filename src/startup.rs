@@ -119,6 +119,28 @@ pub fn cache_work(
     }
 }
 
+/// The cache clients of the request path (previews, rate limits) and the rate limiter, one
+/// per process (so the in-process counts are shared by every HTTP worker).
+fn request_caches(
+    config: &Config,
+) -> (
+    web::Data<crate::cache::pool::ClientPool>,
+    web::Data<crate::ratelimit::RateLimiter>,
+) {
+    // Short: a request waits at most this long for a cache before doing without it.
+    let timeout = std::time::Duration::from_secs(config.test_timeout_secs.min(2));
+    let policy = crate::net::NetPolicy {
+        allow_link_local: config.allow_link_local,
+    };
+    let clients = web::Data::new(crate::cache::pool::ClientPool::new(policy, timeout));
+    let limiter = crate::ratelimit::RateLimiter::new(
+        config.rate_limits(),
+        clients.clone().into_inner(),
+        timeout,
+    );
+    (clients, web::Data::new(limiter))
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -153,6 +175,12 @@ impl Application {
             publish.cache_wake.clone(),
             std::time::Duration::from_secs(1),
         );
+        background.spawn(
+            Arc::new(crate::preview::PruneWork(store.clone())),
+            Arc::new(tokio::sync::Notify::new()),
+            std::time::Duration::from_secs(60),
+        );
+        let (clients, limiter) = request_caches(&config);
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             store,
@@ -165,6 +193,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics_data.clone())
+                .app_data(clients.clone())
+                .app_data(limiter.clone())
                 .wrap(
                     ErrorHandlers::new()
                         .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),

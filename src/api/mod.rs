@@ -8,8 +8,10 @@ pub mod events;
 pub mod extract;
 pub mod guard;
 pub mod health;
+pub mod limits;
 pub mod openapi;
 pub mod pages;
+pub mod previews;
 pub mod projects;
 pub mod publish;
 pub mod releases;
@@ -138,8 +140,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(publish::routes)
             .configure(releases::routes)
             .configure(drift::routes)
-            .configure(webhooks::routes),
+            .configure(webhooks::routes)
+            .configure(previews::routes),
     )
+    .configure(previews::public_routes)
     .route(
         "/docs",
         web::get().to(|| async {
