@@ -246,7 +246,15 @@ fn cors(origins: &[String]) -> Cors {
             header::HeaderName::from_static("idempotency-key"),
             telemetry::REQUEST_ID,
         ])
-        .expose_headers([header::ETAG, header::LOCATION, telemetry::REQUEST_ID])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            telemetry::REQUEST_ID,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
+        ])
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);

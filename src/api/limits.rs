@@ -43,7 +43,10 @@ pub async fn check(
     project: Uuid,
     token: Option<Uuid>,
 ) -> Result<Quota, ApiError> {
-    let Some(limiter) = req.app_data::<web::Data<RateLimiter>>() else {
+    let Some(limiter) = req
+        .app_data::<web::Data<RateLimiter>>()
+        .filter(|l| l.enabled())
+    else {
         return Ok(Quota::default());
     };
     let settings = state.store.cache_settings(project).await?;

@@ -76,6 +76,11 @@ impl RateLimiter {
         }
     }
 
+    /// Whether any limit is on (when none is, nothing needs to be looked up).
+    pub fn enabled(&self) -> bool {
+        self.limits.project_per_minute > 0 || self.limits.token_per_minute > 0
+    }
+
     fn keys(&self, token: Option<Uuid>) -> Vec<Key> {
         let mut keys = Vec::with_capacity(2);
         if self.limits.project_per_minute > 0 {
