@@ -17,6 +17,7 @@ crate::both_backends!(
     previews_refuse_bad_input,
     previews_live_in_redis_with_their_ttl,
     previews_fall_back_to_the_database_when_redis_is_down,
+    a_redis_preview_is_revoked_even_while_redis_is_down,
 );
 
 async fn site(app: &TestApp) -> (Value, Value) {
@@ -295,4 +296,28 @@ async fn previews_fall_back_to_the_database_when_redis_is_down(backend: Backend)
     let (s, served) = open(&app, created["token"].as_str().unwrap()).await;
     assert_eq!(s, 200, "{served}");
     assert_eq!(served["slug"], "home");
+}
+
+async fn a_redis_preview_is_revoked_even_while_redis_is_down(backend: Backend) {
+    let app = spawn_clocked(backend, &[], edgepub::clock::system()).await;
+    let (_, page) = site(&app).await;
+    let mut server = crate::ratelimit::RedisProc::start();
+    set_cache(&app, &format!("redis://127.0.0.1:{}", server.port)).await;
+    let (s, created) = preview(&app, &page, json!({})).await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["storage"], "redis");
+    let token = created["token"].as_str().unwrap();
+    assert_eq!(open(&app, token).await.0, 200);
+
+    // The page lives only in Redis: while it is down the link cannot be served (it says so),
+    server.stop();
+    let (s, b) = open(&app, token).await;
+    assert_eq!((s, error_code(&b)), (502, "upstream_unavailable"), "{b}");
+    // but revoking works, and the link is over whatever Redis still holds.
+    let id = created["id"].as_str().unwrap();
+    let (s, _) = app
+        .send(Method::DELETE, &format!("/api/previews/{id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(open(&app, token).await.0, 404);
 }

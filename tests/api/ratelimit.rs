@@ -17,6 +17,7 @@ crate::both_backends!(
     limits_count_in_redis_when_the_project_has_one,
     a_redis_outage_falls_back_to_counting_in_memory,
     the_webhook_and_previews_are_limited_too,
+    limits_count_through_upstash_rest_and_on_a_cluster,
 );
 
 const LIMITS: [(&str, &str); 2] = [
@@ -175,14 +176,14 @@ async fn limits_count_in_redis_when_the_project_has_one(backend: Backend) {
 }
 
 /// A real redis-server on a free port that the test can stop.
-struct RedisProc {
-    port: u16,
+pub struct RedisProc {
+    pub port: u16,
     child: Option<std::process::Child>,
     dir: TempDir,
 }
 
 impl RedisProc {
-    fn start() -> RedisProc {
+    pub fn start() -> RedisProc {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -208,7 +209,7 @@ impl RedisProc {
         }
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -336,4 +337,37 @@ async fn the_webhook_and_previews_are_limited_too(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+}
+
+async fn limits_count_through_upstash_rest_and_on_a_cluster(backend: Backend) {
+    let clock = Arc::new(ManualClock::default());
+    let limits = [
+        ("EDGEPUB_RATE_LIMIT_PROJECT_PER_MINUTE", "3"),
+        ("EDGEPUB_RATE_LIMIT_TOKEN_PER_MINUTE", "2"),
+    ];
+    let app = spawn_clocked(backend, &limits, clock.clone()).await;
+    let token = "ratelimit-proxy-token-0123";
+    let proxy = crate::cache::start_proxy(token).await;
+    app.project("Rest").await;
+    let (s, b) = app
+        .send(
+            Method::PUT,
+            "/api/projects/rest/settings/cache",
+            Some(json!({"redis_type": "upstash", "redis_url": proxy, "redis_token": token, "redis_enabled": true})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    app.project("Cluster").await;
+    set_cache(&app, "cluster", &crate::helpers::cluster_nodes()).await;
+    let ci = publish_token(&app, "ci").await;
+    for project in ["rest", "cluster"] {
+        for token in [&app.token, &ci] {
+            // Per token (2), then the project's (3) runs out for the second token.
+            let a = publish(&app, token, project).await;
+            assert_eq!(a.status, 202, "{project}: {}", a.body);
+        }
+        assert_eq!(publish(&app, &app.token, project).await.status, 202);
+        assert_limited(&publish(&app, &app.token, project).await, "token", "redis");
+        assert_limited(&publish(&app, &ci, project).await, "project", "redis");
+    }
 }
