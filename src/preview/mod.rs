@@ -98,15 +98,17 @@ pub async fn create(
     let in_redis = if configured(&settings) {
         let stored = async {
             let client = clients.client(project.id, &settings).await?;
-            client
-                .set_ex(&redis_key(project.id, id), &body, ttl_secs)
-                .await
+            let key = redis_key(project.id, id);
+            let set = client.set_ex(&key, &body, ttl_secs).await;
+            if set.is_err() {
+                clients.failed(project.id);
+            }
+            set
         };
         match stored.await {
             Ok(()) => true,
             Err(e) => {
                 // The cache is disposable: a preview must not fail because it is down.
-                clients.failed(project.id);
                 tracing::warn!(project_id = %project.id, kind = ?e.kind, "preview: Redis unreachable, kept in the database");
                 false
             }
@@ -160,17 +162,17 @@ pub async fn open(
         // The cache was switched off since: what it held is gone for edgepub.
         return Ok(None);
     }
-    let read = async {
-        clients
-            .client(view.project_id, &settings)
-            .await?
-            .get(&redis_key(view.project_id, view.id))
-            .await
-    };
-    read.await.map_err(|e| {
-        clients.failed(view.project_id);
-        PreviewError::Unavailable(e)
-    })
+    let client = clients
+        .client(view.project_id, &settings)
+        .await
+        .map_err(PreviewError::Unavailable)?;
+    client
+        .get(&redis_key(view.project_id, view.id))
+        .await
+        .map_err(|e| {
+            clients.failed(view.project_id);
+            PreviewError::Unavailable(e)
+        })
 }
 
 /// Revokes a link: the row first (that alone ends it), then the Redis copy, best effort.

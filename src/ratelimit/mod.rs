@@ -127,7 +127,6 @@ impl RateLimiter {
                     return Some(d);
                 }
                 Err(e) => {
-                    self.clients.failed(project);
                     tracing::warn!(project_id = %project, kind = ?e.kind, "rate limit: Redis unreachable, counting in memory");
                 }
             }
@@ -157,7 +156,7 @@ impl RateLimiter {
                 redis_key(project, &k.name, w - 1).as_str(),
             ]));
         }
-        let replies = self.bounded(client.exec(&cmds)).await?;
+        let replies = self.exec(project, client.as_ref(), &cmds).await?;
         let mut verdicts = Vec::with_capacity(keys.len());
         for (k, r) in keys.iter().zip(replies.chunks(3)) {
             let (Some(Reply::Int(n)), Some(prev)) = (r.first(), r.get(2)) else {
@@ -178,23 +177,31 @@ impl RateLimiter {
                 .iter()
                 .map(|k| Cmd::new(["DECR", redis_key(project, &k.name, w).as_str()]))
                 .collect();
-            self.bounded(client.exec(&undo)).await?;
+            self.exec(project, client.as_ref(), &undo).await?;
         }
         Ok(verdicts)
     }
 
-    async fn bounded<T>(
+    /// Runs a pipeline within the timeout; a failure takes the client out of the pool for
+    /// a few seconds (a failed connect already did).
+    async fn exec(
         &self,
-        f: impl std::future::Future<Output = Result<T, crate::net::ConnError>>,
-    ) -> Result<T, crate::net::ConnError> {
-        tokio::time::timeout(self.timeout, f)
+        project: Uuid,
+        client: &dyn crate::cache::Cache,
+        cmds: &[Cmd],
+    ) -> Result<Vec<Reply>, crate::net::ConnError> {
+        let result = tokio::time::timeout(self.timeout, client.exec(cmds))
             .await
             .unwrap_or_else(|_| {
                 Err(crate::net::ConnError::new(
                     crate::net::ErrorKind::Timeout,
                     "Redis did not answer in time",
                 ))
-            })
+            });
+        if result.is_err() {
+            self.clients.failed(project);
+        }
+        result
     }
 }
 
