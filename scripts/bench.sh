@@ -111,6 +111,7 @@ start_server() {
     (
         ulimit -v $((MEM_GB * 1024 * 1024))
         EDGEPUB_DATA_DIR=$dir/data EDGEPUB_LISTEN=127.0.0.1:$port EDGEPUB_ADMIN_TOKEN=$TOKEN \
+            EDGEPUB_RATE_LIMIT_PROJECT_PER_MINUTE=0 EDGEPUB_RATE_LIMIT_TOKEN_PER_MINUTE=0 \
             exec "$SERVER_BIN" serve >>"$dir/server.out" 2>>"$dir/server.log"
     ) &
     SERVER_PID=$!

@@ -121,6 +121,28 @@ pub fn cache_work(
     }
 }
 
+/// The cache clients of the request path (previews, rate limits) and the rate limiter, one
+/// per process (so the in-process counts are shared by every HTTP worker).
+fn request_caches(
+    config: &Config,
+) -> (
+    web::Data<crate::cache::pool::ClientPool>,
+    web::Data<crate::ratelimit::RateLimiter>,
+) {
+    // Short: a request waits at most this long for a cache before doing without it.
+    let timeout = std::time::Duration::from_secs(config.test_timeout_secs.min(2));
+    let policy = crate::net::NetPolicy {
+        allow_link_local: config.allow_link_local,
+    };
+    let clients = web::Data::new(crate::cache::pool::ClientPool::new(policy, timeout));
+    let limiter = crate::ratelimit::RateLimiter::new(
+        config.rate_limits(),
+        clients.clone().into_inner(),
+        timeout,
+    );
+    (clients, web::Data::new(limiter))
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -165,6 +187,12 @@ impl Application {
             publish.hooks_wake.clone(),
             std::time::Duration::from_secs(1),
         );
+        background.spawn(
+            Arc::new(crate::preview::PruneWork(store.clone())),
+            Arc::new(tokio::sync::Notify::new()),
+            std::time::Duration::from_secs(60),
+        );
+        let (clients, limiter) = request_caches(&config);
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             store,
@@ -177,6 +205,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics_data.clone())
+                .app_data(clients.clone())
+                .app_data(limiter.clone())
                 .wrap(
                     ErrorHandlers::new()
                         .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
@@ -228,7 +258,15 @@ fn cors(origins: &[String]) -> Cors {
             header::HeaderName::from_static("idempotency-key"),
             telemetry::REQUEST_ID,
         ])
-        .expose_headers([header::ETAG, header::LOCATION, telemetry::REQUEST_ID])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            telemetry::REQUEST_ID,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
+        ])
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);

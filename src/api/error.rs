@@ -46,6 +46,13 @@ pub enum ApiError {
     /// A stored secret cannot be opened with the keys this process has.
     #[error("a stored secret cannot be opened: this process lacks the key that sealed it; give every replica the same EDGEPUB_SECRET_KEY")]
     SecretUnavailable,
+    /// Over a rate limit: `headers` carry `Retry-After` and `RateLimit-*`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        details: Value,
+        headers: Vec<(&'static str, String)>,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -101,13 +108,16 @@ impl ApiError {
             ApiError::Validation(_) => "validation_failed",
             ApiError::Upstream(_) => "upstream_unavailable",
             ApiError::SecretUnavailable => "secret_key_unavailable",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
 
     fn details(&self) -> Value {
         match self {
-            ApiError::BadRequest { details, .. } => details.clone(),
+            ApiError::BadRequest { details, .. } | ApiError::RateLimited { details, .. } => {
+                details.clone()
+            }
             ApiError::Conflict { path, .. } => json!({ "path": path }),
             ApiError::PreconditionFailed { current } => json!({ "current_version": current }),
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
@@ -173,6 +183,7 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::SecretUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -191,6 +202,11 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let ApiError::RateLimited { headers, .. } = self {
+            for (name, value) in headers {
+                res.insert_header((*name, value.as_str()));
+            }
         }
         res.json(body)
     }

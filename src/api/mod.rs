@@ -8,8 +8,10 @@ pub mod events;
 pub mod extract;
 pub mod guard;
 pub mod health;
+pub mod limits;
 pub mod openapi;
 pub mod pages;
+pub mod previews;
 pub mod projects;
 pub mod publish;
 pub mod releases;
@@ -140,8 +142,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(releases::routes)
             .configure(drift::routes)
             .configure(webhook_endpoints::routes)
-            .configure(webhooks::routes),
+            .configure(webhooks::routes)
+            .configure(previews::routes),
     )
+    .configure(previews::public_routes)
     .route(
         "/docs",
         web::get().to(|| async {

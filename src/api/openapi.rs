@@ -1,9 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and the Swagger UI at `/docs`
 //! (assets vendored into the binary: no CDN).
 
+use super::limits::RateLimitDocs;
 use super::{
-    datasources, drift, error, events, health, pages, projects, publish, releases, retry, settings,
-    sync, targets, tokens, versions, webhook_endpoints, webhooks,
+    datasources, drift, error, events, health, pages, previews, projects, publish, releases, retry,
+    settings, sync, targets, tokens, versions, webhook_endpoints, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -29,9 +30,10 @@ use utoipa_swagger_ui::SwaggerUi;
         webhooks::create_secret, webhooks::list_secrets, webhooks::rotate_secret, webhooks::revoke_secret, webhooks::publish_hook,
         webhook_endpoints::list, webhook_endpoints::create, webhook_endpoints::get, webhook_endpoints::patch,
         webhook_endpoints::delete, webhook_endpoints::deliveries, webhook_endpoints::redeliver, webhook_endpoints::send_test,
+        previews::create, previews::open, previews::list_for_project, previews::list_for_page, previews::revoke,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
-    modifiers(&BearerAuth, &CommonErrors),
+    modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs),
     security(("bearer" = [])),
     tags(
         (name = "projects", description = "Sites and the settings an edge renders them with"),
@@ -43,6 +45,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "datasources", description = "Datasources bindings read from (public values are compiled into pages)"),
         (name = "publish", description = "Compile, publish jobs, releases and rollback"),
         (name = "webhooks", description = "The signed publish webhook in, signed publish events out (Standard Webhooks): secrets, subscriber endpoints, delivery log"),
+        (name = "previews", description = "Preview links: a compiled draft behind an unguessable token, with a TTL"),
         (name = "ops", description = "Health, readiness and metrics (no auth)"),
     )
 )]

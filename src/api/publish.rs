@@ -171,9 +171,10 @@ pub async fn publish_project(
     body: MaybeJson<PublishBody>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
+    let quota = super::limits::check(&state, &req, project.id, Some(auth.0.token_id)).await?;
     let body = body.0.unwrap_or_default();
     check_targets(&state, project.id, body.targets.as_deref()).await?;
-    enqueue(
+    let res = enqueue(
         &state,
         &req,
         &auth,
@@ -184,7 +185,8 @@ pub async fn publish_project(
             targets: body.targets,
         },
     )
-    .await
+    .await?;
+    Ok(quota.apply(res))
 }
 
 #[utoipa::path(post, path = "/api/pages/{id}/publish", tag = "publish",
@@ -197,7 +199,8 @@ pub async fn publish_page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_for_publish(&state, &auth, &path).await?;
-    enqueue(
+    let quota = super::limits::check(&state, &req, page.0, Some(auth.0.token_id)).await?;
+    let res = enqueue(
         &state,
         &req,
         &auth,
@@ -208,7 +211,8 @@ pub async fn publish_page(
             targets: None,
         },
     )
-    .await
+    .await?;
+    Ok(quota.apply(res))
 }
 
 #[utoipa::path(post, path = "/api/pages/{id}/unpublish", tag = "publish",
@@ -221,7 +225,8 @@ pub async fn unpublish_page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_for_publish(&state, &auth, &path).await?;
-    enqueue(
+    let quota = super::limits::check(&state, &req, page.0, Some(auth.0.token_id)).await?;
+    let res = enqueue(
         &state,
         &req,
         &auth,
@@ -231,7 +236,8 @@ pub async fn unpublish_page(
             targets: None,
         },
     )
-    .await
+    .await?;
+    Ok(quota.apply(res))
 }
 
 /// (project id, page id) of a page the caller may publish.

@@ -175,6 +175,8 @@ pub async fn publish_hook(
             return Err(ApiError::WebhookRefused);
         }
     };
+    // Counted once verified, so forged calls cannot spend the project's budget.
+    let quota = super::limits::check(&state, &req, project, None).await?;
     let body: PublishBody = if body.0.iter().all(u8::is_ascii_whitespace) {
         PublishBody::default()
     } else {
@@ -205,5 +207,5 @@ pub async fn publish_hook(
             })
         }
     };
-    Ok(accepted(job))
+    Ok(quota.apply(accepted(job)))
 }

@@ -8,6 +8,7 @@ mod cluster;
 pub mod keys;
 pub mod outbox;
 pub mod plan;
+pub mod pool;
 mod redis;
 mod upstash;
 pub mod values;

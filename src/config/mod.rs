@@ -93,9 +93,22 @@ pub struct Config {
     pub max_components: usize,
     pub max_depth: usize,
     pub max_page_bytes: usize,
+    /// Rate limits (per minute; 0 = off) of publishes, the publish webhook and previews, and
+    /// how many keys the in-process limiter holds at most.
+    pub rate_limit_project_per_minute: u64,
+    pub rate_limit_token_per_minute: u64,
+    pub rate_limit_max_keys: usize,
 }
 
 impl Config {
+    pub fn rate_limits(&self) -> crate::ratelimit::Limits {
+        crate::ratelimit::Limits {
+            project_per_minute: self.rate_limit_project_per_minute,
+            token_per_minute: self.rate_limit_token_per_minute,
+            max_keys: self.rate_limit_max_keys,
+        }
+    }
+
     pub fn layout_limits(&self) -> crate::domain::page::LayoutLimits {
         crate::domain::page::LayoutLimits {
             max_components: self.max_components,
@@ -229,6 +242,9 @@ impl Config {
             max_components: l.num("EDGEPUB_MAX_COMPONENTS", 5_000, 1),
             max_depth: l.num("EDGEPUB_MAX_DEPTH", 32, 1),
             max_page_bytes: l.num("EDGEPUB_MAX_PAGE_BYTES", 1024 * 1024, 1024),
+            rate_limit_project_per_minute: l.num("EDGEPUB_RATE_LIMIT_PROJECT_PER_MINUTE", 120, 0),
+            rate_limit_token_per_minute: l.num("EDGEPUB_RATE_LIMIT_TOKEN_PER_MINUTE", 60, 0),
+            rate_limit_max_keys: l.num("EDGEPUB_RATE_LIMIT_MAX_KEYS", 100_000, 16),
         };
         l.finish()?;
         Ok(config)

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod memo;
 pub mod outbox;
 pub mod pages;
+pub mod previews;
 pub mod projects;
 pub mod publish;
 pub mod releases;

@@ -1,0 +1,375 @@
+//! Rate limits of publishes, the publish webhook and previews: per project and per token,
+//! in memory without a cache and in the project's real Redis with one, 429 with
+//! `Retry-After` and `RateLimit-*` headers, and a Redis outage that falls back to counting
+//! in memory (neither refusing everything nor letting everything through).
+
+use crate::helpers::{error_code, read, redis_url, spawn_clocked, Backend, TempDir, TestApp};
+use edgepub::cache::{self, Cache, Cmd};
+use edgepub::clock::{Clock, ManualClock};
+use edgepub::domain::settings::{CacheSettings, RedisType};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+crate::both_backends!(
+    limits_count_in_memory_per_project_and_per_token,
+    limits_count_in_redis_when_the_project_has_one,
+    a_redis_outage_falls_back_to_counting_in_memory,
+    the_webhook_and_previews_are_limited_too,
+    limits_count_through_upstash_rest_and_on_a_cluster,
+);
+
+const LIMITS: [(&str, &str); 2] = [
+    ("EDGEPUB_RATE_LIMIT_PROJECT_PER_MINUTE", "4"),
+    ("EDGEPUB_RATE_LIMIT_TOKEN_PER_MINUTE", "3"),
+];
+
+struct Answer {
+    status: u16,
+    body: Value,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> u64 {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header: {:?}", self.headers))
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
+async fn publish(app: &TestApp, token: &str, project: &str) -> Answer {
+    let res = app
+        .client
+        .post(format!("{}/api/projects/{project}/publish", app.base))
+        .bearer_auth(token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let headers = res.headers().clone();
+    let (status, body) = read(res).await;
+    Answer {
+        status,
+        body,
+        headers,
+    }
+}
+
+async fn publish_token(app: &TestApp, name: &str) -> String {
+    let (s, t) = app
+        .post("/api/tokens", json!({"name": name, "scopes": ["publish"]}))
+        .await;
+    assert_eq!(s, 201, "{t}");
+    t["token"].as_str().unwrap().to_string()
+}
+
+fn assert_limited(a: &Answer, scope: &str, counted_in: &str) {
+    assert_eq!(a.status, 429, "{}", a.body);
+    assert_eq!(error_code(&a.body), "rate_limited");
+    assert_eq!(a.body["error"]["details"]["scope"], scope, "{}", a.body);
+    assert_eq!(a.body["error"]["details"]["counted_in"], counted_in);
+    assert!(a.header("retry-after") >= 1);
+    assert_eq!(a.header("ratelimit-remaining"), 0);
+    assert!(a.header("ratelimit-reset") <= 60);
+}
+
+async fn limits_count_in_memory_per_project_and_per_token(backend: Backend) {
+    let clock = Arc::new(ManualClock::default());
+    let app = spawn_clocked(backend, &LIMITS, clock.clone()).await;
+    app.project("Site").await;
+    app.project("Other").await;
+    let admin = app.token.clone();
+
+    for left in [2, 1, 0] {
+        let a = publish(&app, &admin, "site").await;
+        assert_eq!(a.status, 202, "{}", a.body);
+        assert_eq!(a.header("ratelimit-limit"), 3);
+        assert_eq!(a.header("ratelimit-remaining"), left);
+    }
+    let refused = publish(&app, &admin, "site").await;
+    assert_limited(&refused, "token", "memory");
+
+    // Another token still has its own allowance, until the project's is spent.
+    let ci = publish_token(&app, "ci").await;
+    assert_eq!(publish(&app, &ci, "site").await.status, 202);
+    assert_limited(&publish(&app, &ci, "site").await, "project", "memory");
+    // Another project is counted apart.
+    assert_eq!(publish(&app, &admin, "other").await.status, 202);
+
+    // Once Retry-After has passed, the token may publish again.
+    let wait = publish(&app, &admin, "site").await.header("retry-after");
+    clock.advance(chrono::Duration::seconds(i64::try_from(wait).unwrap()));
+    let again = publish(&app, &admin, "site").await;
+    assert_eq!(again.status, 202, "{}", again.body);
+}
+
+async fn redis(url: &str) -> Box<dyn Cache> {
+    let s = CacheSettings {
+        redis_type: RedisType::Tcp,
+        redis_url: Some(url.into()),
+        ..Default::default()
+    };
+    cache::connect(&s, Default::default(), Duration::from_secs(5))
+        .await
+        .unwrap()
+}
+
+async fn set_cache(app: &TestApp, project: &str, url: &str) {
+    let (s, b) = app
+        .send(
+            Method::PUT,
+            &format!("/api/projects/{project}/settings/cache"),
+            Some(json!({"redis_type": "tcp", "redis_url": url, "redis_enabled": true})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+}
+
+async fn limits_count_in_redis_when_the_project_has_one(backend: Backend) {
+    let clock = Arc::new(ManualClock::default());
+    let app = spawn_clocked(backend, &LIMITS, clock.clone()).await;
+    let site = app.project("Site").await;
+    set_cache(&app, "site", &redis_url()).await;
+    for _ in 0..3 {
+        assert_eq!(publish(&app, &app.token, "site").await.status, 202);
+    }
+    assert_limited(&publish(&app, &app.token, "site").await, "token", "redis");
+
+    // The counts are in Redis, under edgepub's own prefix, expiring.
+    let r = redis(&redis_url()).await;
+    let id = site["id"].as_str().unwrap();
+    let keys = r.scan(&format!("edgepub:rl:{{{id}}}:*")).await.unwrap();
+    assert!(keys.iter().any(|k| k.contains("}:t:")), "{keys:?}");
+    // Three allowed, the refused one not counted (split over two windows if the minute
+    // turned meanwhile).
+    let mut counted = 0;
+    for key in keys.iter().filter(|k| k.contains("}:p:")) {
+        counted += r.get(key).await.unwrap().unwrap().parse::<u64>().unwrap();
+        let ttl = r.one(Cmd::new(["TTL", key.as_str()])).await.unwrap();
+        assert!(
+            matches!(ttl, edgepub::cache::Reply::Int(t) if (60..=125).contains(&t)),
+            "{ttl:?}"
+        );
+    }
+    assert_eq!(counted, 3, "{keys:?}");
+
+    // What another edgepub process counted in the same Redis counts here: a project whose
+    // Redis counter is already at the limit is refused on its first request.
+    let other = app.project("Other").await;
+    set_cache(&app, "other", &redis_url()).await;
+    let w = clock.now().timestamp_millis().div_euclid(60_000);
+    let other_id = other["id"].as_str().unwrap();
+    for window in [w, w + 1] {
+        r.set_ex(&format!("edgepub:rl:{{{other_id}}}:p:{window}"), "4", 300)
+            .await
+            .unwrap();
+    }
+    assert_limited(
+        &publish(&app, &app.token, "other").await,
+        "project",
+        "redis",
+    );
+}
+
+/// A real redis-server on a free port that the test can stop.
+pub struct RedisProc {
+    pub port: u16,
+    child: Option<std::process::Child>,
+    dir: TempDir,
+}
+
+impl RedisProc {
+    pub fn start() -> RedisProc {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = TempDir::new();
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(&dir.0)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (run scripts/test.sh)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        RedisProc {
+            port,
+            child: Some(child),
+            dir,
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RedisProc {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = &self.dir;
+    }
+}
+
+async fn a_redis_outage_falls_back_to_counting_in_memory(backend: Backend) {
+    let clock = Arc::new(ManualClock::default());
+    let limits = [
+        ("EDGEPUB_RATE_LIMIT_PROJECT_PER_MINUTE", "3"),
+        ("EDGEPUB_RATE_LIMIT_TOKEN_PER_MINUTE", "0"),
+    ];
+    let app = spawn_clocked(backend, &limits, clock.clone()).await;
+    app.project("Site").await;
+    let mut server = RedisProc::start();
+    set_cache(&app, "site", &format!("redis://127.0.0.1:{}", server.port)).await;
+    for _ in 0..3 {
+        assert_eq!(publish(&app, &app.token, "site").await.status, 202);
+    }
+    assert_limited(&publish(&app, &app.token, "site").await, "project", "redis");
+
+    // Redis goes away: this process still remembers what it allowed this minute.
+    server.stop();
+    assert_limited(
+        &publish(&app, &app.token, "site").await,
+        "project",
+        "memory",
+    );
+    // It does not refuse everything: a new window opens in memory …
+    clock.advance(chrono::Duration::minutes(2));
+    for _ in 0..3 {
+        let a = publish(&app, &app.token, "site").await;
+        assert_eq!(a.status, 202, "{}", a.body);
+    }
+    // … and does not let everything through either.
+    assert_limited(
+        &publish(&app, &app.token, "site").await,
+        "project",
+        "memory",
+    );
+
+    // A Redis that was never reachable (a closed port) is the same.
+    app.project("Closed").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    set_cache(&app, "closed", &format!("redis://127.0.0.1:{closed}")).await;
+    for _ in 0..3 {
+        assert_eq!(publish(&app, &app.token, "closed").await.status, 202);
+    }
+    assert_limited(
+        &publish(&app, &app.token, "closed").await,
+        "project",
+        "memory",
+    );
+}
+
+async fn the_webhook_and_previews_are_limited_too(backend: Backend) {
+    let clock = Arc::new(ManualClock::default());
+    let app = spawn_clocked(backend, &LIMITS, clock.clone()).await;
+    let project = app.project("Site").await;
+    let page = app
+        .page(
+            &project,
+            json!({"slug": "home", "name": "Home", "is_homepage": true}),
+        )
+        .await;
+
+    // Previews: per token (3 a minute).
+    let path = format!("/api/pages/{}/preview", page["id"].as_str().unwrap());
+    for _ in 0..3 {
+        assert_eq!(app.post(&path, json!({})).await.0, 201);
+    }
+    let res = app
+        .req(Method::POST, &path)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+
+    // The webhook has no token: only the project's limit (4, one left) applies.
+    let (s, secret) = app
+        .post("/api/projects/site/webhook-secrets", json!({}))
+        .await;
+    assert_eq!(s, 201, "{secret}");
+    let secret = secret["secret"].as_str().unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..2 {
+        let id = format!("msg_{i}");
+        let ts = clock.now().timestamp();
+        let sig = edgepub::webhooks::sign(secret, &id, ts, b"{}").unwrap();
+        let res = app
+            .anon(Method::POST, "/api/hooks/publish/site")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", sig)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [202, 429]);
+    // A forged call is refused before it is counted.
+    let res = app
+        .anon(Method::POST, "/api/hooks/publish/site")
+        .header("webhook-id", "msg_x")
+        .header("webhook-timestamp", clock.now().timestamp().to_string())
+        .header("webhook-signature", "v1,AAAA")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+async fn limits_count_through_upstash_rest_and_on_a_cluster(backend: Backend) {
+    let clock = Arc::new(ManualClock::default());
+    let limits = [
+        ("EDGEPUB_RATE_LIMIT_PROJECT_PER_MINUTE", "3"),
+        ("EDGEPUB_RATE_LIMIT_TOKEN_PER_MINUTE", "2"),
+    ];
+    let app = spawn_clocked(backend, &limits, clock.clone()).await;
+    let token = "ratelimit-proxy-token-0123";
+    let proxy = crate::cache::start_proxy(token).await;
+    app.project("Rest").await;
+    let (s, b) = app
+        .send(
+            Method::PUT,
+            "/api/projects/rest/settings/cache",
+            Some(json!({"redis_type": "upstash", "redis_url": proxy, "redis_token": token, "redis_enabled": true})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    app.project("Cluster").await;
+    set_cache(&app, "cluster", &crate::helpers::cluster_nodes()).await;
+    let ci = publish_token(&app, "ci").await;
+    for project in ["rest", "cluster"] {
+        for token in [&app.token, &ci] {
+            // Per token (2), then the project's (3) runs out for the second token.
+            let a = publish(&app, token, project).await;
+            assert_eq!(a.status, 202, "{project}: {}", a.body);
+        }
+        assert_eq!(publish(&app, &app.token, project).await.status, 202);
+        assert_limited(&publish(&app, &app.token, project).await, "token", "redis");
+        assert_limited(&publish(&app, &ci, project).await, "project", "redis");
+    }
+}
