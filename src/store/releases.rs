@@ -158,12 +158,42 @@ impl Store {
         Ok(Some((row.into(), pages)))
     }
 
-    /// The newest release's full set of pages.
+    /// The newest release's full set of pages, by slug. Read as one aggregated row: with
+    /// SQLite each row costs a hand-off between the driver's thread and ours, which a 10,000-page
+    /// project pays 10,000 times (tens of milliseconds on a busy machine) for one changed page.
     pub async fn current_pages(&self, project_id: Uuid) -> Result<Vec<ReleasePage>, StoreError> {
-        let sql = "SELECT page_id, slug, version, content_hash, published_at FROM current_pages WHERE project_id = $1 ORDER BY slug";
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, ReleasePage>(sql).bind(project_id).fetch_all(p).await)?,
-        )
+        const FIELD: &str = "\u{1f}";
+        const ROW: &str = "\u{1e}";
+        let sql = "SELECT string_agg(page_id || $2 || slug || $2 || CAST(version AS TEXT) || $2 || content_hash \
+                   || $2 || published_at, $3) FROM current_pages WHERE project_id = $1";
+        let all: Option<String> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).bind(FIELD).bind(ROW).fetch_one(p).await)?;
+        let mut pages = all
+            .as_deref()
+            .unwrap_or_default()
+            .split(ROW)
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let f: Vec<&str> = r.split(FIELD).collect();
+                match f[..] {
+                    [page_id, slug, version, content_hash, published_at] => Ok(ReleasePage {
+                        page_id: page_id.into(),
+                        slug: slug.into(),
+                        version: version.parse().map_err(|_| {
+                            StoreError::Corrupt(format!(
+                                "current page {page_id}: version {version}"
+                            ))
+                        })?,
+                        content_hash: content_hash.into(),
+                        published_at: published_at.into(),
+                    }),
+                    _ => Err(StoreError::Corrupt(
+                        "a current page row is malformed".into(),
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        pages.sort_by(|a, b| a.slug.cmp(&b.slug).then_with(|| a.page_id.cmp(&b.page_id)));
+        Ok(pages)
     }
 
     /// A release's full set of pages: the current set for the newest release, else every
