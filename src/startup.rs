@@ -153,6 +153,14 @@ impl Application {
             publish.cache_wake.clone(),
             std::time::Duration::from_secs(1),
         );
+        background.spawn(
+            Arc::new(crate::publish::schedule::ScheduleWork {
+                store: store.clone(),
+                wake_publish: wake_worker.clone(),
+            }),
+            Arc::new(tokio::sync::Notify::new()),
+            std::time::Duration::from_secs(1),
+        );
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             store,
@@ -193,6 +201,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server from elsewhere (`stop(true)`: gracefully, like a signal); then
+    /// `run_until_stopped` stops the workers and returns. Tests use it to take a process down.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until stopped; on a signal, in-flight requests finish first, then the publish

@@ -14,6 +14,7 @@ pub mod projects;
 pub mod publish;
 pub mod releases;
 pub mod retry;
+pub mod schedules;
 pub mod settings;
 pub mod sync;
 pub mod targets;
@@ -138,7 +139,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(publish::routes)
             .configure(releases::routes)
             .configure(drift::routes)
-            .configure(webhooks::routes),
+            .configure(webhooks::routes)
+            .configure(schedules::routes),
     )
     .route(
         "/docs",

@@ -2,8 +2,8 @@
 //! (assets vendored into the binary: no CDN).
 
 use super::{
-    datasources, drift, error, events, health, pages, projects, publish, releases, retry, settings,
-    sync, targets, tokens, versions, webhooks,
+    datasources, drift, error, events, health, pages, projects, publish, releases, retry,
+    schedules, settings, sync, targets, tokens, versions, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -27,6 +27,7 @@ use utoipa_swagger_ui::SwaggerUi;
         events::job_events, publish::compile,
         releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair,
         webhooks::create_secret, webhooks::list_secrets, webhooks::rotate_secret, webhooks::revoke_secret, webhooks::publish_hook,
+        schedules::create, schedules::list, schedules::get, schedules::cancel, schedules::cancel_post,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -40,6 +41,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "edge", description = "What edges fetch (edge scope, one project)"),
         (name = "datasources", description = "Datasources bindings read from (public values are compiled into pages)"),
         (name = "publish", description = "Compile, publish jobs, releases and rollback"),
+        (name = "schedules", description = "Publishes and unpublishes scheduled for a time"),
         (name = "webhooks", description = "The signed publish webhook (Standard Webhooks) and its secrets"),
         (name = "ops", description = "Health, readiness and metrics (no auth)"),
     )

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod projects;
 pub mod publish;
 pub mod releases;
+pub mod schedules;
 pub mod settings;
 pub mod target_pages;
 pub mod targets;
