@@ -161,6 +161,16 @@ impl Application {
             Arc::new(tokio::sync::Notify::new()),
             std::time::Duration::from_secs(1),
         );
+        if config.audit_retention_days > 0 {
+            background.spawn(
+                Arc::new(crate::audit::prune::PruneWork::new(
+                    store.clone(),
+                    config.audit_retention_days,
+                )),
+                Arc::new(tokio::sync::Notify::new()),
+                std::time::Duration::from_secs(1),
+            );
+        }
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             store,

@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, extractors and error mapping. No SQL and no business rules here.
 
 pub mod access;
+pub mod audit;
 pub mod datasources;
 pub mod drift;
 pub mod error;
@@ -140,7 +141,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(releases::routes)
             .configure(drift::routes)
             .configure(webhooks::routes)
-            .configure(schedules::routes),
+            .configure(schedules::routes)
+            .configure(audit::routes),
     )
     .route(
         "/docs",

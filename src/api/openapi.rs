@@ -2,7 +2,7 @@
 //! (assets vendored into the binary: no CDN).
 
 use super::{
-    datasources, drift, error, events, health, pages, projects, publish, releases, retry,
+    audit, datasources, drift, error, events, health, pages, projects, publish, releases, retry,
     schedules, settings, sync, targets, tokens, versions, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -28,6 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
         releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair,
         webhooks::create_secret, webhooks::list_secrets, webhooks::rotate_secret, webhooks::revoke_secret, webhooks::publish_hook,
         schedules::create, schedules::list, schedules::get, schedules::cancel, schedules::cancel_post,
+        audit::list,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -42,6 +43,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "datasources", description = "Datasources bindings read from (public values are compiled into pages)"),
         (name = "publish", description = "Compile, publish jobs, releases and rollback"),
         (name = "schedules", description = "Publishes and unpublishes scheduled for a time"),
+        (name = "audit", description = "Who changed what, when (admin scope)"),
         (name = "webhooks", description = "The signed publish webhook (Standard Webhooks) and its secrets"),
         (name = "ops", description = "Health, readiness and metrics (no auth)"),
     )

@@ -4,13 +4,14 @@
 use super::error::{ApiError, ErrorBody};
 use super::extract::{uuid_or_404, Auth, JsonBody, PageQuery};
 use super::publish::publish_project_by_ref;
-use super::{AppState, Paginated};
+use super::{audit, AppState, Paginated};
+use crate::audit::Summary;
 use crate::domain::schedule::{
     Schedule, ScheduleAction, ScheduleRequest, ScheduleState, PAST_TOLERANCE_SECS,
 };
 use crate::domain::FieldError;
 use crate::store::schedules::Cancel;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -60,6 +61,7 @@ pub struct ListQuery {
     responses((status = 201, body = Schedule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<ScheduleBody>,
@@ -96,6 +98,19 @@ pub async fn create(
         .create_schedule(project.id, body.at, &request, Some(auth.0.token_id))
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
+    let r = &s.request;
+    let summary = Summary::of(&serde_json::json!({
+        "at": s.at, "action": r.action, "pages": r.pages, "force": r.force, "targets": r.targets,
+    }));
+    audit::record(
+        &req,
+        &auth,
+        "schedule.create",
+        Some(project.id),
+        s.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -158,6 +173,7 @@ pub async fn get(
     responses((status = 200, body = Schedule, description = "Cancelled"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -169,7 +185,20 @@ pub async fn cancel(
         .await
         .map_err(|e| ApiError::from_store(e, "schedule"))?
     {
-        Cancel::Cancelled(s) => Ok(HttpResponse::Ok().json(s)),
+        Cancel::Cancelled(s) => {
+            let summary = Summary::of(&serde_json::json!({ "at": s.at, "state": s.state }));
+            audit::record(
+                &req,
+                &auth,
+                "schedule.cancel",
+                Some(project.id),
+                s.id,
+                summary,
+            )
+            .await;
+            Ok(HttpResponse::Ok().json(s))
+        }
+        Cancel::AlreadyCancelled(s) => Ok(HttpResponse::Ok().json(s)),
         Cancel::Finished(s) => Err(ApiError::Conflict {
             code: "schedule_finished",
             message: format!(
@@ -190,8 +219,9 @@ pub async fn cancel(
     responses((status = 200, body = Schedule, description = "Cancelled"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel_post(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    cancel(state, auth, path).await
+    cancel(state, req, auth, path).await
 }

@@ -87,6 +87,8 @@ pub struct Config {
     pub proxy_allow_commands: Vec<String>,
     /// How long a rotated webhook secret stays valid by default.
     pub webhook_grace_secs: i64,
+    /// Audit entries older than this many days are pruned (0: kept forever).
+    pub audit_retention_days: u64,
     /// Components per page, nesting depth and layout bytes a page may have.
     pub max_components: usize,
     pub max_depth: usize,
@@ -223,6 +225,7 @@ impl Config {
             cache_retry_max_secs: l.num("EDGEPUB_CACHE_RETRY_MAX_SECS", 60, 1),
             proxy_allow_commands: l.list("EDGEPUB_PROXY_ALLOW_COMMANDS"),
             webhook_grace_secs: l.num("EDGEPUB_WEBHOOK_GRACE_SECS", 86_400, 0),
+            audit_retention_days: l.num("EDGEPUB_AUDIT_RETENTION_DAYS", 90, 0),
             max_components: l.num("EDGEPUB_MAX_COMPONENTS", 5_000, 1),
             max_depth: l.num("EDGEPUB_MAX_DEPTH", 32, 1),
             max_page_bytes: l.num("EDGEPUB_MAX_PAGE_BYTES", 1024 * 1024, 1024),

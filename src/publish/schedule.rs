@@ -4,7 +4,7 @@
 //! A schedule due while every process was down is found by the first pass after a start and
 //! records how late it ran.
 
-use crate::domain::schedule::{Schedule, ScheduleAction, ScheduleRequest};
+use crate::domain::schedule::{Schedule, ScheduleAction, ScheduleRequest, ScheduleState};
 use crate::domain::FieldError;
 use crate::store::{Store, StoreError};
 use crate::worker::{Stop, Work};
@@ -62,6 +62,11 @@ impl ScheduleWork {
             let failed = self.store.fail_schedule(s, &error).await?;
             if failed {
                 tracing::warn!(schedule_id = %s.id, error = %error, "a schedule could not run");
+                let s = Schedule {
+                    state: ScheduleState::Failed,
+                    ..s.clone()
+                };
+                crate::audit::record_system(&self.store, &s, "schedule.fail").await;
             }
             return Ok(failed);
         }
@@ -74,6 +79,12 @@ impl ScheduleWork {
             Some(job) => {
                 tracing::info!(schedule_id = %s.id, job_id = %job.id, "a schedule ran");
                 self.wake_publish.notify_one();
+                let s = Schedule {
+                    job_id: Some(job.id),
+                    state: ScheduleState::Ran,
+                    ..s.clone()
+                };
+                crate::audit::record_system(&self.store, &s, "schedule.run").await;
                 Ok(true)
             }
             None => Ok(false),

@@ -7,6 +7,7 @@
 //! per backend. This keeps the two backends from drifting apart, which a trait with two
 //! hand-written implementations invites.
 
+pub mod audit;
 pub mod datasources;
 mod error;
 pub mod keys;

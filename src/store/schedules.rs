@@ -52,9 +52,11 @@ impl Row {
     }
 }
 
-/// Why cancelling did not change anything.
+/// The outcome of cancelling.
 pub enum Cancel {
     Cancelled(Schedule),
+    /// Cancelled before.
+    AlreadyCancelled(Schedule),
     /// Already ran or failed: nothing left to cancel.
     Finished(Schedule),
 }
@@ -122,7 +124,7 @@ impl Store {
         }
         let s = self.get_schedule(project_id, id).await?;
         Ok(match s.state {
-            ScheduleState::Cancelled => Cancel::Cancelled(s),
+            ScheduleState::Cancelled => Cancel::AlreadyCancelled(s),
             _ => Cancel::Finished(s),
         })
     }

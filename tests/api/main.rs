@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod audit;
+mod audit_query;
 mod auth;
 mod cache;
 mod cache_step;
@@ -23,6 +25,7 @@ mod push_edge;
 mod readers;
 mod replicas;
 mod schedules;
+mod schedules_replicas;
 mod secrets;
 mod settings;
 mod targets;
