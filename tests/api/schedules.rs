@@ -280,4 +280,37 @@ async fn a_due_schedule_publishes_and_unpublishes(backend: Backend) {
         "{failed}"
     );
     assert_eq!(failed["job_id"], Value::Null);
+
+    // The audit log says who scheduled, and that the scheduler ran each one for them.
+    let (_, log) = app.get("/api/audit?action=schedule.*&limit=500").await;
+    let entries = log["items"].as_array().unwrap();
+    let count = |a: &str| entries.iter().filter(|e| e["action"] == a).count();
+    assert_eq!(
+        (
+            count("schedule.create"),
+            count("schedule.run"),
+            count("schedule.fail")
+        ),
+        (3, 2, 1),
+        "{log}"
+    );
+    let run = entries
+        .iter()
+        .find(|e| e["action"] == "schedule.run")
+        .unwrap();
+    assert_eq!(
+        run["actor_name"],
+        "scheduler (for admin (EDGEPUB_ADMIN_TOKEN))"
+    );
+    assert_eq!(run["actor_id"], publish["created_by"]);
+    assert_eq!(
+        run["summary"]["job_id"], ran["job_id"],
+        "the newest run is the unpublish"
+    );
+    let (_, jobs) = app.get("/api/audit?action=unpublish").await;
+    assert_eq!(
+        jobs["items"].as_array().unwrap().len(),
+        0,
+        "a scheduled job is audited as the schedule's run"
+    );
 }
