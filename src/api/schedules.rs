@@ -37,7 +37,8 @@ pub struct ScheduleBody {
     /// runs at once; older times are refused.
     pub at: DateTime<Utc>,
     pub action: ScheduleAction,
-    /// Only these pages (default: every live page of the project).
+    /// Only these pages. Default: publish every live page; unpublish every page of the
+    /// current release (the whole site).
     #[serde(default)]
     pub pages: Option<Vec<uuid::Uuid>>,
     /// Publish only: rewrite and re-version every page.

@@ -25,8 +25,8 @@ pub enum ScheduleAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleRequest {
     pub action: ScheduleAction,
-    /// Only these pages. Publish default: every live page. Unpublish default: every live
-    /// page of the project (the whole site is taken off its targets).
+    /// Only these pages. Publish default: every live page. Unpublish default: every page of
+    /// the current release (the whole site is taken off its targets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pages: Option<Vec<Uuid>>,
     /// Publish only: rewrite and re-version every page.
@@ -38,9 +38,9 @@ pub struct ScheduleRequest {
 }
 
 impl ScheduleRequest {
-    /// The job to enqueue; `live_pages` are the project's live pages when it runs, used by a
-    /// project-wide unpublish.
-    pub fn job_request(&self, live_pages: Vec<Uuid>) -> JobRequest {
+    /// The job to enqueue; `published` are the current release's pages when it runs, used
+    /// by a project-wide unpublish.
+    pub fn job_request(&self, published: Vec<Uuid>) -> JobRequest {
         match self.action {
             ScheduleAction::Publish => JobRequest::Publish {
                 pages: self.pages.clone(),
@@ -48,7 +48,7 @@ impl ScheduleRequest {
                 targets: self.targets.clone(),
             },
             ScheduleAction::Unpublish => JobRequest::Unpublish {
-                pages: self.pages.clone().unwrap_or(live_pages),
+                pages: self.pages.clone().unwrap_or(published),
                 targets: self.targets.clone(),
             },
         }
@@ -120,7 +120,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_project_unpublish_takes_every_live_page() {
+    fn a_project_unpublish_takes_every_published_page() {
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let r = ScheduleRequest {
             action: ScheduleAction::Unpublish,

@@ -52,7 +52,23 @@ impl ScheduleWork {
     /// Enqueues one due schedule's job, or marks it failed when its pages or targets are
     /// gone. True when this process settled it.
     async fn run(&self, s: &Schedule) -> Result<bool, StoreError> {
-        let found = problems(&self.store, s.project_id, &s.request).await?;
+        let mut found = problems(&self.store, s.project_id, &s.request).await?;
+        // A project-wide unpublish takes off every page of the current release (deleted
+        // pages included), so it needs the release's pages.
+        let published = match (s.request.action, &s.request.pages) {
+            (ScheduleAction::Unpublish, None) => self.published_pages(s.project_id).await?,
+            _ => Vec::new(),
+        };
+        if s.request.action == ScheduleAction::Unpublish
+            && s.request.pages.is_none()
+            && published.is_empty()
+        {
+            found.push(FieldError {
+                path: String::new(),
+                code: "nothing_published",
+                message: "nothing is published, so there is nothing to unpublish".into(),
+            });
+        }
         if !found.is_empty() {
             let error = found
                 .iter()
@@ -70,11 +86,7 @@ impl ScheduleWork {
             }
             return Ok(failed);
         }
-        let live = match (s.request.action, &s.request.pages) {
-            (ScheduleAction::Unpublish, None) => self.store.live_page_ids(s.project_id).await?,
-            _ => Vec::new(),
-        };
-        let request = s.request.job_request(live);
+        let request = s.request.job_request(published);
         match self.store.run_schedule(s, &request).await? {
             Some(job) => {
                 tracing::info!(schedule_id = %s.id, job_id = %job.id, "a schedule ran");
@@ -89,6 +101,19 @@ impl ScheduleWork {
             }
             None => Ok(false),
         }
+    }
+}
+
+impl ScheduleWork {
+    /// The page ids of the project's current release.
+    async fn published_pages(&self, project: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        Ok(match self.store.current_release(project).await? {
+            Some((_, pages)) => pages
+                .iter()
+                .filter_map(|p| Uuid::parse_str(&p.page_id).ok())
+                .collect(),
+            None => Vec::new(),
+        })
     }
 }
 

@@ -189,6 +189,10 @@ async fn a_due_schedule_publishes_and_unpublishes(backend: Backend) {
             json!({"at": at(&clock, 1200), "action": "unpublish", "pages": [about["id"]]}),
         )
         .await;
+    // Due first, when nothing is published yet: a whole-site unpublish fails, saying why.
+    let (_, early) = app
+        .post(base, json!({"at": at(&clock, 300), "action": "unpublish"}))
+        .await;
 
     // Not yet due: nothing happens however long we wait in real time.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -197,6 +201,16 @@ async fn a_due_schedule_publishes_and_unpublishes(backend: Backend) {
     assert!(!app.data_dir.join("sites/site/pages.db").exists());
 
     clock.advance(chrono::Duration::seconds(601));
+    let early_path = format!("{base}/{}", early["id"].as_str().unwrap());
+    let early = settled(&app.client, &app.base, &app.token, &early_path).await;
+    assert_eq!(early["state"], "failed", "{early}");
+    assert!(
+        early["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing is published"),
+        "{early}"
+    );
     let path = format!("{base}/{}", publish["id"].as_str().unwrap());
     let ran = settled(&app.client, &app.base, &app.token, &path).await;
     assert_eq!(ran["state"], "ran", "{ran}");
@@ -281,6 +295,18 @@ async fn a_due_schedule_publishes_and_unpublishes(backend: Backend) {
     );
     assert_eq!(failed["job_id"], Value::Null);
 
+    // A whole-site unpublish takes off every published page.
+    let (_, all_off) = app
+        .post(base, json!({"at": at(&clock, 60), "action": "unpublish"}))
+        .await;
+    clock.advance(chrono::Duration::seconds(61));
+    let all_off_path = format!("{base}/{}", all_off["id"].as_str().unwrap());
+    let ran = settled(&app.client, &app.base, &app.token, &all_off_path).await;
+    let job = wait_job(&app, ran["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let rows = pages_db(&app, "site", "SELECT slug FROM published_pages").await;
+    assert!(rows.is_empty(), "the whole site is off");
+
     // The audit log says who scheduled, and that the scheduler ran each one for them.
     let (_, log) = app.get("/api/audit?action=schedule.*&limit=500").await;
     let entries = log["items"].as_array().unwrap();
@@ -291,7 +317,7 @@ async fn a_due_schedule_publishes_and_unpublishes(backend: Backend) {
             count("schedule.run"),
             count("schedule.fail")
         ),
-        (3, 2, 1),
+        (5, 3, 2),
         "{log}"
     );
     let run = entries
@@ -305,7 +331,7 @@ async fn a_due_schedule_publishes_and_unpublishes(backend: Backend) {
     assert_eq!(run["actor_id"], publish["created_by"]);
     assert_eq!(
         run["summary"]["job_id"], ran["job_id"],
-        "the newest run is the unpublish"
+        "the newest run is the whole-site unpublish"
     );
     let (_, jobs) = app.get("/api/audit?action=unpublish").await;
     assert_eq!(
