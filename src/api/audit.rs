@@ -78,9 +78,7 @@ async fn write(
         // The connection's address: a forwarded header could be forged by the caller.
         client_addr: req.peer_addr().map(|a| a.ip().to_string()),
     };
-    if let Err(e) = state.store.insert_audit(&entry).await {
-        tracing::warn!(error = %e, action, "an audit entry could not be written");
-    }
+    crate::audit::write(&state.store, &entry).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

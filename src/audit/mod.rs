@@ -197,8 +197,39 @@ pub struct Entry {
     pub client_addr: Option<String>,
 }
 
-/// Records what background work did for a schedule. A failure is logged, never raised: the
-/// work it describes has already happened.
+/// Writes an entry; a failure is logged, never raised: the change it describes has already
+/// happened.
+pub async fn write(store: &crate::store::Store, entry: &Entry) {
+    if let Err(e) = store.insert_audit(entry).await {
+        tracing::warn!(error = %e, action = entry.action, "an audit entry could not be written");
+    }
+}
+
+/// Records a change made from the command line (`edgepub token create`, …): no token, no
+/// request; the actor is `cli`.
+pub async fn record_cli(
+    store: &crate::store::Store,
+    action: &'static str,
+    project: Option<Uuid>,
+    subject: impl std::fmt::Display,
+    summary: Summary,
+) {
+    let entry = Entry {
+        actor: Actor::System {
+            name: "cli",
+            on_behalf_of: None,
+        },
+        action,
+        project_id: project,
+        subject_id: Some(subject.to_string()),
+        summary,
+        request_id: None,
+        client_addr: None,
+    };
+    write(store, &entry).await
+}
+
+/// Records what background work did for a schedule, on behalf of its creator.
 pub async fn record_system(
     store: &crate::store::Store,
     s: &crate::domain::schedule::Schedule,
@@ -218,9 +249,7 @@ pub async fn record_system(
         request_id: None,
         client_addr: None,
     };
-    if let Err(e) = store.insert_audit(&entry).await {
-        tracing::warn!(error = %e, action, "an audit entry could not be written");
-    }
+    write(store, &entry).await
 }
 
 #[cfg(test)]

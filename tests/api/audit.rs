@@ -9,6 +9,53 @@ use std::collections::BTreeSet;
 
 both_backends!(a_canary_secret_never_reaches_the_audit_log);
 
+/// Tokens made and revoked from the command line are audited too (actor `cli`), without the
+/// secret the command prints.
+#[tokio::test]
+async fn command_line_changes_are_audited() {
+    use crate::cli::{run, Server};
+    let dir = crate::helpers::TempDir::new();
+    let out = run(
+        &dir,
+        &[],
+        &["token", "create", "--name", "ci", "--scope", "publish"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(run(&dir, &[], &["token", "revoke", "ci"]).status.success());
+    let admin = "cli-audit-admin-token-0123456789abcdef";
+    let server = Server::start(&dir, &[("EDGEPUB_ADMIN_TOKEN", admin)]);
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/audit?action=token.*", server.base()))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    let (s, page) = read(res).await;
+    assert_eq!(s, 200, "{page}");
+    let entries = page["items"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            let f = |k: &str| e[k].as_str().unwrap_or_default();
+            (
+                f("action"),
+                f("actor_name"),
+                e["summary"]["name"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("token.revoke", "cli", "ci"), ("token.create", "cli", "ci")]
+    );
+    assert!(!page.to_string().contains(&secret));
+}
+
 /// A request with another token.
 pub async fn send_as(
     app: &TestApp,
