@@ -24,6 +24,8 @@ pub const SHOWN: &[&str] = &[
     "favicon_url",
     "logo_url",
     "app_url",
+    // pages (never their layouts)
+    "version",
     // cache settings
     "redis_type",
     "redis_master_name",

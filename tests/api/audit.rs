@@ -137,6 +137,27 @@ async fn a_canary_secret_never_reaches_the_audit_log(backend: Backend) {
         .await;
     assert_eq!(s, 200);
 
+    // Pages: created, saved (not audited: autosaves), an old version restored, deleted, restored.
+    let page = app
+        .page(
+            &json!({"id": "site"}),
+            json!({"slug": "home", "name": "Home", "is_homepage": true}),
+        )
+        .await;
+    let page_path = format!("/api/pages/{}", page["id"].as_str().unwrap());
+    let (s, _) = app
+        .send(Method::PATCH, &page_path, Some(json!({"title": "Hello"})))
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post(&format!("{page_path}/versions/1/restore"), json!({}))
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app.send(Method::DELETE, &page_path, None).await;
+    assert_eq!(s, 204);
+    let (s, _) = app.post(&format!("{page_path}/restore"), json!({})).await;
+    assert_eq!(s, 200);
+
     // Cache settings: a password inside the URL, then as a field, then an Upstash token.
     for body in [
         json!({"redis_type": "tcp", "redis_url": format!("redis://user:{canary}@127.0.0.1:6379/0")}),
@@ -289,6 +310,10 @@ async fn a_canary_secret_never_reaches_the_audit_log(backend: Backend) {
         "publish",
         "schedule.create",
         "schedule.cancel",
+        "page.create",
+        "page.delete",
+        "page.restore",
+        "page.restore_version",
     ]
     .iter()
     .map(|s| s.to_string())
