@@ -5,6 +5,7 @@
 //! from a [`config::Config`] and an already-bound listener, so tests bind port 0.
 
 pub mod api;
+pub mod audit;
 pub mod cache;
 pub mod cli;
 pub mod clock;

@@ -192,6 +192,24 @@ impl Application {
             Arc::new(tokio::sync::Notify::new()),
             std::time::Duration::from_secs(60),
         );
+        background.spawn(
+            Arc::new(crate::publish::schedule::ScheduleWork {
+                store: store.clone(),
+                wake_publish: wake_worker.clone(),
+            }),
+            Arc::new(tokio::sync::Notify::new()),
+            std::time::Duration::from_secs(1),
+        );
+        if config.audit_retention_days > 0 {
+            background.spawn(
+                Arc::new(crate::audit::prune::PruneWork::new(
+                    store.clone(),
+                    config.audit_retention_days,
+                )),
+                Arc::new(tokio::sync::Notify::new()),
+                std::time::Duration::from_secs(1),
+            );
+        }
         let (clients, limiter) = request_caches(&config);
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
@@ -235,6 +253,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server from elsewhere (`stop(true)`: gracefully, like a signal); then
+    /// `run_until_stopped` stops the workers and returns. Tests use it to take a process down.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until stopped; on a signal, in-flight requests finish first, then the publish

@@ -130,6 +130,10 @@ impl Metrics {
     }
 }
 
+/// The request's id, in the request's extensions for handlers (the audit log) to read.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 fn incoming_id(req: &ServiceRequest) -> Option<String> {
     let v = req.headers().get(REQUEST_ID)?.to_str().ok()?;
     let sane = !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic());
@@ -142,6 +146,7 @@ pub async fn observe(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(request_id.clone()));
     // Route templates, never raw paths, keep metric cardinality bounded.
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();

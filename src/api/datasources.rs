@@ -1,12 +1,14 @@
 //! `/api/projects/{project}/datasources` and `/api/datasources/{id}`.
 
 use super::access::{load, Need};
+use super::audit;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, JsonBody};
 use super::projects::authorized;
 use super::AppState;
+use crate::audit::Summary;
 use crate::domain::datasource::{Datasource, DatasourceInput, DatasourceView};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -47,6 +49,7 @@ pub async fn list(
     responses((status = 201, body = DatasourceView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<DatasourceInput>,
@@ -58,7 +61,17 @@ pub async fn create(
         .create_datasource(project.id, &f)
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
-    Ok(HttpResponse::Created().json(DatasourceView::from(&d)))
+    let view = DatasourceView::from(&d);
+    audit::record(
+        &req,
+        &auth,
+        "datasource.create",
+        Some(d.project_id),
+        d.id,
+        Summary::of(&view),
+    )
+    .await;
+    Ok(HttpResponse::Created().json(view))
 }
 
 #[utoipa::path(get, path = "/api/datasources/{id}", tag = "datasources", params(("id" = uuid::Uuid, Path)),
@@ -76,6 +89,7 @@ pub async fn get(
     responses((status = 200, body = DatasourceView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<DatasourceInput>,
@@ -90,13 +104,25 @@ pub async fn replace(
         .update_datasource(d.id, &f)
         .await
         .map_err(|e| ApiError::from_store(e, "datasource"))?;
-    Ok(HttpResponse::Ok().json(DatasourceView::from(&saved)))
+    let (before, after) = (DatasourceView::from(&d), DatasourceView::from(&saved));
+    let summary = Summary::changes(&before, &after).secret("secret", d.secret != saved.secret);
+    audit::record(
+        &req,
+        &auth,
+        "datasource.update",
+        Some(d.project_id),
+        d.id,
+        summary,
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(after))
 }
 
 #[utoipa::path(delete, path = "/api/datasources/{id}", tag = "datasources", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -106,5 +132,15 @@ pub async fn delete(
         .delete_datasource(d.id)
         .await
         .map_err(|e| ApiError::from_store(e, "datasource"))?;
+    let summary = Summary::of(&serde_json::json!({ "name": d.name }));
+    audit::record(
+        &req,
+        &auth,
+        "datasource.delete",
+        Some(d.project_id),
+        d.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, extractors and error mapping. No SQL and no business rules here.
 
 pub mod access;
+pub mod audit;
 pub mod datasources;
 pub mod drift;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod projects;
 pub mod publish;
 pub mod releases;
 pub mod retry;
+pub mod schedules;
 pub mod settings;
 pub mod sync;
 pub mod targets;
@@ -143,7 +145,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(drift::routes)
             .configure(webhook_endpoints::routes)
             .configure(webhooks::routes)
-            .configure(previews::routes),
+            .configure(previews::routes)
+            .configure(schedules::routes)
+            .configure(audit::routes),
     )
     .configure(previews::public_routes)
     .route(

@@ -3,8 +3,8 @@
 
 use super::limits::RateLimitDocs;
 use super::{
-    datasources, drift, error, events, health, pages, previews, projects, publish, releases, retry,
-    settings, sync, targets, tokens, versions, webhook_endpoints, webhooks,
+    audit, datasources, drift, error, events, health, pages, previews, projects, publish, releases,
+    retry, schedules, settings, sync, targets, tokens, versions, webhook_endpoints, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -31,6 +31,8 @@ use utoipa_swagger_ui::SwaggerUi;
         webhook_endpoints::list, webhook_endpoints::create, webhook_endpoints::get, webhook_endpoints::patch,
         webhook_endpoints::delete, webhook_endpoints::deliveries, webhook_endpoints::redeliver, webhook_endpoints::send_test,
         previews::create, previews::open, previews::list_for_project, previews::list_for_page, previews::revoke,
+        schedules::create, schedules::list, schedules::get, schedules::cancel, schedules::cancel_post,
+        audit::list,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
     modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs),
@@ -46,6 +48,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "publish", description = "Compile, publish jobs, releases and rollback"),
         (name = "webhooks", description = "The signed publish webhook in, signed publish events out (Standard Webhooks): secrets, subscriber endpoints, delivery log"),
         (name = "previews", description = "Preview links: a compiled draft behind an unguessable token, with a TTL"),
+        (name = "schedules", description = "Publishes and unpublishes scheduled for a time"),
+        (name = "audit", description = "Who changed what, when (admin scope)"),
         (name = "ops", description = "Health, readiness and metrics (no auth)"),
     )
 )]

@@ -83,6 +83,7 @@ pub async fn list(
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<PageInput>,
@@ -97,6 +98,15 @@ pub async fn create(
         .create_page(project.id, &fields)
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
+    super::audit::record(
+        &req,
+        &auth,
+        "page.create",
+        Some(project.id),
+        page.id,
+        page_summary(&page),
+    )
+    .await;
     let mut res = page_response(actix_web::http::StatusCode::CREATED, &page);
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/pages/{}", page.id)) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -179,6 +189,7 @@ pub async fn save(
         (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     if_match: IfMatch,
@@ -189,6 +200,15 @@ pub async fn delete(
         .soft_delete_page(page.id, if_match.0)
         .await
         .map_err(|e| ApiError::from_store(e, "page"))?;
+    super::audit::record(
+        &req,
+        &auth,
+        "page.delete",
+        Some(page.project_id),
+        page.id,
+        page_summary(&page),
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -197,6 +217,7 @@ pub async fn delete(
         (status = 409, body = ErrorBody, description = "Its slug or the homepage role was taken meanwhile")))]
 pub async fn restore(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -206,5 +227,19 @@ pub async fn restore(
         .restore_page(page.id)
         .await
         .map_err(|e| ApiError::from_store(e, "page"))?;
+    super::audit::record(
+        &req,
+        &auth,
+        "page.restore",
+        Some(page.project_id),
+        page.id,
+        page_summary(&page),
+    )
+    .await;
     Ok(page_response(actix_web::http::StatusCode::OK, &page))
+}
+
+/// A page's audit summary: which page, never its layout.
+fn page_summary(page: &Page) -> crate::audit::Summary {
+    crate::audit::Summary::of(&serde_json::json!({ "slug": page.slug, "name": page.name }))
 }

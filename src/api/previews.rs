@@ -151,6 +151,16 @@ pub async fn create(
             .filter_map(|d| serde_json::to_value(d).ok())
             .collect(),
     };
+    let summary = crate::audit::Summary::of(&body.preview);
+    super::audit::record(
+        &req,
+        &auth,
+        "preview.create",
+        Some(project.id),
+        body.preview.id,
+        summary,
+    )
+    .await;
     Ok(quota.apply(HttpResponse::Created().json(body)))
 }
 
@@ -232,6 +242,7 @@ pub async fn list_for_page(
 pub async fn revoke(
     state: web::Data<AppState>,
     clients: web::Data<ClientPool>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -242,5 +253,15 @@ pub async fn revoke(
     crate::preview::revoke(&state.store, &clients, view.id)
         .await
         .map_err(map_err)?;
+    let none = crate::audit::Summary::none();
+    super::audit::record(
+        &req,
+        &auth,
+        "preview.revoke",
+        Some(view.project_id),
+        view.id,
+        none,
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,11 +1,13 @@
 //! `/api/projects`: thin handlers over the store.
 
+use super::audit;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, JsonBody, PageQuery};
 use super::{merge_patch, AppState, Paginated};
+use crate::audit::Summary;
 use crate::domain::project::{Project, ProjectInput};
 use crate::domain::token::Scope;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -41,6 +43,7 @@ pub async fn list(
     responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     body: JsonBody<ProjectInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -51,6 +54,16 @@ pub async fn create(
         .create_project(&fields)
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
+    let summary = Summary::of(&project);
+    audit::record(
+        &req,
+        &auth,
+        "project.create",
+        Some(project.id),
+        project.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::Created().json(project))
 }
 
@@ -71,12 +84,13 @@ pub async fn get(
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<ProjectInput>,
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
-    save(&state, current, body.0).await
+    save(&state, &req, &auth, current, body.0).await
 }
 
 #[utoipa::path(patch, path = "/api/projects/{project}", tag = "projects",
@@ -85,17 +99,20 @@ pub async fn replace(
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
     let input = merge_patch(&ProjectInput::from(&current), body.0)?;
-    save(&state, current, input).await
+    save(&state, &req, &auth, current, input).await
 }
 
 async fn save(
     state: &AppState,
+    req: &HttpRequest,
+    auth: &Auth,
     current: Project,
     mut input: ProjectInput,
 ) -> Result<HttpResponse, ApiError> {
@@ -110,6 +127,16 @@ async fn save(
         .update_project(current.id, &fields)
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
+    let summary = Summary::changes(&current, &project);
+    audit::record(
+        req,
+        auth,
+        "project.update",
+        Some(project.id),
+        project.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::Ok().json(project))
 }
 
@@ -118,6 +145,7 @@ async fn save(
     responses((status = 204, description = "Deleted with its pages and history"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -127,5 +155,15 @@ pub async fn delete(
         .delete_project(project.id)
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
+    let summary = Summary::of(&serde_json::json!({ "slug": project.slug, "name": project.name }));
+    audit::record(
+        &req,
+        &auth,
+        "project.delete",
+        Some(project.id),
+        project.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }

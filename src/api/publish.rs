@@ -130,6 +130,8 @@ pub async fn enqueue(
     {
         Enqueued::Created(job) => {
             state.wake_worker.notify_one();
+            let summary = crate::audit::Summary::of(&request);
+            super::audit::record(req, auth, request.kind(), Some(project), job.id, summary).await;
             job
         }
         Enqueued::Existing(job) => job,

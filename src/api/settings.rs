@@ -1,15 +1,17 @@
 //! `/api/projects/{project}/settings/cache`: the page cache an edge uses, its "Test
 //! connection" button, and flushing a project's keys.
 
+use super::audit;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, JsonBody, MaybeJson};
 use super::projects::authorized;
 use super::AppState;
+use crate::audit::Summary;
 use crate::cache;
 use crate::domain::settings::{CacheSettingsInput, CacheSettingsView};
 use crate::net::probe::{self, TestReport};
 use crate::net::{ConnError, ErrorKind};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -41,6 +43,7 @@ pub async fn get(
     responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<CacheSettingsInput>,
@@ -52,7 +55,26 @@ pub async fn put(
         .store
         .put_cache_settings(project.id, &settings)
         .await?;
-    Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
+    let (before, after) = (
+        CacheSettingsView::from(&stored),
+        CacheSettingsView::from(&settings),
+    );
+    let summary = Summary::changes(&before, &after)
+        .secret("redis_token", stored.redis_token != settings.redis_token)
+        .secret(
+            "redis_password",
+            stored.redis_password != settings.redis_password,
+        );
+    audit::record(
+        &req,
+        &auth,
+        "settings.update",
+        Some(project.id),
+        project.id,
+        summary,
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(after))
 }
 
 /// Tests the form's unsaved values (a secret left out is taken from the saved settings), or
@@ -94,6 +116,7 @@ pub struct FlushResult {
         (status = 502, body = ErrorBody, description = "The cache could not be reached")))]
 pub async fn flush(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -117,5 +140,15 @@ pub async fn flush(
             ))
         })
         .map_err(ApiError::Upstream)?;
+    let summary = Summary::of(&serde_json::json!({ "removed": removed }));
+    audit::record(
+        &req,
+        &auth,
+        "cache.flush",
+        Some(project.id),
+        project.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::Ok().json(FlushResult { removed }))
 }

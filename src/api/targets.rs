@@ -1,17 +1,19 @@
 //! Publish targets: `/api/projects/{project}/targets`, `/api/targets/{id}` and their tests.
 
 use super::access::{load, Need};
+use super::audit;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, JsonBody};
 use super::projects::authorized;
 use super::{merge_patch, AppState};
+use crate::audit::Summary;
 use crate::domain::settings::SecretPatch;
 use crate::domain::target::{Target, TargetFields, TargetInput, TargetKind, TargetView};
 use crate::domain::token::Scope;
 use crate::domain::FieldError;
 use crate::net::probe::{self, TestReport};
 use crate::publish::targets;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -80,6 +82,7 @@ pub async fn list(
     responses((status = 201, body = TargetView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<TargetInput>,
@@ -91,7 +94,17 @@ pub async fn create(
         .create_target(project.id, &f)
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
-    Ok(HttpResponse::Created().json(TargetView::from(&t)))
+    let view = TargetView::from(&t);
+    audit::record(
+        &req,
+        &auth,
+        "target.create",
+        Some(t.project_id),
+        t.id,
+        Summary::of(&view),
+    )
+    .await;
+    Ok(HttpResponse::Created().json(view))
 }
 
 #[utoipa::path(get, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
@@ -109,12 +122,13 @@ pub async fn get(
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    save(&state, &t, body.0).await
+    save(&state, &req, &auth, &t, body.0).await
 }
 
 #[utoipa::path(patch, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
@@ -122,6 +136,7 @@ pub async fn replace(
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<Value>,
@@ -136,23 +151,41 @@ pub async fn patch(
     };
     let mut input: TargetInput = merge_patch(&TargetInput::from_target(&t), patch)?;
     input.token = token;
-    save(&state, &t, input).await
+    save(&state, &req, &auth, &t, input).await
 }
 
-async fn save(state: &AppState, t: &Target, input: TargetInput) -> Result<HttpResponse, ApiError> {
+async fn save(
+    state: &AppState,
+    req: &HttpRequest,
+    auth: &Auth,
+    t: &Target,
+    input: TargetInput,
+) -> Result<HttpResponse, ApiError> {
     let f = fields(state, input, Some(t))?;
     let saved = state
         .store
         .update_target(t.id, &f)
         .await
         .map_err(|e| ApiError::from_store(e, "target"))?;
-    Ok(HttpResponse::Ok().json(TargetView::from(&saved)))
+    let (before, after) = (TargetView::from(t), TargetView::from(&saved));
+    let summary = Summary::changes(&before, &after).secret("token", t.token != saved.token);
+    audit::record(
+        req,
+        auth,
+        "target.update",
+        Some(t.project_id),
+        t.id,
+        summary,
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(after))
 }
 
 #[utoipa::path(delete, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -162,6 +195,16 @@ pub async fn delete(
         .delete_target(t.id)
         .await
         .map_err(|e| ApiError::from_store(e, "target"))?;
+    let summary = Summary::of(&serde_json::json!({ "name": t.name, "kind": t.kind }));
+    audit::record(
+        &req,
+        &auth,
+        "target.delete",
+        Some(t.project_id),
+        t.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,11 +1,13 @@
 //! `/api/tokens`: create, list and revoke API tokens (admin scope, not limited to a project).
 
+use super::audit;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, JsonBody};
 use super::AppState;
+use crate::audit::Summary;
 use crate::domain::token::{self, Scope, TokenInfo};
 use crate::domain::Problems;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -45,14 +47,15 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse
     responses((status = 201, body = CreatedToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     body: JsonBody<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let req = body.0;
+    let input = body.0;
     let mut problems = Problems::default();
-    let name = problems.text("/name", &req.name, 100);
-    if req.scopes.is_empty() {
+    let name = problems.text("/name", &input.name, 100);
+    if input.scopes.is_empty() {
         problems.push(
             "/scopes",
             "required",
@@ -60,7 +63,7 @@ pub async fn create(
         );
     }
     problems.finish(()).map_err(ApiError::Validation)?;
-    let project_id = match &req.project {
+    let project_id = match &input.project {
         Some(p) => Some(
             state
                 .store
@@ -74,9 +77,18 @@ pub async fn create(
     let secret = token::generate();
     let info = state
         .store
-        .insert_token(&secret, &name, &req.scopes, project_id)
+        .insert_token(&secret, &name, &input.scopes, project_id)
         .await?
         .ok_or_else(|| ApiError::internal("generated token collided"))?;
+    audit::record(
+        &req,
+        &auth,
+        "token.create",
+        info.project_id,
+        info.id,
+        Summary::of(&info),
+    )
+    .await;
     Ok(HttpResponse::Created().json(CreatedToken {
         token: secret,
         info,
@@ -87,6 +99,7 @@ pub async fn create(
     responses((status = 200, body = TokenInfo, description = "Revoked"), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -96,5 +109,15 @@ pub async fn revoke(
         .revoke_token(&path)
         .await
         .map_err(|e| ApiError::from_store(e, "token"))?;
+    let summary = Summary::of(&serde_json::json!({ "name": info.name }));
+    audit::record(
+        &req,
+        &auth,
+        "token.revoke",
+        info.project_id,
+        info.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::Ok().json(info))
 }

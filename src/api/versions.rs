@@ -51,6 +51,7 @@ pub async fn get(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn restore(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     auth: Auth,
     path: web::Path<(String, i64)>,
     if_match: IfMatch,
@@ -62,5 +63,17 @@ pub async fn restore(
         .get_page_version(page.id, n)
         .await
         .map_err(|e| ApiError::from_store(e, "version"))?;
-    save(&state, &page, if_match.0, PageInput::from(version)).await
+    let res = save(&state, &page, if_match.0, PageInput::from(version)).await?;
+    let summary =
+        crate::audit::Summary::of(&serde_json::json!({ "slug": page.slug, "version": n }));
+    super::audit::record(
+        &req,
+        &auth,
+        "page.restore_version",
+        Some(page.project_id),
+        page.id,
+        summary,
+    )
+    .await;
+    Ok(res)
 }

@@ -6,11 +6,13 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, JsonBody, PageQuery};
 use super::projects::authorized;
 use super::{merge_patch, AppState, Paginated};
+use crate::api::audit;
+use crate::audit::Summary;
 use crate::domain::webhook::{Endpoint, EndpointInput};
 use crate::domain::FieldError;
 use crate::store::deliveries::Delivery;
 use crate::webhooks::{events, generate_secret};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -82,6 +84,7 @@ pub async fn list(
     responses((status = 201, body = EndpointSaved), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<EndpointInput>,
@@ -93,6 +96,16 @@ pub async fn create(
         .store
         .create_endpoint(project.id, &input, &secret)
         .await?;
+    let summary = Summary::of(&endpoint);
+    audit::record(
+        &req,
+        &auth,
+        "webhook_endpoint.create",
+        Some(project.id),
+        endpoint.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::Created().json(EndpointSaved {
         endpoint,
         secret: Some(secret),
@@ -116,6 +129,7 @@ pub async fn get(
     responses((status = 200, body = EndpointSaved), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: JsonBody<Value>,
@@ -129,6 +143,16 @@ pub async fn patch(
         .store
         .update_endpoint(old.id, &input, secret.as_deref())
         .await?;
+    let summary = Summary::changes(&old, &endpoint).secret("secret", moved);
+    audit::record(
+        &req,
+        &auth,
+        "webhook_endpoint.update",
+        Some(old.project_id),
+        old.id,
+        summary,
+    )
+    .await;
     Ok(HttpResponse::Ok().json(EndpointSaved { endpoint, secret }))
 }
 
@@ -136,11 +160,21 @@ pub async fn patch(
     responses((status = 204, description = "Deleted with its pending deliveries"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let e = endpoint(&state, &auth, &path).await?;
     state.store.delete_endpoint(e.id).await?;
+    audit::record(
+        &req,
+        &auth,
+        "webhook_endpoint.delete",
+        Some(e.project_id),
+        e.id,
+        Summary::none(),
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -178,6 +212,7 @@ fn disabled(e: &Endpoint) -> Result<(), ApiError> {
     responses((status = 202, body = Delivery), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn redeliver(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -187,6 +222,15 @@ pub async fn redeliver(
     .await?;
     disabled(&state.store.get_endpoint(d.endpoint_id).await?)?;
     let again = state.store.redeliver(&d).await?;
+    audit::record(
+        &req,
+        &auth,
+        "webhook_delivery.redeliver",
+        Some(d.project_id),
+        d.id,
+        Summary::none(),
+    )
+    .await;
     state.publish.hooks_wake.notify_one();
     Ok(HttpResponse::Accepted().json(again))
 }
@@ -196,6 +240,7 @@ pub async fn redeliver(
     responses((status = 202, body = Delivery), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn send_test(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -217,5 +262,14 @@ pub async fn send_test(
     tx.commit().await?;
     state.publish.hooks_wake.notify_one();
     let d = state.store.message_delivery(event.id).await?;
+    audit::record(
+        &req,
+        &auth,
+        "webhook_endpoint.test",
+        Some(e.project_id),
+        e.id,
+        Summary::none(),
+    )
+    .await;
     Ok(HttpResponse::Accepted().json(d))
 }

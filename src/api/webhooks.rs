@@ -6,7 +6,8 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, MaybeJson, RawBody};
 use super::projects::authorized;
 use super::publish::{accepted, check_targets, Accepted, PublishBody};
-use super::AppState;
+use super::{audit, AppState};
+use crate::audit::Summary;
 use crate::domain::publish::JobRequest;
 use crate::store::publish::Enqueued;
 use crate::store::webhooks::WebhookSecretView;
@@ -52,9 +53,25 @@ impl crate::api::access::Owned for WebhookSecretView {
     }
 }
 
-async fn new_secret(state: &AppState, project: Uuid) -> Result<HttpResponse, ApiError> {
+/// Creates a secret, records `action` and answers 201 with the secret (shown once).
+async fn new_secret(
+    state: &AppState,
+    req: &HttpRequest,
+    auth: &Auth,
+    action: &'static str,
+    project: Uuid,
+) -> Result<HttpResponse, ApiError> {
     let secret = generate_secret();
     let view = state.store.create_webhook_secret(project, &secret).await?;
+    audit::record(
+        req,
+        auth,
+        action,
+        Some(project),
+        view.id,
+        Summary::of(&view),
+    )
+    .await;
     Ok(HttpResponse::Created().json(CreatedSecret {
         id: view.id,
         secret,
@@ -67,11 +84,12 @@ async fn new_secret(state: &AppState, project: Uuid) -> Result<HttpResponse, Api
     responses((status = 201, body = CreatedSecret, description = "The secret, shown once")))]
 pub async fn create_secret(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    new_secret(&state, project.id).await
+    new_secret(&state, &req, &auth, "webhook_secret.create", project.id).await
 }
 
 #[utoipa::path(get, path = "/api/projects/{project}/webhook-secrets", tag = "webhooks",
@@ -93,6 +111,7 @@ pub async fn list_secrets(
     responses((status = 201, body = CreatedSecret, description = "The new secret, shown once")))]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: MaybeJson<RotateBody>,
@@ -116,13 +135,24 @@ pub async fn rotate_secret(
     let until = state.store.now() + chrono::Duration::seconds(grace);
     let until = old.expires_at.map_or(until, |e| e.min(until));
     state.store.expire_webhook_secret(old.id, until).await?;
-    new_secret(&state, old.project_id).await
+    let summary = Summary::of(&serde_json::json!({ "expires_at": until }));
+    audit::record(
+        &req,
+        &auth,
+        "webhook_secret.expire",
+        Some(old.project_id),
+        old.id,
+        summary,
+    )
+    .await;
+    new_secret(&state, &req, &auth, "webhook_secret.rotate", old.project_id).await
 }
 
 #[utoipa::path(delete, path = "/api/webhook-secrets/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
     responses((status = 204, description = "Revoked at once")))]
 pub async fn revoke_secret(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -131,6 +161,15 @@ pub async fn revoke_secret(
     })
     .await?;
     state.store.delete_webhook_secret(s.id).await?;
+    audit::record(
+        &req,
+        &auth,
+        "webhook_secret.revoke",
+        Some(s.project_id),
+        s.id,
+        Summary::none(),
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -196,6 +235,8 @@ pub async fn publish_hook(
     {
         Enqueued::Created(job) => {
             state.wake_worker.notify_one();
+            let summary = Summary::of(&request);
+            audit::record_webhook(&req, request.kind(), project, job.id, summary).await;
             job
         }
         Enqueued::Existing(job) => job,

@@ -1,6 +1,7 @@
 //! `edgepub secrets rotate-key` and `edgepub token …`.
 
 use super::*;
+use crate::audit::{self, Summary};
 
 pub(super) async fn rotate_key(
     config: &Config,
@@ -29,6 +30,9 @@ pub(super) async fn rotate_key(
         (None, None) => (secrets::rotate_file_key(&config.data_dir, &old)?, false),
     };
     let count = store.with_keyring(ring.clone()).reseal_secrets().await?;
+    // The key id only: never the key.
+    let key_id = ring.current().id().to_string();
+    audit::record_cli(store, "secrets.rotate_key", None, key_id, Summary::none()).await;
     if from_env {
         eprintln!("edgepub: re-sealed {count} secrets under key {}; now set EDGEPUB_SECRET_KEY to the new key", ring.current().id());
     } else {
@@ -64,6 +68,8 @@ pub(super) async fn token_command(store: &Store, command: TokenCommand) -> anyho
                 .insert_token(&secret, &name, &scopes, project_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("generated token collided; try again"))?;
+            let summary = Summary::of(&info);
+            audit::record_cli(store, "token.create", info.project_id, info.id, summary).await;
             eprintln!(
                 "edgepub: created token `{}` ({}); the secret below is shown only once",
                 info.name, info.id
@@ -97,6 +103,8 @@ pub(super) async fn token_command(store: &Store, command: TokenCommand) -> anyho
                 .revoke_token(&id_or_name)
                 .await
                 .map_err(|_| anyhow::anyhow!("no token `{id_or_name}`"))?;
+            let summary = Summary::of(&serde_json::json!({ "name": t.name }));
+            audit::record_cli(store, "token.revoke", t.project_id, t.id, summary).await;
             eprintln!("edgepub: revoked token `{}` ({})", t.name, t.id);
         }
     }

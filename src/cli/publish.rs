@@ -35,6 +35,8 @@ pub async fn publish(
         Enqueued::Created(job) | Enqueued::Existing(job) => job,
         Enqueued::KeyReused => anyhow::bail!("unexpected idempotency conflict"),
     };
+    let summary = crate::audit::Summary::of(&job.request);
+    crate::audit::record_cli(store, "publish", Some(project.id), job.id, summary).await;
     eprintln!(
         "edgepub: publish job {} queued for `{}`",
         job.id, project.slug

@@ -5,6 +5,7 @@ pub mod page;
 pub mod project;
 pub mod publish;
 pub mod redis_url;
+pub mod schedule;
 pub mod settings;
 pub mod slug;
 pub mod target;

@@ -7,6 +7,7 @@
 //! per backend. This keeps the two backends from drifting apart, which a trait with two
 //! hand-written implementations invites.
 
+pub mod audit;
 pub mod datasources;
 pub mod deliveries;
 mod error;
@@ -18,6 +19,7 @@ pub mod previews;
 pub mod projects;
 pub mod publish;
 pub mod releases;
+pub mod schedules;
 pub mod settings;
 pub mod target_pages;
 pub mod targets;

@@ -53,6 +53,29 @@ impl JobRow {
     }
 }
 
+/// A new job's stored request, its hash (idempotency) and its initial progress.
+fn new_job(request: &JobRequest) -> Result<(Value, String, Json<Value>), StoreError> {
+    let body = serde_json::to_value(request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        crate::compile::canonical_json(&body).as_bytes(),
+    ));
+    let progress = Json(
+        serde_json::to_value(Progress {
+            stage: "queued".into(),
+            ..Default::default()
+        })
+        .unwrap_or_default(),
+    );
+    Ok((body, hash, progress))
+}
+
+fn insert_job_sql() -> String {
+    format!(
+        "INSERT INTO publish_jobs (id, project_id, kind, request, idempotency_key, request_hash, created_by, state, progress, attempts, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, 0, $9) ON CONFLICT (project_id, idempotency_key) DO NOTHING RETURNING {JOB_COLS}"
+    )
+}
+
 /// How long an `Idempotency-Key` is remembered.
 const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 
@@ -73,22 +96,9 @@ impl Store {
         key: Option<&str>,
         created_by: Option<Uuid>,
     ) -> Result<Enqueued, StoreError> {
-        let body = serde_json::to_value(request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            crate::compile::canonical_json(&body).as_bytes(),
-        ));
+        let (body, hash, progress) = new_job(request)?;
         let now = self.clock.now();
-        let progress = Json(
-            serde_json::to_value(Progress {
-                stage: "queued".into(),
-                ..Default::default()
-            })
-            .unwrap_or_default(),
-        );
-        let insert = format!(
-            "INSERT INTO publish_jobs (id, project_id, kind, request, idempotency_key, request_hash, created_by, state, progress, attempts, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, 0, $9) ON CONFLICT (project_id, idempotency_key) DO NOTHING RETURNING {JOB_COLS}"
-        );
+        let insert = insert_job_sql();
         let row = on_pool!(self, p => {
             if let Some(k) = key {
                 // A key older than the window may be used again for a new job.
@@ -121,6 +131,33 @@ impl Store {
         } else {
             Enqueued::KeyReused
         })
+    }
+
+    /// Enqueues a job inside `tx` (no idempotency key), so whatever asked for it (a schedule
+    /// being claimed) commits with it or not at all.
+    pub async fn enqueue_job_with_id(
+        &self,
+        tx: &mut Tx,
+        id: Uuid,
+        project_id: Uuid,
+        request: &JobRequest,
+        created_by: Option<Uuid>,
+    ) -> Result<Job, StoreError> {
+        let (body, hash, progress) = new_job(request)?;
+        let insert = insert_job_sql();
+        let row = on_tx!(tx, c => sqlx::query_as::<_, JobRow>(&insert)
+            .bind(id)
+            .bind(project_id)
+            .bind(request.kind())
+            .bind(Json(&body))
+            .bind(None::<&str>)
+            .bind(&hash)
+            .bind(created_by)
+            .bind(&progress)
+            .bind(self.clock.now())
+            .fetch_one(c)
+            .await?);
+        Ok(row.into_job()?.0)
     }
 
     pub async fn get_job(&self, id: Uuid) -> Result<Job, StoreError> {

@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod audit;
+mod audit_query;
 mod auth;
 mod cache;
 mod cache_step;
@@ -25,6 +27,8 @@ mod ratelimit;
 mod readers;
 mod release_deltas;
 mod replicas;
+mod schedules;
+mod schedules_replicas;
 mod secrets;
 mod settings;
 mod subscriber;

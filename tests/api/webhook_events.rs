@@ -104,6 +104,10 @@ async fn events_are_signed_for_each_endpoint_and_filtered_by_type(backend: Backe
         );
     }
 
+    let (_, audit) = app.get("/api/audit?action=webhook_endpoint.*").await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(2), "{audit}");
+    assert!(!audit.to_string().contains("whsec_"), "{audit}");
+
     let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     let got = all.wait_for(1).await;
