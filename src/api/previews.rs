@@ -138,8 +138,10 @@ pub async fn create(
     .await
     .map_err(map_err)?;
     let path = format!("/preview/{}", created.token);
-    let info = req.connection_info();
-    let url = format!("{}://{}{path}", info.scheme(), info.host());
+    let url = {
+        let info = req.connection_info();
+        format!("{}://{}{path}", info.scheme(), info.host())
+    };
     let body = CreatedPreview {
         preview: created.view,
         token: created.token,
