@@ -33,16 +33,11 @@ pub async fn desired(
 ) -> Result<Desired, PublishError> {
     match &job.request {
         JobRequest::Publish { pages, force, .. } => {
-            let ids = match pages {
-                None => ctx.store.live_page_ids(project.id).await?,
-                Some(ids) => ids.clone(),
-            };
-            progress.pages_total = ids.len() as u64;
             let wanted = compile_all(
                 ctx,
                 job,
                 project,
-                &ids,
+                pages.as_deref(),
                 Scope {
                     partial: pages.is_some(),
                     force: *force,
@@ -129,23 +124,30 @@ async fn compile_all(
     ctx: &PublishContext,
     job: &Job,
     project: &Project,
-    ids: &[Uuid],
+    only: Option<&[Uuid]>,
     scope: Scope,
     progress: &mut Progress,
     result: &mut JobResult,
 ) -> Result<Vec<Wanted>, PublishError> {
     let datasources = public_datasources(&ctx.store, project.id).await?;
     let context = context_hash(project, &datasources, &ctx.compile);
-    let hits: HashMap<Uuid, MemoHit> = if scope.force {
-        HashMap::new()
-    } else {
-        ctx.store
-            .memo_hits(project.id, &context, scope.partial.then_some(ids))
-            .await?
-            .into_iter()
-            .map(|h| (h.page_id, h))
-            .collect()
+    // The pages and their memo hits: only those named, or every live page in one read.
+    let (ids, hits) = match only {
+        Some(ids) => {
+            let hits = match scope.force {
+                true => Vec::new(),
+                false => ctx.store.memo_hits(project.id, &context, Some(ids)).await?,
+            };
+            (ids.to_vec(), hits)
+        }
+        None => ctx.store.live_pages_with_memo(project.id, &context).await?,
     };
+    progress.pages_total = ids.len() as u64;
+    let hits: HashMap<Uuid, MemoHit> = match scope.force {
+        true => HashMap::new(),
+        false => hits.into_iter().map(|h| (h.page_id, h)).collect(),
+    };
+    let ids = &ids[..];
     let mut wanted = Vec::with_capacity(ids.len());
     let mut to_compile = Vec::new();
     for id in ids {
