@@ -327,8 +327,15 @@ impl Store {
 
     /// Whether a live, public page is the project's homepage.
     pub async fn has_public_homepage(&self, project_id: Uuid) -> Result<bool, StoreError> {
-        let sql = "SELECT COUNT(*) FROM pages WHERE project_id = $1 AND deleted_at IS NULL AND is_homepage = $2 AND is_public = $2";
-        let n: i64 = on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).bind(true).fetch_one(p).await)?;
+        // Literal conditions, one per backend: SQLite uses the partial homepage index only for
+        // `is_homepage = 1` written out; with a bound value it reads every page row, layouts
+        // and all (a 10,000-page project pays ~100 ms for one changed page).
+        let sql = match self.db {
+            super::Db::Sqlite(_) => "SELECT COUNT(*) FROM pages INDEXED BY pages_one_homepage WHERE project_id = $1 AND deleted_at IS NULL AND is_homepage = 1 AND is_public = 1",
+            super::Db::Postgres(_) => "SELECT COUNT(*) FROM pages WHERE project_id = $1 AND deleted_at IS NULL AND is_homepage AND is_public",
+        };
+        let n: i64 =
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).fetch_one(p).await)?;
         Ok(n > 0)
     }
 }
