@@ -96,6 +96,7 @@ pub fn publish_context(config: &Config, store: Store) -> crate::publish::Publish
         owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         cache_wake: Arc::new(tokio::sync::Notify::new()),
         hooks_wake: Arc::new(tokio::sync::Notify::new()),
+        retention_wake: Arc::new(tokio::sync::Notify::new()),
         lease: chrono::Duration::seconds(i64::try_from(config.lease_secs).unwrap_or(15)),
     }
 }
@@ -177,6 +178,20 @@ impl Application {
             publish.cache_wake.clone(),
             std::time::Duration::from_secs(1),
         );
+        if config.release_retention > 0 {
+            background.spawn(
+                Arc::new(crate::publish::retention::RetentionWork {
+                    store: publish.store.clone(),
+                    // Its own owner: the publish worker of this process must not count as
+                    // holding the lease for it (or lose its lease when pruning ends).
+                    owner: format!("{}-retention", publish.owner),
+                    lease: publish.lease,
+                    keep: i64::try_from(config.release_retention).unwrap_or(i64::MAX),
+                }),
+                publish.retention_wake.clone(),
+                std::time::Duration::from_secs(3600),
+            );
+        }
         background.spawn(
             Arc::new(crate::webhooks::delivery::DeliveryWork::new(
                 publish.store.clone(),

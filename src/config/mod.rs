@@ -89,6 +89,9 @@ pub struct Config {
     pub webhook_grace_secs: i64,
     /// How long an outgoing event's request may take before the attempt counts as failed.
     pub webhook_timeout_secs: u64,
+    /// Releases kept per project (0: all); older ones are pruned with the compiled pages
+    /// nothing refers to any more.
+    pub release_retention: u64,
     /// Audit entries older than this many days are pruned (0: kept forever).
     pub audit_retention_days: u64,
     /// Components per page, nesting depth and layout bytes a page may have.
@@ -241,6 +244,7 @@ impl Config {
             proxy_allow_commands: l.list("EDGEPUB_PROXY_ALLOW_COMMANDS"),
             webhook_grace_secs: l.num("EDGEPUB_WEBHOOK_GRACE_SECS", 86_400, 0),
             webhook_timeout_secs: l.num("EDGEPUB_WEBHOOK_TIMEOUT_SECS", 10, 1),
+            release_retention: l.num("EDGEPUB_RELEASE_RETENTION", 100, 0),
             audit_retention_days: l.num("EDGEPUB_AUDIT_RETENTION_DAYS", 90, 0),
             max_components: l.num("EDGEPUB_MAX_COMPONENTS", 5_000, 1),
             max_depth: l.num("EDGEPUB_MAX_DEPTH", 32, 1),

@@ -21,6 +21,8 @@ pub struct PublishContext {
     pub cache_wake: Arc<tokio::sync::Notify>,
     /// Wakes the webhook delivery worker when an event is recorded.
     pub hooks_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the retention worker when a release is recorded.
+    pub retention_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The compiler's input for a project's pages and datasources.

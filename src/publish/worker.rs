@@ -31,6 +31,8 @@ impl Work for PublishWork {
             if let Some(lease) = Lease::acquire(&ctx.store, project, &ctx.owner, ctx.lease).await? {
                 let result = drain(ctx, project, &lease, stop).await;
                 lease.release().await;
+                // Pruning waits for the project's lease; it is free now.
+                ctx.retention_wake.notify_one();
                 result?;
             }
         }

@@ -19,6 +19,7 @@ pub mod previews;
 pub mod projects;
 pub mod publish;
 pub mod releases;
+mod retention;
 pub mod schedules;
 pub mod settings;
 pub mod target_pages;

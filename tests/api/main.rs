@@ -27,6 +27,7 @@ mod ratelimit;
 mod readers;
 mod release_deltas;
 mod replicas;
+mod retention;
 mod schedules;
 mod schedules_replicas;
 mod secrets;
