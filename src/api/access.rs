@@ -44,7 +44,8 @@ owned!(
     crate::domain::datasource::Datasource,
     crate::domain::target::Target,
     crate::domain::publish::Job,
-    crate::domain::publish::Release
+    crate::domain::publish::Release,
+    crate::store::pages::PageRef
 );
 
 /// Parses `id` (an unparsable id is a 404 like an unknown one), loads the resource and checks

@@ -149,9 +149,7 @@ pub async fn spawn_clocked(
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_sources(None, &env).expect("test config");
-    let store = open_store(&config, clock)
-        .await
-        .expect("open store");
+    let store = open_store(&config, clock).await.expect("open store");
     edgepub::startup::bootstrap_admin(&store, &config)
         .await
         .expect("bootstrap");

@@ -22,6 +22,7 @@ mod publish;
 mod push_edge;
 mod readers;
 mod replicas;
+mod saves;
 mod secrets;
 mod settings;
 mod targets;
