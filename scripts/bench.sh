@@ -198,12 +198,16 @@ seed() {
 # --- a. full publish of FULL_PAGES pages vs the sqlite3 CLI ---------------------------------
 if want a; then
     start_server a
+    sleep 2
+    a_idle_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
     seed --project full --pages "$FULL_PAGES"
     row "seed: POST pages, $CONCURRENCY in flight" "$FULL_PAGES" "$(kv wall_s "$SEED") s" \
         "$(kv pages_per_s "$SEED")" "$PEAK" "-" "-"
     NOTES+=("average page body: $(kv avg_body_bytes "$SEED") bytes of JSON")
     db=$WORK/a/data/sites/full/pages.db
     if run_publish --project full; then
+        a_done=$EPOCHSECONDS
+        a_peak=$PEAK
         a_wall=$(kv wall_s "$PUB")
         [[ $(kv upserted "$PUB") == "$FULL_PAGES" ]] || die "expected $FULL_PAGES upserts: $PUB"
         sqlite3 "$db" ".schema published_pages" >"$WORK/a/schema.sql"
@@ -219,6 +223,15 @@ if want a; then
         a_base=$(since "$t0")
         copied=$(sqlite3 "$WORK/a/baseline.db" "SELECT count(*) FROM published_pages;")
         [[ $copied == "$FULL_PAGES" ]] || die "baseline holds $copied rows"
+        # Memory that returns (P6): the server's RSS a minute after the job, against its idle RSS
+        # plus the drafts' bytes, and the peak against the drafts' bytes.
+        sleep $((a_done + 60 - EPOCHSECONDS > 0 ? a_done + 60 - EPOCHSECONDS : 0))
+        a_after_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
+        NOTES+=("$(awk -v idle="$a_idle_kb" -v after="$a_after_kb" -v peak="${a_peak% MB}" \
+            -v drafts="$(($(kv avg_body_bytes "$SEED") * FULL_PAGES))" 'BEGIN {
+                d = drafts / 1048576; i = idle / 1024; a = after / 1024
+                printf "a: memory: idle %.1f MB before seeding; drafts %.1f MB; peak %s MB = %.1fx the drafts;", i, d, peak, peak / d
+                printf " RSS 60 s after the job %.1f MB = %.2fx (idle + drafts)", a, a / (i + d) }')")
         row "a. full publish, local target (API)" "$FULL_PAGES" "$a_wall s" "$(rate "$FULL_PAGES" "$a_wall")" \
             "$PEAK" "$a_base s" "$(ratio "$a_wall" "$a_base")"
         NOTES+=("a: job compile_ms=$(kv compile_ms "$PUB") write_ms=$(kv write_ms "$PUB") total_ms=$(kv total_ms "$PUB");\
