@@ -141,7 +141,7 @@ async fn compile_all(
         HashMap::new()
     } else {
         ctx.store
-            .memo_hits(project.id, &context)
+            .memo_hits(project.id, &context, scope.partial.then_some(ids))
             .await?
             .into_iter()
             .map(|h| (h.page_id, h))

@@ -11,16 +11,40 @@ pub struct MemoHit {
 }
 
 impl Store {
-    /// Live pages of the project whose current draft version was compiled under `context`.
+    /// Live pages of the project whose current draft version was compiled under `context`:
+    /// among `ids` when given (a partial publish looks up only its own pages, not the whole
+    /// project), else all of them.
     pub async fn memo_hits(
         &self,
         project_id: Uuid,
         context: &str,
+        ids: Option<&[Uuid]>,
     ) -> Result<Vec<MemoHit>, StoreError> {
-        let sql = "SELECT p.id, m.slug, m.content_hash FROM pages p \
-                   JOIN compile_memo m ON m.page_id = p.id AND m.page_version = p.version AND m.context_hash = $2 \
-                   WHERE p.project_id = $1 AND p.deleted_at IS NULL";
-        let rows: Vec<(Uuid, String, String)> = on_pool!(self, p => sqlx::query_as(sql).bind(project_id).bind(context).fetch_all(p).await)?;
+        const SQL: &str = "SELECT p.id, m.slug, m.content_hash FROM pages p \
+                   JOIN compile_memo m ON m.page_id = p.id AND m.page_version = p.version AND m.context_hash = ";
+        let mut rows: Vec<(Uuid, String, String)> = Vec::new();
+        // One pass over the project, or one `IN (…)` list per 500 of the given pages.
+        let chunks: Vec<Option<&[Uuid]>> = match ids {
+            Some(ids) => ids.chunks(500).map(Some).collect(),
+            None => vec![None],
+        };
+        for chunk in chunks {
+            let part: Vec<(Uuid, String, String)> = on_pool!(self, p => {
+                let mut qb = sqlx::QueryBuilder::new(SQL);
+                qb.push_bind(context).push(" WHERE p.project_id = ").push_bind(project_id);
+                qb.push(" AND p.deleted_at IS NULL");
+                if let Some(chunk) = chunk {
+                    qb.push(" AND p.id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                }
+                qb.build_query_as().fetch_all(p).await
+            })?;
+            rows.extend(part);
+        }
         Ok(rows
             .into_iter()
             .map(|(page_id, slug, content_hash)| MemoHit {
