@@ -25,7 +25,8 @@
 # BENCH_BATCH (1000: projects larger than this get their untimed first publish as partial
 # publishes of this many pages), BENCH_SERVER_MEM_GB (12: address-space cap of each server, so
 # a runaway publish aborts the server instead of exhausting the machine), BENCH_SKIP_BUILD=1 to
-# use the binaries already in target/release.
+# use the binaries already in target/release, BENCH_ONLY="a b c d e" (default all; the
+# letters to run: d runs with a, e needs b).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -37,6 +38,8 @@ WRK_SECS=${BENCH_WRK_SECS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 BATCH=${BENCH_BATCH:-1000}
 MEM_GB=${BENCH_SERVER_MEM_GB:-12}
+ONLY=" ${BENCH_ONLY:-a b c d e} "
+want() { [[ $ONLY == *" $1 "* ]]; }
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 SERVER_BIN=$TARGET_DIR/release/edgepub
 BENCH_BIN=$TARGET_DIR/release/edgepub-bench
@@ -194,188 +197,211 @@ seed() {
 }
 
 # --- a. full publish of FULL_PAGES pages vs the sqlite3 CLI ---------------------------------
-start_server a
-seed --project full --pages "$FULL_PAGES"
-row "seed: POST pages, $CONCURRENCY in flight" "$FULL_PAGES" "$(kv wall_s "$SEED") s" \
-    "$(kv pages_per_s "$SEED")" "$PEAK" "-" "-"
-NOTES+=("average page body: $(kv avg_body_bytes "$SEED") bytes of JSON")
-db=$WORK/a/data/sites/full/pages.db
-if run_publish --project full; then
-    a_wall=$(kv wall_s "$PUB")
-    [[ $(kv upserted "$PUB") == "$FULL_PAGES" ]] || die "expected $FULL_PAGES upserts: $PUB"
-    sqlite3 "$db" ".schema published_pages" >"$WORK/a/schema.sql"
-    {
-        echo "PRAGMA synchronous=NORMAL;"
-        echo "BEGIN;"
-        sqlite3 "$db" ".mode insert published_pages" "SELECT * FROM published_pages;"
-        echo "COMMIT;"
-    } >"$WORK/a/rows.sql"
-    { echo "PRAGMA journal_mode=WAL;"; cat "$WORK/a/schema.sql"; } | sqlite3 "$WORK/a/baseline.db" >/dev/null
-    t0=$(now)
-    sqlite3 "$WORK/a/baseline.db" <"$WORK/a/rows.sql"
-    a_base=$(since "$t0")
-    copied=$(sqlite3 "$WORK/a/baseline.db" "SELECT count(*) FROM published_pages;")
-    [[ $copied == "$FULL_PAGES" ]] || die "baseline holds $copied rows"
-    row "a. full publish, local target (API)" "$FULL_PAGES" "$a_wall s" "$(rate "$FULL_PAGES" "$a_wall")" \
-        "$PEAK" "$a_base s" "$(ratio "$a_wall" "$a_base")"
-    NOTES+=("a: job compile_ms=$(kv compile_ms "$PUB") write_ms=$(kv write_ms "$PUB") total_ms=$(kv total_ms "$PUB");\
+if want a; then
+    start_server a
+    sleep 2
+    a_idle_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
+    seed --project full --pages "$FULL_PAGES"
+    row "seed: POST pages, $CONCURRENCY in flight" "$FULL_PAGES" "$(kv wall_s "$SEED") s" \
+        "$(kv pages_per_s "$SEED")" "$PEAK" "-" "-"
+    NOTES+=("average page body: $(kv avg_body_bytes "$SEED") bytes of JSON")
+    db=$WORK/a/data/sites/full/pages.db
+    if run_publish --project full; then
+        a_done=$EPOCHSECONDS
+        a_peak=$PEAK
+        a_wall=$(kv wall_s "$PUB")
+        [[ $(kv upserted "$PUB") == "$FULL_PAGES" ]] || die "expected $FULL_PAGES upserts: $PUB"
+        sqlite3 "$db" ".schema published_pages" >"$WORK/a/schema.sql"
+        {
+            echo "PRAGMA synchronous=NORMAL;"
+            echo "BEGIN;"
+            sqlite3 "$db" ".mode insert published_pages" "SELECT * FROM published_pages;"
+            echo "COMMIT;"
+        } >"$WORK/a/rows.sql"
+        { echo "PRAGMA journal_mode=WAL;"; cat "$WORK/a/schema.sql"; } | sqlite3 "$WORK/a/baseline.db" >/dev/null
+        t0=$(now)
+        sqlite3 "$WORK/a/baseline.db" <"$WORK/a/rows.sql"
+        a_base=$(since "$t0")
+        copied=$(sqlite3 "$WORK/a/baseline.db" "SELECT count(*) FROM published_pages;")
+        [[ $copied == "$FULL_PAGES" ]] || die "baseline holds $copied rows"
+        # Memory that returns (P6): the server's RSS a minute after the job, against its idle RSS
+        # plus the drafts' bytes, and the peak against the drafts' bytes.
+        sleep $((a_done + 60 - EPOCHSECONDS > 0 ? a_done + 60 - EPOCHSECONDS : 0))
+        a_after_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
+        NOTES+=("$(awk -v idle="$a_idle_kb" -v after="$a_after_kb" -v peak="${a_peak% MB}" \
+            -v drafts="$(($(kv avg_body_bytes "$SEED") * FULL_PAGES))" 'BEGIN {
+                d = drafts / 1048576; i = idle / 1024; a = after / 1024
+                printf "a: memory: idle %.1f MB before seeding; drafts %.1f MB; peak %s MB = %.1fx the drafts;", i, d, peak, peak / d
+                printf " RSS 60 s after the job %.1f MB = %.2fx (idle + drafts)", a, a / (i + d) }')")
+        row "a. full publish, local target (API)" "$FULL_PAGES" "$a_wall s" "$(rate "$FULL_PAGES" "$a_wall")" \
+            "$PEAK" "$a_base s" "$(ratio "$a_wall" "$a_base")"
+        NOTES+=("a: job compile_ms=$(kv compile_ms "$PUB") write_ms=$(kv write_ms "$PUB") total_ms=$(kv total_ms "$PUB");\
  pages.db $(du -k "$db" | cut -f1) KB; rows.sql $(du -k "$WORK/a/rows.sql" | cut -f1) KB;\
  baseline = sqlite3 CLI, same schema and indexes, WAL, synchronous=NORMAL, one BEGIN/COMMIT")
-else
-    row "a. full publish, local target (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "-" "-"
-    NOTES+=("a: full publish failed: $FAIL")
-fi
-# --- d. the same pages to Turso (Hrana over HTTP) vs to a fresh local file ------------------
-TURSODB=node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb
-add_target() {
-    curl -fsS -X POST "$BASE/api/projects/full/targets" -H "Authorization: Bearer $TOKEN" \
-        -H 'content-type: application/json' -d "$1" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p' | head -n 1
-}
-if [[ -n ${a_wall:-} && -x $TURSODB ]]; then
-    tport=$(free_port)
-    "$TURSODB" "$WORK/a/turso.db" --sync-server "127.0.0.1:$tport" >"$WORK/a/turso.log" 2>&1 &
-    TURSO_PID=$!
-    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break; sleep 0.1; done
-    local2=$(add_target '{"kind": "local", "name": "second-file", "path": "second/pages.db"}')
-    turso=$(add_target "{\"kind\": \"turso\", \"name\": \"turso\", \"url\": \"http://127.0.0.1:$tport\", \"token\": \"unused\"}")
-    if run_publish --project full --targets "$local2"; then
-        d_local=$(kv wall_s "$PUB")
-        NOTES+=("d local: $PUB")
-        if run_publish --project full --targets "$turso"; then
-            d_turso=$(kv wall_s "$PUB")
-            row "d. same pages to Turso, local tursodb (API)" "$FULL_PAGES" "$d_turso s" \
-                "$(rate "$FULL_PAGES" "$d_turso")" "$PEAK" "$d_local s" "$(ratio "$d_turso" "$d_local")"
-            NOTES+=("d turso: $PUB")
-            NOTES+=("d: baseline = the same pages written to a second local pages.db in this run;\
+    else
+        row "a. full publish, local target (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "-" "-"
+        NOTES+=("a: full publish failed: $FAIL")
+    fi
+    # --- d. the same pages to Turso (Hrana over HTTP) vs to a fresh local file ------------------
+    TURSODB=node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb
+    add_target() {
+        curl -fsS -X POST "$BASE/api/projects/full/targets" -H "Authorization: Bearer $TOKEN" \
+            -H 'content-type: application/json' -d "$1" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p' | head -n 1
+    }
+    if [[ -n ${a_wall:-} && -x $TURSODB ]] && want d; then
+        tport=$(free_port)
+        "$TURSODB" "$WORK/a/turso.db" --sync-server "127.0.0.1:$tport" >"$WORK/a/turso.log" 2>&1 &
+        TURSO_PID=$!
+        for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break; sleep 0.1; done
+        local2=$(add_target '{"kind": "local", "name": "second-file", "path": "second/pages.db"}')
+        turso=$(add_target "{\"kind\": \"turso\", \"name\": \"turso\", \"url\": \"http://127.0.0.1:$tport\", \"token\": \"unused\"}")
+        if run_publish --project full --targets "$local2"; then
+            d_local=$(kv wall_s "$PUB")
+            NOTES+=("d local: $PUB")
+            if run_publish --project full --targets "$turso"; then
+                d_turso=$(kv wall_s "$PUB")
+                row "d. same pages to Turso, local tursodb (API)" "$FULL_PAGES" "$d_turso s" \
+                    "$(rate "$FULL_PAGES" "$d_turso")" "$PEAK" "$d_local s" "$(ratio "$d_turso" "$d_local")"
+                NOTES+=("d turso: $PUB")
+                NOTES+=("d: baseline = the same pages written to a second local pages.db in this run;\
  Turso: $(kv requests "$PUB") HTTP requests, $(kv bytes_sent "$PUB") bytes sent\
  (limit EDGEPUB_TURSO_MAX_REQUEST_BYTES, default 8 MiB, per request)")
-        else
-            row "d. same pages to Turso, local tursodb (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "$d_local s" "-"
-            NOTES+=("d: Turso publish failed: $FAIL")
+            else
+                row "d. same pages to Turso, local tursodb (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "$d_local s" "-"
+                NOTES+=("d: Turso publish failed: $FAIL")
+            fi
         fi
+        kill "$TURSO_PID" 2>/dev/null || true
+        wait "$TURSO_PID" 2>/dev/null || true
+    else
+        NOTES+=("d: skipped (no tursodb at $TURSODB: run scripts/services.sh, or (a) failed)")
     fi
-    kill "$TURSO_PID" 2>/dev/null || true
-    wait "$TURSO_PID" 2>/dev/null || true
-else
-    NOTES+=("d: skipped (no tursodb at $TURSODB: run scripts/services.sh, or (a) failed)")
+    stop_server
 fi
-stop_server
 
 # --- b. one changed page: SMALL_PAGES vs LARGE_PAGES ----------------------------------------
-# B[<phase>_<pages>] holds "<seconds> s" or FAILED; B[<phase>_peak_<pages>] the peak RSS.
-declare -A B
-# b_phase PHASE N ARGS...: one timed publish that must upsert exactly one page.
-b_phase() {
-    local phase=$1 n=$2
-    shift 2
-    B[${phase}_peak_$n]=-
-    if run_publish "$@"; then
-        B[${phase}_$n]="$(kv wall_s "$PUB") s" B[${phase}_peak_$n]=$PEAK
-        NOTES+=("b$n $phase: $PUB")
-        [[ $(kv upserted "$PUB") == 1 ]] || die "expected 1 upsert: $PUB"
-    else
-        B[${phase}_$n]=FAILED B[${phase}_peak_$n]="$PEAK (last seen)"
-        NOTES+=("b$n $phase: FAILED: $FAIL")
-    fi
-}
-for n in "$SMALL_PAGES" "$LARGE_PAGES"; do
-    start_server "b$n"
-    ids=$WORK/b$n/ids.txt
-    seed --project "site$n" --pages "$n" --ids "$ids"
-    B[seed_$n]="$(kv wall_s "$SEED") s" B[seed_peak_$n]=$PEAK
-    # Untimed setup (timed anyway, for the record): one full publish, or partial publishes of
-    # BATCH pages when the project is larger than that.
-    t0=$(now) peak=0
-    split -l "$BATCH" "$ids" "$WORK/b$n/batch."
-    for batch in "$WORK/b$n"/batch.*; do
-        args=(--project "site$n")
-        ((n <= BATCH)) || args+=(--pages "$(paste -sd, "$batch")")
-        run_publish "${args[@]}" || die "first publish of site$n failed: $FAIL"
-        peak=$(awk -v a="$peak" -v b="${PEAK% MB}" 'BEGIN { print (b > a ? b : a) }')
+if want b; then
+    # B[<phase>_<pages>] holds "<seconds> s" or FAILED; B[<phase>_peak_<pages>] the peak RSS.
+    declare -A B
+    # b_phase PHASE N ARGS...: one timed publish that must upsert exactly one page.
+    b_phase() {
+        local phase=$1 n=$2
+        shift 2
+        B[${phase}_peak_$n]=-
+        if run_publish "$@"; then
+            B[${phase}_$n]="$(kv wall_s "$PUB") s" B[${phase}_peak_$n]=$PEAK
+            NOTES+=("b$n $phase: $PUB")
+            [[ $(kv upserted "$PUB") == 1 ]] || die "expected 1 upsert: $PUB"
+        else
+            B[${phase}_$n]=FAILED B[${phase}_peak_$n]="$PEAK (last seen)"
+            NOTES+=("b$n $phase: FAILED: $FAIL")
+        fi
+    }
+    for n in "$SMALL_PAGES" "$LARGE_PAGES"; do
+        start_server "b$n"
+        ids=$WORK/b$n/ids.txt
+        seed --project "site$n" --pages "$n" --ids "$ids"
+        B[seed_$n]="$(kv wall_s "$SEED") s" B[seed_peak_$n]=$PEAK
+        # Untimed setup (timed anyway, for the record): one full publish, or partial publishes of
+        # BATCH pages when the project is larger than that.
+        t0=$(now) peak=0
+        split -l "$BATCH" "$ids" "$WORK/b$n/batch."
+        for batch in "$WORK/b$n"/batch.*; do
+            args=(--project "site$n")
+            ((n <= BATCH)) || args+=(--pages "$(paste -sd, "$batch")")
+            run_publish "${args[@]}" || die "first publish of site$n failed: $FAIL"
+            peak=$(awk -v a="$peak" -v b="${PEAK% MB}" 'BEGIN { print (b > a ? b : a) }')
+        done
+        B[full_$n]="$(since "$t0") s" B[full_peak_$n]="$peak MB"
+        ((n <= BATCH)) || NOTES+=("b$n: first publish done as $(((n + BATCH - 1) / BATCH)) partial publishes of $BATCH pages")
+        NOTES+=("b$n: server RSS after the first publish, idle: $(awk '/^VmRSS/ { printf "%.0f MB", $2 / 1024 }' \
+            "/proc/$SERVER_PID/status") (restarted before each timed phase, so peaks are that phase's own)")
+        page=$(sed -n "$((n / 2 + 1))p" "$ids")
+        bench touch --page "$page" >/dev/null
+        stop_server
+        start_server "b$n"
+        b_phase one "$n" --project "site$n" --page "$page"
+        stop_server
+        start_server "b$n"
+        bench touch --page "$(sed -n "$((n / 3 + 1))p" "$ids")" >/dev/null
+        b_phase inc "$n" --project "site$n"
+        stop_server
     done
-    B[full_$n]="$(since "$t0") s" B[full_peak_$n]="$peak MB"
-    ((n <= BATCH)) || NOTES+=("b$n: first publish done as $(((n + BATCH - 1) / BATCH)) partial publishes of $BATCH pages")
-    NOTES+=("b$n: server RSS after the first publish, idle: $(awk '/^VmRSS/ { printf "%.0f MB", $2 / 1024 }' \
-        "/proc/$SERVER_PID/status") (restarted before each timed phase, so peaks are that phase's own)")
-    page=$(sed -n "$((n / 2 + 1))p" "$ids")
-    bench touch --page "$page" >/dev/null
-    stop_server
-    start_server "b$n"
-    b_phase one "$n" --project "site$n" --page "$page"
-    stop_server
-    start_server "b$n"
-    bench touch --page "$(sed -n "$((n / 3 + 1))p" "$ids")" >/dev/null
-    b_phase inc "$n" --project "site$n"
-    stop_server
-done
-s=$SMALL_PAGES l=$LARGE_PAGES
-pair() { echo "${B[${1}_$s]} / ${B[${1}_$l]}"; }
-rates() { echo "$(rate "$s" "${B[${1}_$s]}") / $(rate "$l" "${B[${1}_$l]}")"; }
-row "b. seed: POST pages, $CONCURRENCY in flight" "$s / $l" "$(pair seed)" "$(rates seed)" \
-    "$(pair seed_peak)" "${B[seed_$s]}" "$(ratio "${B[seed_$l]}" "${B[seed_$s]}")"
-row "b. first publish of all pages (setup)" "$s / $l" "$(pair full)" "$(rates full)" \
-    "$(pair full_peak)" "${B[full_$s]}" "$(ratio "${B[full_$l]}" "${B[full_$s]}")"
-row "b. 1 changed page: POST /pages/{id}/publish" "$s / $l" "$(pair one)" "-" \
-    "$(pair one_peak)" "${B[one_$s]}" "$(ratio "${B[one_$l]}" "${B[one_$s]}")"
-row "b. 1 changed page: full incremental publish" "$s / $l" "$(pair inc)" "$(rates inc)" \
-    "$(pair inc_peak)" "${B[inc_$s]}" "$(ratio "${B[inc_$l]}" "${B[inc_$s]}")"
+    s=$SMALL_PAGES l=$LARGE_PAGES
+    pair() { echo "${B[${1}_$s]} / ${B[${1}_$l]}"; }
+    rates() { echo "$(rate "$s" "${B[${1}_$s]}") / $(rate "$l" "${B[${1}_$l]}")"; }
+    row "b. seed: POST pages, $CONCURRENCY in flight" "$s / $l" "$(pair seed)" "$(rates seed)" \
+        "$(pair seed_peak)" "${B[seed_$s]}" "$(ratio "${B[seed_$l]}" "${B[seed_$s]}")"
+    row "b. first publish of all pages (setup)" "$s / $l" "$(pair full)" "$(rates full)" \
+        "$(pair full_peak)" "${B[full_$s]}" "$(ratio "${B[full_$l]}" "${B[full_$s]}")"
+    row "b. 1 changed page: POST /pages/{id}/publish" "$s / $l" "$(pair one)" "-" \
+        "$(pair one_peak)" "${B[one_$s]}" "$(ratio "${B[one_$l]}" "${B[one_$s]}")"
+    row "b. 1 changed page: full incremental publish" "$s / $l" "$(pair inc)" "$(rates inc)" \
+        "$(pair inc_peak)" "${B[inc_$s]}" "$(ratio "${B[inc_$l]}" "${B[inc_$s]}")"
+fi
 
 # --- e. the cache: prime every key, and publish -> visible ----------------------------------
-RUNS=${BENCH_VISIBLE_RUNS:-20}
-if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
-    rport=$(free_port)
-    redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
-    REDIS_PID=$!
-    for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    n=$LARGE_PAGES
-    start_server "b$n"
-    cache_mode() {
-        curl -fsS -o /dev/null -X PUT "$BASE/api/projects/site$n/settings/cache" -H "Authorization: Bearer $TOKEN" \
-            -H 'content-type: application/json' \
-            -d "{\"redis_type\": \"tcp\", \"redis_url\": \"redis://127.0.0.1:$rport\", \"redis_enabled\": true, \"cache_mode\": \"$1\", \"cache_ttl_page\": 600}"
-    }
-    cache_mode prime
-    reset_peak
-    PRIME=$(bench prime --project "site$n") || PRIME=""
-    PEAK=$(peak_mb)
-    size=$(redis-cli -p "$rport" --no-auth-warning strlen "page:$(curl -fsS -H "Authorization: Bearer $TOKEN" \
-        "$BASE/api/pages/$(head -n1 "$WORK/b$n/ids.txt")" | sed -n 's/.*"slug":"\([^"]*\)".*/\1/p')")
-    size=${size:-20000}
-    RB=$(redis-benchmark -h 127.0.0.1 -p "$rport" -P 64 -t set -d "$size" -n "$n" --csv 2>/dev/null | grep -m1 '^"SET"' || true)
-    rb_rate=$(awk -F'","' '{ print $2 }' <<<"$RB")
-    if [[ -n $PRIME ]]; then
-        keys=$(kv keys "$PRIME") prime_s=$(kv drain_s "$PRIME") prime_rate=$(kv keys_per_s "$PRIME")
-        base_s=$(awk -v n="$keys" -v r="$rb_rate" 'BEGIN { if (r > 0) printf "%.3f", n / r; else print "-" }')
-        row "e. prime every page key (outbox drain, Redis TCP)" "$keys keys" "$prime_s s" "$prime_rate keys/s" "$PEAK" \
-            "$base_s s" "$(ratio "$prime_s" "$base_s")"
-        NOTES+=("e: $PRIME (wall_s includes the drift check and repair job before the drain);\
+if want e && want b; then
+    RUNS=${BENCH_VISIBLE_RUNS:-20}
+    if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+        rport=$(free_port)
+        redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+        REDIS_PID=$!
+        for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+        n=$LARGE_PAGES
+        start_server "b$n"
+        cache_mode() {
+            curl -fsS -o /dev/null -X PUT "$BASE/api/projects/site$n/settings/cache" -H "Authorization: Bearer $TOKEN" \
+                -H 'content-type: application/json' \
+                -d "{\"redis_type\": \"tcp\", \"redis_url\": \"redis://127.0.0.1:$rport\", \"redis_enabled\": true, \"cache_mode\": \"$1\", \"cache_ttl_page\": 600}"
+        }
+        cache_mode prime
+        reset_peak
+        PRIME=$(bench prime --project "site$n") || PRIME=""
+        PEAK=$(peak_mb)
+        size=$(redis-cli -p "$rport" --no-auth-warning strlen "page:$(curl -fsS -H "Authorization: Bearer $TOKEN" \
+            "$BASE/api/pages/$(head -n1 "$WORK/b$n/ids.txt")" | sed -n 's/.*"slug":"\([^"]*\)".*/\1/p')")
+        size=${size:-20000}
+        RB=$(redis-benchmark -h 127.0.0.1 -p "$rport" -P 64 -t set -d "$size" -n "$n" --csv 2>/dev/null | grep -m1 '^"SET"' || true)
+        rb_rate=$(awk -F'","' '{ print $2 }' <<<"$RB")
+        if [[ -n $PRIME ]]; then
+            keys=$(kv keys "$PRIME") prime_s=$(kv drain_s "$PRIME") prime_rate=$(kv keys_per_s "$PRIME")
+            base_s=$(awk -v n="$keys" -v r="$rb_rate" 'BEGIN { if (r > 0) printf "%.3f", n / r; else print "-" }')
+            row "e. prime every page key (outbox drain, Redis TCP)" "$keys keys" "$prime_s s" "$prime_rate keys/s" "$PEAK" \
+                "$base_s s" "$(ratio "$prime_s" "$base_s")"
+            NOTES+=("e: $PRIME (wall_s includes the drift check and repair job before the drain);\
  baseline: redis-benchmark -P 64 -t set -d $size -n $n: $rb_rate SET/s (value size = a primed page key)")
-    else
-        NOTES+=("e: priming failed")
-    fi
-    mid=$(sed -n "$((n / 2 + 1))p" "$WORK/b$n/ids.txt")
-    for mode in prime invalidate; do
-        cache_mode "$mode"
-        if VIS=$(bench visible --project "site$n" --page "$mid" --redis "redis://127.0.0.1:$rport" \
-            --mode "$mode" --runs "$RUNS"); then
-            row "e. publish -> visible in Redis ($mode), 1 page of $n" "$RUNS runs" \
-                "p50 $(kv p50_ms "$VIS") ms" "-" "-" "p99 $(kv p99_ms "$VIS") ms" "-"
-            NOTES+=("e $mode: $VIS")
         else
-            NOTES+=("e $mode: failed")
+            NOTES+=("e: priming failed")
         fi
-    done
-    stop_server
-    kill "$REDIS_PID" 2>/dev/null || true
-    wait "$REDIS_PID" 2>/dev/null || true
-else
-    NOTES+=("e: skipped (redis-server / redis-benchmark missing: run scripts/services.sh)")
+        mid=$(sed -n "$((n / 2 + 1))p" "$WORK/b$n/ids.txt")
+        for mode in prime invalidate; do
+            cache_mode "$mode"
+            if VIS=$(bench visible --project "site$n" --page "$mid" --redis "redis://127.0.0.1:$rport" \
+                --mode "$mode" --runs "$RUNS"); then
+                row "e. publish -> visible in Redis ($mode), 1 page of $n" "$RUNS runs" \
+                    "p50 $(kv p50_ms "$VIS") ms" "-" "-" "p99 $(kv p99_ms "$VIS") ms" "-"
+                NOTES+=("e $mode: $VIS")
+            else
+                NOTES+=("e $mode: failed")
+            fi
+        done
+        stop_server
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+    else
+        NOTES+=("e: skipped (redis-server / redis-benchmark missing: run scripts/services.sh)")
+    fi
 fi
 
 # --- c. draft saves under wrk ---------------------------------------------------------------
-start_server c
-seed --project saves --pages "$WRK_THREADS" --ids "$WORK/c/ids.txt" --bodies "$WORK/c"
-cat >"$WORK/c/save.lua" <<'LUA'
+if want c; then
+    start_server c
+    sleep 2
+    IDLE=$(awk '/^VmRSS/ { printf "%.1f MB", $2 / 1024 }' "/proc/$SERVER_PID/status")
+    NOTES+=("c: idle RSS of a fresh server (2 s after it answered /healthz): $IDLE")
+    seed --project saves --pages "$WRK_THREADS" --ids "$WORK/c/ids.txt" --bodies "$WORK/c"
+    cat >"$WORK/c/save.lua" <<'LUA'
 -- Each thread owns one page and saves it with PUT + If-Match, taking the next version from
 -- the ETag of the previous response.
 local threads, n = {}, 0
@@ -427,20 +453,34 @@ function done(summary, latency, requests)
     e.connect + e.read + e.write + e.timeout))
 end
 LUA
-reset_peak
-BENCH_DIR=$WORK/c wrk -t "$WRK_THREADS" -c "$WRK_THREADS" -d "${WRK_SECS}s" --timeout 10s \
-    -s "$WORK/c/save.lua" "$BASE" >"$WORK/c/wrk.out"
-PEAK=$(peak_mb)
-cat "$WORK/c/wrk.out" >&2
-WRK=$(grep '^wrk ' "$WORK/c/wrk.out") || die "wrk printed no summary"
-final=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/api/pages/$(head -n1 "$WORK/c/ids.txt")" \
-    | sed -n 's/.*"version":\([0-9]*\).*/\1/p')
-row "c. draft save PUT ~20 KB, If-Match (wrk)" "$WRK_THREADS" "$(kv secs "$WRK") s" "$(kv rps "$WRK")" \
-    "$PEAK" "-" "-"
-NOTES+=("c: wrk -t$WRK_THREADS -c$WRK_THREADS: p50 $(kv p50_ms "$WRK") ms, p99 $(kv p99_ms "$WRK") ms,\
+    reset_peak
+    BENCH_DIR=$WORK/c wrk -t "$WRK_THREADS" -c "$WRK_THREADS" -d "${WRK_SECS}s" --timeout 10s \
+        -s "$WORK/c/save.lua" "$BASE" >"$WORK/c/wrk.out"
+    PEAK=$(peak_mb)
+    cat "$WORK/c/wrk.out" >&2
+    WRK=$(grep '^wrk ' "$WORK/c/wrk.out") || die "wrk printed no summary"
+    # The ceiling: GET /healthz (no database, no body) with the same threads and connections.
+    cat >"$WORK/c/health.lua" <<'LUA'
+function done(summary, latency, requests)
+  local secs = summary.duration / 1e6
+  io.write(string.format("wrk requests=%d secs=%.3f rps=%.1f p50_ms=%.2f p99_ms=%.2f\n",
+    summary.requests, secs, summary.requests / secs, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000))
+end
+LUA
+    wrk -t "$WRK_THREADS" -c "$WRK_THREADS" -d "${WRK_SECS}s" --timeout 10s -s "$WORK/c/health.lua" \
+        "$BASE/healthz" >"$WORK/c/health.out" || true
+    HEALTH=$(grep '^wrk ' "$WORK/c/health.out") || HEALTH=""
+    final=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/api/pages/$(head -n1 "$WORK/c/ids.txt")" \
+        | sed -n 's/.*"version":\([0-9]*\).*/\1/p')
+    row "c. draft save PUT ~20 KB, If-Match (wrk)" "$WRK_THREADS" "$(kv secs "$WRK") s" "$(kv rps "$WRK")" \
+        "$PEAK" "GET /healthz: $(kv rps "$HEALTH")/s" "$(ratio "$(kv rps "$HEALTH")" "$(kv rps "$WRK")")"
+    NOTES+=("c: ceiling, GET /healthz under the same wrk: $HEALTH")
+    NOTES+=("c: wrk -t$WRK_THREADS -c$WRK_THREADS: p50 $(kv p50_ms "$WRK") ms, p99 $(kv p99_ms "$WRK") ms,\
  max $(kv max_ms "$WRK") ms, $(kv rps "$WRK") saves/s, non-2xx $(kv non2xx "$WRK"),\
  socket errors $(kv socket_errors "$WRK"); first page now at version $final")
-stop_server
+    stop_server
+fi
 
 # --- the table ------------------------------------------------------------------------------
 {
@@ -460,6 +500,8 @@ stop_server
         }
     }'
 echo
-echo "b rows: \"$s / $l\" cells are the $s-page and the $l-page project; baseline = the $s-page time, ratio = $l / $s."
-echo "pages/s in b = pages of the project / wall time; peak RSS = server VmHWM during the phase."
+if want b; then
+    echo "b rows: \"$s / $l\" cells are the $s-page and the $l-page project; baseline = the $s-page time, ratio = $l / $s."
+    echo "pages/s in b = pages of the project / wall time; peak RSS = server VmHWM during the phase."
+fi
 printf '%s\n' "${NOTES[@]}"

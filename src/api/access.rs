@@ -46,7 +46,8 @@ owned!(
     crate::domain::publish::Job,
     crate::domain::publish::Release,
     crate::domain::webhook::Endpoint,
-    crate::store::deliveries::Delivery
+    crate::store::deliveries::Delivery,
+    crate::store::pages::PageRef
 );
 
 /// Parses `id` (an unparsable id is a 404 like an unknown one), loads the resource and checks

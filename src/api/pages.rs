@@ -8,7 +8,7 @@ use super::extract::{etag, Auth, IfMatch, JsonBody, PageQuery};
 use super::projects::authorized;
 use super::{merge_patch, AppState, Paginated};
 use crate::domain::page::{Page, PageInput};
-use crate::store::pages::PageFilter;
+use crate::store::pages::{PageFilter, PageRef};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -36,10 +36,28 @@ pub async fn authorized_page(state: &AppState, auth: &Auth, id: &str) -> Result<
     load(auth, Need::Admin, "page", id, |id| state.store.get_page(id)).await
 }
 
+/// Authorises a request on a page by its project alone, without reading the page.
+pub async fn authorized_page_ref(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+) -> Result<PageRef, ApiError> {
+    load(auth, Need::Admin, "page", id, |id| state.store.page_ref(id)).await
+}
+
 pub fn page_response(status: actix_web::http::StatusCode, page: &Page) -> HttpResponse {
+    versioned(status, page.version, page)
+}
+
+/// A page (read or just saved) with its version as the `ETag`.
+fn versioned(
+    status: actix_web::http::StatusCode,
+    version: i64,
+    body: &impl serde::Serialize,
+) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header(etag(page.version))
-        .json(page)
+        .insert_header(etag(version))
+        .json(body)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,7 +113,7 @@ pub async fn create(
         .map_err(ApiError::Validation)?;
     let page = state
         .store
-        .create_page(project.id, &fields)
+        .create_page(project.id, fields)
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
     super::audit::record(
@@ -104,10 +122,10 @@ pub async fn create(
         "page.create",
         Some(project.id),
         page.id,
-        page_summary(&page),
+        page_summary(&page.slug, &page.name),
     )
     .await;
-    let mut res = page_response(actix_web::http::StatusCode::CREATED, &page);
+    let mut res = versioned(actix_web::http::StatusCode::CREATED, page.version, &page);
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/pages/{}", page.id)) {
         res.headers_mut().insert(header::LOCATION, v);
     }
@@ -136,8 +154,8 @@ pub async fn replace(
     if_match: IfMatch,
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = authorized_page(&state, &auth, &path).await?;
-    save(&state, &page, if_match.0, body.0).await
+    let page = authorized_page_ref(&state, &auth, &path).await?;
+    save(&state, page.id, if_match.0, body.0).await
 }
 
 #[utoipa::path(patch, path = "/api/pages/{id}", tag = "pages",
@@ -158,17 +176,17 @@ pub async fn patch(
     // the precondition: a concurrent save makes this one fail instead of being overwritten.
     save(
         &state,
-        &page,
+        page.id,
         Some(if_match.0.unwrap_or(page.version)),
         input,
     )
     .await
 }
 
-/// Saves `input` as the next version of `page`; also used by history restores.
+/// Saves `input` as the next version of page `id`; also used by history restores.
 pub async fn save(
     state: &AppState,
-    page: &Page,
+    id: uuid::Uuid,
     expected: Option<i64>,
     input: PageInput,
 ) -> Result<HttpResponse, ApiError> {
@@ -177,10 +195,14 @@ pub async fn save(
         .map_err(ApiError::Validation)?;
     let saved = state
         .store
-        .update_page(page.id, expected, &fields)
+        .update_page(id, expected, fields)
         .await
         .map_err(|e| ApiError::from_store(e, "page"))?;
-    Ok(page_response(actix_web::http::StatusCode::OK, &saved))
+    Ok(versioned(
+        actix_web::http::StatusCode::OK,
+        saved.version,
+        &saved,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/pages/{id}", tag = "pages",
@@ -206,7 +228,7 @@ pub async fn delete(
         "page.delete",
         Some(page.project_id),
         page.id,
-        page_summary(&page),
+        page_summary(&page.slug, &page.name),
     )
     .await;
     Ok(HttpResponse::NoContent().finish())
@@ -233,13 +255,13 @@ pub async fn restore(
         "page.restore",
         Some(page.project_id),
         page.id,
-        page_summary(&page),
+        page_summary(&page.slug, &page.name),
     )
     .await;
     Ok(page_response(actix_web::http::StatusCode::OK, &page))
 }
 
 /// A page's audit summary: which page, never its layout.
-fn page_summary(page: &Page) -> crate::audit::Summary {
-    crate::audit::Summary::of(&serde_json::json!({ "slug": page.slug, "name": page.name }))
+fn page_summary(slug: &str, name: &str) -> crate::audit::Summary {
+    crate::audit::Summary::of(&serde_json::json!({ "slug": slug, "name": name }))
 }

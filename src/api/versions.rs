@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, IfMatch, PageQuery};
-use super::pages::{authorized_page, save};
+use super::pages::{authorized_page_ref, save};
 use super::{AppState, Paginated};
 use crate::domain::page::{PageInput, PageVersion, PageVersionSummary};
 use actix_web::{web, HttpResponse};
@@ -21,7 +21,7 @@ pub async fn list(
     path: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = authorized_page(&state, &auth, &path).await?;
+    let page = authorized_page_ref(&state, &auth, &path).await?;
     let w = q.window();
     let (items, total) = state.store.list_page_versions(page.id, w).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
@@ -36,7 +36,7 @@ pub async fn get(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
-    let page = authorized_page(&state, &auth, &id).await?;
+    let page = authorized_page_ref(&state, &auth, &id).await?;
     let version = state
         .store
         .get_page_version(page.id, n)
@@ -57,15 +57,14 @@ pub async fn restore(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
-    let page = authorized_page(&state, &auth, &id).await?;
+    let page = authorized_page_ref(&state, &auth, &id).await?;
     let version = state
         .store
         .get_page_version(page.id, n)
         .await
         .map_err(|e| ApiError::from_store(e, "version"))?;
-    let res = save(&state, &page, if_match.0, PageInput::from(version)).await?;
-    let summary =
-        crate::audit::Summary::of(&serde_json::json!({ "slug": page.slug, "version": n }));
+    let res = save(&state, page.id, if_match.0, PageInput::from(version)).await?;
+    let summary = crate::audit::Summary::of(&serde_json::json!({ "version": n }));
     super::audit::record(
         &req,
         &auth,

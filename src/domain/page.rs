@@ -4,6 +4,7 @@ use super::slug::check_page_slug;
 use super::{FieldError, Problems};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -56,14 +57,65 @@ pub struct PageInput {
     pub is_homepage: Option<bool>,
 }
 
-/// A validated page body, ready to store.
+/// A page as a save answers it: the fields just written, with the layout as the bytes that
+/// were stored, so a save never parses or serialises its layout again. Serialises exactly
+/// like [`Page`] (same fields, same order; a test holds them together).
+#[derive(Debug, Serialize)]
+pub struct SavedPage {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub layout_data: Box<RawValue>,
+    pub seo_data: Option<Value>,
+    pub is_public: bool,
+    pub is_homepage: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl SavedPage {
+    /// The saved page: `f` as written, with what the database assigned.
+    pub fn new(
+        f: PageFields,
+        id: Uuid,
+        project_id: Uuid,
+        version: i64,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Self {
+        SavedPage {
+            id,
+            project_id,
+            slug: f.slug,
+            name: f.name,
+            title: f.title,
+            description: f.description,
+            layout_data: f.layout_data,
+            seo_data: f.seo_data,
+            is_public: f.is_public,
+            is_homepage: f.is_homepage,
+            version,
+            created_at,
+            updated_at,
+            deleted_at: None,
+        }
+    }
+}
+
+/// A validated page body, ready to store. The layout is serialised once, here, and these
+/// bytes are what the row holds and what the save answers with.
 #[derive(Debug, Clone)]
 pub struct PageFields {
     pub slug: String,
     pub name: String,
     pub title: Option<String>,
     pub description: Option<String>,
-    pub layout_data: Value,
+    pub layout_data: Box<RawValue>,
     pub seo_data: Option<Value>,
     pub is_public: bool,
     pub is_homepage: bool,
@@ -103,7 +155,7 @@ impl Default for LayoutLimits {
     }
 }
 
-fn check_limits(p: &mut Problems, layout: &Value, limits: &LayoutLimits) {
+fn check_limits(p: &mut Problems, layout: &Value, bytes: usize, limits: &LayoutLimits) {
     let (count, depth) = crate::compile::layout_shape(layout);
     if count > limits.max_components {
         p.push(
@@ -125,7 +177,6 @@ fn check_limits(p: &mut Problems, layout: &Value, limits: &LayoutLimits) {
             ),
         );
     }
-    let bytes = serde_json::to_vec(layout).map_or(0, |b| b.len());
     if bytes > limits.max_bytes {
         p.push(
             "/layout_data",
@@ -152,7 +203,11 @@ impl PageInput {
             .layout_data
             .unwrap_or_else(|| json!({"content": [], "root": {}}));
         check_layout(&mut p, &layout_data);
-        check_limits(&mut p, &layout_data, limits);
+        // Serialising a `Value` cannot fail (its keys are strings); `null` stands in if it did.
+        let raw = serde_json::value::to_raw_value(&layout_data)
+            .unwrap_or_else(|_| RawValue::NULL.to_owned());
+        check_limits(&mut p, &layout_data, raw.get().len(), limits);
+        drop(layout_data);
         let seo_data = self.seo_data.filter(|v| !v.is_null());
         if let Some(seo) = &seo_data {
             check_seo(&mut p, seo);
@@ -162,7 +217,7 @@ impl PageInput {
             name,
             title,
             description,
-            layout_data,
+            layout_data: raw,
             seo_data,
             is_public: self.is_public.unwrap_or(true),
             is_homepage: self.is_homepage.unwrap_or(false),
@@ -302,6 +357,41 @@ mod tests {
             serde_json::from_value(json!({"slug": "home", "name": "Home"})).unwrap();
         let f = input.validate(&LayoutLimits::default()).unwrap();
         assert!(f.is_public && !f.is_homepage);
-        assert_eq!(f.layout_data, json!({"content": [], "root": {}}));
+        assert_eq!(f.layout_data.get(), r#"{"content":[],"root":{}}"#);
+    }
+
+    /// A save answers with the same JSON a read of the page gives.
+    #[test]
+    fn saved_page_serialises_like_page() {
+        let input: PageInput = serde_json::from_value(json!({
+            "slug": "home", "name": "Home", "title": "T",
+            "layout_data": {"root": {"props": {"x": 1.5}}, "content": [{"type": "Text", "props": {"b": [1, "2"]}}]},
+            "seo_data": {"title": "S"}
+        }))
+        .unwrap();
+        let f = input.validate(&LayoutLimits::default()).unwrap();
+        let now = Utc::now();
+        let (id, project_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let page = Page {
+            id,
+            project_id,
+            slug: f.slug.clone(),
+            name: f.name.clone(),
+            title: f.title.clone(),
+            description: f.description.clone(),
+            layout_data: serde_json::from_str(f.layout_data.get()).unwrap(),
+            seo_data: f.seo_data.clone(),
+            is_public: f.is_public,
+            is_homepage: f.is_homepage,
+            version: 7,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let saved = SavedPage::new(f, id, project_id, 7, now, now);
+        assert_eq!(
+            serde_json::to_string(&saved).unwrap(),
+            serde_json::to_string(&page).unwrap()
+        );
     }
 }

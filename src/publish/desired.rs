@@ -13,8 +13,9 @@ use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Pages compiled (and held in memory) at once.
-const CHUNK: usize = 200;
+/// Pages compiled (and held in memory) at once: each is held as trees several times its size
+/// while it compiles, so a chunk of 50 ~20 KB drafts stays within tens of MB (issue 12).
+const CHUNK: usize = 50;
 
 pub struct Desired {
     pub wanted: Vec<Wanted>,

@@ -188,7 +188,6 @@ async fn execute(
         });
     }
     progress.stage = "done".into();
-    result.total_ms = ms(started);
     let outcome = match existing {
         None => Outcome::New {
             id: release_id,
@@ -208,7 +207,7 @@ async fn execute(
             },
         },
     };
-    release::record(ctx, job, outcome, progress, result).await?;
+    release::record(ctx, job, outcome, progress, result, started).await?;
     tracing::info!(job_id = %job.id, pages = pages.len(), written = progress.pages_written, "published");
     Ok(())
 }

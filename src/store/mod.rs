@@ -39,6 +39,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs `$body` with `$pool` bound to whichever pool the store holds.
@@ -64,6 +65,8 @@ pub struct Store {
     pub(crate) clock: SharedClock,
     pub(crate) history_limit: i64,
     pub(crate) keyring: Keyring,
+    /// Turns of the SQLite writers that queue (see [`Store::begin_write`]).
+    pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Pool figures for `/metrics`.
@@ -109,8 +112,11 @@ impl Store {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
             }
+            // A connection to a local file cannot go stale, and the ping before every acquire
+            // is a round trip to the connection's worker thread (a third of a save's).
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(co)
                 .await?;
@@ -129,6 +135,7 @@ impl Store {
             clock,
             history_limit: i64::from(opts.history_limit.max(1)),
             keyring: opts.keyring,
+            writer: Arc::default(),
         })
     }
 

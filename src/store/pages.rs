@@ -1,11 +1,12 @@
 //! Page drafts and their bounded history.
 //!
-//! Every write starts with the statement that takes the write lock (the `UPDATE`/`INSERT` on
-//! `pages`), then records history in the same transaction. On SQLite that ordering matters: a
-//! transaction that reads first and writes later can fail with `SQLITE_BUSY` instead of waiting.
+//! Writers take the write lock up front (a save is one statement; a creation's transaction
+//! starts with `BEGIN IMMEDIATE`), and on SQLite they queue for their turn in the process
+//! first (`Store::write_turn`), so concurrent saves wait in order rather than in SQLite's busy
+//! handler. History costs one insert per save; rows beyond the limit are deleted in batches.
 
-use super::{on_pool, Store, StoreError, Window};
-use crate::domain::page::{Page, PageFields, PageVersion, PageVersionSummary};
+use super::{on_pool, on_tx, Store, StoreError, Tx, Window};
+use crate::domain::page::{Page, PageFields, PageVersion, PageVersionSummary, SavedPage};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -68,6 +69,13 @@ struct VersionRow {
     saved_at: DateTime<Utc>,
 }
 
+/// What authorising a request on a page needs, without its layout.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRef {
+    pub id: Uuid,
+    pub project_id: Uuid,
+}
+
 /// Filters for listing a project's pages.
 #[derive(Debug, Clone, Default)]
 pub struct PageFilter {
@@ -75,41 +83,85 @@ pub struct PageFilter {
     pub include_deleted: bool,
 }
 
+/// A new page's first history row, bound from the same bytes as the page row (later versions
+/// are recorded by the trigger of migration 0013).
 const INSERT_VERSION: &str = "INSERT INTO page_versions (page_id, version, slug, name, title, description, \
-     layout_data, seo_data, is_public, is_homepage, saved_at) \
-     SELECT id, version, slug, name, title, description, layout_data, seo_data, is_public, is_homepage, updated_at \
-     FROM pages WHERE id = $1";
+     layout_data, seo_data, is_public, is_homepage, saved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 const PRUNE_VERSIONS: &str = "DELETE FROM page_versions WHERE page_id = $1 AND version <= $2";
+/// History beyond the limit is deleted every this many versions, in one statement (after the
+/// save, in the same writer's turn), rather than one row on every save; reads only ever see the newest `history_limit` versions (see
+/// [`KEPT`]), so the bound the API shows is exact while at most this many extra rows wait.
+pub const PRUNE_EVERY: i64 = 16;
+/// The versions of page `$1` the history shows: the newest `$2` (the live one included).
+const KEPT: &str = "page_id = $1 AND version > (SELECT version FROM pages WHERE id = $1) - $2";
 
 impl Store {
-    pub async fn create_page(&self, project_id: Uuid, f: &PageFields) -> Result<Page, StoreError> {
+    /// Records version `version` of a page in its history, from the fields just written.
+    async fn insert_version(
+        &self,
+        tx: &mut Tx,
+        id: Uuid,
+        version: i64,
+        f: &PageFields,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_tx!(tx, c => sqlx::query(INSERT_VERSION)
+            .bind(id)
+            .bind(version)
+            .bind(&f.slug)
+            .bind(&f.name)
+            .bind(&f.title)
+            .bind(&f.description)
+            .bind(Json(&*f.layout_data))
+            .bind(f.seo_data.as_ref().map(Json))
+            .bind(f.is_public)
+            .bind(f.is_homepage)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn create_page(
+        &self,
+        project_id: Uuid,
+        f: PageFields,
+    ) -> Result<SavedPage, StoreError> {
         let sql = format!(
-            "INSERT INTO pages ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, NULL) \
-             RETURNING {COLS}"
+            "INSERT INTO pages ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, NULL)"
         );
         let id = Uuid::new_v4();
         let now = self.clock.now();
-        let row = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let row = sqlx::query_as::<_, PageRow>(&sql)
-                .bind(id)
-                .bind(project_id)
-                .bind(&f.slug)
-                .bind(&f.name)
-                .bind(&f.title)
-                .bind(&f.description)
-                .bind(Json(&f.layout_data))
-                .bind(f.seo_data.as_ref().map(Json))
-                .bind(f.is_public)
-                .bind(f.is_homepage)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(INSERT_VERSION).bind(id).execute(&mut *tx).await?;
-            tx.commit().await?;
-            row
-        });
-        Ok(row.into())
+        let mut tx = self.begin_write().await?;
+        on_tx!(&mut tx, c => sqlx::query(&sql)
+            .bind(id)
+            .bind(project_id)
+            .bind(&f.slug)
+            .bind(&f.name)
+            .bind(&f.title)
+            .bind(&f.description)
+            .bind(Json(&*f.layout_data))
+            .bind(f.seo_data.as_ref().map(Json))
+            .bind(f.is_public)
+            .bind(f.is_homepage)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        self.insert_version(&mut tx, id, 1, &f, now).await?;
+        tx.commit().await?;
+        Ok(SavedPage::new(f, id, project_id, 1, now, now))
+    }
+
+    /// The project of a page, deleted or not: what authorising a request on it needs.
+    pub async fn page_ref(&self, id: Uuid) -> Result<PageRef, StoreError> {
+        let sql = "SELECT project_id FROM pages WHERE id = $1";
+        let project_id: Option<Uuid> =
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(id).fetch_optional(p).await)?;
+        project_id
+            .map(|project_id| PageRef { id, project_id })
+            .ok_or(StoreError::NotFound)
     }
 
     pub async fn list_pages(
@@ -152,46 +204,45 @@ impl Store {
 
     /// Saves a new version of a live page. With `expected`, the save only happens when the
     /// stored version still equals it; the check and the write are one statement, so two
-    /// concurrent saves of the same version can never both win.
+    /// concurrent saves of the same version can never both win. That statement also records
+    /// the history row (trigger `page_versions_on_save`, migration 0013), so a save is one
+    /// statement in autocommit; the answer is built from what was written, not read back.
     pub async fn update_page(
         &self,
         id: Uuid,
         expected: Option<i64>,
-        f: &PageFields,
-    ) -> Result<Page, StoreError> {
-        let sql = format!(
-            "UPDATE pages SET slug = $3, name = $4, title = $5, description = $6, layout_data = $7, \
+        f: PageFields,
+    ) -> Result<SavedPage, StoreError> {
+        let sql = "UPDATE pages SET slug = $3, name = $4, title = $5, description = $6, layout_data = $7, \
              seo_data = $8, is_public = $9, is_homepage = $10, updated_at = $11, version = version + 1 \
-             WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR version = $2) RETURNING {COLS}"
-        );
+             WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR version = $2) \
+             RETURNING project_id, version, created_at";
         let now = self.clock.now();
-        let row = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let row = sqlx::query_as::<_, PageRow>(&sql)
-                .bind(id)
-                .bind(expected)
-                .bind(&f.slug)
-                .bind(&f.name)
-                .bind(&f.title)
-                .bind(&f.description)
-                .bind(Json(&f.layout_data))
-                .bind(f.seo_data.as_ref().map(Json))
-                .bind(f.is_public)
-                .bind(f.is_homepage)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = &row {
-                sqlx::query(INSERT_VERSION).bind(id).execute(&mut *tx).await?;
-                sqlx::query(PRUNE_VERSIONS).bind(id).bind(row.version - self.history_limit).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            row
-        });
-        match row {
-            Some(row) => Ok(row.into()),
-            None => Err(self.why_not_written(id).await),
+        let turn = self.write_turn().await;
+        let row: Option<(Uuid, i64, DateTime<Utc>)> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(id)
+            .bind(expected)
+            .bind(&f.slug)
+            .bind(&f.name)
+            .bind(&f.title)
+            .bind(&f.description)
+            .bind(Json(&*f.layout_data))
+            .bind(f.seo_data.as_ref().map(Json))
+            .bind(f.is_public)
+            .bind(f.is_homepage)
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
+        let Some((project_id, version, created_at)) = row else {
+            drop(turn);
+            return Err(self.why_not_written(id).await);
+        };
+        if version % PRUNE_EVERY == 0 {
+            let upto = version - self.history_limit;
+            on_pool!(self, p => sqlx::query(PRUNE_VERSIONS).bind(id).bind(upto).execute(p).await.map(|_| ()))?;
         }
+        drop(turn);
+        Ok(SavedPage::new(f, id, project_id, version, created_at, now))
     }
 
     /// Explains a conditional write that matched no row.
@@ -240,13 +291,16 @@ impl Store {
         page_id: Uuid,
         w: Window,
     ) -> Result<(Vec<PageVersionSummary>, i64), StoreError> {
-        let sql = "SELECT version, slug, name, saved_at FROM page_versions WHERE page_id = $1 \
-                   ORDER BY version DESC LIMIT $2 OFFSET $3";
-        let count = "SELECT COUNT(*) FROM page_versions WHERE page_id = $1";
+        let sql = format!(
+            "SELECT version, slug, name, saved_at FROM page_versions WHERE {KEPT} \
+             ORDER BY version DESC LIMIT $3 OFFSET $4"
+        );
+        let count = format!("SELECT COUNT(*) FROM page_versions WHERE {KEPT}");
+        let limit = self.history_limit;
         let (rows, total) = on_pool!(self, p => {
             let rows: Vec<(i64, String, String, DateTime<Utc>)> =
-                sqlx::query_as(sql).bind(page_id).bind(w.limit).bind(w.offset).fetch_all(p).await?;
-            let total: i64 = sqlx::query_scalar(count).bind(page_id).fetch_one(p).await?;
+                sqlx::query_as(&sql).bind(page_id).bind(limit).bind(w.limit).bind(w.offset).fetch_all(p).await?;
+            let total: i64 = sqlx::query_scalar(&count).bind(page_id).bind(limit).fetch_one(p).await?;
             (rows, total)
         });
         let items = rows
@@ -266,9 +320,12 @@ impl Store {
         page_id: Uuid,
         version: i64,
     ) -> Result<PageVersion, StoreError> {
-        let sql = "SELECT page_id, version, slug, name, title, description, layout_data, seo_data, is_public, \
-                   is_homepage, saved_at FROM page_versions WHERE page_id = $1 AND version = $2";
-        let row = on_pool!(self, p => sqlx::query_as::<_, VersionRow>(sql).bind(page_id).bind(version).fetch_optional(p).await)?;
+        let sql = format!(
+            "SELECT page_id, version, slug, name, title, description, layout_data, seo_data, is_public, \
+             is_homepage, saved_at FROM page_versions WHERE {KEPT} AND version = $3"
+        );
+        let limit = self.history_limit;
+        let row = on_pool!(self, p => sqlx::query_as::<_, VersionRow>(&sql).bind(page_id).bind(limit).bind(version).fetch_optional(p).await)?;
         let r = row.ok_or(StoreError::NotFound)?;
         Ok(PageVersion {
             page_id: r.page_id,

@@ -28,6 +28,7 @@ mod readers;
 mod release_deltas;
 mod replicas;
 mod retention;
+mod saves;
 mod schedules;
 mod schedules_replicas;
 mod secrets;

@@ -107,7 +107,7 @@ async fn old_releases_are_pruned_exactly(backend: Backend) {
     let project_id = project["id"].as_str().unwrap();
     let blobs = db_texts(
         &app,
-        &format!("SELECT content_hash FROM page_blobs ORDER BY content_hash"),
+        "SELECT content_hash FROM page_blobs ORDER BY content_hash",
     )
     .await;
     let hash = |r: &Value, page: &str| {
