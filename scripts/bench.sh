@@ -12,7 +12,10 @@
 #      gone), p50/p99 over BENCH_VISIBLE_RUNS publishes;
 #   d. the 1,000 pages of (a) written to a local tursodb over Hrana, next to the same pages
 #      written to a second local pages.db in the same run (both already compiled, so both
-#      times are the write alone), with HTTP requests made and bytes sent.
+#      times are the write alone), with HTTP requests made and bytes sent;
+#   f. (rss) the largest page the limits allow (EDGEPUB_MAX_COMPONENTS components, nested
+#      EDGEPUB_MAX_DEPTH deep, EDGEPUB_MAX_PAGE_BYTES of layout): the server's peak RSS while
+#      saving, compiling (once, then twice at once) and publishing it, next to its idle RSS.
 #
 # Each scenario gets a fresh server process and data directory under one temp directory,
 # removed on exit; in b the server is also restarted (same data) before each timed phase, so
@@ -25,7 +28,9 @@
 # BENCH_BATCH (1000: projects larger than this get their untimed first publish as partial
 # publishes of this many pages), BENCH_SERVER_MEM_GB (12: address-space cap of each server, so
 # a runaway publish aborts the server instead of exhausting the machine), BENCH_SKIP_BUILD=1 to
-# use the binaries already in target/release.
+# use the binaries already built, BENCH_PROFILE (release; `debug` for a quick check of the
+# script, not for figures), BENCH_ONLY (comma-separated scenarios among a, b, c, e, rss; a
+# includes d, e needs b; default all), e.g. `BENCH_ONLY=rss bash scripts/bench.sh`.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,8 +43,11 @@ CONCURRENCY=${BENCH_CONCURRENCY:-32}
 BATCH=${BENCH_BATCH:-1000}
 MEM_GB=${BENCH_SERVER_MEM_GB:-12}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
-SERVER_BIN=$TARGET_DIR/release/edgepub
-BENCH_BIN=$TARGET_DIR/release/edgepub-bench
+PROFILE=${BENCH_PROFILE:-release}
+SERVER_BIN=$TARGET_DIR/$PROFILE/edgepub
+BENCH_BIN=$TARGET_DIR/$PROFILE/edgepub-bench
+# want SCENARIO: whether BENCH_ONLY selects it.
+want() { [[ -z ${BENCH_ONLY:-} || ,$BENCH_ONLY, == *,$1,* ]]; }
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -47,15 +55,18 @@ die() { log "error: $*"; exit 1; }
 for tool in curl sqlite3 awk; do
     command -v "$tool" >/dev/null || die "$tool is required"
 done
-if ! command -v wrk >/dev/null; then
+if want c && ! command -v wrk >/dev/null; then
     log "installing wrk"
     apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; } \
         || die "wrk is missing and could not be installed"
 fi
 
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-    log "cargo build --release --bins"
-    cargo build --release --bins >&2
+    case $PROFILE in
+        release) log "cargo build --release --bins"; cargo build --release --bins >&2 ;;
+        debug) log "cargo build --bins"; cargo build --bins >&2 ;;
+        *) die "BENCH_PROFILE must be release or debug" ;;
+    esac
 fi
 [[ -x $SERVER_BIN && -x $BENCH_BIN ]] || die "missing $SERVER_BIN or $BENCH_BIN"
 
@@ -193,6 +204,7 @@ seed() {
     log "$SEED"
 }
 
+if want a; then
 # --- a. full publish of FULL_PAGES pages vs the sqlite3 CLI ---------------------------------
 start_server a
 seed --project full --pages "$FULL_PAGES"
@@ -260,7 +272,9 @@ else
     NOTES+=("d: skipped (no tursodb at $TURSODB: run scripts/services.sh, or (a) failed)")
 fi
 stop_server
+fi
 
+if want b; then
 # --- b. one changed page: SMALL_PAGES vs LARGE_PAGES ----------------------------------------
 # B[<phase>_<pages>] holds "<seconds> s" or FAILED; B[<phase>_peak_<pages>] the peak RSS.
 declare -A B
@@ -319,7 +333,9 @@ row "b. 1 changed page: POST /pages/{id}/publish" "$s / $l" "$(pair one)" "-" \
     "$(pair one_peak)" "${B[one_$s]}" "$(ratio "${B[one_$l]}" "${B[one_$s]}")"
 row "b. 1 changed page: full incremental publish" "$s / $l" "$(pair inc)" "$(rates inc)" \
     "$(pair inc_peak)" "${B[inc_$s]}" "$(ratio "${B[inc_$l]}" "${B[inc_$s]}")"
+fi
 
+if want e && want b; then
 # --- e. the cache: prime every key, and publish -> visible ----------------------------------
 RUNS=${BENCH_VISIBLE_RUNS:-20}
 if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
@@ -371,7 +387,9 @@ if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; 
 else
     NOTES+=("e: skipped (redis-server / redis-benchmark missing: run scripts/services.sh)")
 fi
+fi
 
+if want c; then
 # --- c. draft saves under wrk ---------------------------------------------------------------
 start_server c
 seed --project saves --pages "$WRK_THREADS" --ids "$WORK/c/ids.txt" --bodies "$WORK/c"
@@ -441,6 +459,56 @@ NOTES+=("c: wrk -t$WRK_THREADS -c$WRK_THREADS: p50 $(kv p50_ms "$WRK") ms, p99 $
  max $(kv max_ms "$WRK") ms, $(kv rps "$WRK") saves/s, non-2xx $(kv non2xx "$WRK"),\
  socket errors $(kv socket_errors "$WRK"); first page now at version $final")
 stop_server
+fi
+
+# --- f. the largest page the limits allow: memory of saving, compiling, publishing it -------
+# One page with EDGEPUB_MAX_COMPONENTS components, a chain EDGEPUB_MAX_DEPTH deep and a layout
+# just under EDGEPUB_MAX_PAGE_BYTES (the server's defaults unless those are set here too).
+if want rss; then
+    start_server f
+    idle_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
+    mb() { awk -v kb="$1" 'BEGIN { printf "%.0f MB", kb / 1024 }'; }
+    # grown PEAK: how far this step's peak RSS rose above idle, per byte of layout.
+    grown() { awk -v p="${PEAK% MB}" -v i="$idle_kb" -v b="$1" 'BEGIN { if (p + 0 > 0 && b > 0) printf "%.0fx", (p * 1024 - i) * 1024 / b; else print "-" }'; }
+    reset_peak
+    LIMIT=$(bench limit-page --project limit --id-file "$WORK/f/page.id" \
+        --components "${EDGEPUB_MAX_COMPONENTS:-5000}" --depth "${EDGEPUB_MAX_DEPTH:-32}" \
+        --bytes "${EDGEPUB_MAX_PAGE_BYTES:-1048576}") || die "saving the largest page failed"
+    PEAK=$(peak_mb)
+    log "$LIMIT"
+    page=$(cat "$WORK/f/page.id") lb=$(kv layout_bytes "$LIMIT")
+    shape="1 ($(kv components "$LIMIT") comp., depth $(kv depth "$LIMIT"), $((lb / 1024)) KB)"
+    row "f. largest allowed page: save (POST)" "$shape" "$(kv save_s "$LIMIT") s" "-" "$PEAK" "idle $(mb "$idle_kb")" "$(grown "$lb")"
+    reset_peak
+    start_sampler
+    COMPILE=$(bench compile --project limit --page "$page") || COMPILE="FAILED"
+    stop_sampler
+    PEAK=$(peak_mb)
+    row "f. largest allowed page: compile (dry run)" "$shape" "$(kv wall_s "$COMPILE") s" "-" "$PEAK" "idle $(mb "$idle_kb")" "$(grown "$lb")"
+    reset_peak
+    start_sampler
+    t0=$(now)
+    bench compile --project limit --page "$page" >"$WORK/f/c1.out" 2>&1 &
+    c1=$!
+    bench compile --project limit --page "$page" >"$WORK/f/c2.out" 2>&1 || COMPILE="FAILED"
+    wait "$c1" || COMPILE="FAILED"
+    both=$(since "$t0")
+    stop_sampler
+    PEAK=$(peak_mb)
+    row "f. largest allowed page: 2 compiles at once" "$shape" "$both s" "-" "$PEAK" "idle $(mb "$idle_kb")" "$(grown "$lb")"
+    if run_publish --project limit; then
+        row "f. largest allowed page: publish (local target)" "$shape" "$(kv wall_s "$PUB") s" "-" "$PEAK" \
+            "idle $(mb "$idle_kb")" "$(grown "$lb")"
+        NOTES+=("f publish: $PUB")
+    else
+        row "f. largest allowed page: publish (local target)" "$shape" "FAILED" "-" "$PEAK" "idle $(mb "$idle_kb")" "-"
+        NOTES+=("f: publish failed: $FAIL")
+    fi
+    NOTES+=("f: $LIMIT; server RSS at the end, idle: $(awk '/^VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/$SERVER_PID/status");\
+ baseline = the server's RSS when idle before the save; ratio = (peak - idle) / layout bytes")
+    [[ $COMPILE != FAILED ]] || NOTES+=("f: a compile failed: $(cat "$WORK/f/c1.out" "$WORK/f/c2.out" | grep -m1 .)")
+    stop_server
+fi
 
 # --- the table ------------------------------------------------------------------------------
 {
@@ -460,6 +528,9 @@ stop_server
         }
     }'
 echo
-echo "b rows: \"$s / $l\" cells are the $s-page and the $l-page project; baseline = the $s-page time, ratio = $l / $s."
-echo "pages/s in b = pages of the project / wall time; peak RSS = server VmHWM during the phase."
+if want b; then
+    echo "b rows: \"$s / $l\" cells are the $s-page and the $l-page project; baseline = the $s-page time, ratio = $l / $s."
+    echo "pages/s in b = pages of the project / wall time."
+fi
+echo "peak RSS = server VmHWM during the phase."
 printf '%s\n' "${NOTES[@]}"
