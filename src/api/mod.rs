@@ -10,6 +10,7 @@ pub mod guard;
 pub mod health;
 pub mod limits;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod pages;
 pub mod previews;
 pub mod projects;

@@ -2,6 +2,7 @@
 //! (assets vendored into the binary: no CDN).
 
 use super::limits::RateLimitDocs;
+use super::openapi_rules::RequestRules;
 use super::{
     datasources, drift, error, events, health, pages, previews, projects, publish, releases, retry,
     settings, sync, targets, tokens, versions, webhook_endpoints, webhooks,
@@ -33,7 +34,7 @@ use utoipa_swagger_ui::SwaggerUi;
         previews::create, previews::open, previews::list_for_project, previews::list_for_page, previews::revoke,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
-    modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs),
+    modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs, &RequestRules),
     security(("bearer" = [])),
     tags(
         (name = "projects", description = "Sites and the settings an edge renders them with"),
