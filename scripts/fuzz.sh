@@ -6,7 +6,8 @@
 #
 # Checks: every schemathesis check (positive_data_acceptance is off for three operations whose
 # refusal depends on stored state: see scripts/schemathesis.toml), in the examples, coverage and
-# fuzzing phases; each run is bounded by FUZZ_MAX_EXAMPLES (default 40) examples per operation.
+# fuzzing phases, then the stateful phase along the document's links; each run is bounded by
+# FUZZ_MAX_EXAMPLES (default 40) examples per operation (about a minute per database).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ST=${EDGEPUB_TEST_SCHEMATHESIS:?run scripts/services.sh first (it installs schemathesis)}

@@ -10,6 +10,8 @@ pub mod guard;
 pub mod health;
 pub mod limits;
 pub mod openapi;
+pub mod openapi_bodies;
+pub mod openapi_links;
 pub mod openapi_rules;
 pub mod pages;
 pub mod previews;
