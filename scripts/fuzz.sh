@@ -4,7 +4,7 @@
 #
 #   bash scripts/fuzz.sh            (after scripts/services.sh; scripts/test.sh runs it)
 #
-# Checks: every schemathesis check (positive_data_acceptance is off for three operations whose
+# Checks: every schemathesis check (positive_data_acceptance is off for the few operations whose
 # refusal depends on stored state: see scripts/schemathesis.toml), in the examples, coverage and
 # fuzzing phases, then the stateful phase along the document's links; each run is bounded by
 # FUZZ_MAX_EXAMPLES (default 40) examples per operation (about a minute per database).

@@ -21,12 +21,22 @@ fn branch(base: &Value, field: &str, values: Value, required: &[&str], props: Va
     b
 }
 
+/// A local target's file: relative, no `..` component, naming a file (a component other than
+/// `.`); an absolute path inside the data root is accepted too, which the document cannot know.
+fn local_path() -> String {
+    let any = "([^/\\u0000.][^/\\u0000]*|\\.[^/\\u0000.][^/\\u0000]*|\\.\\.[^/\\u0000]+|\\.)?";
+    let name = "([^/\\u0000.][^/\\u0000]*|\\.[^/\\u0000.][^/\\u0000]*|\\.\\.[^/\\u0000]+)";
+    // The server trims the path first: a first name starting with a space is not what it sees.
+    let first = "([^/\\u0000.\\t\\n\\u000b\\f\\r ][^/\\u0000]*|\\.[^/\\u0000.][^/\\u0000]*|\\.\\.[^/\\u0000]+)";
+    format!("^({first}(/{any})*|\\.(/{any})*/{name}(/{any})*)$")
+}
+
 /// One schema per target kind: which fields each kind needs (see `TargetInput::validate`).
 pub(super) fn targets(base: &Value, replace: bool) -> Value {
     let secret = json!({"type": "string", "minLength": 1, "pattern": NO_NUL,
         "description": "The edge's system key (required for an edge target)."});
     let path = json!({"type": "string",
-        "pattern": "^[ \\t]*[A-Za-z0-9_][A-Za-z0-9_.-]{0,60}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,60}){0,4}[ \\t]*$",
+        "pattern": local_path(),
         "description": "The SQLite file, relative to the data root (no `..`); an absolute path inside the data root is accepted too."});
     json!({
         "description": base["description"].clone(),
@@ -73,7 +83,9 @@ pub(super) fn project_create(base: &Value) -> Value {
     given["properties"]["slug"]["type"] = json!("string");
     let mut derived = base.clone();
     derived["properties"]["slug"] = json!({"type": "null"});
-    derived["properties"]["name"]["pattern"] = json!("^[^\\u0000]*[A-Za-z0-9][^\\u0000]*$");
+    let name = derived["properties"]["name"].clone();
+    derived["properties"]["name"] =
+        json!({"allOf": [name, {"type": "string", "pattern": "[A-Za-z0-9]"}]});
     for b in [&mut given, &mut derived] {
         b.as_object_mut().map(|o| o.remove("description"));
     }

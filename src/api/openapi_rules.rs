@@ -17,6 +17,17 @@ const NOT_BLANK: &str = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0
 /// Blank text (treated as absent by optional fields).
 const WS: &str =
     "[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+/// Text of 1 to `max` characters once trimmed (or blank too when not `required`), no U+0000.
+fn trimmed(max: u64, required: bool) -> String {
+    let edge = "[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+    let text = format!("{edge}([^\\u0000]{{0,{}}}{edge})?", max.saturating_sub(2));
+    if required {
+        format!("^{WS}*{text}{WS}*$")
+    } else {
+        format!("^{WS}*({text})?{WS}*$")
+    }
+}
+
 /// A host the `url` crate (WHATWG URL) accepts: an IPv4 address, or dot-separated labels of
 /// the ASCII characters it allows in a domain, the last starting with a non-digit (a last label
 /// that looks like a number makes the host an IPv4 address).
@@ -134,14 +145,26 @@ fn guard(s: &mut Value) {
     };
     let has = |t: &str| types.iter().any(|x| x == t);
     if has("string") && !obj.contains_key("format") {
-        match obj.get("pattern").and_then(Value::as_str) {
-            None => {
-                obj.insert("pattern".into(), json!(NO_NUL));
+        let max = obj.get("maxLength").and_then(Value::as_u64);
+        let pattern = match (obj.get("pattern").and_then(Value::as_str), max) {
+            // The server counts the characters of the trimmed text, which `maxLength` cannot.
+            (None, Some(m)) => Some(trimmed(m, false)),
+            (Some("\\S"), Some(m)) => Some(trimmed(m, true)),
+            (None, None) => Some(NO_NUL.to_string()),
+            (Some("\\S"), None) => Some(NOT_BLANK.to_string()),
+            (Some(_), _) => None,
+        };
+        if let Some(p) = pattern {
+            obj.insert("pattern".into(), json!(p));
+            if let Some(m) = max {
+                obj.remove("maxLength");
+                let d = format!("At most {m} characters once trimmed.");
+                let d = match obj.get("description").and_then(Value::as_str) {
+                    Some(old) => format!("{old} {d}"),
+                    None => d,
+                };
+                obj.insert("description".into(), json!(d));
             }
-            Some("\\S") => {
-                obj.insert("pattern".into(), json!(NOT_BLANK));
-            }
-            Some(_) => {}
         }
     }
     if has("object") && !obj.contains_key("properties") && !obj.contains_key("propertyNames") {
@@ -221,9 +244,9 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "EndpointInput",
             "url",
-            json!({"type": "string", "pattern": url_pattern("https?"), "maxLength": 2000,
+            json!({"type": "string", "pattern": url_pattern("https?"),
                 "example": "https://ci.example.com/hooks/edgepub",
-                "description": "Where events are POSTed (`http` or `https`; no credentials in the URL). Changing its origin gives the endpoint a new secret: a secret is only ever sent where it was made for."}),
+                "description": "Where events are POSTed (`http` or `https`; no credentials in the URL; at most 2000 characters once trimmed). Changing its origin gives the endpoint a new secret: a secret is only ever sent where it was made for."}),
         ),
         (
             "EndpointInput",
