@@ -13,6 +13,8 @@
 #   d. the 1,000 pages of (a) written to a local tursodb over Hrana, next to the same pages
 #      written to a second local pages.db in the same run (both already compiled, so both
 #      times are the write alone), with HTTP requests made and bytes sent.
+#   f. the largest page the limits allow: peak RSS of saving, compiling (once, twice at once)
+#      and publishing it, next to the idle server.
 #
 # Each scenario gets a fresh server process and data directory under one temp directory,
 # removed on exit; in b the server is also restarted (same data) before each timed phase, so
@@ -25,8 +27,8 @@
 # BENCH_BATCH (1000: projects larger than this get their untimed first publish as partial
 # publishes of this many pages), BENCH_SERVER_MEM_GB (12: address-space cap of each server, so
 # a runaway publish aborts the server instead of exhausting the machine), BENCH_SKIP_BUILD=1 to
-# use the binaries already in target/release, BENCH_ONLY="a b c d e" (default all; the
-# letters to run: d runs with a, e needs b).
+# use the binaries already in target/release, BENCH_ONLY="a b c d e f" (default all; the
+# letters to run: d runs with a, e needs b; f = the largest page the limits allow).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,7 +40,7 @@ WRK_SECS=${BENCH_WRK_SECS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 BATCH=${BENCH_BATCH:-1000}
 MEM_GB=${BENCH_SERVER_MEM_GB:-12}
-ONLY=" ${BENCH_ONLY:-a b c d e} "
+ONLY=" ${BENCH_ONLY:-a b c d e f} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 SERVER_BIN=$TARGET_DIR/release/edgepub
@@ -479,6 +481,55 @@ LUA
     NOTES+=("c: wrk -t$WRK_THREADS -c$WRK_THREADS: p50 $(kv p50_ms "$WRK") ms, p99 $(kv p99_ms "$WRK") ms,\
  max $(kv max_ms "$WRK") ms, $(kv rps "$WRK") saves/s, non-2xx $(kv non2xx "$WRK"),\
  socket errors $(kv socket_errors "$WRK"); first page now at version $final")
+    stop_server
+fi
+
+# --- f. the largest page the limits allow: memory of saving, compiling, publishing it -------
+# One page with EDGEPUB_MAX_COMPONENTS components, a chain EDGEPUB_MAX_DEPTH deep and a layout
+# just under EDGEPUB_MAX_PAGE_BYTES (the server's defaults unless those are set here too).
+if want f; then
+    start_server f
+    idle_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
+    mb() { awk -v kb="$1" 'BEGIN { printf "%.0f MB", kb / 1024 }'; }
+    # grown PEAK: how far this step's peak RSS rose above idle, per byte of layout.
+    grown() { awk -v p="${PEAK% MB}" -v i="$idle_kb" -v b="$1" 'BEGIN { if (p + 0 > 0 && b > 0) printf "%.0fx", (p * 1024 - i) * 1024 / b; else print "-" }'; }
+    reset_peak
+    LIMIT=$(bench limit-page --project limit --id-file "$WORK/f/page.id" \
+        --components "${EDGEPUB_MAX_COMPONENTS:-5000}" --depth "${EDGEPUB_MAX_DEPTH:-32}" \
+        --bytes "${EDGEPUB_MAX_PAGE_BYTES:-1048576}") || die "saving the largest page failed"
+    PEAK=$(peak_mb)
+    log "$LIMIT"
+    page=$(cat "$WORK/f/page.id") lb=$(kv layout_bytes "$LIMIT")
+    shape="1 ($(kv components "$LIMIT") comp., depth $(kv depth "$LIMIT"), $((lb / 1024)) KB)"
+    row "f. largest allowed page: save (POST)" "$shape" "$(kv save_s "$LIMIT") s" "-" "$PEAK" "idle $(mb "$idle_kb")" "$(grown "$lb")"
+    reset_peak
+    start_sampler
+    COMPILE=$(bench compile --project limit --page "$page") || COMPILE="FAILED"
+    stop_sampler
+    PEAK=$(peak_mb)
+    row "f. largest allowed page: compile (dry run)" "$shape" "$(kv wall_s "$COMPILE") s" "-" "$PEAK" "idle $(mb "$idle_kb")" "$(grown "$lb")"
+    reset_peak
+    start_sampler
+    t0=$(now)
+    bench compile --project limit --page "$page" >"$WORK/f/c1.out" 2>&1 &
+    c1=$!
+    bench compile --project limit --page "$page" >"$WORK/f/c2.out" 2>&1 || COMPILE="FAILED"
+    wait "$c1" || COMPILE="FAILED"
+    both=$(since "$t0")
+    stop_sampler
+    PEAK=$(peak_mb)
+    row "f. largest allowed page: 2 compiles at once" "$shape" "$both s" "-" "$PEAK" "idle $(mb "$idle_kb")" "$(grown "$lb")"
+    if run_publish --project limit; then
+        row "f. largest allowed page: publish (local target)" "$shape" "$(kv wall_s "$PUB") s" "-" "$PEAK" \
+            "idle $(mb "$idle_kb")" "$(grown "$lb")"
+        NOTES+=("f publish: $PUB")
+    else
+        row "f. largest allowed page: publish (local target)" "$shape" "FAILED" "-" "$PEAK" "idle $(mb "$idle_kb")" "-"
+        NOTES+=("f: publish failed: $FAIL")
+    fi
+    NOTES+=("f: $LIMIT; server RSS at the end, idle: $(awk '/^VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/$SERVER_PID/status");\
+ baseline = the server's RSS when idle before the save; ratio = (peak - idle) / layout bytes")
+    [[ $COMPILE != FAILED ]] || NOTES+=("f: a compile failed: $(cat "$WORK/f/c1.out" "$WORK/f/c2.out" | grep -m1 .)")
     stop_server
 fi
 

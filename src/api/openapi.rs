@@ -2,6 +2,8 @@
 //! (assets vendored into the binary: no CDN).
 
 use super::limits::RateLimitDocs;
+use super::openapi_links::Links;
+use super::openapi_rules::RequestRules;
 use super::{
     audit, datasources, drift, error, events, health, pages, previews, projects, publish, releases,
     retry, schedules, settings, sync, targets, tokens, versions, webhook_endpoints, webhooks,
@@ -35,7 +37,7 @@ use utoipa_swagger_ui::SwaggerUi;
         audit::list,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
-    modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs),
+    modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs, &Links, &RequestRules),
     security(("bearer" = [])),
     tags(
         (name = "projects", description = "Sites and the settings an edge renders them with"),
@@ -159,10 +161,14 @@ pub fn document() -> String {
     let mut text = doc
         .to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    // utoipa 5 writes a link's `operationRef` in snake case; the key occurs nowhere else.
+    text = text.replace("\"operation_ref\":", "\"operationRef\":");
     text.push('\n');
     text
 }
 
+/// The UI, and the document it reads at `/openapi.json` (exactly [`document`]).
 pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi())
+    let doc = serde_json::from_str(&document()).unwrap_or_default();
+    SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", doc)
 }

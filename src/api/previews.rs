@@ -39,7 +39,7 @@ impl super::access::Owned for PreviewView {
 #[serde(deny_unknown_fields)]
 pub struct PreviewBody {
     /// How long the link works, in seconds: 1 to 604800 (7 days); default 3600.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::opt_integral")]
     #[schema(minimum = 1, maximum = 604800)]
     pub ttl_secs: Option<i64>,
 }

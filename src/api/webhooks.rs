@@ -42,7 +42,7 @@ pub struct CreatedSecret {
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     /// How long the old secret stays valid, in seconds (default `EDGEPUB_WEBHOOK_GRACE_SECS`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::opt_integral")]
     #[schema(minimum = 0, maximum = 2592000)]
     pub grace_secs: Option<i64>,
 }

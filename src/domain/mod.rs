@@ -15,6 +15,28 @@ pub mod webhook;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// An integer field that also takes a number with no fractional part (`60.0`), which JSON
+/// Schema (and so the OpenAPI document) counts as an integer.
+pub fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::Deserialize;
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("invalid type: {n}, expected an integer")))
+}
+
+/// [`integral`] for an optional field (`null` is `None`).
+pub fn opt_integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Wrap(#[serde(deserialize_with = "integral")] i64);
+    use serde::Deserialize;
+    Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+}
+
 /// One failing field, addressed by JSON pointer into the request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {

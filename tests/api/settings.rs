@@ -5,8 +5,34 @@ use serde_json::json;
 
 both_backends!(
     cache_settings_keep_secrets_sealed_and_hidden,
-    edge_sync_needs_an_edge_token
+    edge_sync_needs_an_edge_token,
+    a_whole_number_written_as_a_float_is_an_integer
 );
+
+/// JSON Schema (so the OpenAPI document) counts `120.0` as an integer: the server takes it as
+/// one, and still refuses a fraction.
+async fn a_whole_number_written_as_a_float_is_an_integer(backend: Backend) {
+    let app = spawn(backend).await;
+    app.project("Site").await;
+    let url = "/api/projects/site/settings/cache";
+    let body = json!({"redis_type": "tcp", "cache_ttl_page": 120.0, "cache_ttl_jitter": 0.0});
+    let (s, saved) = app.send(Method::PUT, url, Some(body)).await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(
+        (
+            saved["cache_ttl_page"].as_i64(),
+            saved["cache_ttl_jitter"].as_i64()
+        ),
+        (Some(120), Some(0))
+    );
+    let body = json!({"redis_type": "tcp", "cache_ttl_page": 120.5});
+    let (s, refused) = app.send(Method::PUT, url, Some(body)).await;
+    assert_eq!(s, 422, "{refused}");
+    assert_eq!(
+        refused["error"]["details"]["fields"][0]["path"], "/cache_ttl_page",
+        "{refused}"
+    );
+}
 
 async fn cache_settings_keep_secrets_sealed_and_hidden(backend: Backend) {
     let app = spawn(backend).await;

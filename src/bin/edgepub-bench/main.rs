@@ -4,6 +4,7 @@
 //! the script can pick numbers out of it. Nothing here asserts on timing.
 
 mod cache;
+mod limit;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -44,6 +45,17 @@ enum Cmd {
     Touch {
         #[command(flatten)]
         conn: Conn,
+        #[arg(long)]
+        page: String,
+    },
+    /// Create a project holding one page at every layout limit (components, depth, bytes).
+    LimitPage(limit::LimitArgs),
+    /// Dry-run compile of one page; fails on an error diagnostic.
+    Compile {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        project: String,
         #[arg(long)]
         page: String,
     },
@@ -421,5 +433,11 @@ async fn main() -> Result<()> {
         Cmd::Touch { conn, page } => touch(&Api::new(&conn)?, &page).await,
         Cmd::Prime(a) => cache::prime_all(&Api::new(&a.conn)?, a).await,
         Cmd::Visible(a) => cache::visible(&Api::new(&a.conn)?, a).await,
+        Cmd::LimitPage(a) => limit::limit_page(&Api::new(&a.conn)?, a).await,
+        Cmd::Compile {
+            conn,
+            project,
+            page,
+        } => limit::compile_page(&Api::new(&conn)?, &project, &page).await,
     }
 }
