@@ -170,7 +170,8 @@ pub async fn list(
             _ => f.project_id = Some(mine),
         }
     }
-    if let Some(a) = q.action.as_deref() {
+    // An empty parameter is no filter, as if it were left out.
+    if let Some(a) = q.action.as_deref().filter(|a| !a.is_empty()) {
         let ok = !a.is_empty()
             && a.len() <= 100
             && a.bytes()
@@ -189,7 +190,7 @@ pub async fn list(
             }
         }
     }
-    if let Some(c) = q.cursor.as_deref() {
+    if let Some(c) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
         f.after =
             Some(decode_cursor(c).ok_or_else(|| {
                 invalid("cursor", "bad_cursor", "not a cursor this API returned")

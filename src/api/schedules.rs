@@ -130,7 +130,8 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
-    let filter = match q.state.as_deref() {
+    // An empty `state` is no filter, as if it were left out.
+    let filter = match q.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(ScheduleState::parse(s).ok_or_else(|| {
             ApiError::Validation(vec![FieldError {

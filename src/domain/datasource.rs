@@ -94,7 +94,7 @@ impl DatasourceInput {
         let name = p.text("/name", &self.name, 100);
         let url = p.opt_text("/url", self.url, 2048);
         if let Some(u) = &url {
-            if url::Url::parse(u).is_err() {
+            if url::Url::parse(u).is_err() || !super::url_is_one_token(u) {
                 p.push("/url", "invalid_url", "must be a URL");
             }
         }

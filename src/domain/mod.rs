@@ -45,6 +45,12 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Whether a URL as written is one token: URL parsers drop tabs and newlines and tolerate
+/// spaces, so a stored address could otherwise differ from the one that is used.
+pub fn url_is_one_token(url: &str) -> bool {
+    !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Collects every problem in a request so the client sees them all at once.
 #[derive(Debug, Default)]
 pub struct Problems(pub Vec<FieldError>);

@@ -70,8 +70,10 @@ impl EndpointInput {
     pub fn validate(mut self) -> Result<(EndpointInput, url::Url), Vec<FieldError>> {
         let mut p = Problems::default();
         self.url = p.text("/url", &self.url, 2000);
+        let one_token = super::url_is_one_token(&self.url);
         let parsed = url::Url::parse(&self.url).ok().filter(|u| {
-            matches!(u.scheme(), "http" | "https")
+            one_token
+                && matches!(u.scheme(), "http" | "https")
                 && u.host_str().is_some_and(|h| !h.is_empty())
                 && u.username().is_empty()
                 && u.password().is_none()
