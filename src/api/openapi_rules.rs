@@ -60,6 +60,17 @@ pub(super) fn redis_url(blank: bool) -> String {
     format!("^{WS}*(rediss?://([^\\u0000@/?#,]*@)?{host}{REDIS_PORT_PATH}){opt}{WS}*$")
 }
 
+/// A URL that must be one token (`domain::url_is_one_token`): no whitespace or control
+/// character inside, or blank when `blank`.
+pub(super) fn url_token(schemes: &str, blank: bool) -> String {
+    let opt = if blank { "?" } else { "" };
+    let path = PORT_PATH.replace(
+        "[^\\u0000]*",
+        "[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*",
+    );
+    format!("^{WS}*(({schemes})://{HOST}{path}){opt}{WS}*$")
+}
+
 /// The same, or blank (an optional URL field that is treated as absent when blank).
 pub(super) fn url_or_blank(schemes: &str) -> String {
     format!("^{WS}*(({schemes})://{HOST}{PORT_PATH})?{WS}*$")
@@ -234,7 +245,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("ProjectInput", "favicon_url", opt(site_url.clone(), 2048)),
         ("ProjectInput", "logo_url", opt(site_url.clone(), 2048)),
         ("ProjectInput", "app_url", opt(site_url, 2048)),
-        ("DatasourceInput", "url", opt(url_or_blank("[a-z][a-z0-9+.-]{0,15}"), 2048)),
+        ("DatasourceInput", "url", opt(url_token("[a-z][a-z0-9+.-]{0,15}", true), 2048)),
         (
             "DatasourceInput",
             "secret_env_var",
@@ -244,7 +255,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "EndpointInput",
             "url",
-            json!({"type": "string", "pattern": url_pattern("https?"),
+            json!({"type": "string", "pattern": url_token("https?", false),
                 "example": "https://ci.example.com/hooks/edgepub",
                 "description": "Where events are POSTed (`http` or `https`; no credentials in the URL; at most 2000 characters once trimmed). Changing its origin gives the endpoint a new secret: a secret is only ever sent where it was made for."}),
         ),

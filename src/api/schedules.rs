@@ -51,7 +51,8 @@ pub struct ScheduleBody {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// Only schedules in this state: pending, ran, cancelled or failed.
+    /// Only schedules in this state: pending, ran, cancelled or failed (empty: any).
+    #[param(pattern = "^(pending|ran|cancelled|failed)?$")]
     pub state: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
