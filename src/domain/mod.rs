@@ -6,6 +6,7 @@ pub mod project;
 pub mod publish;
 pub mod redis_url;
 pub mod schedule;
+pub mod secret_patch;
 pub mod settings;
 pub mod slug;
 pub mod target;

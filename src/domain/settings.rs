@@ -4,74 +4,10 @@
 use super::redis_url::{self, split_password};
 use super::{FieldError, Problems};
 use crate::secrets::SecretHint;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A secret field in a request: absent keeps the stored one, `null` clears it, a string sets it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum SecretPatch {
-    #[default]
-    Keep,
-    Clear,
-    Set(String),
-}
-
-impl<'de> Deserialize<'de> for SecretPatch {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Option::<String>::deserialize(d)? {
-            None => SecretPatch::Clear,
-            Some(s) if s.is_empty() => SecretPatch::Clear,
-            Some(s) => SecretPatch::Set(s),
-        })
-    }
-}
-
-/// The part of an address a stored secret is bound to: scheme, host and port of a URL; the
-/// whole lower-cased text of anything else (Redis node lists, Sentinel URLs).
-pub fn secret_origin(address: &str) -> String {
-    match url::Url::parse(address.trim()) {
-        Ok(u) if u.host_str().is_some() && !address.contains(',') => format!(
-            "{}://{}:{}",
-            u.scheme(),
-            u.host_str().unwrap_or_default().to_ascii_lowercase(),
-            u.port_or_known_default().unwrap_or(0)
-        ),
-        _ => address.trim().to_ascii_lowercase(),
-    }
-}
-
-impl SecretPatch {
-    /// The resulting secret, keeping a stored one only for the address it was saved for:
-    /// with another address the secret must be sent again (it is never sent elsewhere).
-    pub fn apply_at(
-        &self,
-        stored: Option<String>,
-        same_address: bool,
-        path: &str,
-        p: &mut super::Problems,
-    ) -> Option<String> {
-        match self {
-            SecretPatch::Keep if stored.is_some() && !same_address => {
-                p.push(
-                    path,
-                    "secret_required",
-                    "the address changed: send the secret again (a stored secret is only ever sent to the address it was saved for)",
-                );
-                None
-            }
-            other => other.apply(stored),
-        }
-    }
-
-    /// The resulting secret given the stored one.
-    pub fn apply(&self, stored: Option<String>) -> Option<String> {
-        match self {
-            SecretPatch::Keep => stored,
-            SecretPatch::Clear => None,
-            SecretPatch::Set(s) => Some(s.clone()),
-        }
-    }
-}
+pub use super::secret_patch::{secret_origin, SecretPatch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum RedisType {
