@@ -15,10 +15,32 @@ impl Store {
     /// gets a higher version), so every kept release reads back exactly as before. Returns
     /// (releases dropped, compiled pages dropped).
     pub async fn prune_releases(&self, project: Uuid, keep: i64) -> Result<(u64, u64), StoreError> {
+        let sql = "SELECT number FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT 1 OFFSET $2";
+        let oldest_kept: Option<i64> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project).bind(keep.max(1) - 1).fetch_optional(p).await)?;
+        let sql = "SELECT MIN(number) FROM releases WHERE project_id = $1";
+        let first: Option<i64> =
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(project).fetch_one(p).await)?;
+        let (Some(target), Some(mut from)) = (oldest_kept, first) else {
+            return Ok((0, 0));
+        };
+        // A few releases per transaction: the first pruning of a long history must not hold
+        // the write lock for long. Release numbers have no gaps, so every step exists.
+        let (mut releases, mut blobs) = (0, 0);
+        while from < target {
+            let step = (from + 10).min(target);
+            let (r, b) = self.prune_below(project, step).await?;
+            (releases, blobs) = (releases + r, blobs + b);
+            from = step;
+        }
+        Ok((releases, blobs))
+    }
+
+    /// Folds the releases before number `number` into it and drops them.
+    async fn prune_below(&self, project: Uuid, number: i64) -> Result<(u64, u64), StoreError> {
         let mut tx = self.begin().await?;
-        let sql = "SELECT id, number FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT 1 OFFSET $2";
-        let oldest: Option<(Uuid, i64)> = on_tx!(&mut tx, c => sqlx::query_as(sql).bind(project).bind(keep.max(1) - 1).fetch_optional(&mut *c).await)?;
-        let Some((keep_id, number)) = oldest else {
+        let sql = "SELECT id FROM releases WHERE project_id = $1 AND number = $2";
+        let keep_id: Option<Uuid> = on_tx!(&mut tx, c => sqlx::query_scalar(sql).bind(project).bind(number).fetch_optional(&mut *c).await)?;
+        let Some(keep_id) = keep_id else {
             return Ok((0, 0));
         };
         let carry = "INSERT INTO release_pages (release_id, page_id, slug, version, content_hash, published_at, removed) \
