@@ -1,11 +1,13 @@
 //! Black-box tests: every scenario drives a real server over HTTP, on SQLite and on Postgres.
 
 mod helpers;
+mod peers;
 
 mod audit;
 mod audit_query;
 mod auth;
 mod cache;
+mod cache_outage;
 mod cache_step;
 mod cli;
 mod cli_more;
@@ -22,6 +24,7 @@ mod pages;
 mod previews;
 mod projects;
 mod publish;
+mod publish_refused;
 mod push_edge;
 mod ratelimit;
 mod readers;
@@ -36,6 +39,7 @@ mod settings;
 mod subscriber;
 mod targets;
 mod turso;
+mod turso_crash;
 mod versions;
 mod webhook_durability;
 mod webhook_events;
