@@ -81,35 +81,26 @@ async fn snapshot_releases_migrate_to_exact_deltas(backend: Backend) {
             ));
         }
     }
+    // The same steps on either driver's pool: migrate to 13, write old-style rows, migrate on.
+    macro_rules! migrate_old_rows {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(&url).await.unwrap();
+            before.run(&pool).await.unwrap();
+            for q in &sql {
+                sqlx::query(q).execute(&pool).await.unwrap();
+            }
+            full.run(&pool).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM release_pages")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n
+        }};
+    }
     let rows_after = match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-            before.run(&pool).await.unwrap();
-            for q in &sql {
-                sqlx::query(q).execute(&pool).await.unwrap();
-            }
-            full.run(&pool).await.unwrap();
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM release_pages")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            n
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            before.run(&pool).await.unwrap();
-            for q in &sql {
-                sqlx::query(q).execute(&pool).await.unwrap();
-            }
-            full.run(&pool).await.unwrap();
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM release_pages")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            n
-        }
+        Backend::Sqlite => migrate_old_rows!(sqlx::SqlitePool),
+        Backend::Postgres => migrate_old_rows!(sqlx::PgPool),
     };
     // r1: three pages; r2: b changed and c's tombstone; r3: c back.
     assert_eq!(rows_after, 6);
