@@ -14,6 +14,7 @@ mod error;
 pub mod keys;
 pub mod memo;
 pub mod outbox;
+mod page_binds;
 pub mod pages;
 pub mod previews;
 pub mod projects;

@@ -5,6 +5,7 @@
 //! first (`Store::write_turn`), so concurrent saves wait in order rather than in SQLite's busy
 //! handler. History costs one insert per save; rows beyond the limit are deleted in batches.
 
+use super::page_binds::BindFields;
 use super::{on_pool, on_tx, Store, StoreError, Tx, Window};
 use crate::domain::page::{Page, PageFields, PageVersion, PageVersionSummary, SavedPage};
 use chrono::{DateTime, Utc};
@@ -94,33 +95,6 @@ const PRUNE_VERSIONS: &str = "DELETE FROM page_versions WHERE page_id = $1 AND v
 pub const PRUNE_EVERY: i64 = 16;
 /// The versions of page `$1` the history shows: the newest `$2` (the live one included).
 const KEPT: &str = "page_id = $1 AND version > (SELECT version FROM pages WHERE id = $1) - $2";
-
-/// Binds a page's saved fields in the order both the page row and its history row list them
-/// (`slug, name, title, description, layout_data, seo_data, is_public, is_homepage`).
-trait BindFields<'q> {
-    fn bind_fields(self, f: &'q PageFields) -> Self;
-}
-
-impl<'q, DB: sqlx::Database> BindFields<'q>
-    for sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
-where
-    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Json<&'q serde_json::value::RawValue>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<Json<&'q Value>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    fn bind_fields(self, f: &'q PageFields) -> Self {
-        self.bind(&f.slug)
-            .bind(&f.name)
-            .bind(&f.title)
-            .bind(&f.description)
-            .bind(Json(&*f.layout_data))
-            .bind(f.seo_data.as_ref().map(Json))
-            .bind(f.is_public)
-            .bind(f.is_homepage)
-    }
-}
 
 impl Store {
     /// Records version `version` of a page in its history, from the fields just written.
