@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::css_minify::minify_css;
@@ -42,26 +43,56 @@ const UNITLESS: [&str; 18] = [
     "stroke-opacity",
 ];
 
+/// One component's share of the bundle, borrowed from a normalised layout. Serialises as
+/// `{id?, styles?, type?}` (canonical order), the element of [`css_input`].
+#[derive(Clone, Copy)]
+pub(crate) struct CssEntry<'a> {
+    id: Option<&'a Value>,
+    ty: Option<&'a Value>,
+    styles: Option<&'a Value>,
+}
+
+impl<'a> CssEntry<'a> {
+    fn of(m: &'a Map<String, Value>) -> Self {
+        Self {
+            id: m.get("id"),
+            ty: m.get("type"),
+            styles: m.get("styles"),
+        }
+    }
+}
+
+impl Serialize for CssEntry<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in [("id", self.id), ("styles", self.styles), ("type", self.ty)] {
+            if let Some(v) = value {
+                map.serialize_entry(key, v)?;
+            }
+        }
+        map.end()
+    }
+}
+
 /// What the bundle depends on, in document order: `[{id?, type?, styles?}]` for each component
 /// of a normalised `content` array. Hashing this (not the whole layout) keys the cache, so a
 /// text edit does not rebuild a page's CSS.
 pub fn css_input(content: &Value) -> Value {
+    serde_json::to_value(css_entries(content)).unwrap_or_default()
+}
+
+/// [`css_input`] without copying: the entries borrow from `content`.
+pub(crate) fn css_entries(content: &Value) -> Vec<CssEntry<'_>> {
     let mut out = Vec::new();
     if let Some(items) = content.as_array() {
         collect(items, &mut out);
     }
-    Value::Array(out)
+    out
 }
 
-fn collect(items: &[Value], out: &mut Vec<Value>) {
+fn collect<'a>(items: &'a [Value], out: &mut Vec<CssEntry<'a>>) {
     for item in items.iter().filter_map(Value::as_object) {
-        let mut entry = Map::new();
-        for key in ["id", "type", "styles"] {
-            if let Some(v) = item.get(key) {
-                entry.insert(key.to_owned(), v.clone());
-            }
-        }
-        out.push(Value::Object(entry));
+        out.push(CssEntry::of(item));
         if let Some(children) = item.get("children").and_then(Value::as_array) {
             collect(children, out);
         }
@@ -70,15 +101,24 @@ fn collect(items: &[Value], out: &mut Vec<Value>) {
 
 /// Builds the bundle from a [`css_input`] value.
 pub fn build_css_bundle(input: &Value) -> String {
-    let entries: Vec<&Map<String, Value>> = input
+    let entries: Vec<CssEntry<'_>> = input
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_object).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_object)
+                .map(CssEntry::of)
+                .collect()
+        })
         .unwrap_or_default();
+    build_bundle(&entries)
+}
 
+/// Builds the bundle of a page's entries.
+pub(crate) fn build_bundle(entries: &[CssEntry<'_>]) -> String {
     let mut css = String::from(BASE_CSS);
     let types: BTreeSet<&str> = entries
         .iter()
-        .filter_map(|e| e.get("type").and_then(Value::as_str))
+        .filter_map(|e| e.ty.and_then(Value::as_str))
         .collect();
     for ty in types {
         if let Some(rules) = type_css(ty) {
@@ -88,10 +128,10 @@ pub fn build_css_bundle(input: &Value) -> String {
 
     let (mut tablet, mut mobile, mut raw) = (String::new(), String::new(), String::new());
     for entry in entries {
-        let Some(id) = entry.get("id").and_then(Value::as_str) else {
+        let Some(id) = entry.id.and_then(Value::as_str) else {
             continue;
         };
-        let Some(styles) = entry.get("styles").and_then(Value::as_object) else {
+        let Some(styles) = entry.styles.and_then(Value::as_object) else {
             continue;
         };
         let selector = id_selector(id);

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::Value;
 
-use super::css::{build_css_bundle, css_input};
+use super::css::{build_bundle, css_entries};
 use super::json::hash_value;
 
 /// Entries kept before finished ones are dropped.
@@ -51,9 +51,9 @@ impl CssCache {
 
     /// The bundle of a normalised `content` array, built at most once per distinct input.
     pub fn bundle(&self, content: &Value) -> Arc<String> {
-        let input = css_input(content);
-        let key = hash_value(&input);
-        self.get_or_build(&key, || build_css_bundle(&input))
+        let entries = css_entries(content);
+        let key = hash_value(&entries);
+        self.get_or_build(&key, || build_bundle(&entries))
     }
 
     /// How many bundles were actually built (not served from the memo) so far.

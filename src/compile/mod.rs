@@ -76,8 +76,10 @@ pub use model::{
     DEFAULT_MAX_LAYOUT_BYTES, DEFAULT_TENANT, KNOWN_COMPONENT_TYPES,
 };
 pub use normalise::normalise_layout;
-pub use page::{CompileError, CompileOutput, CompiledPage};
-pub use project::{compile_page, compile_project, layout_shape};
+pub use page::{
+    BytesOutput, CompileError, CompileOutput, CompiledBytes, CompiledPage, Output, PageBytes,
+};
+pub use project::{compile_bytes, compile_page, compile_project, layout_shape};
 pub use routes::RoutingTable;
 pub use sanitize::sanitize_css;
 pub use validate::{check_slug, RESERVED_SEGMENTS};

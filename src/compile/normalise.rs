@@ -52,12 +52,13 @@ struct Walker<'a, 'b> {
 pub fn normalise_layout(layout: &Value, datasources: &[Datasource]) -> Value {
     let index = DatasourceIndex::new(datasources);
     let mut sink = Sink::default();
-    normalise_layout_at(layout, "/layout_data", &index, &mut sink).layout
+    normalise_layout_at(layout.clone(), "/layout_data", &index, &mut sink).layout
 }
 
-/// Normalises `layout`, reporting into `sink` with pointers under `base`.
+/// Normalises `layout`, reporting into `sink` with pointers under `base`. Takes the draft by
+/// value: members move into the output instead of being copied.
 pub fn normalise_layout_at(
-    layout: &Value,
+    layout: Value,
     base: &str,
     datasources: &DatasourceIndex<'_>,
     sink: &mut Sink,
@@ -65,23 +66,28 @@ pub fn normalise_layout_at(
     let mut used = BTreeSet::new();
     let mut out = Map::new();
     let content_ptr = push_pointer(base, "content");
-    let content = match layout.as_object().map(|m| m.get("content")) {
-        Some(Some(Value::Array(items))) => Some(items),
-        Some(_) => {
-            sink.report(
-                &content_ptr,
-                Code::InvalidLayout,
-                "layout_data has no `content` array",
-            );
-            None
+    let (content, root) = match layout {
+        Value::Object(mut m) => {
+            let root = m.remove("root");
+            match m.remove("content") {
+                Some(Value::Array(items)) => (Some(items), root),
+                _ => {
+                    sink.report(
+                        &content_ptr,
+                        Code::InvalidLayout,
+                        "layout_data has no `content` array",
+                    );
+                    (None, root)
+                }
+            }
         }
-        None => {
+        _ => {
             sink.report(
                 base,
                 Code::InvalidLayout,
                 "layout_data is not a JSON object",
             );
-            None
+            (None, None)
         }
     };
     let mut walker = Walker {
@@ -94,10 +100,10 @@ pub fn normalise_layout_at(
     };
     let components = content.map_or_else(Vec::new, |items| walker.list(items, &content_ptr));
     out.insert("content".to_owned(), Value::Array(components));
-    match layout.get("root") {
+    match root {
         None | Some(Value::Null) => {}
         Some(Value::Object(root)) => {
-            out.insert("root".to_owned(), strip_nulls(Value::Object(root.clone())));
+            out.insert("root".to_owned(), Value::Object(strip_map(root)));
         }
         Some(_) => walker.bindings.sink.report(
             &push_pointer(base, "root"),
@@ -109,6 +115,11 @@ pub fn normalise_layout_at(
         layout: Value::Object(out),
         used_datasources: used,
     }
+}
+
+/// The member `key`, taken out of `raw` unless it is null.
+fn take(raw: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    raw.remove(key).filter(|v| !v.is_null())
 }
 
 fn non_empty_str(value: Option<&Value>) -> Option<&str> {
@@ -131,15 +142,16 @@ fn visibility(value: Option<&Value>) -> Value {
 }
 
 impl Walker<'_, '_> {
-    fn list(&mut self, items: &[Value], pointer: &str) -> Vec<Value> {
+    fn list(&mut self, items: Vec<Value>, pointer: &str) -> Vec<Value> {
         let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let at = push_index(pointer, i);
+        for (i, item) in items.into_iter().enumerate() {
             match item {
                 Value::Null => {}
-                Value::Object(component) => out.push(self.component(component, &at)),
+                Value::Object(component) => {
+                    out.push(self.component(component, &push_index(pointer, i)));
+                }
                 _ => self.bindings.sink.report(
-                    &at,
+                    &push_index(pointer, i),
                     Code::ComponentNotObject,
                     "component is not a JSON object; left out",
                 ),
@@ -148,29 +160,26 @@ impl Walker<'_, '_> {
         out
     }
 
-    fn component(&mut self, raw: &Map<String, Value>, pointer: &str) -> Value {
+    fn component(&mut self, mut raw: Map<String, Value>, pointer: &str) -> Value {
         let mut out = Map::new();
-        let id = self.check_id(raw, pointer);
-        self.check_type(raw, pointer);
+        let id = self.check_id(&raw, pointer);
+        self.check_type(&raw, pointer);
         for key in ["id", "type"] {
-            if let Some(v) = raw.get(key).filter(|v| !v.is_null()) {
-                out.insert(key.to_owned(), strip_nulls(v.clone()));
+            if let Some(v) = take(&mut raw, key) {
+                out.insert(key.to_owned(), strip_nulls(v));
             }
         }
 
-        let mut props = match raw.get("props") {
-            Some(Value::Object(p)) => p.clone(),
+        let mut props = match raw.remove("props") {
+            Some(Value::Object(p)) => p,
             _ => Map::new(),
         };
-        let binding = match props.remove("binding").filter(|b| !b.is_null()) {
+        let outer = take(&mut raw, "binding");
+        let binding = match take(&mut props, "binding") {
             Some(b) => Some((b, format!("{pointer}/props/binding"))),
-            None => raw
-                .get("binding")
-                .filter(|b| !b.is_null())
-                .cloned()
-                .map(|b| (b, push_pointer(pointer, "binding"))),
+            None => outer.map(|b| (b, push_pointer(pointer, "binding"))),
         };
-        out.insert("props".to_owned(), strip_nulls(Value::Object(props)));
+        out.insert("props".to_owned(), Value::Object(strip_map(props)));
         match binding {
             Some((Value::Object(b), at)) => {
                 let b = strip_map(b);
@@ -186,22 +195,17 @@ impl Walker<'_, '_> {
         }
 
         let styles = merge_styles(
-            raw.get("styles").map(|v| strip_nulls(v.clone())).as_ref(),
-            raw.get("stylesData")
-                .map(|v| strip_nulls(v.clone()))
-                .as_ref(),
+            raw.remove("styles").map(strip_nulls),
+            raw.remove("stylesData").map(strip_nulls),
         );
         out.insert("styles".to_owned(), styles.clone());
         out.insert("stylesData".to_owned(), styles);
         out.insert("visibility".to_owned(), visibility(raw.get("visibility")));
-        if let Some(Value::String(cond)) = raw.get("visibilityCondition") {
-            out.insert(
-                "visibilityCondition".to_owned(),
-                Value::String(cond.clone()),
-            );
+        if let Some(Value::String(cond)) = raw.remove("visibilityCondition") {
+            out.insert("visibilityCondition".to_owned(), Value::String(cond));
         }
 
-        match raw.get("children") {
+        match raw.remove("children") {
             None | Some(Value::Null) => {}
             Some(Value::Array(children)) => {
                 let children = self.list(children, &push_pointer(pointer, "children"));
@@ -216,7 +220,7 @@ impl Walker<'_, '_> {
 
         for (key, value) in raw {
             if !HANDLED.contains(&key.as_str()) && !value.is_null() {
-                out.insert(key.clone(), strip_nulls(value.clone()));
+                out.insert(key, strip_nulls(value));
             }
         }
         Value::Object(out)

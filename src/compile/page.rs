@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::diagnostics::Diagnostic;
-use super::json::hash_value;
+use super::json::{sha256_hex, Members};
 use super::model::Datasource;
 use super::routes::RoutingTable;
 
@@ -59,9 +59,6 @@ pub struct CompiledPage {
     #[serde(default)]
     pub app_variables: Option<Map<String, Value>>,
 }
-
-/// Fields the content hash leaves out.
-const UNHASHED: [&str; 3] = ["version", "publishedAt", "contentHash"];
 
 fn datasource_value(ds: &Datasource) -> Value {
     let mut m = Map::new();
@@ -130,13 +127,63 @@ impl CompiledPage {
     /// SHA-256 hex of the canonical JSON of everything published except `version`,
     /// `publishedAt` and `contentHash`.
     pub fn compute_content_hash(&self) -> String {
-        let mut value = self.to_value();
-        if let Some(m) = value.as_object_mut() {
-            for key in UNHASHED {
-                m.remove(key);
-            }
+        let (hashed, _) = self.write_hashed();
+        sha256_hex(&hashed)
+    }
+
+    /// The page's contract JSON in canonical form (keys sorted, compact), with its content
+    /// hash: serialised once, the hash taken over those bytes, and the three unhashed
+    /// members spliced in. Byte for byte what `to_value().to_string()` gives for the page
+    /// with its hash set (a test compares them on a corpus).
+    pub fn to_bytes(&self) -> PageBytes {
+        let (hashed, marks) = self.write_hashed();
+        let hash = sha256_hex(&hashed);
+        let mut body = Vec::with_capacity(hashed.len() + 160);
+        body.extend_from_slice(&hashed[..marks.hash]);
+        // `hash` is the first member unless `appVariables` came before it.
+        if marks.hash == 1 {
+            body.extend_from_slice(b"\"contentHash\":\"");
+            body.extend_from_slice(hash.as_bytes());
+            body.extend_from_slice(b"\",");
+        } else {
+            body.extend_from_slice(b",\"contentHash\":\"");
+            body.extend_from_slice(hash.as_bytes());
+            body.push(b'"');
         }
-        hash_value(&value)
+        body.extend_from_slice(&hashed[marks.hash..marks.published]);
+        if !self.published_at.is_empty() {
+            body.extend_from_slice(b",\"publishedAt\":");
+            let _ = serde_json::to_writer(&mut body, &self.published_at);
+        }
+        // Everything after the mark but the closing brace, then `version` (last in order).
+        body.extend_from_slice(&hashed[marks.published..hashed.len() - 1]);
+        body.extend_from_slice(format!(",\"version\":{}}}", self.version).as_bytes());
+        PageBytes { hash, body }
+    }
+
+    /// The hashed members in canonical order, and where the unhashed ones go.
+    fn write_hashed(&self) -> (Vec<u8>, Marks) {
+        let mut out = Vec::with_capacity(4096);
+        let mut m = Members::open(&mut out);
+        m.put_some("appVariables", self.app_variables.as_ref());
+        let hash = m.out.len();
+        m.put_some("cssBundle", self.css_bundle.as_ref());
+        if let Some(list) = &self.datasources {
+            m.put("datasources", &DatasourceList(list));
+        }
+        m.put_some("description", self.description.as_ref());
+        m.put("id", &self.id);
+        m.put("isHomepage", &self.is_homepage);
+        m.put("isPublic", &self.is_public);
+        m.put("layoutData", &self.layout_data);
+        m.put("name", &self.name);
+        let published = m.out.len();
+        m.put_some("seoData", self.seo_data.as_ref());
+        m.put("slug", &self.slug);
+        m.put("tenantSlug", &self.tenant_slug);
+        m.put_some("title", self.title.as_ref());
+        m.close();
+        (out, Marks { hash, published })
     }
 
     /// Sets what the publisher decides: the version (>= 1) and the publish time
@@ -161,6 +208,54 @@ impl CompiledPage {
 impl Serialize for CompiledPage {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_value().serialize(serializer)
+    }
+}
+
+/// A compiled page as the bytes targets and the blob store keep, and its content hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageBytes {
+    pub hash: String,
+    pub body: Vec<u8>,
+}
+
+/// Offsets in the hashed bytes where `contentHash` and `publishedAt` belong.
+struct Marks {
+    hash: usize,
+    published: usize,
+}
+
+/// A page's datasources in canonical form (members sorted: `anonKey`, `id`, `name`,
+/// `secretEnvVar`, `type`, `url`), as [`datasource_value`] shapes them.
+struct DatasourceList<'a>(&'a [Datasource]);
+
+impl Serialize for DatasourceList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct One<'a>(&'a Datasource);
+        impl Serialize for One<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let ds = self.0;
+                let mut map = serializer.serialize_map(None)?;
+                if let Some(v) = &ds.anon_key {
+                    map.serialize_entry("anonKey", v)?;
+                }
+                map.serialize_entry("id", &ds.id)?;
+                map.serialize_entry("name", &ds.name)?;
+                if let Some(v) = &ds.secret_env_var {
+                    map.serialize_entry("secretEnvVar", v)?;
+                }
+                map.serialize_entry("type", ds.kind.as_str())?;
+                if let Some(v) = &ds.url {
+                    map.serialize_entry("url", v)?;
+                }
+                map.end()
+            }
+        }
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for ds in self.0 {
+            seq.serialize_element(&One(ds))?;
+        }
+        seq.end()
     }
 }
 
@@ -202,15 +297,39 @@ fn is_utc_timestamp(s: &str) -> bool {
     (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && sec < 61 && fraction_ok
 }
 
-/// Everything one compile produces.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CompileOutput {
-    pub pages: Vec<CompiledPage>,
+/// Everything one compile produces: pages as trees ([`CompileOutput`]) or as the bytes
+/// targets store ([`BytesOutput`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Output<P> {
+    pub pages: Vec<P>,
     pub routes: RoutingTable,
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl CompileOutput {
+impl<P> Default for Output<P> {
+    fn default() -> Self {
+        Self {
+            pages: Vec::new(),
+            routes: RoutingTable::default(),
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
+pub type CompileOutput = Output<CompiledPage>;
+pub type BytesOutput = Output<CompiledBytes>;
+
+/// A compiled page reduced to what a publish keeps: its identity and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompiledBytes {
+    pub id: String,
+    pub slug: String,
+    pub is_homepage: bool,
+    #[serde(skip)]
+    pub bytes: PageBytes,
+}
+
+impl<P> Output<P> {
     /// Whether any diagnostic is an error (the publish must be refused).
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
@@ -220,7 +339,9 @@ impl CompileOutput {
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.is_error())
     }
+}
 
+impl CompileOutput {
     /// The compiled page with id `id`.
     pub fn page(&self, id: &str) -> Option<&CompiledPage> {
         self.pages.iter().find(|p| p.id == id)

@@ -7,10 +7,12 @@ use serde_json::Value;
 use super::binding::DatasourceIndex;
 use super::css_cache::CssCache;
 use super::diagnostics::{Code, Diagnostic, Sink};
-use super::json::{strip_map, strip_nulls};
-use super::model::{CompileOptions, Datasource, DraftPage, ProjectInput};
+use serde_json::Map;
+
+use super::json::strip_map;
+use super::model::{CompileOptions, Datasource, DraftPage, ProjectContext, ProjectInput};
 use super::normalise::normalise_layout_at;
-use super::page::{CompileError, CompileOutput, CompiledPage};
+use super::page::{BytesOutput, CompileError, CompileOutput, CompiledBytes, CompiledPage};
 use super::publishable::publishable_datasources;
 use super::validate::check_project;
 
@@ -40,6 +42,94 @@ pub fn compile_page(
     Ok(compile_selected(input, options, cache, Some(page_id)))
 }
 
+/// Compiles every draft in `input`, as [`compile_project`] does, into the bytes targets
+/// store ([`CompiledPage::to_bytes`]): each draft moves through the normaliser (taken by
+/// value, never copied), is serialised once, and its tree is dropped before the next page
+/// is compiled. Pages are shared among `threads` threads (the output's order and bytes do
+/// not depend on how many).
+pub fn compile_bytes(
+    input: ProjectInput,
+    options: &CompileOptions,
+    cache: &CssCache,
+    threads: usize,
+) -> BytesOutput {
+    let ProjectInput {
+        pages,
+        datasources,
+        context,
+    } = input;
+    let (datasources, mut diagnostics) = publishable_datasources(&datasources);
+    let index = DatasourceIndex::new(&datasources);
+    let (routes, project_diags) = check_project(&pages, &context);
+    diagnostics.extend(project_diags);
+    let shared = Shared::new(&index, &context, options, cache);
+    let one = |draft: DraftPage| {
+        let (page, diags) = compile_one(draft, &shared);
+        let bytes = page.to_bytes();
+        let out = CompiledBytes {
+            id: page.id,
+            slug: page.slug,
+            is_homepage: page.is_homepage,
+            bytes,
+        };
+        (out, diags)
+    };
+    let threads = threads.clamp(1, pages.len().max(1));
+    let per = pages.len().div_ceil(threads);
+    let mut parts: Vec<Vec<DraftPage>> = Vec::with_capacity(threads);
+    let mut rest = pages.into_iter();
+    for _ in 0..threads {
+        parts.push(rest.by_ref().take(per).collect());
+    }
+    let done: Vec<Vec<(CompiledBytes, Vec<Diagnostic>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(|| part.into_iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        // A panic in the compiler is a bug; surface it where it happened.
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut out = BytesOutput {
+        pages: Vec::new(),
+        routes,
+        diagnostics,
+    };
+    for (page, diags) in done.into_iter().flatten() {
+        out.pages.push(page);
+        out.diagnostics.extend(diags);
+    }
+    out
+}
+
+/// What every page of one compile shares.
+struct Shared<'a> {
+    index: &'a DatasourceIndex<'a>,
+    tenant: &'a str,
+    app_variables: Option<Map<String, Value>>,
+    options: &'a CompileOptions,
+    cache: &'a CssCache,
+}
+
+impl<'a> Shared<'a> {
+    fn new(
+        index: &'a DatasourceIndex<'a>,
+        context: &'a ProjectContext,
+        options: &'a CompileOptions,
+        cache: &'a CssCache,
+    ) -> Self {
+        Self {
+            index,
+            tenant: &context.tenant_slug,
+            app_variables: context.app_variables.clone().map(strip_map),
+            options,
+            cache,
+        }
+    }
+}
+
 fn compile_selected(
     input: &ProjectInput,
     options: &CompileOptions,
@@ -50,13 +140,15 @@ fn compile_selected(
     let index = DatasourceIndex::new(&datasources);
     let (routes, project_diags) = check_project(&input.pages, &input.context);
     diagnostics.extend(project_diags);
+    let shared = Shared::new(&index, &input.context, options, cache);
 
     let mut pages = Vec::new();
     for draft in &input.pages {
         if only.is_some_and(|id| id != draft.id) {
             continue;
         }
-        let (page, page_diags) = compile_one(draft, input, &index, options, cache);
+        let (mut page, page_diags) = compile_one(draft.clone(), &shared);
+        page.content_hash = Some(page.compute_content_hash());
         pages.push(page);
         diagnostics.extend(page_diags);
     }
@@ -109,13 +201,9 @@ pub fn layout_shape(layout: &Value) -> (usize, usize) {
     (count, deepest)
 }
 
-fn compile_one(
-    draft: &DraftPage,
-    input: &ProjectInput,
-    index: &DatasourceIndex<'_>,
-    options: &CompileOptions,
-    cache: &CssCache,
-) -> (CompiledPage, Vec<Diagnostic>) {
+/// One page, without its content hash (the caller takes it from the page's bytes).
+fn compile_one(draft: DraftPage, cx: &Shared<'_>) -> (CompiledPage, Vec<Diagnostic>) {
+    let options = cx.options;
     let mut sink = Sink::for_page(Some(&draft.id));
     let size = serialized_len(&draft.layout_data);
     if size > options.max_layout_bytes {
@@ -143,13 +231,15 @@ fn compile_one(
     let within = size <= options.max_layout_bytes
         && components <= options.max_components
         && depth <= options.max_depth;
-    let empty = serde_json::json!({"content": []});
-    let layout = if within { &draft.layout_data } else { &empty };
-    let normalised = normalise_layout_at(layout, "/layout_data", index, &mut sink);
+    let layout = match within {
+        true => draft.layout_data,
+        false => serde_json::json!({"content": []}),
+    };
+    let normalised = normalise_layout_at(layout, "/layout_data", cx.index, &mut sink);
 
-    let seo_data = match &draft.seo_data {
+    let seo_data = match draft.seo_data {
         None | Some(Value::Null) => None,
-        Some(seo @ Value::Object(_)) => Some(strip_nulls(seo.clone())),
+        Some(Value::Object(seo)) => Some(Value::Object(strip_map(seo))),
         Some(_) => {
             sink.report(
                 "/seo_data",
@@ -164,22 +254,20 @@ fn compile_one(
     let used: Vec<Datasource> = normalised
         .used_datasources
         .iter()
-        .filter_map(|id| index.get(id).cloned())
+        .filter_map(|id| cx.index.get(id).cloned())
         .collect();
 
-    let content = normalised
-        .layout
-        .get("content")
-        .cloned()
-        .unwrap_or_default();
-    let css = cache.bundle(&content);
-    let mut page = CompiledPage {
-        id: draft.id.clone(),
-        slug: draft.slug.clone(),
-        tenant_slug: input.context.tenant_slug.clone(),
-        name: draft.name.clone(),
-        title: draft.title.clone(),
-        description: draft.description.clone(),
+    let css = match normalised.layout.get("content") {
+        Some(content) => cx.cache.bundle(content),
+        None => cx.cache.bundle(&Value::Array(Vec::new())),
+    };
+    let page = CompiledPage {
+        id: draft.id,
+        slug: draft.slug,
+        tenant_slug: cx.tenant.to_owned(),
+        name: draft.name,
+        title: draft.title,
+        description: draft.description,
         layout_data: normalised.layout,
         seo_data,
         datasources: (!used.is_empty()).then_some(used),
@@ -189,8 +277,7 @@ fn compile_one(
         is_public: draft.is_public,
         is_homepage: draft.is_homepage,
         content_hash: None,
-        app_variables: input.context.app_variables.clone().map(strip_map),
+        app_variables: cx.app_variables.clone(),
     };
-    page.content_hash = Some(page.compute_content_hash());
     (page, sink.items)
 }

@@ -10,14 +10,6 @@ use serde_json::{Map, Value};
 
 use super::sanitize::sanitize_css;
 
-/// Keys of a structured styles object that are never CSS properties, even in a flat map.
-const META_KEYS: [&str; 4] = [
-    "activeProperties",
-    "stylingMode",
-    "viewportOverrides",
-    "rawCSS",
-];
-
 /// The viewports an override may target; the edge knows no others.
 pub const VIEWPORTS: [&str; 2] = ["mobile", "tablet"];
 
@@ -30,42 +22,48 @@ struct Parts {
     raw_css: Option<String>,
 }
 
-fn parts_of(styles: Option<&Value>) -> Parts {
-    let Some(map) = styles.and_then(Value::as_object) else {
+fn parts_of(styles: Option<Value>) -> Parts {
+    let Some(Value::Object(mut map)) = styles else {
         return Parts::default();
     };
     let structured = map.contains_key("values") || map.contains_key("activeProperties");
-    let values = if structured {
-        map.get("values")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
-    } else {
-        map.iter()
-            .filter(|(k, _)| !META_KEYS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+    let mode = match map.remove("stylingMode") {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
     };
-    let active = if structured {
-        map.get("activeProperties")
-            .and_then(Value::as_array)
-            .map(|items| items.iter().filter(|v| v.is_string()).cloned().collect())
-    } else {
-        None
+    let overrides = match map.remove("viewportOverrides") {
+        Some(Value::Object(o)) => o,
+        _ => Map::new(),
+    };
+    let raw_css = match map.remove("rawCSS") {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    if !structured {
+        // A flat map: every member but the meta keys (taken out above; `activeProperties`
+        // would have made it structured) is a CSS property.
+        return Parts {
+            values: map,
+            active: None,
+            mode,
+            overrides,
+            raw_css,
+        };
+    }
+    let values = match map.remove("values") {
+        Some(Value::Object(v)) => v,
+        _ => Map::new(),
+    };
+    let active = match map.remove("activeProperties") {
+        Some(Value::Array(items)) => Some(items.into_iter().filter(Value::is_string).collect()),
+        _ => None,
     };
     Parts {
         values,
         active,
-        mode: map
-            .get("stylingMode")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        overrides: map
-            .get("viewportOverrides")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-        raw_css: map.get("rawCSS").and_then(Value::as_str).map(str::to_owned),
+        mode,
+        overrides,
+        raw_css,
     }
 }
 
@@ -87,7 +85,7 @@ fn merge(mut base: Map<String, Value>, top: Map<String, Value>) -> Map<String, V
 }
 
 /// Merges a component's `styles` and `stylesData` into the structured published form.
-pub fn merge_styles(styles: Option<&Value>, styles_data: Option<&Value>) -> Value {
+pub fn merge_styles(styles: Option<Value>, styles_data: Option<Value>) -> Value {
     let defaults = parts_of(styles);
     let edits = parts_of(styles_data);
 

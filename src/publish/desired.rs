@@ -5,7 +5,7 @@
 use super::context::{project_input, project_release, public_datasources, PublishContext};
 use super::error::PublishError;
 use super::plan::Wanted;
-use crate::compile::{compile_project, Code, Diagnostic};
+use crate::compile::{compile_bytes, BytesOutput, Code, Diagnostic};
 use crate::domain::project::Project;
 use crate::domain::publish::{Job, JobRequest, JobResult, Progress, ReleasePage};
 use crate::store::memo::MemoHit;
@@ -13,9 +13,13 @@ use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Pages compiled (and held in memory) at once: each is held as trees several times its size
-/// while it compiles, so a chunk of 50 ~20 KB drafts stays within tens of MB (issue 12).
-const CHUNK: usize = 50;
+/// Compiled bytes a chunk aims at: chunks are sized by the bytes their pages compiled to so
+/// far, so memory is bounded by bytes whatever the page sizes (issue 12). Two chunks are in
+/// flight at once: one compiling, the one before it being stored.
+const CHUNK_BYTES: usize = 4 << 20;
+/// Pages in the first chunk, and the bounds of every chunk.
+const FIRST_CHUNK: usize = 16;
+const MAX_CHUNK: usize = 200;
 
 pub struct Desired {
     pub wanted: Vec<Wanted>,
@@ -163,28 +167,27 @@ async fn compile_all(
     }
     progress.pages_compiled = wanted.len() as u64;
     let mut errors = 0;
-    for chunk in to_compile.chunks(CHUNK) {
-        let pages = ctx.store.live_pages_by_ids(project.id, chunk).await?;
-        if scope.partial && pages.len() != chunk.len() {
-            let missing = chunk
-                .iter()
-                .find(|id| !pages.iter().any(|p| p.id == **id))
-                .copied()
-                .unwrap_or_default();
-            return Err(PublishError::Rejected(format!(
-                "page {missing} is not a live page of this project"
-            )));
-        }
-        let versions: HashMap<String, (Uuid, i64)> = pages
-            .iter()
-            .map(|p| (p.id.to_string(), (p.id, p.version)))
-            .collect();
-        let input = project_input(project, pages, datasources.clone());
-        let (css, options) = (ctx.css.clone(), ctx.compile);
-        // Compiling is CPU work; keep it off the async workers.
-        let out = tokio::task::spawn_blocking(move || compile_project(&input, &options, &css))
-            .await
-            .map_err(|e| PublishError::Compiler(e.to_string()))?;
+    let mut rest = &to_compile[..];
+    let mut size = FIRST_CHUNK;
+    // The chunk compiling while the one before it is stored, and its draft versions.
+    let mut compiling: Option<Compiling> = None;
+    loop {
+        let chunk = &rest[..size.min(rest.len())];
+        rest = &rest[chunk.len()..];
+        let next = match chunk.is_empty() {
+            true => None,
+            false => Some(start_chunk(ctx, project, chunk, &datasources, scope).await?),
+        };
+        let Some(done) = compiling.take() else {
+            if next.is_none() {
+                break;
+            }
+            compiling = next;
+            continue;
+        };
+        let (out, versions) = done.finish().await?;
+        let stored = out.pages.iter().map(|p| p.bytes.body.len()).sum::<usize>();
+        size = (CHUNK_BYTES * out.pages.len() / stored.max(1)).clamp(1, MAX_CHUNK);
         // "No homepage" is a project-wide question; a chunk cannot answer it.
         result.diagnostics.extend(
             out.diagnostics
@@ -193,30 +196,13 @@ async fn compile_all(
                 .filter(|d| d["code"] != "no_homepage"),
         );
         errors += out.errors().count();
+        let pages = out.pages.len() as u64;
         if errors == 0 {
-            let mut blobs = Vec::with_capacity(out.pages.len());
-            let mut memo = Vec::with_capacity(out.pages.len());
-            for page in &out.pages {
-                let hash = page
-                    .content_hash
-                    .clone()
-                    .unwrap_or_else(|| page.compute_content_hash());
-                wanted.push(Wanted {
-                    page_id: page.id.clone(),
-                    slug: page.slug.clone(),
-                    content_hash: hash.clone(),
-                });
-                if let Some((id, version)) = versions.get(&page.id) {
-                    memo.push((*id, *version, page.slug.clone(), hash.clone()));
-                }
-                blobs.push((hash, page.to_value().to_string(), page.is_homepage));
-            }
-            // Blobs first: a memo entry must never point at a body that is not stored.
-            ctx.store.put_blobs(project.id, &blobs).await?;
-            ctx.store.put_memo(&context, &memo).await?;
+            store_chunk(ctx, project, &context, out, &versions, &mut wanted).await?;
         }
-        progress.pages_compiled += chunk.len() as u64;
+        progress.pages_compiled += pages;
         ctx.store.set_progress(job.id, progress).await?;
+        compiling = next;
     }
     if !scope.partial && !ctx.store.has_public_homepage(project.id).await? {
         result.diagnostics.push(no_homepage());
@@ -227,6 +213,84 @@ async fn compile_all(
         )));
     }
     Ok(wanted)
+}
+
+/// A chunk being compiled on the blocking pool, with its pages' draft versions.
+struct Compiling {
+    task: tokio::task::JoinHandle<BytesOutput>,
+    versions: HashMap<String, (Uuid, i64)>,
+}
+
+impl Compiling {
+    async fn finish(self) -> Result<(BytesOutput, HashMap<String, (Uuid, i64)>), PublishError> {
+        let out = self
+            .task
+            .await
+            .map_err(|e| PublishError::Compiler(e.to_string()))?;
+        Ok((out, self.versions))
+    }
+}
+
+/// Loads a chunk's drafts and starts compiling them on both cores.
+async fn start_chunk(
+    ctx: &PublishContext,
+    project: &Project,
+    chunk: &[Uuid],
+    datasources: &[crate::compile::Datasource],
+    scope: Scope,
+) -> Result<Compiling, PublishError> {
+    let pages = ctx.store.live_pages_by_ids(project.id, chunk).await?;
+    if scope.partial && pages.len() != chunk.len() {
+        let missing = chunk
+            .iter()
+            .find(|id| !pages.iter().any(|p| p.id == **id))
+            .copied()
+            .unwrap_or_default();
+        return Err(PublishError::Rejected(format!(
+            "page {missing} is not a live page of this project"
+        )));
+    }
+    let versions = pages
+        .iter()
+        .map(|p| (p.id.to_string(), (p.id, p.version)))
+        .collect();
+    let input = project_input(project, pages, datasources.to_vec());
+    let (css, options) = (ctx.css.clone(), ctx.compile);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    // Compiling is CPU work; keep it off the async workers.
+    let task = tokio::task::spawn_blocking(move || compile_bytes(input, &options, &css, threads));
+    Ok(Compiling { task, versions })
+}
+
+/// Stores a compiled chunk's bodies, then its memo entries, and notes what is wanted.
+async fn store_chunk(
+    ctx: &PublishContext,
+    project: &Project,
+    context: &str,
+    out: BytesOutput,
+    versions: &HashMap<String, (Uuid, i64)>,
+    wanted: &mut Vec<Wanted>,
+) -> Result<(), PublishError> {
+    let mut blobs = Vec::with_capacity(out.pages.len());
+    let mut memo = Vec::with_capacity(out.pages.len());
+    for page in out.pages {
+        let hash = page.bytes.hash;
+        if let Some((id, version)) = versions.get(&page.id) {
+            memo.push((*id, *version, page.slug.clone(), hash.clone()));
+        }
+        let body = String::from_utf8(page.bytes.body)
+            .map_err(|e| PublishError::Compiler(e.to_string()))?;
+        wanted.push(Wanted {
+            page_id: page.id,
+            slug: page.slug,
+            content_hash: hash.clone(),
+        });
+        blobs.push((hash, body, page.is_homepage));
+    }
+    // Blobs first: a memo entry must never point at a body that is not stored.
+    ctx.store.put_blobs(project.id, &blobs).await?;
+    ctx.store.put_memo(context, &memo).await?;
+    Ok(())
 }
 
 fn no_homepage() -> Value {

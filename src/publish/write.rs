@@ -4,12 +4,13 @@
 
 use super::context::PublishContext;
 use super::plan::{plan_target, Held, TargetPlan};
-use super::targets::{self, Apply, ApplyReport, Bodies, PublishTarget, SiteSettings, TargetError};
+use super::targets::{
+    self, Apply, ApplyReport, Bodies, PageBody, PublishTarget, SiteSettings, TargetError,
+};
 use crate::domain::publish::{PageError, ReleasePage, TargetResult, TargetStatus};
 use crate::domain::target::Target;
 use crate::net::ConnError;
 use crate::store::{Store, StoreError};
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 use uuid::Uuid;
@@ -234,23 +235,29 @@ pub struct BlobBodies<'a> {
 
 #[async_trait::async_trait]
 impl Bodies for BlobBodies<'_> {
-    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<Value>, StoreError> {
+    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<PageBody>, StoreError> {
         let hashes: Vec<String> = pages.iter().map(|p| p.content_hash.clone()).collect();
-        let blobs = self.store.get_blobs(self.project_id, &hashes).await?;
+        let mut blobs = self.store.get_blobs(self.project_id, &hashes).await?;
         pages
             .iter()
             .map(|p| {
-                let mut body: Value = blobs
-                    .get(&p.content_hash)
-                    .and_then(|s| serde_json::from_str(s).ok())
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("compiled page {} is missing", p.content_hash))
-                    })?;
-                if let Some(m) = body.as_object_mut() {
-                    m.insert("version".into(), Value::from(p.version));
-                    m.insert("publishedAt".into(), Value::from(p.published_at.clone()));
-                }
-                Ok(body)
+                // A page listed twice (the same content under two ids) shares one blob.
+                let blob = match pages
+                    .iter()
+                    .filter(|q| q.content_hash == p.content_hash)
+                    .count()
+                {
+                    1 => blobs.remove(&p.content_hash),
+                    _ => blobs.get(&p.content_hash).cloned(),
+                };
+                let blob = blob.ok_or_else(|| {
+                    StoreError::Corrupt(format!("compiled page {} is missing", p.content_hash))
+                })?;
+                Ok(PageBody {
+                    blob,
+                    version: p.version,
+                    published_at: p.published_at.clone(),
+                })
             })
             .collect()
     }

@@ -1,5 +1,6 @@
 //! Tests of the compiler, one file per rule family, plus property tests in `props`.
 
+mod corpus;
 mod css_tests;
 mod data_request_tests;
 mod normalise_tests;

@@ -222,7 +222,7 @@ fn leaf() -> BoxedStrategy<Value> {
         .boxed()
 }
 
-fn tree() -> BoxedStrategy<Value> {
+pub(super) fn tree() -> BoxedStrategy<Value> {
     let node = leaf().prop_recursive(4, 48, 4, |inner| {
         (
             leaf(),

@@ -4,13 +4,13 @@ use super::{compile_content, content_of};
 use crate::compile::styles::merge_styles;
 
 fn merged(styles: Value, styles_data: Value) -> Value {
-    merge_styles(Some(&styles), Some(&styles_data))
+    merge_styles(Some(styles), Some(styles_data))
 }
 
 #[test]
 fn a_flat_styles_map_counts_as_values() {
     assert_eq!(
-        merge_styles(Some(&json!({ "color": "red", "fontSize": 14 })), None),
+        merge_styles(Some(json!({ "color": "red", "fontSize": 14 })), None),
         json!({
             "activeProperties": ["color", "fontSize"],
             "values": { "color": "red", "fontSize": 14 },
@@ -74,7 +74,7 @@ fn viewport_overrides_merge_per_viewport_and_keep_only_mobile_and_tablet() {
 #[test]
 fn meta_keys_of_a_flat_map_are_not_css_properties() {
     let got = merge_styles(
-        Some(&json!({ "color": "red", "stylingMode": "css", "rawCSS": "margin: 0" })),
+        Some(json!({ "color": "red", "stylingMode": "css", "rawCSS": "margin: 0" })),
         None,
     );
     assert_eq!(got["values"], json!({ "color": "red" }));

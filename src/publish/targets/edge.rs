@@ -5,7 +5,7 @@
 //! version edgepub did not write (drift); a forced publish repairs it. A push import is also
 //! what clears the edge's in-memory HTML cache.
 
-use super::{Apply, ApplyReport, PageFailure, PublishTarget, SiteSettings, TargetError};
+use super::{Apply, ApplyReport, PageBody, PageFailure, PublishTarget, SiteSettings, TargetError};
 use crate::domain::project::DEFAULT_TENANT;
 use crate::net::http::transport_error;
 use crate::net::retry::{retry, Backoff};
@@ -128,25 +128,29 @@ impl EdgeTarget {
         })
     }
 
+    /// Pushes one stamped page: its stored bytes go into the request as they are.
     async fn push(
         &self,
         page_id: &str,
-        page: &Value,
+        page: &str,
         force: bool,
     ) -> (String, Result<(), ConnError>) {
-        let body = json!({ "page": page, "force": force });
-        let r = self.post("/api/import", &body, "the edge's import").await;
+        let body = format!("{{\"force\":{force},\"page\":{page}}}");
+        let r = self
+            .post("/api/import", body.into(), "the edge's import")
+            .await;
         (page_id.to_string(), r)
     }
 
-    /// A keyed POST of `body`, retried with backoff on transient failures.
-    async fn post(&self, path: &str, body: &Value, what: &str) -> Result<(), ConnError> {
+    /// A keyed POST of the JSON `body`, retried with backoff on transient failures.
+    async fn post(&self, path: &str, body: bytes::Bytes, what: &str) -> Result<(), ConnError> {
         retry(self.backoff, || async {
             let res = self
                 .http
                 .post(format!("{}{path}", self.base))
                 .header("x-system-key", &self.key)
-                .json(body)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
                 .send()
                 .await
                 .map_err(|e| transport_error(&e))?;
@@ -196,9 +200,13 @@ impl EdgeTarget {
     }
 
     async fn settings(&self, s: &SiteSettings) -> Result<(), ConnError> {
-        let body = settings_body(s);
-        self.post("/api/import/settings", &body, "the edge's settings import")
-            .await
+        let body = settings_body(s).to_string();
+        self.post(
+            "/api/import/settings",
+            body.into(),
+            "the edge's settings import",
+        )
+        .await
     }
 }
 
@@ -288,7 +296,13 @@ impl PublishTarget for EdgeTarget {
     async fn apply(&self, a: &Apply<'_>) -> Result<ApplyReport, TargetError> {
         let mut report = ApplyReport::default();
         for refs in a.upserts.chunks(super::pages_db::PAGES_PER_STMT) {
-            let pages = a.bodies.load(refs).await?;
+            let pages = a
+                .bodies
+                .load(refs)
+                .await?
+                .iter()
+                .map(PageBody::stamped)
+                .collect::<Result<Vec<_>, _>>()?;
             let pushes = pages
                 .iter()
                 .zip(refs)

@@ -2,6 +2,7 @@
 //! saved target (one factory `match`). A target does raw operations only (say what it holds,
 //! apply a plan, probe); versions and diffs are planned once in `publish::plan`.
 
+pub mod body;
 pub mod edge;
 pub mod hrana;
 pub mod local;
@@ -18,7 +19,7 @@ use crate::net::{ConnError, ErrorKind, NetPolicy, ServerInfo};
 use crate::publish::plan::{Held, Removal};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use serde_json::Value;
+pub use body::PageBody;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,7 +64,7 @@ pub enum TargetError {
 /// sits in memory whole.
 #[async_trait]
 pub trait Bodies: Send + Sync {
-    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<Value>, StoreError>;
+    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<PageBody>, StoreError>;
 }
 
 /// One target's share of a release: pages to write, ids to delete.

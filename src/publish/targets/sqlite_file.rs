@@ -116,7 +116,7 @@ impl PublishTarget for SqliteFile {
         run(&mut tx, &pages_db::prelude(a)).await?;
         for refs in a.upserts.chunks(pages_db::PAGES_PER_STMT) {
             let chunk = a.bodies.load(refs).await?;
-            run(&mut tx, &pages_db::upserts(a.tenant, &chunk)).await?;
+            run(&mut tx, &pages_db::upserts(a.tenant, &chunk)?).await?;
         }
         run(&mut tx, &pages_db::epilogue(a)).await?;
         tx.commit().await.map_err(db_error)?;

@@ -207,7 +207,7 @@ impl TursoTarget {
         for refs in a.upserts.chunks(pages_db::PAGES_PER_STMT) {
             let pages = a.bodies.load(refs).await?;
             for page in &pages {
-                let row = hrana::encode_args(&pages_db::page_row(a.tenant, page));
+                let row = hrana::encode_args(&pages_db::page_row(a.tenant, page)?);
                 if stager.is_none() {
                     let n = gathered.len() + 1;
                     let statements = n.div_ceil(pages_db::PAGES_PER_STMT);

@@ -11,8 +11,8 @@ mod rebuild;
 
 pub use rebuild::{fix_global_slug_unique, TABLE_SQL};
 
-use super::{Apply, SiteSettings};
-use serde_json::Value as Json;
+use super::{Apply, PageBody, SiteSettings};
+use crate::store::StoreError;
 
 /// A value bound to a positional parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,49 +158,34 @@ const PAGE_UPDATE: &str = " ON CONFLICT (id) DO UPDATE SET slug = excluded.slug,
      published_at = excluded.published_at, is_public = excluded.is_public, is_homepage = excluded.is_homepage, \
      updated_at = excluded.updated_at, content_hash = excluded.content_hash, tenant_slug = excluded.tenant_slug";
 
-fn text(page: &Json, key: &str) -> SqlValue {
-    page.get(key)
-        .and_then(Json::as_str)
-        .map(String::from)
-        .into()
-}
-
-fn json_text(page: &Json, key: &str) -> Option<String> {
-    page.get(key).filter(|v| !v.is_null()).map(Json::to_string)
-}
-
-fn flag(page: &Json, key: &str, default: bool) -> SqlValue {
-    SqlValue::Integer(i64::from(
-        page.get(key).and_then(Json::as_bool).unwrap_or(default),
-    ))
-}
-
-/// The row values of one stamped compiled page, in `PAGE_COLS` order.
-pub fn page_row(tenant: &str, p: &Json) -> Vec<SqlValue> {
-    let published = p
-        .get("publishedAt")
-        .and_then(Json::as_str)
-        .unwrap_or_default()
-        .to_string();
-    vec![
-        text(p, "id"),
-        text(p, "slug"),
-        text(p, "name"),
-        text(p, "title"),
-        text(p, "description"),
-        SqlValue::Text(json_text(p, "layoutData").unwrap_or_else(|| "{\"content\":[]}".into())),
-        json_text(p, "seoData").into(),
-        json_text(p, "datasources").into(),
-        text(p, "cssBundle"),
-        SqlValue::Integer(p.get("version").and_then(Json::as_i64).unwrap_or(1)),
+/// The row values of one stamped compiled page, in `PAGE_COLS` order: members are sliced from
+/// the page's bytes (JSON columns keep their compact text as stored).
+pub fn page_row(tenant: &str, page: &PageBody) -> Result<Vec<SqlValue>, StoreError> {
+    let m = page.members()?;
+    let text = |key: &str| SqlValue::from(m.text(key));
+    let raw = |key: &str| SqlValue::from(m.raw(key).map(str::to_owned));
+    let flag =
+        |key: &str, default: bool| SqlValue::Integer(i64::from(m.flag(key).unwrap_or(default)));
+    let published = page.published_at.clone();
+    Ok(vec![
+        text("id"),
+        text("slug"),
+        text("name"),
+        text("title"),
+        text("description"),
+        SqlValue::Text(m.raw("layoutData").unwrap_or("{\"content\":[]}").to_owned()),
+        raw("seoData"),
+        raw("datasources"),
+        text("cssBundle"),
+        SqlValue::Integer(page.version),
         SqlValue::Text(published.clone()),
-        flag(p, "isPublic", true),
-        flag(p, "isHomepage", false),
+        flag("isPublic", true),
+        flag("isHomepage", false),
         SqlValue::Text(published.clone()),
         SqlValue::Text(published),
-        text(p, "contentHash"),
+        text("contentHash"),
         tenant.into(),
-    ]
+    ])
 }
 
 /// Parameters of one page row.
@@ -219,13 +204,16 @@ pub fn upsert_sql(rows: usize) -> String {
     )
 }
 
-/// Upserts of stamped compiled pages (contract JSON), `PAGES_PER_STMT` rows a statement.
-pub fn upserts(tenant: &str, pages: &[Json]) -> Vec<Stmt> {
+/// Upserts of stamped compiled pages, `PAGES_PER_STMT` rows a statement.
+pub fn upserts(tenant: &str, pages: &[PageBody]) -> Result<Vec<Stmt>, StoreError> {
     pages
         .chunks(PAGES_PER_STMT)
         .map(|chunk| {
-            let args = chunk.iter().flat_map(|p| page_row(tenant, p)).collect();
-            Stmt::new(upsert_sql(chunk.len()), args)
+            let mut args = Vec::with_capacity(chunk.len() * ROW_PARAMS);
+            for p in chunk {
+                args.extend(page_row(tenant, p)?);
+            }
+            Ok(Stmt::new(upsert_sql(chunk.len()), args))
         })
         .collect()
 }
@@ -354,11 +342,26 @@ mod tests {
 
     #[test]
     fn upserts_bind_every_column_and_chunk() {
-        let page = serde_json::json!({"id": "p", "slug": "s", "name": "n", "layoutData": {"content": []},
-            "version": 3, "publishedAt": "2026-01-01T00:00:00.000Z", "isHomepage": true});
+        let blob = serde_json::json!({"id": "p", "slug": "s", "name": "n \"q\"", "version": 1,
+            "layoutData": {"content": [{"id": "a", "text": "é\u{1}"}]}, "isHomepage": true, "seoData": null})
+        .to_string();
+        let page = PageBody {
+            blob,
+            version: 3,
+            published_at: "2026-01-01T00:00:00.000Z".into(),
+        };
         let pages = vec![page; PAGES_PER_STMT + 1];
-        let stmts = upserts("_default", &pages);
+        let stmts = upserts("_default", &pages).unwrap();
         assert_eq!(stmts.len(), 2);
+        let row = &stmts[1].args;
+        assert_eq!(row[2], SqlValue::Text("n \"q\"".into()), "strings decoded");
+        assert_eq!(
+            row[5],
+            SqlValue::Text(r#"{"content":[{"id":"a","text":"é\u0001"}]}"#.into()),
+            "JSON columns keep the stored text"
+        );
+        assert_eq!(row[6], SqlValue::Null, "null is absent");
+        assert_eq!(row[10], SqlValue::Text("2026-01-01T00:00:00.000Z".into()));
         assert_eq!(stmts[0].args.len(), 17 * PAGES_PER_STMT);
         assert_eq!(stmts[1].sql.matches('?').count(), stmts[1].args.len());
         assert_eq!(stmts[1].args[9], SqlValue::Integer(3));

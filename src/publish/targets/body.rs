@@ -1,0 +1,55 @@
+//! A compiled page as targets write it: the bytes the compiler stored, with the publisher's
+//! stamps. Targets slice the members they need out of those bytes; nothing is parsed into a
+//! tree and serialised again (issue 12).
+
+use crate::store::StoreError;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// One stamped compiled page.
+#[derive(Debug, Clone)]
+pub struct PageBody {
+    /// The compiled page's canonical JSON as stored (`version` 1, no `publishedAt`).
+    pub blob: String,
+    pub version: i64,
+    pub published_at: String,
+}
+
+/// The top-level members of a page, as raw JSON slices of its bytes.
+pub struct Members<'a>(BTreeMap<Cow<'a, str>, &'a RawValue>);
+
+impl<'a> Members<'a> {
+    /// The raw JSON of `key`, unless absent or null.
+    pub fn raw(&self, key: &str) -> Option<&'a str> {
+        self.0
+            .get(key)
+            .map(|v| v.get())
+            .filter(|text| *text != "null")
+    }
+
+    /// The string at `key`, decoded.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.raw(key).and_then(|t| serde_json::from_str(t).ok())
+    }
+
+    /// The boolean at `key`.
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        self.raw(key).and_then(|t| serde_json::from_str(t).ok())
+    }
+}
+
+impl PageBody {
+    /// The page's members, sliced from its bytes.
+    pub fn members(&self) -> Result<Members<'_>, StoreError> {
+        serde_json::from_str(&self.blob)
+            .map(Members)
+            .map_err(|e| StoreError::Corrupt(format!("a compiled page does not parse: {e}")))
+    }
+
+    /// The whole page with its stamps, as the edge's import reads it.
+    pub fn stamped(&self) -> Result<String, StoreError> {
+        crate::cache::values::homepage_value(&self.blob, self.version, &self.published_at)
+            .map_err(|e| StoreError::Corrupt(format!("a compiled page does not parse: {e}")))
+    }
+}
