@@ -107,26 +107,30 @@ pub async fn record(
             id
         }
     };
-    // The job's time includes recording the release (for a large project, most of a
-    // one-page publish); only the commit itself is after it.
-    let total_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let result = &JobResult {
-        total_ms,
+    // The event, recorded in this transaction, carries the time up to the commit; the job's
+    // own result is rewritten with the time including it once the commit is done.
+    let mut result = JobResult {
+        total_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         ..result.clone()
     };
     ctx.store
-        .finish_job(&mut tx, job.id, state, release_id, progress, result)
+        .finish_job(&mut tx, job.id, state, release_id, progress, &result)
         .await?;
     let event = events::job_ended(
         job,
         state,
         Some(release_id),
         progress,
-        result,
+        &result,
         ctx.clock.now(),
     );
     let notify = enqueue(ctx, &mut tx, job.project_id, &event).await?;
     tx.commit().await?;
+    result.total_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if let Err(e) = ctx.store.set_job_result(job.id, &result).await {
+        // The release is committed and the job finished; only the figure is short.
+        tracing::warn!(job_id = %job.id, error = %e, "recording the job's total time failed");
+    }
     ctx.cache_wake.notify_one();
     if notify {
         ctx.hooks_wake.notify_one();

@@ -364,4 +364,13 @@ impl Store {
         on_tx!(tx, c => sqlx::query(sql).bind(job_id).bind(Json(&pr)).bind(Json(&re)).bind(release_id).bind(now).bind(state.as_str()).execute(c).await.map(|_| ())?);
         Ok(())
     }
+
+    /// Rewrites a finished job's result (its `total_ms`, measured once the release commit is
+    /// done).
+    pub async fn set_job_result(&self, job_id: Uuid, result: &JobResult) -> Result<(), StoreError> {
+        let re = serde_json::to_value(result).unwrap_or_default();
+        let sql = "UPDATE publish_jobs SET result = $2 WHERE id = $1";
+        on_pool!(self, p => sqlx::query(sql).bind(job_id).bind(Json(&re)).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
 }
