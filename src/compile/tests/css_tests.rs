@@ -186,3 +186,19 @@ fn a_full_cache_drops_finished_entries_and_keeps_working() {
     assert_eq!(cache.get_or_build("c", || "other".to_owned()).as_str(), "c");
     assert_eq!(cache.builds(), 3);
 }
+
+#[test]
+fn the_cache_is_bounded_by_bytes_too() {
+    use crate::compile::css_cache::CSS_CACHE_BYTES;
+    let cache = CssCache::new();
+    let big = "x".repeat(CSS_CACHE_BYTES / 4);
+    for key in ["a", "b", "c", "d", "e", "f"] {
+        cache.get_or_build(key, || big.clone());
+    }
+    // Four quarters fill it; the fifth key clears the finished ones.
+    assert!(cache.len() <= 2, "{} bundles kept", cache.len());
+    assert_eq!(
+        cache.get_or_build("f", || "other".to_owned()).len(),
+        big.len()
+    );
+}

@@ -111,10 +111,13 @@ impl PublishTarget for SqliteFile {
     }
 
     async fn apply(&self, a: &Apply<'_>) -> Result<ApplyReport, TargetError> {
+        const LOCAL_PAGES_PER_STMT: usize = 10;
         let pool = self.pool().await?;
         let mut tx = pool.begin().await.map_err(db_error)?;
         run(&mut tx, &pages_db::prelude(a)).await?;
-        for refs in a.upserts.chunks(pages_db::PAGES_PER_STMT) {
+        // Pages are held three times while written (stored bytes, row values, SQLite's
+        // bound copy), so a local file takes them a few at a time: statements are cheap here.
+        for refs in a.upserts.chunks(LOCAL_PAGES_PER_STMT) {
             let chunk = a.bodies.load(refs).await?;
             run(&mut tx, &pages_db::upserts(a.tenant, &chunk)?).await?;
         }
