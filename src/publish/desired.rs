@@ -7,7 +7,7 @@ use super::error::PublishError;
 use super::plan::Wanted;
 use crate::compile::{compile_bytes, BytesOutput, Code, Diagnostic};
 use crate::domain::project::Project;
-use crate::domain::publish::{Job, JobRequest, JobResult, Progress, ReleasePage};
+use crate::domain::publish::{Job, JobRequest, JobResult, Progress};
 use crate::store::memo::MemoHit;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -24,7 +24,9 @@ const MAX_CHUNK: usize = 200;
 
 pub struct Desired {
     pub wanted: Vec<Wanted>,
-    pub base: Vec<ReleasePage>,
+    /// Whether the new release starts from the current one (a partial publish, an
+    /// unpublish) rather than from nothing (a full publish, a rollback).
+    pub from_current: bool,
     pub removed: Vec<String>,
     pub force: bool,
 }
@@ -33,7 +35,6 @@ pub async fn desired(
     ctx: &PublishContext,
     job: &Job,
     project: &Project,
-    current: &[ReleasePage],
     progress: &mut Progress,
     result: &mut JobResult,
 ) -> Result<Desired, PublishError> {
@@ -52,21 +53,16 @@ pub async fn desired(
                 result,
             )
             .await?;
-            let base = if pages.is_none() {
-                Vec::new()
-            } else {
-                current.to_vec()
-            };
             Ok(Desired {
                 wanted,
-                base,
+                from_current: pages.is_some(),
                 removed: Vec::new(),
                 force: *force,
             })
         }
         JobRequest::Unpublish { pages, .. } => Ok(Desired {
             wanted: Vec::new(),
-            base: current.to_vec(),
+            from_current: true,
             removed: pages.iter().map(Uuid::to_string).collect(),
             force: false,
         }),
@@ -88,7 +84,7 @@ pub async fn desired(
                 .collect();
             Ok(Desired {
                 wanted,
-                base: Vec::new(),
+                from_current: false,
                 removed: Vec::new(),
                 force: false,
             })

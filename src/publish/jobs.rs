@@ -67,7 +67,7 @@ async fn plan_release(
         Some((release, pages)) => (Some(release), pages),
         None => (None, Vec::new()),
     };
-    let desired = desired(ctx, job, project, &current, progress, result).await?;
+    let desired = desired(ctx, job, project, progress, result).await?;
     let returning: Vec<String> = {
         let live: HashSet<&str> = current.iter().map(|p| p.page_id.as_str()).collect();
         desired
@@ -81,7 +81,7 @@ async fn plan_release(
     let release = next_release(
         &current,
         &highest,
-        &desired.base,
+        if desired.from_current { &current } else { &[] },
         &desired.wanted,
         &desired.removed,
         desired.force,

@@ -2,7 +2,7 @@
 //! must write and delete to hold exactly the new release.
 
 use crate::domain::publish::ReleasePage;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What a target holds for one page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,20 +43,37 @@ pub fn next_release(
     force: bool,
     now: &str,
 ) -> Vec<ReleasePage> {
-    let previous: HashMap<&str, &ReleasePage> =
-        current.iter().map(|r| (r.page_id.as_str(), r)).collect();
-    let mut out: BTreeMap<String, ReleasePage> = base
+    // Sorted id lists rather than maps of the whole release: a one-page publish in a large
+    // project then costs one pass over the current pages, without hashing each of them.
+    let mut want: Vec<(&str, usize)> = wanted
         .iter()
-        .map(|r| (r.page_id.clone(), r.clone()))
+        .enumerate()
+        .map(|(i, w)| (w.page_id.as_str(), i))
         .collect();
-    for id in removed {
-        out.remove(id);
+    want.sort_unstable();
+    let mut gone: Vec<&str> = removed.iter().map(String::as_str).collect();
+    gone.sort_unstable();
+    let wanted_at = |id: &str| {
+        want.binary_search_by(|(w, _)| (*w).cmp(id))
+            .ok()
+            .map(|k| want[k].1)
+    };
+    let mut previous: Vec<Option<&ReleasePage>> = vec![None; wanted.len()];
+    for p in current {
+        if let Some(i) = wanted_at(&p.page_id) {
+            previous[i] = Some(p);
+        }
     }
-    for w in wanted {
-        let page = match previous.get(w.page_id.as_str()) {
-            Some(p) if p.content_hash == w.content_hash && p.slug == w.slug && !force => {
-                (*p).clone()
-            }
+    let mut out: Vec<ReleasePage> = base
+        .iter()
+        .filter(|r| {
+            wanted_at(&r.page_id).is_none() && gone.binary_search(&r.page_id.as_str()).is_err()
+        })
+        .cloned()
+        .collect();
+    for (w, prev) in wanted.iter().zip(previous) {
+        out.push(match prev {
+            Some(p) if p.content_hash == w.content_hash && p.slug == w.slug && !force => p.clone(),
             prev => ReleasePage {
                 page_id: w.page_id.clone(),
                 slug: w.slug.clone(),
@@ -67,10 +84,10 @@ pub fn next_release(
                 content_hash: w.content_hash.clone(),
                 published_at: now.to_string(),
             },
-        };
-        out.insert(w.page_id.clone(), page);
+        });
     }
-    out.into_values().collect()
+    out.sort_unstable_by(|a, b| a.page_id.cmp(&b.page_id));
+    out
 }
 
 /// What a release changes against the one before: pages new or different in `next`, and

@@ -162,20 +162,27 @@ impl Store {
     /// SQLite each row costs a hand-off between the driver's thread and ours, which a 10,000-page
     /// project pays 10,000 times (tens of milliseconds on a busy machine) for one changed page.
     pub async fn current_pages(&self, project_id: Uuid) -> Result<Vec<ReleasePage>, StoreError> {
-        const FIELD: &str = "\u{1f}";
-        const ROW: &str = "\u{1e}";
+        const FIELD: char = '\u{1f}';
+        const ROW: char = '\u{1e}';
         let sql = "SELECT string_agg(page_id || $2 || slug || $2 || CAST(version AS TEXT) || $2 || content_hash \
                    || $2 || published_at, $3) FROM current_pages WHERE project_id = $1";
-        let all: Option<String> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).bind(FIELD).bind(ROW).fetch_one(p).await)?;
+        let all: Option<String> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).bind(FIELD.to_string()).bind(ROW.to_string()).fetch_one(p).await)?;
         let mut pages = all
             .as_deref()
             .unwrap_or_default()
             .split(ROW)
             .filter(|r| !r.is_empty())
             .map(|r| {
-                let f: Vec<&str> = r.split(FIELD).collect();
-                match f[..] {
-                    [page_id, slug, version, content_hash, published_at] => Ok(ReleasePage {
+                let mut f = r.split(FIELD);
+                match (f.next(), f.next(), f.next(), f.next(), f.next(), f.next()) {
+                    (
+                        Some(page_id),
+                        Some(slug),
+                        Some(version),
+                        Some(content_hash),
+                        Some(published_at),
+                        None,
+                    ) => Ok(ReleasePage {
                         page_id: page_id.into(),
                         slug: slug.into(),
                         version: version.parse().map_err(|_| {
