@@ -189,6 +189,8 @@ pub struct JobResult {
     pub error: Option<String>,
     pub compile_ms: u64,
     pub write_ms: u64,
+    /// From the job's start until its release committed (a `publish.*` event, recorded in that
+    /// transaction, carries the time up to the commit).
     pub total_ms: u64,
 }
 
