@@ -253,7 +253,8 @@ async fn start_chunk(
         .collect();
     let input = project_input(project, pages, datasources.to_vec());
     let (css, options) = (ctx.css.clone(), ctx.compile);
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    // A chunk is ~1 MiB of pages: more than a few threads would each get a page or two.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     // Compiling is CPU work; keep it off the async workers.
     let task = tokio::task::spawn_blocking(move || compile_bytes(input, &options, &css, threads));
     Ok(Compiling { task, versions })
