@@ -4,21 +4,22 @@
 //! exponential backoff and jitter and nothing is lost; a restart resumes them.
 
 use super::values::{homepage_value, page_value};
-use super::{connect, Cmd, Reply};
+use super::{connect, Cache, Cmd, Reply};
 use crate::clock::SharedClock;
 use crate::net::retry::Backoff;
 use crate::net::{ConnError, NetPolicy};
-use crate::store::outbox::OutboxOp;
+use crate::store::outbox::{OutboxCursor, OutboxOp};
 use crate::store::{Store, StoreError};
 use crate::worker::{Lease, Stop, Work};
 use rand::Rng;
+use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
 /// Operations read and applied at once.
-const BATCH: i64 = 500;
+const BATCH: i64 = 256;
 /// Commands per pipeline round trip.
-const PIPELINE: usize = 250;
+const PIPELINE: usize = 128;
 
 pub struct CacheWork {
     pub store: Store,
@@ -67,39 +68,99 @@ impl CacheWork {
         if !settings.redis_enabled || settings.redis_url.is_none() {
             return self.store.outbox_skip(project).await;
         }
-        let ttl = u64::try_from(settings.cache_ttl_page.max(1)).unwrap_or(60);
-        let jitter = u64::try_from(settings.cache_ttl_jitter.max(0)).unwrap_or(0);
+        let ttl = Ttl {
+            secs: u64::try_from(settings.cache_ttl_page.max(1)).unwrap_or(60),
+            jitter: u64::try_from(settings.cache_ttl_jitter.max(0)).unwrap_or(0),
+        };
         let cache = match connect(&settings, self.policy, self.timeout).await {
             Ok(c) => c,
             Err(e) => return self.postpone(project, &e).await,
         };
-        // Releases touched by this drain; whether each is settled is asked once, at the end
-        // (asking after every batch would read a 10,000-operation release 20 times).
-        let mut releases: Vec<Uuid> = Vec::new();
-        while !stop.is_set() && !lease.lost() {
-            let batch = self.store.outbox_batch(project, BATCH).await?;
-            if batch.is_empty() {
-                break;
+        // Three stages that overlap, each a batch ahead of the next: reading operations and
+        // their blobs (each pipeline's blobs on its own connection), building values (on the
+        // blocking pool, a thread per pipeline), and sending pipelines while the previous one
+        // is marked done. Each channel holds one batch, so memory stays at a few batches.
+        let (fetched_tx, mut fetched_rx) = tokio::sync::mpsc::channel::<Vec<Fetched>>(1);
+        let (built_tx, built_rx) = tokio::sync::mpsc::channel::<Vec<Chunk>>(1);
+        let fetch = async move {
+            let mut after = OutboxCursor::start();
+            while !stop.is_set() && !lease.lost() && !fetched_tx.is_closed() {
+                let batch = self.store.outbox_batch_after(project, after, BATCH).await?;
+                let Some(last) = batch.last() else { break };
+                after = last.cursor();
+                let fetched = self.fetch(project, batch).await?;
+                if fetched_tx.send(fetched).await.is_err() {
+                    break;
+                }
             }
-            let cmds = self.commands(project, &batch, ttl, jitter).await?;
-            for (ops, cmds) in batch.chunks(PIPELINE).zip(cmds.chunks(PIPELINE)) {
-                let replies = match cache.exec(cmds).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        // Releases finished before the cache went away still get their event.
-                        self.settled(project, &releases).await?;
-                        return self.postpone(project, &e).await;
+            Ok::<(), StoreError>(())
+        };
+        let build = async move {
+            while let Some(fetched) = fetched_rx.recv().await {
+                if built_tx.send(build(fetched, ttl).await?).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<(), StoreError>(())
+        };
+        let (fetched, built, applied) =
+            tokio::join!(fetch, build, self.apply(cache.as_ref(), lease, built_rx));
+        let (releases, unreachable) = applied?;
+        // Releases finished before the cache went away still get their event.
+        self.settled(project, &releases).await?;
+        if let Some(e) = unreachable {
+            return self.postpone(project, &e).await;
+        }
+        fetched.and(built)
+    }
+
+    /// Sends each pipeline in turn, marking the previous one's operations done while the
+    /// next is on the wire. Returns the releases touched and the error that stopped it, if
+    /// the cache could not be reached.
+    async fn apply(
+        &self,
+        cache: &dyn Cache,
+        lease: &Lease,
+        mut rx: tokio::sync::mpsc::Receiver<Vec<Chunk>>,
+    ) -> Result<(Vec<Uuid>, Option<ConnError>), StoreError> {
+        let mut releases: Vec<Uuid> = Vec::new();
+        let mut applied: Option<(Vec<OutboxOp>, Vec<Reply>)> = None;
+        let mut unreachable = None;
+        'batches: while let Some(chunks) = rx.recv().await {
+            for chunk in chunks {
+                if lease.lost() {
+                    break 'batches;
+                }
+                let record = async {
+                    match applied.take() {
+                        Some((ops, replies)) => self.record(&ops, &replies).await,
+                        None => Ok(()),
                     }
                 };
-                self.record(ops, &replies).await?;
-            }
-            for r in batch.iter().map(|o| o.release_id) {
-                if !releases.contains(&r) {
-                    releases.push(r);
+                let (replies, recorded) = tokio::join!(cache.exec(&chunk.cmds), record);
+                recorded?;
+                match replies {
+                    Ok(replies) => {
+                        for r in chunk.ops.iter().map(|o| o.release_id) {
+                            if !releases.contains(&r) {
+                                releases.push(r);
+                            }
+                        }
+                        applied = Some((chunk.ops, replies));
+                    }
+                    Err(e) => {
+                        unreachable = Some(e);
+                        break 'batches;
+                    }
                 }
             }
         }
-        self.settled(project, &releases).await
+        // Stop the producer before the last marks (it may be waiting to hand over a batch).
+        drop(rx);
+        if let Some((ops, replies)) = applied {
+            self.record(&ops, &replies).await?;
+        }
+        Ok((releases, unreachable))
     }
 
     /// Records `publish.cache_done` for each release whose operations are all applied now
@@ -170,54 +231,111 @@ impl CacheWork {
             .await
     }
 
-    /// The commands for a batch, values built from the blob store.
-    async fn commands(
-        &self,
-        project: Uuid,
-        batch: &[OutboxOp],
-        ttl: u64,
-        jitter: u64,
-    ) -> Result<Vec<Cmd>, StoreError> {
-        let hashes: Vec<String> = batch
-            .iter()
-            .filter_map(|o| o.content_hash.clone())
-            .collect();
-        let blobs = self.store.get_blobs(project, &hashes).await?;
-        let mut rng = rand::thread_rng();
-        batch
-            .iter()
-            .map(|op| {
-                if op.op == "del" {
-                    return Ok(Cmd::new(["UNLINK", op.cache_key.as_str()]));
-                }
-                let hash = op.content_hash.as_deref().unwrap_or_default();
-                let blob = blobs.get(hash).ok_or_else(|| {
-                    StoreError::Corrupt(format!("compiled page {hash} is missing"))
-                })?;
-                let (version, at) = (
-                    op.version.unwrap_or(1),
-                    op.published_at.as_deref().unwrap_or_default(),
-                );
-                let value = if op.op == "homepage" {
-                    homepage_value(blob, version, at)
-                } else {
-                    page_value(blob, version, at)
-                }
-                .map_err(|e| StoreError::Corrupt(format!("compiled page {hash}: {e}")))?;
-                let secs = ttl
-                    + if jitter > 0 {
-                        rng.gen_range(0..=jitter)
-                    } else {
-                        0
-                    };
-                Ok(Cmd(vec![
-                    "SET".to_string(),
-                    op.cache_key.clone(),
-                    value,
-                    "EX".into(),
-                    secs.to_string(),
-                ]))
-            })
+    /// A batch cut into pipelines, each with the compiled pages it writes (read at once,
+    /// each pipeline's on its own connection).
+    async fn fetch(&self, project: Uuid, batch: Vec<OutboxOp>) -> Result<Vec<Fetched>, StoreError> {
+        let mut batch = batch.into_iter().peekable();
+        let mut parts: Vec<Vec<OutboxOp>> = Vec::new();
+        while batch.peek().is_some() {
+            parts.push(batch.by_ref().take(PIPELINE).collect());
+        }
+        let reads = parts.iter().map(|ops| {
+            let mut hashes: Vec<String> =
+                ops.iter().filter_map(|o| o.content_hash.clone()).collect();
+            hashes.sort_unstable();
+            hashes.dedup();
+            async move { self.store.get_blobs(project, &hashes).await }
+        });
+        let blobs = futures_util::future::join_all(reads).await;
+        parts
+            .into_iter()
+            .zip(blobs)
+            .map(|(ops, blobs)| Ok(Fetched { ops, blobs: blobs? }))
             .collect()
     }
+}
+
+/// One pipeline's operations and the compiled pages they write, by content hash.
+struct Fetched {
+    ops: Vec<OutboxOp>,
+    blobs: HashMap<String, String>,
+}
+
+/// A batch's pipelines with their values built off the async workers (a value is a ~50 KB
+/// page sliced and copied), a blocking task per pipeline so they build on all cores at once.
+async fn build(fetched: Vec<Fetched>, ttl: Ttl) -> Result<Vec<Chunk>, StoreError> {
+    let tasks: Vec<_> = fetched
+        .into_iter()
+        .map(|f| {
+            tokio::task::spawn_blocking(move || {
+                let cmds = commands(&f.ops, &f.blobs, ttl)?;
+                Ok::<Chunk, StoreError>(Chunk { ops: f.ops, cmds })
+            })
+        })
+        .collect();
+    let mut chunks = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let chunk = t
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("building cache values failed: {e}")))??;
+        chunks.push(chunk);
+    }
+    Ok(chunks)
+}
+
+/// A page key's time to live: `secs` plus up to `jitter` random seconds.
+#[derive(Debug, Clone, Copy)]
+struct Ttl {
+    secs: u64,
+    jitter: u64,
+}
+
+/// One pipeline: operations and their commands, in the same order.
+struct Chunk {
+    ops: Vec<OutboxOp>,
+    cmds: Vec<Cmd>,
+}
+
+/// The commands for operations, values built from their compiled pages.
+fn commands(
+    batch: &[OutboxOp],
+    blobs: &HashMap<String, String>,
+    ttl: Ttl,
+) -> Result<Vec<Cmd>, StoreError> {
+    let mut rng = rand::thread_rng();
+    batch
+        .iter()
+        .map(|op| {
+            if op.op == "del" {
+                return Ok(Cmd::new(["UNLINK", op.cache_key.as_str()]));
+            }
+            let hash = op.content_hash.as_deref().unwrap_or_default();
+            let blob = blobs
+                .get(hash)
+                .ok_or_else(|| StoreError::Corrupt(format!("compiled page {hash} is missing")))?;
+            let (version, at) = (
+                op.version.unwrap_or(1),
+                op.published_at.as_deref().unwrap_or_default(),
+            );
+            let value = if op.op == "homepage" {
+                homepage_value(blob, version, at)
+            } else {
+                page_value(blob, version, at)
+            }
+            .map_err(|e| StoreError::Corrupt(format!("compiled page {hash}: {e}")))?;
+            let secs = ttl.secs
+                + if ttl.jitter > 0 {
+                    rng.gen_range(0..=ttl.jitter)
+                } else {
+                    0
+                };
+            Ok(Cmd(vec![
+                "SET".to_string(),
+                op.cache_key.clone(),
+                value,
+                "EX".into(),
+                secs.to_string(),
+            ]))
+        })
+        .collect()
 }

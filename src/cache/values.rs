@@ -8,19 +8,6 @@ use std::collections::BTreeMap;
 
 type Fields<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
 
-/// Fields of `page:{slug}`, in the edge's names; `createdAt`/`updatedAt` are the publish time.
-const PAGE_FIELDS: [&str; 9] = [
-    "id",
-    "name",
-    "slug",
-    "title",
-    "description",
-    "isPublic",
-    "isHomepage",
-    "layoutData",
-    "cssBundle",
-];
-
 fn stamps(
     version: i64,
     published_at: &str,
@@ -33,20 +20,61 @@ fn stamps(
 
 /// `page:{slug}`: `{ id, name, slug, title?, description?, isPublic, isHomepage, layoutData,
 /// cssBundle?, createdAt, updatedAt }`, both dates the publish time, absent fields omitted.
+/// Written in one pass into a string of the exact size, keys in sorted order (as a map
+/// serializes them), without parsing the page's values.
 pub fn page_value(
     blob: &str,
     version: i64,
     published_at: &str,
 ) -> Result<String, serde_json::Error> {
-    let all: Fields = serde_json::from_str(blob)?;
-    let (_, at) = stamps(version, published_at)?;
-    let mut out: BTreeMap<&str, &RawValue> = PAGE_FIELDS
+    let _ = version;
+    let all = super::members::members(blob)
+        .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("not a JSON object"))?;
+    let at = serde_json::to_string(published_at)?;
+    // The page's fields in the edge's names and the two dates, in sorted order.
+    const SORTED: [&str; 11] = [
+        "createdAt",
+        "cssBundle",
+        "description",
+        "id",
+        "isHomepage",
+        "isPublic",
+        "layoutData",
+        "name",
+        "slug",
+        "title",
+        "updatedAt",
+    ];
+    let fields: Vec<(&str, &str)> = SORTED
         .iter()
-        .filter_map(|k| all.get(*k).filter(|v| v.get() != "null").map(|v| (*k, *v)))
+        .filter_map(|&k| {
+            if k == "createdAt" || k == "updatedAt" {
+                return Some((k, at.as_str()));
+            }
+            // The last of duplicate keys wins, as when the page is parsed into a map.
+            let v = all.iter().rev().find(|(key, _)| *key == k)?.1;
+            (v != "null").then_some((k, v))
+        })
         .collect();
-    out.insert("createdAt", &at);
-    out.insert("updatedAt", &at);
-    serde_json::to_string(&out)
+    let size = 2
+        + fields.len().saturating_sub(1)
+        + fields
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 3)
+            .sum::<usize>();
+    let mut out = String::with_capacity(size);
+    out.push('{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(k);
+        out.push_str("\":");
+        out.push_str(v);
+    }
+    out.push('}');
+    Ok(out)
 }
 
 /// `page:__homepage__`: the whole compiled page, stamped with its version and publish time.
@@ -89,5 +117,49 @@ mod tests {
         expected["version"] = json!(3);
         expected["publishedAt"] = json!("2026-01-01T00:00:00.000Z");
         assert_eq!(home, expected);
+    }
+
+    /// The page shape as a map of raw values serializes it: what `page_value` must match
+    /// byte for byte.
+    fn reference_page(blob: &str, published_at: &str) -> String {
+        let all: Fields = serde_json::from_str(blob).unwrap();
+        let at = RawValue::from_string(serde_json::to_string(published_at).unwrap()).unwrap();
+        let mut out: BTreeMap<&str, &RawValue> = [
+            "id",
+            "name",
+            "slug",
+            "title",
+            "description",
+            "isPublic",
+            "isHomepage",
+            "layoutData",
+            "cssBundle",
+        ]
+        .iter()
+        .filter_map(|k| all.get(*k).filter(|v| v.get() != "null").map(|v| (*k, *v)))
+        .collect();
+        out.insert("createdAt", &at);
+        out.insert("updatedAt", &at);
+        serde_json::to_string(&out).unwrap()
+    }
+
+    #[test]
+    fn the_page_value_is_the_map_serialization_byte_for_byte() {
+        let blobs = [
+            json!({"id": "p", "slug": "a", "name": "x", "layoutData": {"content": []}, "isPublic": true,
+                "isHomepage": true, "cssBundle": "a{b:c}", "title": "T \"q\" ✓\n", "description": null,
+                "seoData": {"title": "}]"}, "zz": [1, 2.5e3, null]})
+            .to_string(),
+            r#"{ "id" : "p", "slug":"a", "id":"dup", "layoutData" : [ {"a":"\\"} ], "title":null }"#.to_string(),
+            "{}".to_string(),
+        ];
+        for blob in &blobs {
+            assert_eq!(
+                page_value(blob, 2, "2026-01-01T00:00:00.000Z").unwrap(),
+                reference_page(blob, "2026-01-01T00:00:00.000Z"),
+                "{blob}"
+            );
+        }
+        assert!(page_value("{\"id\": [}", 1, "x").is_err());
     }
 }

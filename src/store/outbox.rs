@@ -41,12 +41,44 @@ impl NewCacheOp {
 pub struct OutboxOp {
     pub id: Uuid,
     pub release_id: Uuid,
+    pub release_number: i64,
+    pub seq: i64,
     pub cache_key: String,
     pub op: String,
     pub content_hash: Option<String>,
     pub version: Option<i64>,
     pub published_at: Option<String>,
     pub attempts: i64,
+}
+
+impl OutboxOp {
+    /// Where a drain that has read up to this operation goes on from.
+    pub fn cursor(&self) -> OutboxCursor {
+        OutboxCursor {
+            release_number: self.release_number,
+            seq: self.seq,
+            id: self.id,
+        }
+    }
+}
+
+/// A position in a project's outbox order (release, then sequence, then id).
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxCursor {
+    pub release_number: i64,
+    pub seq: i64,
+    pub id: Uuid,
+}
+
+impl OutboxCursor {
+    /// Before every operation.
+    pub fn start() -> OutboxCursor {
+        OutboxCursor {
+            release_number: i64::MIN,
+            seq: i64::MIN,
+            id: Uuid::nil(),
+        }
+    }
 }
 
 /// Outbox figures for `/metrics`.
@@ -68,7 +100,7 @@ impl Store {
         ops: &[NewCacheOp],
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
-        for chunk in ops.chunks(200) {
+        for (n, chunk) in ops.chunks(200).enumerate() {
             on_tx!(tx, c => {
                 let mut qb = sqlx::QueryBuilder::new("UPDATE cache_outbox SET state = 'superseded', done_at = ");
                 qb.push_bind(now).push(" WHERE project_id = ").push_bind(project_id)
@@ -84,7 +116,7 @@ impl Store {
                      version, published_at, state, attempts, next_attempt_at, created_at) ");
                 qb.push_values(chunk.iter().enumerate(), |mut b, (i, op)| {
                     b.push_bind(Uuid::new_v4()).push_bind(project_id).push_bind(release_id).push_bind(release_number)
-                        .push_bind(i as i64).push_bind(&op.key).push_bind(op.op).push_bind(&op.content_hash)
+                        .push_bind((n * 200 + i) as i64).push_bind(&op.key).push_bind(op.op).push_bind(&op.content_hash)
                         .push_bind(op.version).push_bind(&op.published_at).push_bind("pending").push_bind(0_i64)
                         .push_bind(now).push_bind(now);
                 });
@@ -108,11 +140,27 @@ impl Store {
         project_id: Uuid,
         limit: i64,
     ) -> Result<Vec<OutboxOp>, StoreError> {
-        let sql = "SELECT id, release_id, cache_key, op, content_hash, version, published_at, attempts FROM cache_outbox \
-                   WHERE project_id = $1 AND state = 'pending' AND next_attempt_at <= $2 \
-                   ORDER BY release_number, seq LIMIT $3";
+        self.outbox_batch_after(project_id, OutboxCursor::start(), limit)
+            .await
+    }
+
+    /// The project's next due operations after `after`, in outbox order: a drain reads its
+    /// next batch while the previous one is still being applied (and not marked done yet).
+    /// The pair comparison lets both databases walk the `(release_number, seq)` index from
+    /// the cursor; `id` only breaks ties (a release's `seq` was once per chunk of 200).
+    pub async fn outbox_batch_after(
+        &self,
+        project_id: Uuid,
+        after: OutboxCursor,
+        limit: i64,
+    ) -> Result<Vec<OutboxOp>, StoreError> {
+        let sql = "SELECT id, release_id, release_number, seq, cache_key, op, content_hash, version, published_at, attempts \
+                   FROM cache_outbox WHERE project_id = $1 AND state = 'pending' AND next_attempt_at <= $2 \
+                   AND (release_number, seq) >= ($3, $4) AND (release_number, seq, id) > ($3, $4, $5) \
+                   ORDER BY release_number, seq, id LIMIT $6";
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, OutboxOp>(sql).bind(project_id).bind(self.clock.now()).bind(limit).fetch_all(p).await)?,
+            on_pool!(self, p => sqlx::query_as::<_, OutboxOp>(sql).bind(project_id).bind(self.clock.now())
+            .bind(after.release_number).bind(after.seq).bind(after.id).bind(limit).fetch_all(p).await)?,
         )
     }
 
@@ -166,21 +214,33 @@ impl Store {
         Ok(())
     }
 
-    /// The cache step of a release, when it has operations.
+    /// The cache step of a release, when it has operations. Counted from the index on
+    /// (release, state, attempts, error kind): job status and event streams ask this while a
+    /// drain of thousands of operations runs.
     pub async fn cache_step(&self, release_id: Uuid) -> Result<Option<CacheStep>, StoreError> {
-        let sql = "SELECT state, attempts, last_error_kind, last_error FROM cache_outbox WHERE release_id = $1";
-        let rows: Vec<(String, i64, Option<String>, Option<String>)> =
-            on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_all(p).await)?;
-        if rows.is_empty() {
+        let sql = "SELECT COUNT(*), \
+                   COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), \
+                   COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0), \
+                   COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
+                   COALESCE(SUM(CASE WHEN state <> 'done' AND last_error_kind IS NOT NULL THEN 1 ELSE 0 END), 0) \
+                   FROM cache_outbox WHERE release_id = $1";
+        let (total, pending, failed, retrying, errored): (i64, i64, i64, i64, i64) =
+            on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_one(p).await)?;
+        if total == 0 {
             return Ok(None);
         }
-        let count = |s: &str| rows.iter().filter(|r| r.0 == s).count() as u64;
-        let (pending, failed) = (count("pending"), count("failed"));
-        let retrying = rows.iter().any(|r| r.0 == "pending" && r.1 > 0);
-        let errored = rows.iter().find(|r| r.2.is_some() && r.0 != "done");
+        let (last_error_kind, last_error) = if errored > 0 {
+            let sql = "SELECT last_error_kind, last_error FROM cache_outbox \
+                       WHERE release_id = $1 AND state <> 'done' AND last_error_kind IS NOT NULL LIMIT 1";
+            let row: Option<(Option<String>, Option<String>)> =
+                on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_optional(p).await)?;
+            row.unwrap_or_default()
+        } else {
+            (None, None)
+        };
         let status = if failed > 0 {
             "failed"
-        } else if retrying {
+        } else if retrying > 0 {
             "retrying"
         } else if pending > 0 {
             "pending"
@@ -189,10 +249,10 @@ impl Store {
         };
         Ok(Some(CacheStep {
             status: status.into(),
-            operations: rows.len() as u64,
-            done: rows.len() as u64 - pending - failed,
-            last_error_kind: errored.and_then(|r| r.2.clone()),
-            last_error: errored.and_then(|r| r.3.clone()),
+            operations: total as u64,
+            done: (total - pending - failed) as u64,
+            last_error_kind,
+            last_error,
         }))
     }
 
