@@ -6,7 +6,7 @@
 
 mod cluster;
 pub mod keys;
-mod members;
+pub(crate) mod members;
 pub mod outbox;
 pub mod plan;
 pub mod pool;

@@ -3,9 +3,6 @@
 //! tree and serialised again (issue 12).
 
 use crate::store::StoreError;
-use serde_json::value::RawValue;
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// One stamped compiled page.
 #[derive(Debug, Clone)]
@@ -16,15 +13,17 @@ pub struct PageBody {
     pub published_at: String,
 }
 
-/// The top-level members of a page, as raw JSON slices of its bytes.
-pub struct Members<'a>(BTreeMap<Cow<'a, str>, &'a RawValue>);
+/// The top-level members of a page, as raw JSON slices of its bytes (the cache's scanner:
+/// values are skipped over, not parsed).
+pub struct Members<'a>(Vec<(&'a str, &'a str)>);
 
 impl<'a> Members<'a> {
     /// The raw JSON of `key`, unless absent or null.
     pub fn raw(&self, key: &str) -> Option<&'a str> {
         self.0
-            .get(key)
-            .map(|v| v.get())
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
             .filter(|text| *text != "null")
     }
 
@@ -42,9 +41,9 @@ impl<'a> Members<'a> {
 impl PageBody {
     /// The page's members, sliced from its bytes.
     pub fn members(&self) -> Result<Members<'_>, StoreError> {
-        serde_json::from_str(&self.blob)
+        crate::cache::members::members(&self.blob)
             .map(Members)
-            .map_err(|e| StoreError::Corrupt(format!("a compiled page does not parse: {e}")))
+            .ok_or_else(|| StoreError::Corrupt("a compiled page is not a JSON object".into()))
     }
 
     /// The whole page with its stamps, as the edge's import reads it.
