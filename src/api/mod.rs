@@ -161,6 +161,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .finish()
         }),
     )
+    .route("/openapi.json", web::get().to(openapi::served_document))
     .service(openapi::swagger_ui())
     .default_service(web::to(|| async {
         ApiError::NotFound("route").error_response()
