@@ -42,5 +42,6 @@ mod turso;
 mod turso_crash;
 mod versions;
 mod webhook_durability;
+mod webhook_endpoints;
 mod webhook_events;
 mod webhooks;
