@@ -286,7 +286,7 @@ async fn store_chunk(
         blobs.push((hash, body, page.is_homepage));
     }
     // Blobs first: a memo entry must never point at a body that is not stored.
-    ctx.store.put_blobs(project.id, &blobs).await?;
+    ctx.store.put_blobs(project.id, blobs).await?;
     ctx.store.put_memo(context, &memo).await?;
     Ok(())
 }

@@ -94,16 +94,18 @@ const RELEASE_COLS: &str =
     "id, project_id, number, job_id, created_by, created_at, status, targets";
 
 impl Store {
+    /// Takes the bodies by value: they are bound as they are, not copied first.
     pub async fn put_blobs(
         &self,
         project_id: Uuid,
-        blobs: &[(String, String, bool)],
+        mut blobs: Vec<(String, String, bool)>,
     ) -> Result<(), StoreError> {
-        for chunk in blobs.chunks(200) {
+        while !blobs.is_empty() {
+            let chunk: Vec<_> = blobs.drain(..blobs.len().min(200)).collect();
             on_pool!(self, p => {
                 let mut qb = sqlx::QueryBuilder::new("INSERT INTO page_blobs (project_id, content_hash, body, is_homepage) ");
                 qb.push_values(chunk, |mut b, (hash, body, home)| {
-                    b.push_bind(project_id).push_bind(hash).push_bind(body).push_bind(*home);
+                    b.push_bind(project_id).push_bind(hash).push_bind(body).push_bind(home);
                 });
                 qb.push(" ON CONFLICT (project_id, content_hash) DO NOTHING");
                 qb.build().execute(p).await.map(|_| ())
