@@ -240,15 +240,15 @@ impl Bodies for BlobBodies<'_> {
         let mut blobs = self.store.get_blobs(self.project_id, &hashes).await?;
         pages
             .iter()
-            .map(|p| {
-                // A page listed twice (the same content under two ids) shares one blob.
-                let blob = match pages
+            .enumerate()
+            .map(|(i, p)| {
+                // The same content under two ids shares one blob: its last use takes it.
+                let again = pages[i + 1..]
                     .iter()
-                    .filter(|q| q.content_hash == p.content_hash)
-                    .count()
-                {
-                    1 => blobs.remove(&p.content_hash),
-                    _ => blobs.get(&p.content_hash).cloned(),
+                    .any(|q| q.content_hash == p.content_hash);
+                let blob = match again {
+                    true => blobs.get(&p.content_hash).cloned(),
+                    false => blobs.remove(&p.content_hash),
                 };
                 let blob = blob.ok_or_else(|| {
                     StoreError::Corrupt(format!("compiled page {} is missing", p.content_hash))
