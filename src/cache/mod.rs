@@ -13,6 +13,7 @@ pub mod pool;
 mod redis;
 mod upstash;
 pub mod values;
+pub mod writes;
 
 pub use self::redis::RedisCache;
 pub use self::upstash::UpstashCache;
@@ -53,10 +54,23 @@ impl Reply {
     }
 }
 
+/// A blocking connection that takes pipelines already encoded as RESP. Bulk priming writes
+/// each ~50 KB value once, into one reused buffer, instead of through a client's command,
+/// pipeline and codec buffers (each a copy).
+pub trait Bulk: Send {
+    /// Sends `count` encoded commands in one round trip; one reply per command.
+    fn send(&mut self, packed: &[u8], count: usize) -> Result<Vec<Reply>, ConnError>;
+}
+
 #[async_trait]
 pub trait Cache: Send + Sync {
     /// Runs commands in order in one round trip; one reply per command.
     async fn exec(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, ConnError>;
+
+    /// A bulk connection, when the backend speaks RESP to one server.
+    async fn bulk(&self) -> Result<Option<Box<dyn Bulk>>, ConnError> {
+        Ok(None)
+    }
 
     /// Version and mode, for "Test connection".
     async fn server_info(&self) -> Result<ServerInfo, ConnError>;

@@ -1,7 +1,7 @@
 //! Redis over TCP: one server (auto-reconnecting connection manager), Sentinel (the master is
 //! looked up again after a failure) or Cluster.
 
-use super::{protocol, Cache, Cmd, Reply};
+use super::{protocol, Bulk, Cache, Cmd, Reply};
 use crate::domain::redis_url::{self, Topology};
 use crate::domain::settings::CacheSettings;
 use crate::net::NetPolicy;
@@ -17,7 +17,11 @@ use tokio::sync::Mutex;
 // The Sentinel variant is larger, but there is one of these per cache client.
 #[allow(clippy::large_enum_variant)]
 enum Conn {
-    Single(ConnectionManager),
+    Single {
+        manager: ConnectionManager,
+        /// Kept for bulk connections (see [`Cache::bulk`]).
+        client: redis::Client,
+    },
     Sentinel {
         client: Mutex<SentinelClient>,
         conn: Mutex<Option<MultiplexedConnection>>,
@@ -29,6 +33,7 @@ enum Conn {
 pub struct RedisCache {
     conn: Conn,
     topology: Topology,
+    timeout: Duration,
 }
 
 /// Maps a driver error to a kind and a fixed message (driver text may echo the URL).
@@ -83,11 +88,12 @@ impl RedisCache {
                     .set_connection_timeout(Some(timeout))
                     .set_response_timeout(Some(timeout))
                     .set_number_of_retries(1);
-                Conn::Single(
-                    ConnectionManager::new_with_config(client, mc)
+                Conn::Single {
+                    manager: ConnectionManager::new_with_config(client.clone(), mc)
                         .await
                         .map_err(|e| redis_error(&e))?,
-                )
+                    client,
+                }
             }
             Topology::Sentinel {
                 sentinels,
@@ -138,12 +144,16 @@ impl RedisCache {
                 )
             }
         };
-        Ok(RedisCache { conn, topology })
+        Ok(RedisCache {
+            conn,
+            topology,
+            timeout,
+        })
     }
 
     async fn run(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, ConnError> {
         match &self.conn {
-            Conn::Single(m) => pipe
+            Conn::Single { manager: m, .. } => pipe
                 .query_async(&mut m.clone())
                 .await
                 .map_err(|e| redis_error(&e)),
@@ -288,6 +298,32 @@ impl Cache for RedisCache {
         }
     }
 
+    /// A blocking connection to the one server (or Sentinel's current master) that commands
+    /// go to; a cluster spreads keys over several, so it has none.
+    async fn bulk(&self) -> Result<Option<Box<dyn Bulk>>, ConnError> {
+        let client = match &self.conn {
+            Conn::Single { client, .. } => client.clone(),
+            Conn::Sentinel { client, .. } => client
+                .lock()
+                .await
+                .async_get_client()
+                .await
+                .map_err(|e| redis_error(&e))?,
+            Conn::Cluster(_) => return Ok(None),
+        };
+        let timeout = self.timeout;
+        let conn = tokio::task::spawn_blocking(move || {
+            let conn = client.get_connection_with_timeout(timeout)?;
+            conn.set_read_timeout(Some(timeout))?;
+            conn.set_write_timeout(Some(timeout))?;
+            Ok::<_, redis::RedisError>(conn)
+        })
+        .await
+        .map_err(|_| protocol("connect"))?
+        .map_err(|e| redis_error(&e))?;
+        Ok(Some(Box::new(SyncConn(conn))))
+    }
+
     async fn scan(&self, pattern: &str) -> Result<Vec<String>, ConnError> {
         let Conn::Cluster(c) = &self.conn else {
             return scan_all(self, pattern).await;
@@ -322,6 +358,19 @@ impl Cache for RedisCache {
             }
         }
         Ok(keys)
+    }
+}
+
+struct SyncConn(redis::Connection);
+
+impl Bulk for SyncConn {
+    fn send(&mut self, packed: &[u8], count: usize) -> Result<Vec<Reply>, ConnError> {
+        use redis::ConnectionLike;
+        let values = self
+            .0
+            .req_packed_commands(packed, 0, count)
+            .map_err(|e| redis_error(&e))?;
+        Ok(values.into_iter().map(to_reply).collect())
     }
 }
 

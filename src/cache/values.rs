@@ -20,62 +20,103 @@ fn stamps(
 
 /// `page:{slug}`: `{ id, name, slug, title?, description?, isPublic, isHomepage, layoutData,
 /// cssBundle?, createdAt, updatedAt }`, both dates the publish time, absent fields omitted.
-/// Written in one pass into a string of the exact size, keys in sorted order (as a map
-/// serializes them), without parsing the page's values.
+/// Keys in sorted order (as a map serializes them), the page's values as written.
 pub fn page_value(
     blob: &str,
     version: i64,
     published_at: &str,
 ) -> Result<String, serde_json::Error> {
     let _ = version;
-    let all = super::members::members(blob)
-        .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("not a JSON object"))?;
-    let at = serde_json::to_string(published_at)?;
-    // The page's fields in the edge's names and the two dates, in sorted order.
-    const SORTED: [&str; 11] = [
-        "createdAt",
-        "cssBundle",
-        "description",
-        "id",
-        "isHomepage",
-        "isPublic",
-        "layoutData",
-        "name",
-        "slug",
-        "title",
-        "updatedAt",
-    ];
-    let fields: Vec<(&str, &str)> = SORTED
-        .iter()
-        .filter_map(|&k| {
-            if k == "createdAt" || k == "updatedAt" {
-                return Some((k, at.as_str()));
-            }
-            // The last of duplicate keys wins, as when the page is parsed into a map.
-            let v = all.iter().rev().find(|(key, _)| *key == k)?.1;
-            (v != "null").then_some((k, v))
-        })
-        .collect();
-    let size = 2
-        + fields.len().saturating_sub(1)
-        + fields
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 3)
-            .sum::<usize>();
-    let mut out = String::with_capacity(size);
-    out.push('{');
-    for (i, (k, v)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        out.push_str(k);
-        out.push_str("\":");
-        out.push_str(v);
-    }
-    out.push('}');
-    Ok(out)
+    Ok(PageValue::new(blob, published_at)?.text())
 }
+
+/// A page key's value as the slices it is made of, so it can be written straight into a
+/// command buffer: priming copies each ~50 KB page once, not once per layer.
+pub struct PageValue<'a> {
+    parts: Vec<Part<'a>>,
+    /// The publish time as a JSON string (both dates).
+    at: String,
+    len: usize,
+}
+
+enum Part<'a> {
+    Text(&'a str),
+    At,
+}
+
+impl<'a> PageValue<'a> {
+    /// The value of the compiled page `blob` published at `published_at`. Fields are sliced
+    /// out of the page without parsing its values.
+    pub fn new(blob: &'a str, published_at: &str) -> Result<PageValue<'a>, serde_json::Error> {
+        let at = serde_json::to_string(published_at)?;
+        let all = super::members::members(blob)
+            .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("not a JSON object"))?;
+        let mut parts = Vec::with_capacity(FIELDS.len() * 3 + 1);
+        for (k, quoted) in FIELDS {
+            let v = if k == "createdAt" || k == "updatedAt" {
+                Part::At
+            } else {
+                // The last of duplicate keys wins, as when the page is parsed into a map.
+                match all.iter().rev().find(|(key, _)| *key == k) {
+                    Some((_, v)) if *v != "null" => Part::Text(v),
+                    _ => continue,
+                }
+            };
+            let open = if parts.is_empty() { "{" } else { "," };
+            parts.extend([Part::Text(open), Part::Text(quoted), v]);
+        }
+        parts.push(Part::Text("}"));
+        let mut value = PageValue { parts, at, len: 0 };
+        value.len = value.pieces().map(str::len).sum();
+        Ok(value)
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn pieces(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().map(|p| match p {
+            Part::Text(t) => t,
+            Part::At => self.at.as_str(),
+        })
+    }
+
+    /// The value as one string.
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(self.len);
+        self.pieces().for_each(|p| out.push_str(p));
+        out
+    }
+
+    /// Appends the value to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.len);
+        self.pieces().for_each(|p| out.extend_from_slice(p.as_bytes()));
+    }
+}
+
+
+/// The page's fields in the edge's names, with the two dates, in sorted order; each with its
+/// key as written before its value.
+const FIELDS: [(&str, &str); 11] = [
+    ("createdAt", "\"createdAt\":"),
+    ("cssBundle", "\"cssBundle\":"),
+    ("description", "\"description\":"),
+    ("id", "\"id\":"),
+    ("isHomepage", "\"isHomepage\":"),
+    ("isPublic", "\"isPublic\":"),
+    ("layoutData", "\"layoutData\":"),
+    ("name", "\"name\":"),
+    ("slug", "\"slug\":"),
+    ("title", "\"title\":"),
+    ("updatedAt", "\"updatedAt\":"),
+];
 
 /// `page:__homepage__`: the whole compiled page, stamped with its version and publish time.
 pub fn homepage_value(

@@ -100,6 +100,9 @@ impl Store {
         ops: &[NewCacheOp],
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
+        let count = ops.len() as i64;
+        let sql = "UPDATE releases SET cache_ops = cache_ops + $2 WHERE id = $1";
+        on_tx!(tx, c => sqlx::query(sql).bind(release_id).bind(count).execute(&mut *c).await.map(|_| ()))?;
         for (n, chunk) in ops.chunks(200).enumerate() {
             on_tx!(tx, c => {
                 let mut qb = sqlx::QueryBuilder::new("UPDATE cache_outbox SET state = 'superseded', done_at = ");
@@ -214,16 +217,17 @@ impl Store {
         Ok(())
     }
 
-    /// The cache step of a release, when it has operations. Counted from the index on
-    /// (release, state, attempts, error kind): job status and event streams ask this while a
-    /// drain of thousands of operations runs.
+    /// The cache step of a release, when it has operations. Clients poll it while thousands
+    /// of operations drain: the total is kept with the release (counted only if the release
+    /// is gone), and the rest is counted over the operations not done yet.
     pub async fn cache_step(&self, release_id: Uuid) -> Result<Option<CacheStep>, StoreError> {
-        let sql = "SELECT COUNT(*), \
+        let sql = "SELECT COALESCE((SELECT cache_ops FROM releases WHERE id = $1), \
+                       (SELECT COUNT(*) FROM cache_outbox WHERE release_id = $1)), \
                    COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), \
                    COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0), \
                    COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN state <> 'done' AND last_error_kind IS NOT NULL THEN 1 ELSE 0 END), 0) \
-                   FROM cache_outbox WHERE release_id = $1";
+                   COALESCE(SUM(CASE WHEN last_error_kind IS NOT NULL THEN 1 ELSE 0 END), 0) \
+                   FROM cache_outbox WHERE release_id = $1 AND state <> 'done'";
         let (total, pending, failed, retrying, errored): (i64, i64, i64, i64, i64) =
             on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_one(p).await)?;
         if total == 0 {

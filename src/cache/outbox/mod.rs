@@ -3,22 +3,25 @@
 //! pipelined in chunks; while the cache cannot be reached the project's operations wait with
 //! exponential backoff and jitter and nothing is lost; a restart resumes them.
 
-use super::values::{homepage_value, page_value};
-use super::{connect, Cache, Cmd, Reply};
+mod bulk;
+mod pipelined;
+
+use super::writes::Ttl;
+use super::{connect, Reply};
 use crate::clock::SharedClock;
 use crate::net::retry::Backoff;
 use crate::net::{ConnError, NetPolicy};
 use crate::store::outbox::{OutboxCursor, OutboxOp};
 use crate::store::{Store, StoreError};
 use crate::worker::{Lease, Stop, Work};
-use rand::Rng;
 use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
 /// Operations read and applied at once.
 const BATCH: i64 = 256;
-/// Commands per pipeline round trip.
+/// Operations whose compiled pages are read in one query (and, on the pipelined path, sent
+/// in one round trip).
 const PIPELINE: usize = 128;
 
 pub struct CacheWork {
@@ -76,12 +79,14 @@ impl CacheWork {
             Ok(c) => c,
             Err(e) => return self.postpone(project, &e).await,
         };
-        // Three stages that overlap, each a batch ahead of the next: reading operations and
-        // their blobs (each pipeline's blobs on its own connection), building values (on the
-        // blocking pool, a thread per pipeline), and sending pipelines while the previous one
-        // is marked done. Each channel holds one batch, so memory stays at a few batches.
-        let (fetched_tx, mut fetched_rx) = tokio::sync::mpsc::channel::<Vec<Fetched>>(1);
-        let (built_tx, built_rx) = tokio::sync::mpsc::channel::<Vec<Chunk>>(1);
+        let bulk = match cache.bulk().await {
+            Ok(b) => b,
+            Err(e) => return self.postpone(project, &e).await,
+        };
+        // Reading operations and their blobs (each pipeline's on its own connection) runs a
+        // batch ahead of building and sending values; the channel holds one batch, so memory
+        // stays at a few batches.
+        let (fetched_tx, fetched_rx) = tokio::sync::mpsc::channel::<Vec<Fetched>>(1);
         let fetch = async move {
             let mut after = OutboxCursor::start();
             while !stop.is_set() && !lease.lost() && !fetched_tx.is_closed() {
@@ -95,72 +100,27 @@ impl CacheWork {
             }
             Ok::<(), StoreError>(())
         };
-        let build = async move {
-            while let Some(fetched) = fetched_rx.recv().await {
-                if built_tx.send(build(fetched, ttl).await?).await.is_err() {
-                    break;
+        let apply = async {
+            match bulk {
+                Some(conn) => self.apply_bulk(conn, lease, fetched_rx, ttl).await,
+                None => {
+                    self.apply_pipelined(cache.as_ref(), lease, fetched_rx, ttl)
+                        .await
                 }
             }
-            Ok::<(), StoreError>(())
         };
-        let (fetched, built, applied) =
-            tokio::join!(fetch, build, self.apply(cache.as_ref(), lease, built_rx));
-        let (releases, unreachable) = applied?;
+        let (fetched, applied) = tokio::join!(fetch, apply);
+        let Applied {
+            releases,
+            unreachable,
+            built,
+        } = applied?;
         // Releases finished before the cache went away still get their event.
         self.settled(project, &releases).await?;
         if let Some(e) = unreachable {
             return self.postpone(project, &e).await;
         }
         fetched.and(built)
-    }
-
-    /// Sends each pipeline in turn, marking the previous one's operations done while the
-    /// next is on the wire. Returns the releases touched and the error that stopped it, if
-    /// the cache could not be reached.
-    async fn apply(
-        &self,
-        cache: &dyn Cache,
-        lease: &Lease,
-        mut rx: tokio::sync::mpsc::Receiver<Vec<Chunk>>,
-    ) -> Result<(Vec<Uuid>, Option<ConnError>), StoreError> {
-        let mut releases: Vec<Uuid> = Vec::new();
-        let mut applied: Option<(Vec<OutboxOp>, Vec<Reply>)> = None;
-        let mut unreachable = None;
-        'batches: while let Some(chunks) = rx.recv().await {
-            for chunk in chunks {
-                if lease.lost() {
-                    break 'batches;
-                }
-                let record = async {
-                    match applied.take() {
-                        Some((ops, replies)) => self.record(&ops, &replies).await,
-                        None => Ok(()),
-                    }
-                };
-                let (replies, recorded) = tokio::join!(cache.exec(&chunk.cmds), record);
-                recorded?;
-                match replies {
-                    Ok(replies) => {
-                        for r in chunk.ops.iter().map(|o| o.release_id) {
-                            if !releases.contains(&r) {
-                                releases.push(r);
-                            }
-                        }
-                        applied = Some((chunk.ops, replies));
-                    }
-                    Err(e) => {
-                        unreachable = Some(e);
-                        break 'batches;
-                    }
-                }
-            }
-        }
-        // Stop the producer before the last marks (it may be waiting to hand over a batch).
-        drop(rx);
-        if let Some((ops, replies)) = applied {
-            self.record(&ops, &replies).await?;
-        }
-        Ok((releases, unreachable))
     }
 
     /// Records `publish.cache_done` for each release whose operations are all applied now
@@ -261,81 +221,30 @@ struct Fetched {
     blobs: HashMap<String, String>,
 }
 
-/// A batch's pipelines with their values built off the async workers (a value is a ~50 KB
-/// page sliced and copied), a blocking task per pipeline so they build on all cores at once.
-async fn build(fetched: Vec<Fetched>, ttl: Ttl) -> Result<Vec<Chunk>, StoreError> {
-    let tasks: Vec<_> = fetched
-        .into_iter()
-        .map(|f| {
-            tokio::task::spawn_blocking(move || {
-                let cmds = commands(&f.ops, &f.blobs, ttl)?;
-                Ok::<Chunk, StoreError>(Chunk { ops: f.ops, cmds })
-            })
-        })
-        .collect();
-    let mut chunks = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        let chunk = t
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("building cache values failed: {e}")))??;
-        chunks.push(chunk);
+/// What applying a drain's operations came to.
+struct Applied {
+    /// The releases whose operations were applied (some or all).
+    releases: Vec<Uuid>,
+    /// The error that stopped it, if the cache could not be reached.
+    unreachable: Option<ConnError>,
+    /// Whether every value could be built (a missing or broken compiled page stops it).
+    built: Result<(), StoreError>,
+}
+
+impl Applied {
+    fn new() -> Applied {
+        Applied {
+            releases: Vec::new(),
+            unreachable: None,
+            built: Ok(()),
+        }
     }
-    Ok(chunks)
-}
 
-/// A page key's time to live: `secs` plus up to `jitter` random seconds.
-#[derive(Debug, Clone, Copy)]
-struct Ttl {
-    secs: u64,
-    jitter: u64,
-}
-
-/// One pipeline: operations and their commands, in the same order.
-struct Chunk {
-    ops: Vec<OutboxOp>,
-    cmds: Vec<Cmd>,
-}
-
-/// The commands for operations, values built from their compiled pages.
-fn commands(
-    batch: &[OutboxOp],
-    blobs: &HashMap<String, String>,
-    ttl: Ttl,
-) -> Result<Vec<Cmd>, StoreError> {
-    let mut rng = rand::thread_rng();
-    batch
-        .iter()
-        .map(|op| {
-            if op.op == "del" {
-                return Ok(Cmd::new(["UNLINK", op.cache_key.as_str()]));
+    fn touched(&mut self, ops: &[OutboxOp]) {
+        for r in ops.iter().map(|o| o.release_id) {
+            if !self.releases.contains(&r) {
+                self.releases.push(r);
             }
-            let hash = op.content_hash.as_deref().unwrap_or_default();
-            let blob = blobs
-                .get(hash)
-                .ok_or_else(|| StoreError::Corrupt(format!("compiled page {hash} is missing")))?;
-            let (version, at) = (
-                op.version.unwrap_or(1),
-                op.published_at.as_deref().unwrap_or_default(),
-            );
-            let value = if op.op == "homepage" {
-                homepage_value(blob, version, at)
-            } else {
-                page_value(blob, version, at)
-            }
-            .map_err(|e| StoreError::Corrupt(format!("compiled page {hash}: {e}")))?;
-            let secs = ttl.secs
-                + if ttl.jitter > 0 {
-                    rng.gen_range(0..=ttl.jitter)
-                } else {
-                    0
-                };
-            Ok(Cmd(vec![
-                "SET".to_string(),
-                op.cache_key.clone(),
-                value,
-                "EX".into(),
-                secs.to_string(),
-            ]))
-        })
-        .collect()
+        }
+    }
 }
