@@ -8,6 +8,29 @@
 /// `(key, raw value)` for each member in order; the key is as written between its quotes.
 /// `None` when `text` is not one well-formed object at this level.
 pub fn members(text: &str) -> Option<Vec<(&str, &str)>> {
+    members_skipping(text, None)
+}
+
+/// [`members`], taking the value that starts at `skip.0` to end at `skip.1` without scanning
+/// it, when it opens and closes there with the same kind of bracket (the compiler records
+/// where `layoutData`, most of a page, is). Anything else about the object is checked as
+/// usual; with a span that does not fit, the object is scanned in full.
+pub fn members_skipping(text: &str, skip: Option<(usize, usize)>) -> Option<Vec<(&str, &str)>> {
+    let b = text.as_bytes();
+    let skip = skip.filter(|&(s, e)| {
+        s < e
+            && matches!(
+                (b.get(s), b.get(e - 1)),
+                (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
+            )
+    });
+    match scan(text, skip) {
+        None if skip.is_some() => scan(text, None),
+        found => found,
+    }
+}
+
+fn scan(text: &str, skip: Option<(usize, usize)>) -> Option<Vec<(&str, &str)>> {
     let b = text.as_bytes();
     let mut out = Vec::with_capacity(16);
     let mut i = ws(b, 0);
@@ -29,7 +52,10 @@ pub fn members(text: &str) -> Option<Vec<(&str, &str)>> {
             return None;
         }
         i = ws(b, i + 1);
-        let value_end = value_end(b, i)?;
+        let value_end = match skip {
+            Some((s, e)) if s == i => e,
+            _ => value_end(b, i)?,
+        };
         out.push((key, text.get(i..value_end)?));
         i = ws(b, value_end);
         match b.get(i) {
@@ -115,7 +141,7 @@ fn nested_end(b: &[u8], mut i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::members;
+    use super::{members, members_skipping};
 
     #[test]
     fn members_are_the_raw_slices_of_each_value() {
@@ -148,6 +174,28 @@ mod tests {
                 ("n", long.as_str())
             ]
         );
+    }
+
+    #[test]
+    fn a_span_that_does_not_fit_is_not_trusted() {
+        let text = r#"{"a":[1,{"b":"]"}],"l":{"x":{"y":[2]},"z":"}"},"m":3}"#;
+        let full = members(text);
+        let l = text.find(r#"{"x""#).unwrap();
+        let l_end = text.find(r#","m""#).unwrap();
+        assert_eq!(&text[l..l_end], r#"{"x":{"y":[2]},"z":"}"}"#);
+        // The recorded span, and spans that start elsewhere, end elsewhere or do not match.
+        for skip in [
+            (l, l_end),
+            (l + 1, l_end),
+            (l, l_end - 1),
+            (l, l + 15),
+            (1, 3),
+            (l, text.len() + 5),
+            (l_end, l),
+        ] {
+            assert_eq!(members_skipping(text, Some(skip)), full, "{skip:?}");
+        }
+        assert!(members_skipping(r#"{"a":{"b":1}"#, Some((5, 12))).is_none());
     }
 
     #[test]

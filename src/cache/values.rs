@@ -27,7 +27,7 @@ pub fn page_value(
     published_at: &str,
 ) -> Result<String, serde_json::Error> {
     let _ = version;
-    Ok(PageValue::new(blob, published_at)?.text())
+    Ok(PageValue::new(blob, None, published_at)?.text())
 }
 
 /// A page key's value as the slices it is made of, so it can be written straight into a
@@ -46,10 +46,15 @@ enum Part<'a> {
 
 impl<'a> PageValue<'a> {
     /// The value of the compiled page `blob` published at `published_at`. Fields are sliced
-    /// out of the page without parsing its values.
-    pub fn new(blob: &'a str, published_at: &str) -> Result<PageValue<'a>, serde_json::Error> {
+    /// out of the page without parsing its values; `layout`, where the compiler wrote
+    /// `layoutData`, spares scanning it.
+    pub fn new(
+        blob: &'a str,
+        layout: Option<(usize, usize)>,
+        published_at: &str,
+    ) -> Result<PageValue<'a>, serde_json::Error> {
         let at = serde_json::to_string(published_at)?;
-        let all = super::members::members(blob)
+        let all = super::members::members_skipping(blob, layout)
             .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("not a JSON object"))?;
         let mut parts = Vec::with_capacity(FIELDS.len() * 3 + 1);
         for (k, quoted) in FIELDS {
@@ -97,10 +102,10 @@ impl<'a> PageValue<'a> {
     /// Appends the value to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.reserve(self.len);
-        self.pieces().for_each(|p| out.extend_from_slice(p.as_bytes()));
+        self.pieces()
+            .for_each(|p| out.extend_from_slice(p.as_bytes()));
     }
 }
-
 
 /// The page's fields in the edge's names, with the two dates, in sorted order; each with its
 /// key as written before its value.

@@ -4,6 +4,7 @@
 
 use super::values::{homepage_value, PageValue};
 use super::Cmd;
+use crate::store::blobs::BlobRef;
 use crate::store::outbox::OutboxOp;
 use crate::store::StoreError;
 use rand::Rng;
@@ -33,7 +34,7 @@ pub enum Write<'a> {
 /// The writes for `ops`, in order; `blobs` holds their compiled pages by content hash.
 pub fn writes<'a>(
     ops: &'a [OutboxOp],
-    blobs: &'a HashMap<String, String>,
+    blobs: &HashMap<&str, BlobRef<'a>>,
     ttl: Ttl,
 ) -> Result<Vec<Write<'a>>, StoreError> {
     let mut rng = rand::thread_rng();
@@ -48,9 +49,9 @@ pub fn writes<'a>(
                 .ok_or_else(|| StoreError::Corrupt(format!("compiled page {hash} is missing")))?;
             let at = op.published_at.as_deref().unwrap_or_default();
             let value = if op.op == "homepage" {
-                homepage_value(blob, op.version.unwrap_or(1), at).map(Value::Whole)
+                homepage_value(blob.body, op.version.unwrap_or(1), at).map(Value::Whole)
             } else {
-                PageValue::new(blob, at).map(Value::Page)
+                PageValue::new(blob.body, blob.layout, at).map(Value::Page)
             }
             .map_err(|e| StoreError::Corrupt(format!("compiled page {hash}: {e}")))?;
             let secs = ttl.secs
@@ -144,7 +145,9 @@ mod tests {
             Write::Unlink("page:gone"),
             Write::Set {
                 key: "page:a",
-                value: Value::Page(PageValue::new(&blob, "2026-01-01T00:00:00.000Z").unwrap()),
+                value: Value::Page(
+                    PageValue::new(&blob, None, "2026-01-01T00:00:00.000Z").unwrap(),
+                ),
                 secs: 600,
             },
             Write::Set {
@@ -159,6 +162,9 @@ mod tests {
             w.encode(&mut out);
             expected.extend(packed(&w.to_cmd()));
         }
-        assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&expected));
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&expected)
+        );
     }
 }

@@ -115,7 +115,7 @@ impl<'a> Members<'a> {
         Self { out, first: true }
     }
 
-    pub fn put<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+    fn key(&mut self, key: &str) {
         if !self.first {
             self.out.push(b',');
         }
@@ -123,7 +123,23 @@ impl<'a> Members<'a> {
         // Strings, maps of `Value`s and `Value`s serialise into a Vec without failing.
         let _ = serde_json::to_writer(&mut *self.out, key);
         self.out.push(b':');
+    }
+
+    pub fn put<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        self.key(key);
         let _ = serde_json::to_writer(&mut *self.out, value);
+    }
+
+    /// Like [`Members::put`]; returns where the value's bytes start and end in the output.
+    pub fn put_span<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> (usize, usize) {
+        self.key(key);
+        let start = self.out.len();
+        let _ = serde_json::to_writer(&mut *self.out, value);
+        (start, self.out.len())
     }
 
     pub fn put_some<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: Option<&T>) {

@@ -150,6 +150,8 @@ impl CompiledPage {
             body.extend_from_slice(hash.as_bytes());
             body.push(b'"');
         }
+        // Everything from here to `publishedAt` sits `shift` bytes later than it was hashed.
+        let shift = body.len() - marks.hash;
         body.extend_from_slice(&hashed[marks.hash..marks.published]);
         if !self.published_at.is_empty() {
             body.extend_from_slice(b",\"publishedAt\":");
@@ -158,7 +160,8 @@ impl CompiledPage {
         // Everything after the mark but the closing brace, then `version` (last in order).
         body.extend_from_slice(&hashed[marks.published..hashed.len() - 1]);
         body.extend_from_slice(format!(",\"version\":{}}}", self.version).as_bytes());
-        PageBytes { hash, body }
+        let layout = (marks.layout.0 + shift, marks.layout.1 + shift);
+        PageBytes { hash, body, layout }
     }
 
     /// The hashed members in canonical order, and where the unhashed ones go.
@@ -175,7 +178,7 @@ impl CompiledPage {
         m.put("id", &self.id);
         m.put("isHomepage", &self.is_homepage);
         m.put("isPublic", &self.is_public);
-        m.put("layoutData", &self.layout_data);
+        let layout = m.put_span("layoutData", &self.layout_data);
         m.put("name", &self.name);
         let published = m.out.len();
         m.put_some("seoData", self.seo_data.as_ref());
@@ -183,7 +186,14 @@ impl CompiledPage {
         m.put("tenantSlug", &self.tenant_slug);
         m.put_some("title", self.title.as_ref());
         m.close();
-        (out, Marks { hash, published })
+        (
+            out,
+            Marks {
+                hash,
+                published,
+                layout,
+            },
+        )
     }
 
     /// Sets what the publisher decides: the version (>= 1) and the publish time
@@ -216,12 +226,17 @@ impl Serialize for CompiledPage {
 pub struct PageBytes {
     pub hash: String,
     pub body: Vec<u8>,
+    /// Where `layoutData`'s value starts and ends in `body`: most of a page's bytes, which
+    /// readers that slice the page (the cache's values) jump over instead of scanning.
+    pub layout: (usize, usize),
 }
 
 /// Offsets in the hashed bytes where `contentHash` and `publishedAt` belong.
 struct Marks {
     hash: usize,
     published: usize,
+    /// Where `layoutData`'s value is.
+    layout: (usize, usize),
 }
 
 /// A page's datasources in canonical form (members sorted: `anonKey`, `id`, `name`,

@@ -8,6 +8,7 @@ use super::plan::Wanted;
 use crate::compile::{compile_bytes, BytesOutput, Code, Diagnostic};
 use crate::domain::project::Project;
 use crate::domain::publish::{Job, JobRequest, JobResult, Progress};
+use crate::store::blobs::NewBlob;
 use crate::store::memo::MemoHit;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -283,7 +284,12 @@ async fn store_chunk(
             slug: page.slug,
             content_hash: hash.clone(),
         });
-        blobs.push((hash, body, page.is_homepage));
+        blobs.push(NewBlob {
+            hash,
+            body,
+            is_homepage: page.is_homepage,
+            layout: page.bytes.layout,
+        });
     }
     // Blobs first: a memo entry must never point at a body that is not stored.
     ctx.store.put_blobs(project.id, blobs).await?;

@@ -8,6 +8,7 @@
 //! hand-written implementations invites.
 
 pub mod audit;
+pub mod blobs;
 pub mod datasources;
 pub mod deliveries;
 mod error;

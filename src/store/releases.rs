@@ -94,60 +94,6 @@ const RELEASE_COLS: &str =
     "id, project_id, number, job_id, created_by, created_at, status, targets";
 
 impl Store {
-    /// Takes the bodies by value: they are bound as they are, not copied first.
-    pub async fn put_blobs(
-        &self,
-        project_id: Uuid,
-        mut blobs: Vec<(String, String, bool)>,
-    ) -> Result<(), StoreError> {
-        while !blobs.is_empty() {
-            let chunk: Vec<_> = blobs.drain(..blobs.len().min(200)).collect();
-            on_pool!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO page_blobs (project_id, content_hash, body, is_homepage) ");
-                qb.push_values(chunk, |mut b, (hash, body, home)| {
-                    b.push_bind(project_id).push_bind(hash).push_bind(body).push_bind(home);
-                });
-                qb.push(" ON CONFLICT (project_id, content_hash) DO NOTHING");
-                qb.build().execute(p).await.map(|_| ())
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Content hashes of the project's compiled pages that are a homepage (one per homepage
-    /// content ever compiled: few).
-    pub async fn homepage_hashes(
-        &self,
-        project_id: Uuid,
-    ) -> Result<std::collections::HashSet<String>, StoreError> {
-        let sql = "SELECT content_hash FROM page_blobs WHERE project_id = $1 AND is_homepage";
-        let rows: Vec<String> =
-            on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).fetch_all(p).await)?;
-        Ok(rows.into_iter().collect())
-    }
-
-    pub async fn get_blobs(
-        &self,
-        project_id: Uuid,
-        hashes: &[String],
-    ) -> Result<HashMap<String, String>, StoreError> {
-        let mut out = HashMap::new();
-        for chunk in hashes.chunks(500) {
-            let rows: Vec<(String, String)> = on_pool!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("SELECT content_hash, body FROM page_blobs WHERE project_id = ");
-                qb.push_bind(project_id).push(" AND content_hash IN (");
-                let mut sep = qb.separated(", ");
-                for h in chunk {
-                    sep.push_bind(h);
-                }
-                qb.push(")");
-                qb.build_query_as().fetch_all(p).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
     /// The project's newest release and its pages, if it was ever published.
     pub async fn current_release(
         &self,

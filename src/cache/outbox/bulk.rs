@@ -83,7 +83,7 @@ fn send_pipeline(
     f: &Fetched,
     ttl: Ttl,
 ) -> Result<Result<Vec<Reply>, ConnError>, StoreError> {
-    let writes = writes(&f.ops, &f.blobs, ttl)?;
+    let writes = writes(&f.ops, &f.blobs.index()?, ttl)?;
     let mut replies = Vec::with_capacity(writes.len());
     let mut queued = 0;
     for (i, w) in writes.iter().enumerate() {

@@ -11,10 +11,10 @@ use super::{connect, Reply};
 use crate::clock::SharedClock;
 use crate::net::retry::Backoff;
 use crate::net::{ConnError, NetPolicy};
+use crate::store::blobs::BlobRows;
 use crate::store::outbox::{OutboxCursor, OutboxOp};
 use crate::store::{Store, StoreError};
 use crate::worker::{Lease, Stop, Work};
-use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -204,7 +204,7 @@ impl CacheWork {
                 ops.iter().filter_map(|o| o.content_hash.clone()).collect();
             hashes.sort_unstable();
             hashes.dedup();
-            async move { self.store.get_blobs(project, &hashes).await }
+            async move { self.store.blob_rows(project, &hashes).await }
         });
         let blobs = futures_util::future::join_all(reads).await;
         parts
@@ -218,7 +218,7 @@ impl CacheWork {
 /// One pipeline's operations and the compiled pages they write, by content hash.
 struct Fetched {
     ops: Vec<OutboxOp>,
-    blobs: HashMap<String, String>,
+    blobs: BlobRows,
 }
 
 /// What applying a drain's operations came to.

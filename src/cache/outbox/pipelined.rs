@@ -90,7 +90,7 @@ async fn build(fetched: Vec<Fetched>, ttl: Ttl) -> Result<Vec<Chunk>, StoreError
         .into_iter()
         .map(|f| {
             tokio::task::spawn_blocking(move || {
-                let cmds = writes(&f.ops, &f.blobs, ttl)?
+                let cmds = writes(&f.ops, &f.blobs.index()?, ttl)?
                     .iter()
                     .map(|w| w.to_cmd())
                     .collect();

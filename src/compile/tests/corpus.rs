@@ -150,3 +150,27 @@ fn page_bytes_and_hash_match_the_reference_stamped_or_not() {
         }
     }
 }
+
+/// The recorded `layoutData` span is exactly its value in the body, and slicing a page
+/// around it gives the members a full scan gives.
+#[test]
+fn the_layout_span_is_where_the_layout_is() {
+    for input in corpus() {
+        for mut page in super::compile(&input).pages {
+            for stamped in [false, true] {
+                if stamped {
+                    page.stamp(3, "2026-11-30T10:00:00.000Z")
+                        .expect("valid stamp");
+                }
+                let bytes = page.to_bytes();
+                let body = std::str::from_utf8(&bytes.body).expect("UTF-8");
+                let (start, end) = bytes.layout;
+                let layout = serde_json::to_string(&page.layout_data).expect("serialises");
+                assert_eq!(&body[start..end], layout);
+                let skipped = crate::cache::members::members_skipping(body, Some(bytes.layout));
+                assert_eq!(skipped, crate::cache::members::members(body));
+                assert!(skipped.is_some());
+            }
+        }
+    }
+}
