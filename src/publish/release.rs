@@ -80,7 +80,7 @@ pub async fn record(
             };
             let release = ctx.store.insert_release(&mut tx, job, &new).await?;
             ctx.store
-                .enqueue_cache_ops(&mut tx, job.project_id, id, release.number, &cache)
+                .enqueue_cache_ops(&mut tx, job, id, release.number, &cache)
                 .await?;
             id
         }
@@ -91,7 +91,7 @@ pub async fn record(
         } => {
             if let Some((number, ops)) = cache {
                 ctx.store
-                    .enqueue_cache_ops(&mut tx, job.project_id, id, number, &ops)
+                    .enqueue_cache_ops(&mut tx, job, id, number, &ops)
                     .await?;
             }
             for t in &result.targets {

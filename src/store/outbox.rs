@@ -41,6 +41,9 @@ impl NewCacheOp {
 pub struct OutboxOp {
     pub id: Uuid,
     pub release_id: Uuid,
+    /// The job that wrote it (its cache step); none only for operations of a release
+    /// that was pruned before jobs were recorded with them.
+    pub job_id: Option<Uuid>,
     pub release_number: i64,
     pub seq: i64,
     pub cache_key: String,
@@ -89,20 +92,20 @@ pub struct OutboxStats {
 }
 
 impl Store {
-    /// Records a release's operations (inside the release's transaction), superseding pending
-    /// operations of older releases on the same keys.
+    /// Records a job's operations on a release (inside the transaction that records the
+    /// release), superseding pending operations of older releases on the same keys.
     pub async fn enqueue_cache_ops(
         &self,
         tx: &mut Tx,
-        project_id: Uuid,
+        job: &crate::domain::publish::Job,
         release_id: Uuid,
         release_number: i64,
         ops: &[NewCacheOp],
     ) -> Result<(), StoreError> {
-        let now = self.clock.now();
+        let (project_id, now) = (job.project_id, self.clock.now());
         let count = ops.len() as i64;
-        let sql = "UPDATE releases SET cache_ops = cache_ops + $2 WHERE id = $1";
-        on_tx!(tx, c => sqlx::query(sql).bind(release_id).bind(count).execute(&mut *c).await.map(|_| ()))?;
+        let sql = "UPDATE publish_jobs SET cache_ops = cache_ops + $2 WHERE id = $1";
+        on_tx!(tx, c => sqlx::query(sql).bind(job.id).bind(count).execute(&mut *c).await.map(|_| ()))?;
         for (n, chunk) in ops.chunks(200).enumerate() {
             on_tx!(tx, c => {
                 let mut qb = sqlx::QueryBuilder::new("UPDATE cache_outbox SET state = 'superseded', done_at = ");
@@ -115,10 +118,11 @@ impl Store {
                 qb.push(")");
                 qb.build().execute(&mut *c).await?;
                 let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO cache_outbox (id, project_id, release_id, release_number, seq, cache_key, op, content_hash, \
-                     version, published_at, state, attempts, next_attempt_at, created_at) ");
+                    "INSERT INTO cache_outbox (id, project_id, release_id, job_id, release_number, seq, cache_key, op, \
+                     content_hash, version, published_at, state, attempts, next_attempt_at, created_at) ");
                 qb.push_values(chunk.iter().enumerate(), |mut b, (i, op)| {
-                    b.push_bind(Uuid::new_v4()).push_bind(project_id).push_bind(release_id).push_bind(release_number)
+                    b.push_bind(Uuid::new_v4()).push_bind(project_id).push_bind(release_id).push_bind(job.id)
+                        .push_bind(release_number)
                         .push_bind((n * 200 + i) as i64).push_bind(&op.key).push_bind(op.op).push_bind(&op.content_hash)
                         .push_bind(op.version).push_bind(&op.published_at).push_bind("pending").push_bind(0_i64)
                         .push_bind(now).push_bind(now);
@@ -157,7 +161,7 @@ impl Store {
         after: OutboxCursor,
         limit: i64,
     ) -> Result<Vec<OutboxOp>, StoreError> {
-        let sql = "SELECT id, release_id, release_number, seq, cache_key, op, content_hash, version, published_at, attempts \
+        let sql = "SELECT id, release_id, job_id, release_number, seq, cache_key, op, content_hash, version, published_at, attempts \
                    FROM cache_outbox WHERE project_id = $1 AND state = 'pending' AND next_attempt_at <= $2 \
                    AND (release_number, seq) >= ($3, $4) AND (release_number, seq, id) > ($3, $4, $5) \
                    ORDER BY release_number, seq, id LIMIT $6";
@@ -217,27 +221,27 @@ impl Store {
         Ok(())
     }
 
-    /// The cache step of a release, when it has operations. Clients poll it while thousands
-    /// of operations drain: the total is kept with the release (counted only if the release
-    /// is gone), and the rest is counted over the operations not done yet.
-    pub async fn cache_step(&self, release_id: Uuid) -> Result<Option<CacheStep>, StoreError> {
-        let sql = "SELECT COALESCE((SELECT cache_ops FROM releases WHERE id = $1), \
-                       (SELECT COUNT(*) FROM cache_outbox WHERE release_id = $1)), \
+    /// The cache step of a job, when it wrote operations. Clients poll it while thousands
+    /// of operations drain: the total is kept with the job (counted only if the job is gone),
+    /// and the rest is counted over the operations not done yet.
+    pub async fn cache_step(&self, job_id: Uuid) -> Result<Option<CacheStep>, StoreError> {
+        let sql = "SELECT COALESCE((SELECT cache_ops FROM publish_jobs WHERE id = $1), \
+                       (SELECT COUNT(*) FROM cache_outbox WHERE job_id = $1)), \
                    COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), \
                    COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0), \
                    COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
                    COALESCE(SUM(CASE WHEN last_error_kind IS NOT NULL THEN 1 ELSE 0 END), 0) \
-                   FROM cache_outbox WHERE release_id = $1 AND state <> 'done'";
+                   FROM cache_outbox WHERE job_id = $1 AND state <> 'done'";
         let (total, pending, failed, retrying, errored): (i64, i64, i64, i64, i64) =
-            on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_one(p).await)?;
+            on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_one(p).await)?;
         if total == 0 {
             return Ok(None);
         }
         let (last_error_kind, last_error) = if errored > 0 {
             let sql = "SELECT last_error_kind, last_error FROM cache_outbox \
-                       WHERE release_id = $1 AND state <> 'done' AND last_error_kind IS NOT NULL LIMIT 1";
+                       WHERE job_id = $1 AND state <> 'done' AND last_error_kind IS NOT NULL LIMIT 1";
             let row: Option<(Option<String>, Option<String>)> =
-                on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_optional(p).await)?;
+                on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_optional(p).await)?;
             row.unwrap_or_default()
         } else {
             (None, None)
@@ -273,8 +277,8 @@ impl Store {
         &self,
         mut job: crate::domain::publish::Job,
     ) -> Result<crate::domain::publish::Job, StoreError> {
-        if let Some(release) = job.release_id {
-            job.cache = self.cache_step(release).await?;
+        if job.release_id.is_some() {
+            job.cache = self.cache_step(job.id).await?;
         }
         Ok(job)
     }

@@ -79,9 +79,10 @@ pub fn job_ended(
     )
 }
 
-/// The event a release's settled cache step sends (once per release).
+/// The event a job's settled cache step sends (once per job).
 pub fn cache_done(
     project_id: Uuid,
+    job_id: Uuid,
     release_id: Uuid,
     step: &CacheStep,
     at: DateTime<Utc>,
@@ -89,11 +90,12 @@ pub fn cache_done(
     let kind = EventType::PublishCacheDone;
     let data = json!({
         "project_id": project_id,
+        "job_id": job_id,
         "release_id": release_id,
         "cache": step,
     });
     envelope(
-        Uuid::new_v5(&release_id, kind.as_str().as_bytes()),
+        Uuid::new_v5(&job_id, kind.as_str().as_bytes()),
         kind,
         at,
         data,

@@ -94,6 +94,15 @@ async fn drift_is_listed_and_repaired(backend: Backend) {
     let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     cache_settled(&app, &job).await;
+    let published_step = app
+        .get(&format!(
+            "/api/publish-jobs/{}",
+            job["id"].as_str().unwrap()
+        ))
+        .await
+        .1["cache"]
+        .clone();
+    assert_eq!(published_step["status"], "done", "{published_step}");
     let (s, clean) = app.get("/api/projects/site/drift").await;
     assert_eq!(
         (s, clean["drifted"].as_bool()),
@@ -174,6 +183,16 @@ async fn drift_is_listed_and_repaired(backend: Backend) {
     assert_eq!(repair["state"], "succeeded", "{repair}");
     assert_eq!(repair["release_id"], job["release_id"], "no new release");
     cache_settled(&app, &repair).await;
+    // The repair's cache step is the two keys it wrote; the publish's is still its own.
+    let step = |id: &Value| format!("/api/publish-jobs/{}", id.as_str().unwrap());
+    let (_, repaired) = app.get(&step(&repair["id"])).await;
+    assert_eq!(
+        (&repaired["cache"]["operations"], &repaired["cache"]["done"]),
+        (&json!(2), &json!(2)),
+        "{repaired}"
+    );
+    let (_, published) = app.get(&step(&job["id"])).await;
+    assert_eq!(published["cache"], published_step, "{published}");
     let (_, after) = app.get("/api/projects/site/drift").await;
     assert_eq!(after["drifted"], false, "{after}");
     assert!(verify(&app).0);

@@ -111,29 +111,30 @@ impl CacheWork {
         };
         let (fetched, applied) = tokio::join!(fetch, apply);
         let Applied {
-            releases,
+            steps,
             unreachable,
             built,
         } = applied?;
-        // Releases finished before the cache went away still get their event.
-        self.settled(project, &releases).await?;
+        // Steps finished before the cache went away still get their event.
+        self.settled(project, &steps).await?;
         if let Some(e) = unreachable {
             return self.postpone(project, &e).await;
         }
         fetched.and(built)
     }
 
-    /// Records `publish.cache_done` for each release whose operations are all applied now
-    /// (once: the event's id is the release's).
-    async fn settled(&self, project: Uuid, releases: &[Uuid]) -> Result<(), StoreError> {
-        for release in releases {
-            let Some(step) = self.store.cache_step(*release).await? else {
+    /// Records `publish.cache_done` for each job whose operations are all applied now (once:
+    /// the event's id is the job's).
+    async fn settled(&self, project: Uuid, steps: &[(Uuid, Uuid)]) -> Result<(), StoreError> {
+        for &(job, release) in steps {
+            let Some(step) = self.store.cache_step(job).await? else {
                 continue;
             };
             if step.status != "done" && step.status != "failed" {
                 continue;
             }
-            let e = crate::webhooks::events::cache_done(project, *release, &step, self.clock.now());
+            let now = self.clock.now();
+            let e = crate::webhooks::events::cache_done(project, job, release, &step, now);
             let mut tx = self.store.begin().await?;
             let notify = self
                 .store
@@ -223,8 +224,8 @@ struct Fetched {
 
 /// What applying a drain's operations came to.
 struct Applied {
-    /// The releases whose operations were applied (some or all).
-    releases: Vec<Uuid>,
+    /// The cache steps (job, release) whose operations were applied (some or all).
+    steps: Vec<(Uuid, Uuid)>,
     /// The error that stopped it, if the cache could not be reached.
     unreachable: Option<ConnError>,
     /// Whether every value could be built (a missing or broken compiled page stops it).
@@ -234,16 +235,17 @@ struct Applied {
 impl Applied {
     fn new() -> Applied {
         Applied {
-            releases: Vec::new(),
+            steps: Vec::new(),
             unreachable: None,
             built: Ok(()),
         }
     }
 
     fn touched(&mut self, ops: &[OutboxOp]) {
-        for r in ops.iter().map(|o| o.release_id) {
-            if !self.releases.contains(&r) {
-                self.releases.push(r);
+        for o in ops {
+            let Some(job) = o.job_id else { continue };
+            if !self.steps.contains(&(job, o.release_id)) {
+                self.steps.push((job, o.release_id));
             }
         }
     }
