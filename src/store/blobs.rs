@@ -5,7 +5,7 @@
 use super::{on_pool, Store, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -74,8 +74,23 @@ impl BlobRows {
     }
 }
 
-const BLOB_COLS: &str =
-    "SELECT content_hash, body, layout_start, layout_end FROM page_blobs WHERE project_id = ";
+/// `SELECT {cols}` of the project's compiled pages with the given hashes.
+fn select<'a, DB>(project_id: Uuid, cols: &str, hashes: &'a [String]) -> QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::new(format!("SELECT {cols} FROM page_blobs WHERE project_id = "));
+    qb.push_bind(project_id).push(" AND content_hash IN (");
+    let mut sep = qb.separated(", ");
+    for h in hashes {
+        sep.push_bind(h);
+    }
+    qb.push(")");
+    qb
+}
 
 impl Store {
     /// Takes the bodies by value: they are bound as they are, not copied first.
@@ -121,14 +136,7 @@ impl Store {
         let mut out = HashMap::new();
         for chunk in hashes.chunks(500) {
             let rows: Vec<(String, String)> = on_pool!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("SELECT content_hash, body FROM page_blobs WHERE project_id = ");
-                qb.push_bind(project_id).push(" AND content_hash IN (");
-                let mut sep = qb.separated(", ");
-                for h in chunk {
-                    sep.push_bind(h);
-                }
-                qb.push(")");
-                qb.build_query_as().fetch_all(p).await
+                select(project_id, "content_hash, body", chunk).build_query_as().fetch_all(p).await
             })?;
             out.extend(rows);
         }
@@ -145,16 +153,8 @@ impl Store {
             // `IN ()` is not SQL Postgres takes.
             return Ok(BlobRows(Rows::Sqlite(Vec::new())));
         }
-        let rows = on_pool!(self, p => {
-            let mut qb = sqlx::QueryBuilder::new(BLOB_COLS);
-            qb.push_bind(project_id).push(" AND content_hash IN (");
-            let mut sep = qb.separated(", ");
-            for h in hashes {
-                sep.push_bind(h);
-            }
-            qb.push(")");
-            qb.build().fetch_all(p).await.map(Rows::from)
-        })?;
+        let cols = "content_hash, body, layout_start, layout_end";
+        let rows = on_pool!(self, p => select(project_id, cols, hashes).build().fetch_all(p).await.map(Rows::from))?;
         Ok(BlobRows(rows))
     }
 }
