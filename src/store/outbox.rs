@@ -102,6 +102,9 @@ impl Store {
         release_number: i64,
         ops: &[NewCacheOp],
     ) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
         let (project_id, now) = (job.project_id, self.clock.now());
         let count = ops.len() as i64;
         let sql = "UPDATE publish_jobs SET cache_ops = cache_ops + $2 WHERE id = $1";
