@@ -18,4 +18,6 @@ ALTER TABLE publish_jobs ADD COLUMN cache_ops BIGINT NOT NULL DEFAULT 0;
 UPDATE publish_jobs SET cache_ops = (SELECT COUNT(*) FROM cache_outbox o WHERE o.job_id = publish_jobs.id);
 DROP INDEX cache_outbox_step;
 CREATE INDEX cache_outbox_job ON cache_outbox (job_id);
+-- Retention drops the applied operations of the releases it drops.
+CREATE INDEX cache_outbox_release ON cache_outbox (release_id);
 CREATE INDEX cache_outbox_open ON cache_outbox (job_id, state, attempts, last_error_kind) WHERE state <> 'done';

@@ -1,4 +1,5 @@
-//! Pruning old releases and the compiled pages nothing refers to any more.
+//! Pruning old releases, their applied cache operations and the compiled pages nothing
+//! refers to any more.
 
 use super::{on_pool, on_tx, Store, StoreError};
 use uuid::Uuid;
@@ -51,6 +52,11 @@ impl Store {
                              WHERE r2.project_id = $1 AND r2.number < $3 AND rp2.page_id = rp.page_id) \
              AND NOT EXISTS (SELECT 1 FROM release_pages x WHERE x.release_id = $2 AND x.page_id = rp.page_id)";
         on_tx!(&mut tx, c => sqlx::query(carry).bind(project).bind(keep_id).bind(number).execute(&mut *c).await.map(|_| ()))?;
+        // Applied operations go with their releases; pending ones stay until they are applied,
+        // and failed ones as the record of what the cache refused.
+        let ops = "DELETE FROM cache_outbox WHERE state IN ('done', 'superseded', 'skipped') AND release_id IN \
+             (SELECT id FROM releases WHERE project_id = $1 AND number < $2)";
+        on_tx!(&mut tx, c => sqlx::query(ops).bind(project).bind(number).execute(&mut *c).await.map(|_| ()))?;
         let drop = "DELETE FROM releases WHERE project_id = $1 AND number < $2";
         let releases = on_tx!(&mut tx, c => sqlx::query(drop).bind(project).bind(number).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         let blobs = "DELETE FROM page_blobs WHERE project_id = $1 \

@@ -1,6 +1,7 @@
 //! Old releases are pruned to `EDGEPUB_RELEASE_RETENTION`: the kept ones read back (and roll
 //! back) exactly as before, a page removed in a pruned release still comes back with a
-//! higher version, and compiled pages nothing refers to any more are dropped.
+//! higher version, and compiled pages nothing refers to any more are dropped, with the
+//! applied cache operations of the releases dropped.
 
 use crate::helpers::{db_texts, run_job, spawn_with, Backend, TestApp};
 use reqwest::Method;
@@ -22,8 +23,10 @@ async fn edit(app: &TestApp, id: &str, text: &str) {
     assert_eq!(s, 200, "{b}");
 }
 
+/// The job's release, once its cache operations are applied.
 async fn release(app: &TestApp, job: &Value) -> Value {
     assert_eq!(job["state"], "succeeded", "{job}");
+    crate::cache_step::cache_done(app, job).await;
     let (s, r) = app
         .get(&format!(
             "/api/releases/{}",
@@ -37,6 +40,16 @@ async fn release(app: &TestApp, job: &Value) -> Value {
 async fn old_releases_are_pruned_exactly(backend: Backend) {
     let app = spawn_with(backend, &[("EDGEPUB_RELEASE_RETENTION", "2")]).await;
     let (_, project) = app.post("/api/projects", json!({"name": "Site"})).await;
+    let cache = json!({"redis_type": "tcp", "redis_url": crate::peers::redis_url(),
+        "redis_enabled": true, "cache_mode": "invalidate"});
+    let (s, b) = app
+        .send(
+            Method::PUT,
+            "/api/projects/site/settings/cache",
+            Some(cache),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
     let mut ids = Vec::new();
     for slug in ["a", "b"] {
         let (s, p) = app
@@ -103,6 +116,13 @@ async fn old_releases_are_pruned_exactly(backend: Backend) {
             "a kept release reads back exactly"
         );
     }
+    // Cache operations: the dropped releases' are gone, the kept ones' are all there.
+    let numbers = db_texts(
+        &app,
+        "SELECT DISTINCT CAST(release_number AS TEXT) FROM cache_outbox ORDER BY 1",
+    )
+    .await;
+    assert_eq!(numbers, [Some("3".into()), Some("4".into())]);
     // Blobs: a's first content is referenced by nothing now; b's is (its memo).
     let project_id = project["id"].as_str().unwrap();
     let blobs = db_texts(
