@@ -55,7 +55,7 @@ pub async fn create(
     body: JsonBody<DatasourceInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let f = body.0.validate(None).map_err(ApiError::Validation)?;
+    let f = body.take()?.validate(None).map_err(ApiError::Validation)?;
     let d = state
         .store
         .create_datasource(project.id, &f)
@@ -95,8 +95,7 @@ pub async fn replace(
     body: JsonBody<DatasourceInput>,
 ) -> Result<HttpResponse, ApiError> {
     let d = authorized_ds(&state, &auth, &path).await?;
-    let f = body
-        .0
+    let f = body.take()?
         .validate(d.secret.clone())
         .map_err(ApiError::Validation)?;
     let saved = state

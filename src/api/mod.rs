@@ -119,7 +119,7 @@ fn merge(target: &mut Value, patch: Value) {
     }
 }
 
-/// Mounts every route. `/api` routes authenticate in their extractors.
+/// Mounts every route. `/api` routes are authenticated by the scope's middleware first.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let bad_input = |message: String| ApiError::BadRequest {
         code: "bad_request",
@@ -135,6 +135,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(health::routes)
     .service(
         web::scope("/api")
+            .wrap(actix_web::middleware::from_fn(guard::authenticate))
             .configure(projects::routes)
             .configure(pages::routes)
             .configure(versions::routes)

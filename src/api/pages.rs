@@ -4,7 +4,7 @@
 
 use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{etag, Auth, IfMatch, JsonBody, PageQuery};
+use super::extract::{etag, Auth, IfMatch, JsonBody, PageQuery, Query};
 use super::projects::authorized;
 use super::{merge_patch, AppState, Paginated};
 use crate::domain::page::{Page, PageInput};
@@ -78,10 +78,10 @@ pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<PageListQuery>,
+    q: Query<PageListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let q = q.into_inner();
+    let q = q.take()?;
     let w = PageQuery {
         limit: q.limit,
         offset: q.offset,
@@ -107,8 +107,7 @@ pub async fn create(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let fields = body
-        .0
+    let fields = body.take()?
         .validate(&state.config.layout_limits())
         .map_err(ApiError::Validation)?;
     let page = state
@@ -155,7 +154,7 @@ pub async fn replace(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page_ref(&state, &auth, &path).await?;
-    save(&state, page.id, if_match.0, body.0).await
+    save(&state, page.id, if_match.0, body.take()?).await
 }
 
 #[utoipa::path(patch, path = "/api/pages/{id}", tag = "pages",
@@ -171,7 +170,7 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page(&state, &auth, &path).await?;
-    let input = merge_patch(&PageInput::from(&page), body.0)?;
+    let input = merge_patch(&PageInput::from(&page), body.take()?)?;
     // The patch was applied to the version just read, so without If-Match that version is
     // the precondition: a concurrent save makes this one fail instead of being overwritten.
     save(

@@ -4,7 +4,7 @@
 
 use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, MaybeJson, PageQuery};
+use super::extract::{Auth, MaybeJson, PageQuery, Query};
 use super::{AppState, Paginated};
 use crate::cache::pool::ClientPool;
 use crate::domain::page::Page;
@@ -107,8 +107,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let page = live_page(&state, &auth, &path).await?;
     let quota = super::limits::check(&state, &req, page.project_id, Some(auth.0.token_id)).await?;
-    let ttl = body
-        .0
+    let ttl = body.take()?
         .unwrap_or_default()
         .ttl_secs
         .unwrap_or(DEFAULT_TTL_SECS as i64);
@@ -204,9 +203,10 @@ pub async fn list_for_project(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<PreviewListQuery>,
+    q: Query<PreviewListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = super::access::project(&state, &auth, Need::Publish, &path).await?;
+    let q = q.take()?;
     let w = PageQuery {
         limit: q.limit,
         offset: q.offset,
@@ -224,13 +224,13 @@ pub async fn list_for_page(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = load(&auth, Need::Publish, "page", &path, |id| {
         state.store.get_page(id)
     })
     .await?;
-    let w = q.window();
+    let w = q.take()?.window();
     let (items, total) = state
         .store
         .list_previews(page.project_id, Some(page.id), w)

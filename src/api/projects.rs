@@ -2,7 +2,7 @@
 
 use super::audit;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody, PageQuery};
+use super::extract::{Auth, JsonBody, PageQuery, Query};
 use super::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::project::{Project, ProjectInput};
@@ -31,10 +31,10 @@ pub async fn authorized(state: &AppState, auth: &Auth, project: &str) -> Result<
 pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let only = auth.list_scope(Scope::Admin)?;
-    let w = q.window();
+    let w = q.take()?.window();
     let (items, total) = state.store.list_projects(w, only).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
@@ -48,7 +48,7 @@ pub async fn create(
     body: JsonBody<ProjectInput>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let fields = body.0.validate(false).map_err(ApiError::Validation)?;
+    let fields = body.take()?.validate(false).map_err(ApiError::Validation)?;
     let project = state
         .store
         .create_project(&fields)
@@ -90,7 +90,7 @@ pub async fn replace(
     body: JsonBody<ProjectInput>,
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
-    save(&state, &req, &auth, current, body.0).await
+    save(&state, &req, &auth, current, body.take()?).await
 }
 
 #[utoipa::path(patch, path = "/api/projects/{project}", tag = "projects",
@@ -105,7 +105,7 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
-    let input = merge_patch(&ProjectInput::from(&current), body.0)?;
+    let input = merge_patch(&ProjectInput::from(&current), body.take()?)?;
     save(&state, &req, &auth, current, input).await
 }
 
@@ -122,6 +122,17 @@ async fn save(
         input.slug = Some(current.slug.clone());
     }
     let fields = input.validate(true).map_err(ApiError::Validation)?;
+    if fields.tenant_slug != current.tenant_slug {
+        let cache = state.store.cache_settings(current.id).await?;
+        super::settings::ensure_own_keys(
+            state,
+            current.id,
+            &fields.tenant_slug,
+            &cache,
+            "/tenant_slug",
+        )
+        .await?;
+    }
     let project = state
         .store
         .update_project(current.id, &fields)

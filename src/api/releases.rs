@@ -2,7 +2,7 @@
 
 use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, PageQuery};
+use super::extract::{Auth, PageQuery, Query};
 use super::publish::{enqueue, publish_project_by_ref, Accepted};
 use super::{AppState, Paginated};
 use crate::domain::publish::{JobRequest, Release};
@@ -21,10 +21,10 @@ pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
-    let w = q.window();
+    let w = q.take()?.window();
     let (items, total) = state.store.list_releases(project.id, w).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }

@@ -2,7 +2,7 @@
 //! publish job when its time comes (`crate::publish::schedule`). Needs the `publish` scope.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{uuid_or_404, Auth, JsonBody, PageQuery};
+use super::extract::{uuid_or_404, Auth, JsonBody, PageQuery, Query};
 use super::publish::publish_project_by_ref;
 use super::{audit, AppState, Paginated};
 use crate::audit::Summary;
@@ -69,7 +69,7 @@ pub async fn create(
     body: JsonBody<ScheduleBody>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
-    let body = body.0;
+    let body = body.take()?;
     let request = ScheduleRequest {
         action: body.action,
         pages: body.pages,
@@ -128,9 +128,10 @@ pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<ListQuery>,
+    q: Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
+    let q = q.take()?;
     // An empty `state` is no filter, as if it were left out.
     let filter = match q.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,

@@ -38,9 +38,46 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
 }
 
+/// 409 when `settings` would put this project's page keys where another project with the
+/// same tenant keeps its own (same Redis database after normalising): each would overwrite
+/// the other's pages, and one's flush would remove the other's keys.
+pub async fn ensure_own_keys(
+    state: &AppState,
+    project: uuid::Uuid,
+    tenant: &str,
+    settings: &crate::domain::settings::CacheSettings,
+    path: &'static str,
+) -> Result<(), ApiError> {
+    let mine = settings.keyspaces();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let others = state.store.other_cache_addresses(project).await?;
+    let shared = others.iter().any(|(t, kind, url, master)| {
+        t == tenant
+            && crate::domain::redis_url::keyspaces(kind.is_rest(), url, master.as_deref())
+                .iter()
+                .any(|k| mine.contains(k))
+    });
+    if shared {
+        return Err(ApiError::Conflict {
+            code: "cache_shared",
+            message: format!(
+                "another project keeps its page keys in this Redis database with the same tenant \
+                 (`{tenant}`): their pages would overwrite each other. Give this project its own \
+                 tenant_slug, or use another database (e.g. redis://host:6379/1)"
+            ),
+            path,
+        });
+    }
+    Ok(())
+}
+
 #[utoipa::path(put, path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
-    responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Another project with the same tenant uses this Redis database (`cache_shared`)"),
+        (status = 422, body = ErrorBody)))]
 pub async fn put(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -50,7 +87,15 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
-    let settings = body.0.resolve(&stored).map_err(ApiError::Validation)?;
+    let settings = body.take()?.resolve(&stored).map_err(ApiError::Validation)?;
+    ensure_own_keys(
+        &state,
+        project.id,
+        &project.tenant_slug,
+        &settings,
+        "/redis_url",
+    )
+    .await?;
     state
         .store
         .put_cache_settings(project.id, &settings)
@@ -91,7 +136,7 @@ pub async fn test(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
-    let settings = match body.0 {
+    let settings = match body.take()? {
         Some(input) => input.resolve(&stored).map_err(ApiError::Validation)?,
         None => stored,
     };
@@ -109,7 +154,8 @@ pub struct FlushResult {
     pub removed: i64,
 }
 
-/// Deletes the project's page and SEO keys (SCAN + UNLINK; nothing else on a shared Redis).
+/// Deletes the keys of the project's published pages, its homepage and its tenant's SEO keys
+/// (UNLINK by name, never a pattern: nothing else on a shared Redis is touched).
 #[utoipa::path(post, path = "/api/projects/{project}/cache/flush", tag = "settings",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = FlushResult), (status = 409, body = ErrorBody, description = "No cache configured"),
@@ -129,8 +175,13 @@ pub async fn flush(
             path: "",
         });
     }
+    let slugs = state.store.current_release(project.id).await?;
+    let keys = cache::keys::project_keys(
+        &project.tenant_slug,
+        slugs.iter().flat_map(|(_, pages)| pages.iter().map(|p| p.slug.as_str())),
+    );
     let timeout = state.test_timeout();
-    let work = cache::flush(&settings, &project.tenant_slug, state.net_policy(), timeout);
+    let work = cache::flush(&settings, &keys, state.net_policy(), timeout);
     let removed = tokio::time::timeout(timeout * 6, work)
         .await
         .unwrap_or_else(|_| {

@@ -40,11 +40,23 @@ async fn authorized_target(state: &AppState, auth: &Auth, id: &str) -> Result<Ta
     .await
 }
 
-/// Validates an input, including that a local path stays inside the data root.
+/// The directory under the sites root of the project a target belongs to.
+async fn site_dir(state: &AppState, project: uuid::Uuid) -> Result<String, ApiError> {
+    let p = state
+        .store
+        .get_project(&project.to_string())
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
+    Ok(p.site_dir)
+}
+
+/// Validates an input, including that a local path stays inside the project's directory
+/// under the data root (`site_dir`; `None` only for an unsaved test by an unlimited token).
 fn fields(
     state: &AppState,
     input: TargetInput,
     stored: Option<&Target>,
+    site_dir: Option<&str>,
 ) -> Result<TargetFields, ApiError> {
     let f = input
         .validate(
@@ -53,13 +65,18 @@ fn fields(
         )
         .map_err(ApiError::Validation)?;
     if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
-        targets::check_local_path(&state.config.pages_root, path).map_err(|message| {
-            ApiError::Validation(vec![FieldError {
-                path: "/path".into(),
-                code: "outside_data_root",
-                message,
-            }])
-        })?;
+        let root = &state.config.pages_root;
+        let refused = |code: &'static str| {
+            move |message| {
+                ApiError::Validation(vec![FieldError {
+                    path: "/path".into(),
+                    code,
+                    message,
+                }])
+            }
+        };
+        targets::check_local_path(root, None, path).map_err(refused("outside_data_root"))?;
+        targets::check_local_path(root, site_dir, path).map_err(refused("outside_project_dir"))?;
     }
     Ok(f)
 }
@@ -88,7 +105,7 @@ pub async fn create(
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let f = fields(&state, body.0, None)?;
+    let f = fields(&state, body.take()?, None, Some(&project.site_dir))?;
     let t = state
         .store
         .create_target(project.id, &f)
@@ -128,7 +145,7 @@ pub async fn replace(
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    save(&state, &req, &auth, &t, body.0).await
+    save(&state, &req, &auth, &t, body.take()?).await
 }
 
 #[utoipa::path(patch, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
@@ -142,7 +159,7 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let mut patch = body.0;
+    let mut patch = body.take()?;
     // In a merge patch `null` deletes a member; for the secret it must mean "clear".
     let token = match patch.as_object_mut().and_then(|o| o.remove("token")) {
         None => SecretPatch::Keep,
@@ -161,7 +178,8 @@ async fn save(
     t: &Target,
     input: TargetInput,
 ) -> Result<HttpResponse, ApiError> {
-    let f = fields(state, input, Some(t))?;
+    let dir = site_dir(state, t.project_id).await?;
+    let f = fields(state, input, Some(t), Some(&dir))?;
     let saved = state
         .store
         .update_target(t.id, &f)
@@ -208,9 +226,9 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn run_test(state: &AppState, f: &TargetFields) -> TestReport {
+async fn run_test(state: &AppState, f: &TargetFields, site_dir: Option<&str>) -> TestReport {
     let ctx = state.target_context();
-    let report = probe::run(ctx.probe_timeout, targets::test(f, ctx)).await;
+    let report = probe::run(ctx.probe_timeout, targets::test(f, ctx, site_dir)).await;
     if let Some(e) = &report.error {
         tracing::info!(kind = ?e.kind, target_kind = f.kind.as_str(), "target connection test failed");
     }
@@ -225,9 +243,13 @@ pub async fn test_unsaved(
     auth: Auth,
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.list_scope(Scope::Admin)?;
-    let f = fields(&state, body.0, None)?;
-    Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
+    // A token limited to a project tests local files of that project's directory only.
+    let dir = match auth.list_scope(Scope::Admin)? {
+        Some(project) => Some(site_dir(&state, project).await?),
+        None => None,
+    };
+    let f = fields(&state, body.take()?, None, dir.as_deref())?;
+    Ok(HttpResponse::Ok().json(run_test(&state, &f, dir.as_deref()).await))
 }
 
 /// Tests a saved target. Always 200: the outcome is in the report.
@@ -247,5 +269,6 @@ pub async fn test_saved(
         url: t.url,
         token: t.token,
     };
-    Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
+    let dir = site_dir(&state, t.project_id).await?;
+    Ok(HttpResponse::Ok().json(run_test(&state, &f, Some(&dir)).await))
 }

@@ -52,7 +52,7 @@ pub async fn create(
     body: JsonBody<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let input = body.0;
+    let input = body.take()?;
     let mut problems = Problems::default();
     let name = problems.text("/name", &input.name, 100);
     if input.scopes.is_empty() {

@@ -1,7 +1,7 @@
 //! `/api/pages/{id}/versions`: the bounded history of every saved version of a page.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, IfMatch, PageQuery};
+use super::extract::{Auth, IfMatch, PageQuery, Query};
 use super::pages::{authorized_page_ref, save};
 use super::{AppState, Paginated};
 use crate::domain::page::{PageInput, PageVersion, PageVersionSummary};
@@ -19,10 +19,10 @@ pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page_ref(&state, &auth, &path).await?;
-    let w = q.window();
+    let w = q.take()?.window();
     let (items, total) = state.store.list_page_versions(page.id, w).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
@@ -33,10 +33,12 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     auth: Auth,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
     let page = authorized_page_ref(&state, &auth, &id).await?;
+    // Parsed after access is settled: a malformed number is a missing version.
+    let n: i64 = n.parse().map_err(|_| ApiError::NotFound("version"))?;
     let version = state
         .store
         .get_page_version(page.id, n)
@@ -53,11 +55,13 @@ pub async fn restore(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
     auth: Auth,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, n) = path.into_inner();
     let page = authorized_page_ref(&state, &auth, &id).await?;
+    // Parsed after access is settled: a malformed number is a missing version.
+    let n: i64 = n.parse().map_err(|_| ApiError::NotFound("version"))?;
     let version = state
         .store
         .get_page_version(page.id, n)

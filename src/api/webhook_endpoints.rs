@@ -3,7 +3,7 @@
 
 use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody, PageQuery};
+use super::extract::{Auth, JsonBody, PageQuery, Query};
 use super::projects::authorized;
 use super::{merge_patch, AppState, Paginated};
 use crate::api::audit;
@@ -90,7 +90,7 @@ pub async fn create(
     body: JsonBody<EndpointInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let input = checked(&state, body.0)?;
+    let input = checked(&state, body.take()?)?;
     let secret = generate_secret();
     let endpoint = state
         .store
@@ -135,7 +135,7 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let old = endpoint(&state, &auth, &path).await?;
-    let input = checked(&state, merge_patch(&old.input(), body.0)?)?;
+    let input = checked(&state, merge_patch(&old.input(), body.take()?)?)?;
     let moved = crate::domain::settings::secret_origin(&input.url)
         != crate::domain::settings::secret_origin(&old.url);
     let secret = moved.then(generate_secret);
@@ -187,10 +187,10 @@ pub async fn deliveries(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let e = endpoint(&state, &auth, &path).await?;
-    let mut w = query.window();
+    let mut w = query.take()?.window();
     w.limit = w.limit.min(100);
     let (items, total) = state.store.list_deliveries(e.id, w).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))

@@ -5,7 +5,7 @@ use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Auth, MaybeJson, RawBody};
 use super::projects::authorized;
-use super::publish::{accepted, check_targets, Accepted, PublishBody};
+use super::publish::{accepted, check_request, Accepted, PublishBody};
 use super::{audit, AppState};
 use crate::audit::Summary;
 use crate::domain::publish::JobRequest;
@@ -121,7 +121,7 @@ pub async fn rotate_secret(
     })
     .await?;
     let grace = body
-        .0
+        .take()?
         .unwrap_or_default()
         .grace_secs
         .unwrap_or(state.config.webhook_grace_secs);
@@ -221,7 +221,7 @@ pub async fn publish_hook(
     } else {
         super::extract::parse_json(&body.0)?
     };
-    check_targets(&state, project, body.targets.as_deref()).await?;
+    check_request(&state, project, &body).await?;
     let request = JobRequest::Publish {
         pages: body.pages,
         force: body.force,

@@ -229,13 +229,14 @@ pub async fn test(
         })
 }
 
-/// Deletes a tenant's page and SEO keys on the cache the settings describe.
+/// Deletes `keys` (a project's, from [`keys::project_keys`]) on the cache the settings
+/// describe.
 pub async fn flush(
     s: &CacheSettings,
-    tenant: &str,
+    keys: &[String],
     policy: NetPolicy,
     timeout: Duration,
 ) -> Result<i64, ConnError> {
     let client = connect(s, policy, timeout).await?;
-    keys::flush_tenant(client.as_ref(), tenant).await
+    client.unlink(keys).await
 }

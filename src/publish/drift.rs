@@ -82,10 +82,11 @@ fn drift(p: &ReleasePage, found: Option<i64>) -> PageDrift {
 async fn check_target(
     ctx: &PublishContext,
     t: &crate::domain::target::Target,
-    tenant: &str,
+    project: &Project,
     pages: &[ReleasePage],
     expected: &SiteSettings,
 ) -> TargetDrift {
+    let tenant = project.tenant_slug.as_str();
     let mut d = TargetDrift {
         target_id: t.id,
         name: t.name.clone(),
@@ -97,7 +98,7 @@ async fn check_target(
         settings: "unknown".into(),
     };
     let read = async {
-        let target = targets::open(&t.fields(), &ctx.targets, true)?;
+        let target = targets::open(&t.fields(), &ctx.targets, true, Some(&project.site_dir))?;
         let held = match target.held(tenant).await? {
             Some(h) => h,
             None => super::write::recorded(ctx, t.id, tenant)
@@ -183,7 +184,7 @@ pub async fn check(ctx: &PublishContext, project: &Project) -> Result<DriftRepor
         .collect();
     let checks = enabled
         .iter()
-        .map(|t| check_target(ctx, t, &project.tenant_slug, &pages, &expected));
+        .map(|t| check_target(ctx, t, project, &pages, &expected));
     let targets = futures_util::future::join_all(checks).await;
     let cache = cache_drift(ctx, project, &pages).await?.map(|(d, _)| d);
     let drifted = targets.iter().any(target_drifted)
