@@ -20,6 +20,7 @@ mod edge_file;
 mod errors;
 mod fake_edge;
 mod isolation;
+mod isolation_owned;
 mod ops;
 mod pages;
 mod previews;
