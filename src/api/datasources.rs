@@ -95,7 +95,8 @@ pub async fn replace(
     body: JsonBody<DatasourceInput>,
 ) -> Result<HttpResponse, ApiError> {
     let d = authorized_ds(&state, &auth, &path).await?;
-    let f = body.take()?
+    let f = body
+        .take()?
         .validate(d.secret.clone())
         .map_err(ApiError::Validation)?;
     let saved = state

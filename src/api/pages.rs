@@ -107,7 +107,8 @@ pub async fn create(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let fields = body.take()?
+    let fields = body
+        .take()?
         .validate(&state.config.layout_limits())
         .map_err(ApiError::Validation)?;
     let page = state

@@ -107,7 +107,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let page = live_page(&state, &auth, &path).await?;
     let quota = super::limits::check(&state, &req, page.project_id, Some(auth.0.token_id)).await?;
-    let ttl = body.take()?
+    let ttl = body
+        .take()?
         .unwrap_or_default()
         .ttl_secs
         .unwrap_or(DEFAULT_TTL_SECS as i64);

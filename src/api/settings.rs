@@ -87,7 +87,10 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
-    let settings = body.take()?.resolve(&stored).map_err(ApiError::Validation)?;
+    let settings = body
+        .take()?
+        .resolve(&stored)
+        .map_err(ApiError::Validation)?;
     ensure_own_keys(
         &state,
         project.id,
@@ -178,7 +181,9 @@ pub async fn flush(
     let slugs = state.store.current_release(project.id).await?;
     let keys = cache::keys::project_keys(
         &project.tenant_slug,
-        slugs.iter().flat_map(|(_, pages)| pages.iter().map(|p| p.slug.as_str())),
+        slugs
+            .iter()
+            .flat_map(|(_, pages)| pages.iter().map(|p| p.slug.as_str())),
     );
     let timeout = state.test_timeout();
     let work = cache::flush(&settings, &keys, state.net_policy(), timeout);

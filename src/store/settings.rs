@@ -92,7 +92,8 @@ impl Store {
         let sql = "SELECT p.tenant_slug, c.redis_type, c.redis_url, c.redis_master_name \
                    FROM cache_settings c JOIN projects p ON p.id = c.project_id \
                    WHERE c.redis_url IS NOT NULL AND c.project_id <> $1";
-        let rows: Vec<(String, String, String, Option<String>)> = on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
+        let rows: Vec<(String, String, String, Option<String>)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
         Ok(rows
             .into_iter()
             .map(|(tenant, kind, url, master)| (tenant, RedisType::parse(&kind), url, master))

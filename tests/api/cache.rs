@@ -111,9 +111,13 @@ async fn flush_only_the_project(url: String) {
         .await;
     assert_eq!(s, 201);
     let (_, site) = app.get("/api/projects/site").await;
-    app.page(&site, json!({"slug": "home", "name": "Home", "is_homepage": true}))
+    app.page(
+        &site,
+        json!({"slug": "home", "name": "Home", "is_homepage": true}),
+    )
+    .await;
+    app.page(&site, json!({"slug": "about", "name": "About"}))
         .await;
-    app.page(&site, json!({"slug": "about", "name": "About"})).await;
     let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     let (s, b) = app

@@ -121,7 +121,11 @@ async fn a_file_the_edge_created_first_is_respected() {
         )
         .output()
         .expect("sqlite3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows = pages_db(
         &app,
         "site",
@@ -156,7 +160,10 @@ async fn a_file_the_edge_created_first_is_respected() {
         )
         .await;
     assert_eq!(st, 422, "{body}");
-    assert_eq!(body["error"]["details"]["fields"][0]["code"], "outside_project_dir");
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["code"],
+        "outside_project_dir"
+    );
     let schema = pages_db(
         &app,
         "site",

@@ -47,7 +47,10 @@ async fn furnish(app: &TestApp, name: &str) -> Ids {
     let project = p["slug"].as_str().unwrap().to_string();
     let base = format!("/api/projects/{project}");
     let page = app
-        .page(&p, json!({"slug": "home", "name": "Home", "is_homepage": true}))
+        .page(
+            &p,
+            json!({"slug": "home", "name": "Home", "is_homepage": true}),
+        )
         .await;
     let page_id = page["id"].as_str().unwrap().to_string();
     let job = run_job(app, &format!("{base}/publish"), json!({})).await;
@@ -73,12 +76,18 @@ async fn furnish(app: &TestApp, name: &str) -> Ids {
         )
         .await,
     );
-    app.post(&format!("/api/webhook-endpoints/{endpoint}/test"), json!({}))
-        .await;
+    app.post(
+        &format!("/api/webhook-endpoints/{endpoint}/test"),
+        json!({}),
+    )
+    .await;
     let (_, deliveries) = app
         .get(&format!("/api/webhook-endpoints/{endpoint}/deliveries"))
         .await;
-    let secret = created(app.post(&format!("{base}/webhook-secrets"), json!({})).await);
+    let secret = created(
+        app.post(&format!("{base}/webhook-secrets"), json!({}))
+            .await,
+    );
     let preview = created(
         app.post(&format!("/api/pages/{page_id}/preview"), json!({}))
             .await,
@@ -159,14 +168,24 @@ async fn operations(app: &TestApp) -> Vec<(Method, String)> {
             }
         }
     }
-    assert!(ops.len() > 60, "the document lists {} operations", ops.len());
+    assert!(
+        ops.len() > 60,
+        "the document lists {} operations",
+        ops.len()
+    );
     ops
 }
 
 /// Sends one request with input that is wrong in every way a handler could judge before
 /// access (a query that does not parse, a body with an unknown field, or one over the size
 /// limit), so an answer decided by the input instead of the access rules shows.
-async fn call(app: &TestApp, token: Option<&str>, m: &Method, path: &str, big: bool) -> (u16, Value) {
+async fn call(
+    app: &TestApp,
+    token: Option<&str>,
+    m: &Method,
+    path: &str,
+    big: bool,
+) -> (u16, Value) {
     let url = format!("{path}?limit=abc&offset=x&page=nope&from=yesterday&state=zzz");
     let mut r = app.anon(m.clone(), &url);
     if let Some(t) = token {
@@ -237,7 +256,11 @@ async fn every_operation_with_every_token(backend: Backend) {
     let signed_hook = |p: &str| p.starts_with("/api/hooks/");
 
     // A bad token is a 401 before anything else, on every route and with any input.
-    for (name, t) in [("revoked", Some(revoked.as_str())), ("garbage", Some("ep_garbage")), ("none", None)] {
+    for (name, t) in [
+        ("revoked", Some(revoked.as_str())),
+        ("garbage", Some("ep_garbage")),
+        ("none", None),
+    ] {
         for (m, path) in ops.iter().filter(|(_, p)| !signed_hook(p)) {
             for (ids, big) in [(&alpha, false), (&bravo, true), (&nothing, false)] {
                 let url = ids.fill(path);
@@ -254,13 +277,26 @@ async fn every_operation_with_every_token(backend: Backend) {
             let other = call(&app, Some(t), m, &bravo.fill(path), false).await;
             let none = call(&app, Some(t), m, &nothing.fill(path), false).await;
             let what = format!("{name} token, {m} {path}");
-            assert_eq!(other.0, none.0, "{what}: other {} vs missing {}", other.1, none.1);
+            assert_eq!(
+                other.0, none.0,
+                "{what}: other {} vs missing {}",
+                other.1, none.1
+            );
             assert_eq!(other.1["error"]["code"], none.1["error"]["code"], "{what}");
             if !path.contains("{project}") && !path.contains("{id}") {
                 continue;
             }
-            let expected: &[u16] = if signed_hook(path) { &[401] } else { &[403, 404] };
-            assert!(expected.contains(&other.0), "{what}: {} {}", other.0, other.1);
+            let expected: &[u16] = if signed_hook(path) {
+                &[401]
+            } else {
+                &[403, 404]
+            };
+            assert!(
+                expected.contains(&other.0),
+                "{what}: {} {}",
+                other.0,
+                other.1
+            );
             if *m == Method::GET && !signed_hook(path) {
                 let mine = call(&app, Some(t), m, &alpha.fill(path), false).await;
                 assert!(
@@ -272,7 +308,11 @@ async fn every_operation_with_every_token(backend: Backend) {
             }
         }
     }
-    assert_eq!(snapshot(&app, "bravo").await, before, "another project changed");
+    assert_eq!(
+        snapshot(&app, "bravo").await,
+        before,
+        "another project changed"
+    );
 
     // A token without the scope an operation needs gets 403 before any lookup, whatever the
     // id: an unlimited publish or edge token cannot tell which projects exist either.

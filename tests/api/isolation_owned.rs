@@ -47,25 +47,43 @@ async fn local_targets_stay_in_the_projects_directory(backend: Backend) {
     ] {
         let (s, b) = target(&app, "alpha", path).await;
         assert_eq!(s, 422, "{path}: {b}");
-        assert_eq!(b["error"]["details"]["fields"][0]["code"], code, "{path}: {b}");
+        assert_eq!(
+            b["error"]["details"]["fields"][0]["code"], code,
+            "{path}: {b}"
+        );
     }
     let inside = sites.join("alpha").join("mirror.db");
     for path in ["alpha/eu/pages.db", inside.to_str().unwrap()] {
         let (s, b) = target(&app, "alpha", path).await;
         assert_eq!(s, 201, "{path}: {b}");
-        app.send(Method::DELETE, &format!("/api/targets/{}", b["id"].as_str().unwrap()), None)
-            .await;
+        app.send(
+            Method::DELETE,
+            &format!("/api/targets/{}", b["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     }
 
     // A rename keeps the directory; a new project with the old slug gets a directory of its
     // own, so the two default targets never meet in one file.
     let (s, renamed) = app
-        .send(Method::PATCH, "/api/projects/alpha", Some(json!({"slug": "zulu"})))
+        .send(
+            Method::PATCH,
+            "/api/projects/alpha",
+            Some(json!({"slug": "zulu"})),
+        )
         .await;
-    assert_eq!((s, renamed["site_dir"].as_str()), (200, Some("alpha")), "{renamed}");
+    assert_eq!(
+        (s, renamed["site_dir"].as_str()),
+        (200, Some("alpha")),
+        "{renamed}"
+    );
     let again = create(&app, json!({"name": "Alpha"})).await;
     let dir = again["site_dir"].as_str().unwrap().to_string();
-    assert!(dir.starts_with("alpha-") && dir.len() == "alpha-".len() + 8, "{dir}");
+    assert!(
+        dir.starts_with("alpha-") && dir.len() == "alpha-".len() + 8,
+        "{dir}"
+    );
     let (_, targets) = app.get("/api/projects/alpha/targets").await;
     assert_eq!(targets[0]["path"], format!("{dir}/pages.db"));
     let (s, b) = target(&app, "alpha", "alpha/pages.db").await;
@@ -76,8 +94,11 @@ async fn local_targets_stay_in_the_projects_directory(backend: Backend) {
     assert_eq!(s, 201, "{b}");
     std::os::unix::fs::symlink(sites.join("bravo"), sites.join("alpha").join("later")).unwrap();
     let (_, zulu) = app.get("/api/projects/zulu").await;
-    app.page(&zulu, json!({"slug": "home", "name": "Home", "is_homepage": true}))
-        .await;
+    app.page(
+        &zulu,
+        json!({"slug": "home", "name": "Home", "is_homepage": true}),
+    )
+    .await;
     let job = crate::helpers::run_job(&app, "/api/projects/zulu/publish", json!({})).await;
     let refused = job["result"]["targets"]
         .as_array()
@@ -90,7 +111,10 @@ async fn local_targets_stay_in_the_projects_directory(backend: Backend) {
         refused["error"].to_string().contains("project's directory"),
         "{job}"
     );
-    assert!(!sites.join("bravo").join("pages.db").exists(), "bravo's directory untouched");
+    assert!(
+        !sites.join("bravo").join("pages.db").exists(),
+        "bravo's directory untouched"
+    );
 }
 
 async fn put_cache(app: &TestApp, project: &str, url: &str) -> (u16, Value) {
@@ -118,10 +142,18 @@ async fn two_projects_never_share_cache_keys(backend: Backend) {
     ] {
         let (s, b) = put_cache(&app, "bravo", &same).await;
         assert_eq!((s, error_code(&b)), (409, "cache_shared"), "{same}: {b}");
-        assert!(!b.to_string().contains("alpha"), "the other project is not named: {b}");
+        assert!(
+            !b.to_string().contains("alpha"),
+            "the other project is not named: {b}"
+        );
     }
     // Another database, or another tenant, is fine.
-    assert_eq!(put_cache(&app, "bravo", &format!("redis://127.0.0.1:{port}/3")).await.0, 200);
+    assert_eq!(
+        put_cache(&app, "bravo", &format!("redis://127.0.0.1:{port}/3"))
+            .await
+            .0,
+        200
+    );
     assert_eq!(put_cache(&app, "charlie", &url).await.0, 200);
     // A tenant change that would make two projects share keys is refused too.
     let (s, b) = app
@@ -139,9 +171,15 @@ async fn publishes_name_only_live_pages_of_the_project(backend: Backend) {
     let app = spawn(backend).await;
     let alpha = create(&app, json!({"name": "Alpha"})).await;
     let bravo = create(&app, json!({"name": "Bravo"})).await;
-    let mine = app.page(&alpha, json!({"slug": "home", "name": "Home"})).await;
-    let theirs = app.page(&bravo, json!({"slug": "home", "name": "Home"})).await;
-    let gone = app.page(&alpha, json!({"slug": "old", "name": "Old"})).await;
+    let mine = app
+        .page(&alpha, json!({"slug": "home", "name": "Home"}))
+        .await;
+    let theirs = app
+        .page(&bravo, json!({"slug": "home", "name": "Home"}))
+        .await;
+    let gone = app
+        .page(&alpha, json!({"slug": "old", "name": "Old"}))
+        .await;
     let gone_id = gone["id"].as_str().unwrap();
     app.send(Method::DELETE, &format!("/api/pages/{gone_id}"), None)
         .await;
@@ -158,7 +196,10 @@ async fn publishes_name_only_live_pages_of_the_project(backend: Backend) {
     let (_, jobs) = app.get("/api/projects/alpha/publish-jobs").await;
     assert_eq!(jobs["total"], 0, "no job was made: {jobs}");
     let (s, b) = app
-        .post("/api/projects/alpha/publish", json!({"pages": [mine["id"]]}))
+        .post(
+            "/api/projects/alpha/publish",
+            json!({"pages": [mine["id"]]}),
+        )
         .await;
     assert_eq!(s, 202, "{b}");
 }

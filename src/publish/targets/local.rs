@@ -11,7 +11,11 @@ use std::path::{Component, Path, PathBuf};
 /// Resolves a configured path against the data root and, when given, confines it to the
 /// project's own directory under the root: the real path (symlinks followed) must lie inside
 /// `<root>/<site_dir>`, so no project's target can reach another project's files.
-pub fn resolve_in(root: &Path, site_dir: Option<&str>, configured: &str) -> Result<PathBuf, String> {
+pub fn resolve_in(
+    root: &Path,
+    site_dir: Option<&str>,
+    configured: &str,
+) -> Result<PathBuf, String> {
     let real = resolve_path(root, configured)?;
     let Some(dir) = site_dir else {
         return Ok(real);
