@@ -124,7 +124,7 @@ async fn save(
     let fields = input.validate(true).map_err(ApiError::Validation)?;
     if fields.tenant_slug != current.tenant_slug {
         let cache = state.store.cache_settings(current.id).await?;
-        super::settings::ensure_own_keys(
+        super::access::ensure_own_keys(
             state,
             current.id,
             &fields.tenant_slug,

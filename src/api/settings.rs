@@ -38,41 +38,6 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
 }
 
-/// 409 when `settings` would put this project's page keys where another project with the
-/// same tenant keeps its own (same Redis database after normalising): each would overwrite
-/// the other's pages, and one's flush would remove the other's keys.
-pub async fn ensure_own_keys(
-    state: &AppState,
-    project: uuid::Uuid,
-    tenant: &str,
-    settings: &crate::domain::settings::CacheSettings,
-    path: &'static str,
-) -> Result<(), ApiError> {
-    let mine = settings.keyspaces();
-    if mine.is_empty() {
-        return Ok(());
-    }
-    let others = state.store.other_cache_addresses(project).await?;
-    let shared = others.iter().any(|(t, kind, url, master)| {
-        t == tenant
-            && crate::domain::redis_url::keyspaces(kind.is_rest(), url, master.as_deref())
-                .iter()
-                .any(|k| mine.contains(k))
-    });
-    if shared {
-        return Err(ApiError::Conflict {
-            code: "cache_shared",
-            message: format!(
-                "another project keeps its page keys in this Redis database with the same tenant \
-                 (`{tenant}`): their pages would overwrite each other. Give this project its own \
-                 tenant_slug, or use another database (e.g. redis://host:6379/1)"
-            ),
-            path,
-        });
-    }
-    Ok(())
-}
-
 #[utoipa::path(put, path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody),
@@ -91,7 +56,7 @@ pub async fn put(
         .take()?
         .resolve(&stored)
         .map_err(ApiError::Validation)?;
-    ensure_own_keys(
+    super::access::ensure_own_keys(
         &state,
         project.id,
         &project.tenant_slug,

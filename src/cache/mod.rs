@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod plan;
 pub mod pool;
 mod redis;
+pub mod shared;
 mod upstash;
 pub mod values;
 pub mod writes;
