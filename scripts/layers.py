@@ -27,7 +27,8 @@ LAYERS = [
     ["worker"],
     ["store"],
     ["domain"],
-    ["compile", "net", "proxy", "secrets", "clock", "bytes"],
+    ["compile", "net", "proxy", "secrets", "clock"],
+    ["pagebytes"],
 ]
 FLOOR = {room: i for i, rooms in enumerate(LAYERS) for room in rooms}
 
