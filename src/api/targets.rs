@@ -64,7 +64,8 @@ fn fields(
     Ok(f)
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/targets", tag = "targets",
+#[utoipa::path(get, operation_id = "listTargets", summary = "A project's publish targets",
+    path = "/api/projects/{project}/targets", tag = "targets",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Vec<TargetView>), (status = 404, body = ErrorBody)))]
 pub async fn list(
@@ -77,7 +78,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(targets.iter().map(TargetView::from).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetInput,
+#[utoipa::path(post, operation_id = "createTarget", summary = "Create a publish target",
+    path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = TargetView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -107,7 +109,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
-#[utoipa::path(get, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(get, operation_id = "getTarget", summary = "Read a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -118,7 +121,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(TargetView::from(&t)))
 }
 
-#[utoipa::path(put, path = "/api/targets/{id}", tag = "targets", request_body = TargetInput, params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(put, operation_id = "updateTarget", summary = "Replace a publish target",
+    path = "/api/targets/{id}", tag = "targets", request_body = TargetInput, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
@@ -131,7 +135,8 @@ pub async fn replace(
     save(&state, &req, &auth, &t, body.0).await
 }
 
-#[utoipa::path(patch, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(patch, operation_id = "patchTarget", summary = "Merge-patch a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     request_body(content = Object, description = "JSON merge patch; `token: null` clears the token"),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
@@ -181,7 +186,8 @@ async fn save(
     Ok(HttpResponse::Ok().json(after))
 }
 
-#[utoipa::path(delete, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(delete, operation_id = "deleteTarget", summary = "Delete a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -218,7 +224,7 @@ async fn run_test(state: &AppState, f: &TargetFields) -> TestReport {
 }
 
 /// Tests unsaved target values. Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/targets/test", tag = "targets", request_body = TargetInput,
+#[utoipa::path(post, operation_id = "testTargetValues", path = "/api/targets/test", tag = "targets", request_body = TargetInput,
     responses((status = 200, body = TestReport), (status = 422, body = ErrorBody)))]
 pub async fn test_unsaved(
     state: web::Data<AppState>,
@@ -231,7 +237,7 @@ pub async fn test_unsaved(
 }
 
 /// Tests a saved target. Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(post, operation_id = "testTarget", path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody)))]
 pub async fn test_saved(
     state: web::Data<AppState>,

@@ -19,6 +19,7 @@ mod durability;
 mod edge_file;
 mod errors;
 mod fake_edge;
+mod openapi_doc;
 mod ops;
 mod pages;
 mod previews;
