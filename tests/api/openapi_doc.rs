@@ -116,3 +116,29 @@ fn no_schema_leaves_a_generated_type_empty() {
         "schemas a generator types as empty: {found:#?}"
     );
 }
+
+#[test]
+fn every_link_is_named_by_the_operation_it_leads_to() {
+    let doc = document();
+    let mut links = 0;
+    for item in doc["paths"].as_object().unwrap().values() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            for response in op["responses"].as_object().unwrap().values() {
+                let Some(named) = response["links"].as_object() else {
+                    continue;
+                };
+                for (name, link) in named {
+                    let target = link["operationRef"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches('#');
+                    let target = doc.pointer(target).unwrap_or(&Value::Null);
+                    assert_eq!(target["operationId"], name.as_str(), "link {name}");
+                    links += 1;
+                }
+            }
+        }
+    }
+    assert!(links > 10, "{links} links");
+}
