@@ -25,7 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/projects/{project}/cache/flush").post(flush));
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/settings/cache", tag = "settings",
+#[utoipa::path(get, operation_id = "getCacheSettings", summary = "A project's cache settings (secrets masked)",
+    path = "/api/projects/{project}/settings/cache", tag = "settings",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = CacheSettingsView, description = "Secrets only as `{set, last4}`"), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -38,7 +39,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
 }
 
-#[utoipa::path(put, path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
+#[utoipa::path(put, operation_id = "updateCacheSettings", summary = "Replace a project's cache settings",
+    path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Another project with the same tenant uses this Redis database (`cache_shared`)"),
@@ -92,7 +94,7 @@ pub async fn put(
 
 /// Tests the form's unsaved values (a secret left out is taken from the saved settings), or
 /// the saved settings when the body is empty. Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/projects/{project}/settings/cache/test", tag = "settings",
+#[utoipa::path(post, operation_id = "testCacheSettings", path = "/api/projects/{project}/settings/cache/test", tag = "settings",
     request_body(content = Option<CacheSettingsInput>, description = "Unsaved form values; empty to test the saved settings"),
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -124,7 +126,7 @@ pub struct FlushResult {
 
 /// Deletes the keys of the project's published pages, its homepage and its tenant's SEO keys
 /// (UNLINK by name, never a pattern: nothing else on a shared Redis is touched).
-#[utoipa::path(post, path = "/api/projects/{project}/cache/flush", tag = "settings",
+#[utoipa::path(post, operation_id = "flushProjectCache", path = "/api/projects/{project}/cache/flush", tag = "settings",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = FlushResult), (status = 409, body = ErrorBody, description = "No cache configured"),
         (status = 502, body = ErrorBody, description = "The cache could not be reached")))]

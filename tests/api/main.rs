@@ -21,6 +21,7 @@ mod errors;
 mod fake_edge;
 mod isolation;
 mod isolation_owned;
+mod openapi_doc;
 mod ops;
 mod pages;
 mod previews;
