@@ -286,7 +286,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deletes the project's page and SEO keys (SCAN + UNLINK; nothing else on a shared Redis). */
+        /** Deletes the keys of the project's published pages, its homepage and its tenant's SEO keys
+         *     (UNLINK by name, never a pattern: nothing else on a shared Redis is touched). */
         post: operations["flushProjectCache"];
         delete?: never;
         options?: never;
@@ -1783,6 +1784,9 @@ export interface components {
                 logo_url?: string | null;
                 name: string;
                 site_description?: string | null;
+                /** @description The project's directory under the sites root (`EDGEPUB_PAGES_ROOT`), chosen at
+                 *     creation and kept across renames: every local target of the project lies inside it. */
+                site_dir: string;
                 site_name?: string | null;
                 slug: string;
                 /** @description `_default` for a single-tenant edge. */
@@ -1937,6 +1941,9 @@ export interface components {
             logo_url?: string | null;
             name: string;
             site_description?: string | null;
+            /** @description The project's directory under the sites root (`EDGEPUB_PAGES_ROOT`), chosen at
+             *     creation and kept across renames: every local target of the project lies inside it. */
+            site_dir: string;
             site_name?: string | null;
             slug: string;
             /** @description `_default` for a single-tenant edge. */
@@ -5895,6 +5902,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Another project with the same tenant uses this Redis database (`cache_shared`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
