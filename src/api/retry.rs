@@ -50,9 +50,7 @@ async fn retry_request(state: &AppState, job: &Job) -> Result<JobRequest, ApiErr
                 ));
             }
             let release = state.store.get_release(release_id).await?;
-            let results: Vec<TargetResult> =
-                serde_json::from_value(release.targets).unwrap_or_default();
-            let targets = failed_targets(&results);
+            let targets = failed_targets(&release.targets);
             if targets.is_empty() {
                 return Err(conflict(
                     "nothing_to_retry",
