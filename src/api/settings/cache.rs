@@ -1,11 +1,11 @@
 //! `/api/projects/{project}/settings/cache`: the page cache an edge uses, its "Test
 //! connection" button, and flushing a project's keys.
 
-use super::audit;
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody, MaybeJson};
-use super::projects::authorized;
-use super::AppState;
+use crate::api::admin::audit;
+use crate::api::content::projects::authorized;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, JsonBody, MaybeJson};
+use crate::api::AppState;
 use crate::audit::Summary;
 use crate::cache;
 use crate::domain::settings::{CacheSettingsInput, CacheSettingsView};
@@ -58,7 +58,7 @@ pub async fn put(
         .take()?
         .resolve(&stored)
         .map_err(ApiError::Validation)?;
-    super::access::ensure_own_keys(
+    crate::api::access::ensure_own_keys(
         &state,
         project.id,
         &project.tenant_slug,

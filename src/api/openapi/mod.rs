@@ -1,14 +1,22 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and the Swagger UI at `/docs`
 //! (assets vendored into the binary: no CDN).
 
-use super::limits::RateLimitDocs;
-use super::openapi_links::Links;
-use super::openapi_responses::ResponseShapes;
-use super::openapi_rules::RequestRules;
-use super::{
-    audit, datasources, drift, error, events, health, pages, previews, projects, publish, releases,
-    retry, schedules, settings, sync, targets, tokens, versions, webhook_endpoints, webhooks,
-};
+use crate::api::limits::RateLimitDocs;
+pub mod bodies;
+pub mod links;
+pub mod patterns;
+pub mod responses;
+pub mod rules;
+
+use crate::api::admin::{audit, health, tokens};
+use crate::api::content::{datasources, pages, previews, projects, versions};
+use crate::api::error;
+use crate::api::publish::{drift, events, jobs as publish, releases, retry, schedules};
+use crate::api::settings::{cache as settings, sync, targets};
+use crate::api::webhooks::{endpoints as webhook_endpoints, hooks as webhooks};
+use links::Links;
+use responses::ResponseShapes;
+use rules::RequestRules;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;

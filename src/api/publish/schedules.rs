@@ -1,10 +1,11 @@
 //! Scheduled publishing: `/api/projects/{project}/schedules`. A schedule becomes an ordinary
 //! publish job when its time comes (`crate::publish::schedule`). Needs the `publish` scope.
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{uuid_or_404, Auth, JsonBody, PageQuery, Query};
-use super::publish::publish_project_by_ref;
-use super::{audit, AppState, Paginated};
+use crate::api::admin::audit;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{uuid_or_404, Auth, JsonBody, PageQuery, Query};
+use crate::api::publish::jobs::publish_project_by_ref;
+use crate::api::{AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::schedule::{
     Schedule, ScheduleAction, ScheduleRequest, ScheduleState, PAST_TOLERANCE_SECS,

@@ -1,10 +1,10 @@
 //! Releases: every successful publish, and rolling back to one.
 
-use super::access::{load, Need};
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, PageQuery, Query};
-use super::publish::{enqueue, publish_project_by_ref, Accepted};
-use super::{AppState, Paginated};
+use crate::api::access::{load, Need};
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, PageQuery, Query};
+use crate::api::publish::jobs::{enqueue, publish_project_by_ref, Accepted};
+use crate::api::{AppState, Paginated};
 use crate::domain::publish::{JobRequest, Release};
 use actix_web::{web, HttpRequest, HttpResponse};
 

@@ -4,14 +4,18 @@
 //! The stream polls the job row rather than listening in-process, because the job may be
 //! running in another edgepub process that shares the database.
 
-use super::access::{load, Need};
-use super::error::ApiError;
-use super::extract::Auth;
-use super::AppState;
+use crate::api::access::{load, Need};
+use crate::api::error::ApiError;
+use crate::api::extract::Auth;
+use crate::api::AppState;
 use crate::domain::publish::Job;
 use crate::store::Store;
 use actix_web::{web, HttpResponse};
 use std::time::Duration;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/publish-jobs/{id}/events").get(job_events));
+}
 
 const POLL: Duration = Duration::from_millis(200);
 
@@ -78,7 +82,7 @@ async fn next(mut f: Follow) -> Option<(Result<web::Bytes, actix_web::Error>, Fo
 #[utoipa::path(get, operation_id = "getPublishJobEvents", summary = "A publish job's progress as Server-Sent Events",
     path = "/api/publish-jobs/{id}/events", tag = "publish", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, description = "`text/event-stream`: `progress` events with the job, one `done` when it ends, then `cache` events until its release's cache step has finished; each event's `data` is the job as `GET /api/publish-jobs/{id}` answers it", content_type = "text/event-stream", body = String),
-        (status = 404, body = super::error::ErrorBody)))]
+        (status = 404, body = crate::api::error::ErrorBody)))]
 pub async fn job_events(
     state: web::Data<AppState>,
     auth: Auth,

@@ -1,10 +1,10 @@
 //! `GET /api/projects/{project}/drift` and `POST …/drift/repair`: do the targets and the cache
 //! hold the last release, and rewrite exactly what they do not.
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::Auth;
-use super::publish::{enqueue, publish_project_by_ref, Accepted};
-use super::AppState;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::Auth;
+use crate::api::publish::jobs::{enqueue, publish_project_by_ref, Accepted};
+use crate::api::AppState;
 use crate::domain::publish::JobRequest;
 use crate::publish::drift::{check, DriftReport};
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -2,10 +2,10 @@
 //! link with an unguessable token; `GET /preview/{token}` (no bearer token) serves the
 //! compiled page until the link expires or is revoked. Logic lives in `crate::preview`.
 
-use super::access::{load, Need};
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, MaybeJson, PageQuery, Query};
-use super::{AppState, Paginated};
+use crate::api::access::{load, Need};
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, MaybeJson, PageQuery, Query};
+use crate::api::{AppState, Paginated};
 use crate::cache::pool::ClientPool;
 use crate::domain::page::Page;
 use crate::domain::FieldError;
@@ -29,7 +29,7 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/preview/{token}").get(open));
 }
 
-impl super::access::Owned for PreviewView {
+impl crate::api::access::Owned for PreviewView {
     fn project_id(&self) -> Uuid {
         self.project_id
     }
@@ -106,7 +106,8 @@ pub async fn create(
     body: MaybeJson<PreviewBody>,
 ) -> Result<HttpResponse, ApiError> {
     let page = live_page(&state, &auth, &path).await?;
-    let quota = super::limits::check(&state, &req, page.project_id, Some(auth.0.token_id)).await?;
+    let quota =
+        crate::api::limits::check(&state, &req, page.project_id, Some(auth.0.token_id)).await?;
     let ttl = body
         .take()?
         .unwrap_or_default()
@@ -154,7 +155,7 @@ pub async fn create(
             .collect(),
     };
     let summary = crate::audit::Summary::of(&body.preview);
-    super::audit::record(
+    crate::api::admin::audit::record(
         &req,
         &auth,
         "preview.create",
@@ -206,7 +207,7 @@ pub async fn list_for_project(
     path: web::Path<String>,
     q: Query<PreviewListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = super::access::project(&state, &auth, Need::Publish, &path).await?;
+    let project = crate::api::access::project(&state, &auth, Need::Publish, &path).await?;
     let q = q.take()?;
     let w = PageQuery {
         limit: q.limit,
@@ -257,7 +258,7 @@ pub async fn revoke(
         .await
         .map_err(map_err)?;
     let none = crate::audit::Summary::none();
-    super::audit::record(
+    crate::api::admin::audit::record(
         &req,
         &auth,
         "preview.revoke",

@@ -1,12 +1,12 @@
 //! Publishing: start jobs (202 + a status URL), follow them (JSON or Server-Sent Events),
 //! and a dry-run compile. Jobs run in the background worker, here or in another process.
 
-use super::access::{load, Need};
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, MaybeJson, PageQuery, Query};
-use super::pages::authorized_page;
-use super::projects::authorized;
-use super::{AppState, Paginated};
+use crate::api::access::{load, Need};
+use crate::api::content::pages::authorized_page;
+use crate::api::content::projects::authorized;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, MaybeJson, PageQuery, Query};
+use crate::api::{AppState, Paginated};
 use crate::domain::project::Project;
 use crate::domain::publish::{Job, JobRequest};
 use crate::publish::dry_run::{dry_run, CompileReport};
@@ -22,8 +22,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/pages/{id}/unpublish").post(unpublish_page))
         .service(web::resource("/projects/{project}/publish-jobs").get(list_jobs))
         .service(web::resource("/publish-jobs/{id}").get(get_job))
-        .service(web::resource("/publish-jobs/{id}/events").get(super::events::job_events))
-        .service(web::resource("/publish-jobs/{id}/retry").post(super::retry::retry_job))
         .service(web::resource("/projects/{project}/compile").post(compile));
 }
 
@@ -32,7 +30,7 @@ pub async fn publish_project_by_ref(
     auth: &Auth,
     project: &str,
 ) -> Result<Project, ApiError> {
-    super::access::project(state, auth, Need::Publish, project).await
+    crate::api::access::project(state, auth, Need::Publish, project).await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -107,7 +105,15 @@ pub async fn enqueue(
         Enqueued::Created(job) => {
             state.wake_worker.notify_one();
             let summary = crate::audit::Summary::of(&request);
-            super::audit::record(req, auth, request.kind(), Some(project), job.id, summary).await;
+            crate::api::admin::audit::record(
+                req,
+                auth,
+                request.kind(),
+                Some(project),
+                job.id,
+                summary,
+            )
+            .await;
             job
         }
         Enqueued::Existing(job) => job,
@@ -150,7 +156,7 @@ pub async fn publish_project(
     body: MaybeJson<PublishBody>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
-    let quota = super::limits::check(&state, &req, project.id, Some(auth.0.token_id)).await?;
+    let quota = crate::api::limits::check(&state, &req, project.id, Some(auth.0.token_id)).await?;
     let body = body.take()?.unwrap_or_default();
     check_request(&state, project.id, &body).await?;
     let res = enqueue(
@@ -179,7 +185,7 @@ pub async fn publish_page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_for_publish(&state, &auth, &path).await?;
-    let quota = super::limits::check(&state, &req, page.0, Some(auth.0.token_id)).await?;
+    let quota = crate::api::limits::check(&state, &req, page.0, Some(auth.0.token_id)).await?;
     let res = enqueue(
         &state,
         &req,
@@ -206,7 +212,7 @@ pub async fn unpublish_page(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_for_publish(&state, &auth, &path).await?;
-    let quota = super::limits::check(&state, &req, page.0, Some(auth.0.token_id)).await?;
+    let quota = crate::api::limits::check(&state, &req, page.0, Some(auth.0.token_id)).await?;
     let res = enqueue(
         &state,
         &req,

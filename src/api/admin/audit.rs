@@ -5,9 +5,9 @@
 //! audit::record(&req, &auth, "target.update", Some(t.project_id), t.id, Summary::changes(&before, &after)).await;
 //! ```
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, Query};
-use super::AppState;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, Query};
+use crate::api::AppState;
 use crate::audit::{Actor, Entry, Summary};
 use crate::domain::token::Scope;
 use crate::store::audit::{AuditEntry, AuditFilter};

@@ -1,12 +1,13 @@
 //! The signed publish webhook (Standard Webhooks) that CI systems and the publish button call,
 //! and the per-project secrets it is signed with.
 
-use super::access::{load, Need};
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, MaybeJson, RawBody};
-use super::projects::authorized;
-use super::publish::{accepted, check_request, Accepted, PublishBody};
-use super::{audit, AppState};
+use crate::api::access::{load, Need};
+use crate::api::admin::audit;
+use crate::api::content::projects::authorized;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, MaybeJson, RawBody};
+use crate::api::publish::jobs::{accepted, check_request, Accepted, PublishBody};
+use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::publish::JobRequest;
 use crate::store::publish::Enqueued;
@@ -218,11 +219,11 @@ pub async fn publish_hook(
         }
     };
     // Counted once verified, so forged calls cannot spend the project's budget.
-    let quota = super::limits::check(&state, &req, project, None).await?;
+    let quota = crate::api::limits::check(&state, &req, project, None).await?;
     let body: PublishBody = if body.0.iter().all(u8::is_ascii_whitespace) {
         PublishBody::default()
     } else {
-        super::extract::parse_json(&body.0)?
+        crate::api::extract::parse_json(&body.0)?
     };
     check_request(&state, project, &body).await?;
     let request = JobRequest::Publish {

@@ -1,12 +1,12 @@
 //! Subscriber endpoints of outgoing publish events, their delivery log, redelivery and the
 //! test event.
 
-use super::access::{load, Need};
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody, PageQuery, Query};
-use super::projects::authorized;
-use super::{merge_patch, AppState, Paginated};
-use crate::api::audit;
+use crate::api::access::{load, Need};
+use crate::api::admin::audit;
+use crate::api::content::projects::authorized;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
+use crate::api::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::webhook::{Endpoint, EndpointInput};
 use crate::domain::FieldError;

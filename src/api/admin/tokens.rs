@@ -1,9 +1,9 @@
 //! `/api/tokens`: create, list and revoke API tokens (admin scope, not limited to a project).
 
-use super::audit;
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody};
-use super::AppState;
+use crate::api::admin::audit;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, JsonBody};
+use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::token::{self, Scope, TokenInfo};
 use crate::domain::Problems;

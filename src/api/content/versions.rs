@@ -1,9 +1,9 @@
 //! `/api/pages/{id}/versions`: the bounded history of every saved version of a page.
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, IfMatch, PageQuery, Query};
-use super::pages::{authorized_page_ref, save};
-use super::{AppState, Paginated};
+use crate::api::content::pages::{authorized_page_ref, save};
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, IfMatch, PageQuery, Query};
+use crate::api::{AppState, Paginated};
 use crate::domain::page::{PageInput, PageVersion, PageVersionSummary};
 use actix_web::{web, HttpResponse};
 
@@ -72,7 +72,7 @@ pub async fn restore(
         .map_err(|e| ApiError::from_store(e, "version"))?;
     let res = save(&state, page.id, if_match.0, PageInput::from(version)).await?;
     let summary = crate::audit::Summary::of(&serde_json::json!({ "version": n }));
-    super::audit::record(
+    crate::api::admin::audit::record(
         &req,
         &auth,
         "page.restore_version",

@@ -1,6 +1,6 @@
 //! Probes and metrics, without auth.
 
-use super::AppState;
+use crate::api::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 

@@ -1,11 +1,11 @@
 //! Publish targets: `/api/projects/{project}/targets`, `/api/targets/{id}` and their tests.
 
-use super::access::{load, Need};
-use super::audit;
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody};
-use super::projects::authorized;
-use super::{merge_patch, AppState};
+use crate::api::access::{load, Need};
+use crate::api::admin::audit;
+use crate::api::content::projects::authorized;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, JsonBody};
+use crate::api::{merge_patch, AppState};
 use crate::audit::Summary;
 use crate::domain::settings::SecretPatch;
 use crate::domain::target::{Target, TargetFields, TargetInput, TargetKind, TargetView};

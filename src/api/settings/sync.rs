@@ -2,9 +2,9 @@
 //! section 5). It hands out a secret, so only a token with the `edge` scope that is limited to
 //! one project gets an answer, and only about that project.
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::Auth;
-use super::AppState;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::Auth;
+use crate::api::AppState;
 use crate::domain::settings::RedisType;
 use crate::domain::token::Scope;
 use actix_web::{web, HttpResponse};

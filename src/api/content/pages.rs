@@ -2,11 +2,11 @@
 //! concurrency. Every read returns an `ETag` (the version); a write with a stale `If-Match`
 //! gets 412 and the current version.
 
-use super::access::{load, Need};
-use super::error::{ApiError, ErrorBody};
-use super::extract::{etag, Auth, IfMatch, JsonBody, PageQuery, Query};
-use super::projects::authorized;
-use super::{merge_patch, AppState, Paginated};
+use crate::api::access::{load, Need};
+use crate::api::content::projects::authorized;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{etag, Auth, IfMatch, JsonBody, PageQuery, Query};
+use crate::api::{merge_patch, AppState, Paginated};
 use crate::domain::page::{Page, PageInput};
 use crate::store::pages::{PageFilter, PageRef};
 use actix_web::http::header;
@@ -118,7 +118,7 @@ pub async fn create(
         .create_page(project.id, fields)
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
-    super::audit::record(
+    crate::api::admin::audit::record(
         &req,
         &auth,
         "page.create",
@@ -228,7 +228,7 @@ pub async fn delete(
         .soft_delete_page(page.id, if_match.0)
         .await
         .map_err(|e| ApiError::from_store(e, "page"))?;
-    super::audit::record(
+    crate::api::admin::audit::record(
         &req,
         &auth,
         "page.delete",
@@ -256,7 +256,7 @@ pub async fn restore(
         .restore_page(page.id)
         .await
         .map_err(|e| ApiError::from_store(e, "page"))?;
-    super::audit::record(
+    crate::api::admin::audit::record(
         &req,
         &auth,
         "page.restore",

@@ -2,7 +2,7 @@
 //! (which fields each needs), creating a project (a slug, or a name to derive it from), and the
 //! merge-patch bodies of PATCH. Used by `openapi_rules`.
 
-use super::openapi_rules::{redis_url, url_or_blank, url_pattern, NO_NUL};
+use super::patterns::{redis_url, url_or_blank, url_pattern, NO_NUL};
 use serde_json::{json, Value};
 
 /// One branch of a `oneOf`: the base object with `field` fixed to `values` and more required.

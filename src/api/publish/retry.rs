@@ -5,14 +5,18 @@
 //! asked, limited to the targets that failed. Either way the answer is a new job, like a
 //! publish.
 
-use super::access::{load, Need};
-use super::error::{ApiError, ErrorBody};
-use super::extract::Auth;
-use super::publish::{enqueue, Accepted};
-use super::AppState;
+use crate::api::access::{load, Need};
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::Auth;
+use crate::api::publish::jobs::{enqueue, Accepted};
+use crate::api::AppState;
 use crate::domain::publish::{Job, JobRequest, JobState, TargetResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/publish-jobs/{id}/retry").post(retry_job));
+}
 
 fn conflict(code: &'static str, message: &str) -> ApiError {
     ApiError::Conflict {

@@ -1,9 +1,9 @@
 //! `/api/projects`: thin handlers over the store.
 
-use super::audit;
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody, PageQuery, Query};
-use super::{merge_patch, AppState, Paginated};
+use crate::api::admin::audit;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
+use crate::api::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::project::{Project, ProjectInput};
 use crate::domain::token::Scope;
@@ -23,7 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Loads a project by id or slug and checks the caller may administer it.
 pub async fn authorized(state: &AppState, auth: &Auth, project: &str) -> Result<Project, ApiError> {
-    super::access::project(state, auth, super::access::Need::Admin, project).await
+    crate::api::access::project(state, auth, crate::api::access::Need::Admin, project).await
 }
 
 #[utoipa::path(get, operation_id = "listProjects", summary = "List projects",
@@ -129,7 +129,7 @@ async fn save(
     let fields = input.validate(true).map_err(ApiError::Validation)?;
     if fields.tenant_slug != current.tenant_slug {
         let cache = state.store.cache_settings(current.id).await?;
-        super::access::ensure_own_keys(
+        crate::api::access::ensure_own_keys(
             state,
             current.id,
             &fields.tenant_slug,

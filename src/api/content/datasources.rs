@@ -1,11 +1,11 @@
 //! `/api/projects/{project}/datasources` and `/api/datasources/{id}`.
 
-use super::access::{load, Need};
-use super::audit;
-use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody};
-use super::projects::authorized;
-use super::AppState;
+use crate::api::access::{load, Need};
+use crate::api::admin::audit;
+use crate::api::content::projects::authorized;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, JsonBody};
+use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::datasource::{Datasource, DatasourceInput, DatasourceView};
 use actix_web::{web, HttpRequest, HttpResponse};
