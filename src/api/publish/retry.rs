@@ -1,83 +1,29 @@
-//! `POST /api/publish-jobs/{id}/retry`: run again only what failed.
-//!
-//! A partial job's release is written again to the targets that failed it (no new release;
-//! the release's per-target results are updated). A failed job is queued again as it was
-//! asked, limited to the targets that failed. Either way the answer is a new job, like a
-//! publish.
+//! `POST /api/publish-jobs/{id}/retry`: run again only what failed (the decision is
+//! `publish::retry`); the answer is a new job, like a publish.
 
 use crate::api::access::{load, Need};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::Auth;
 use crate::api::publish::jobs::{enqueue, Accepted};
 use crate::api::AppState;
-use crate::domain::publish::{Job, JobRequest, JobState, TargetResult};
+use crate::publish::retry::{retry_request, RetryRefused};
 use actix_web::{web, HttpRequest, HttpResponse};
-use uuid::Uuid;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/publish-jobs/{id}/retry").post(retry_job));
 }
 
-fn conflict(code: &'static str, message: &str) -> ApiError {
+/// A retry that cannot run is a 409 naming why.
+fn refused(e: RetryRefused) -> ApiError {
+    let (code, message) = match e {
+        RetryRefused::Store(e) => return ApiError::from(e),
+        RetryRefused::Superseded => ("release_superseded", e.to_string()),
+        RetryRefused::NothingToRetry(m) => ("nothing_to_retry", m.to_string()),
+    };
     ApiError::Conflict {
         code,
-        message: message.into(),
+        message,
         path: "",
-    }
-}
-
-fn failed_targets(results: &[TargetResult]) -> Vec<Uuid> {
-    results
-        .iter()
-        .filter(|t| !t.ok)
-        .map(|t| t.target_id)
-        .collect()
-}
-
-/// The request a retry of `job` queues.
-async fn retry_request(state: &AppState, job: &Job) -> Result<JobRequest, ApiError> {
-    let results = job
-        .result
-        .as_ref()
-        .map(|r| r.targets.as_slice())
-        .unwrap_or_default();
-    match job.state {
-        JobState::Partial => {
-            let release_id = job
-                .release_id
-                .ok_or_else(|| conflict("nothing_to_retry", "the job recorded no release"))?;
-            let current = state.store.current_release(job.project_id).await?;
-            if current.map(|(r, _)| r.id) != Some(release_id) {
-                return Err(conflict(
-                    "release_superseded",
-                    "a newer release exists; publish again instead of retrying this one",
-                ));
-            }
-            let release = state.store.get_release(release_id).await?;
-            let targets = failed_targets(&release.targets);
-            if targets.is_empty() {
-                return Err(conflict(
-                    "nothing_to_retry",
-                    "every target already holds this release",
-                ));
-            }
-            Ok(JobRequest::Retry {
-                release_id,
-                targets,
-            })
-        }
-        JobState::Failed => {
-            let targets = failed_targets(results);
-            Ok(if targets.is_empty() {
-                job.request.clone()
-            } else {
-                job.request.limited_to(targets)
-            })
-        }
-        _ => Err(conflict(
-            "nothing_to_retry",
-            "only a failed or partial job can be retried",
-        )),
     }
 }
 
@@ -97,6 +43,6 @@ pub async fn retry_job(
         state.store.get_job(id)
     })
     .await?;
-    let request = retry_request(&state, &job).await?;
+    let request = retry_request(&state.store, &job).await.map_err(refused)?;
     enqueue(&state, &req, &auth, job.project_id, request).await
 }
