@@ -50,8 +50,9 @@ pub(super) fn targets(base: &Value, replace: bool) -> Value {
     })
 }
 
-/// One schema per cache kind and switch (see `CacheSettingsInput::resolve`).
-pub(super) fn cache_settings(base: &Value) -> Value {
+/// One schema per cache kind and switch (see `CacheSettingsInput::resolve`). A test of the
+/// form (`test`) needs no token: without one it runs and reports what the server says.
+pub(super) fn cache_settings(base: &Value, test: bool) -> Value {
     let token = json!({"type": "string", "minLength": 1, "pattern": NO_NUL});
     let off = json!({"redis_enabled": {"type": "boolean", "enum": [false]}});
     let on = json!({"redis_enabled": {"type": "boolean", "enum": [true]}});
@@ -70,7 +71,8 @@ pub(super) fn cache_settings(base: &Value) -> Value {
                 json!({"redis_url": {"type": "string", "pattern": redis_url(false)}}))),
             branch(base, "redis_type", rest.clone(), &[], with(&off,
                 json!({"redis_url": {"type": ["string", "null"], "pattern": url_or_blank("https?")}}))),
-            branch(base, "redis_type", rest, &["redis_enabled", "redis_url", "redis_token"], with(&on,
+            branch(base, "redis_type", rest,
+                if test { &["redis_enabled", "redis_url"] } else { &["redis_enabled", "redis_url", "redis_token"] }, with(&on,
                 json!({"redis_url": {"type": "string", "pattern": url_pattern("https?")}, "redis_token": token}))),
         ]
     })

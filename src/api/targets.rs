@@ -3,11 +3,11 @@
 use super::access::{load, Need};
 use super::audit;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody};
+use super::extract::{Auth, JsonBody, MaybeJson};
 use super::projects::authorized;
 use super::{merge_patch, AppState};
 use crate::audit::Summary;
-use crate::domain::settings::SecretPatch;
+use crate::domain::settings::{Purpose, SecretPatch};
 use crate::domain::target::{Target, TargetFields, TargetInput, TargetKind, TargetView};
 use crate::domain::token::Scope;
 use crate::domain::FieldError;
@@ -45,12 +45,10 @@ fn fields(
     state: &AppState,
     input: TargetInput,
     stored: Option<&Target>,
+    purpose: Purpose,
 ) -> Result<TargetFields, ApiError> {
     let f = input
-        .validate(
-            stored.and_then(|t| t.token.clone()),
-            stored.and_then(|t| t.url.as_deref()),
-        )
+        .validate(stored.map(Target::fields).as_ref(), purpose)
         .map_err(ApiError::Validation)?;
     if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
         targets::check_local_path(&state.config.pages_root, path).map_err(|message| {
@@ -88,7 +86,7 @@ pub async fn create(
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let f = fields(&state, body.0, None)?;
+    let f = fields(&state, body.0, None, Purpose::Save)?;
     let t = state
         .store
         .create_target(project.id, &f)
@@ -142,16 +140,21 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let mut patch = body.0;
+    let input = patched(&t, body.0)?;
+    save(&state, &req, &auth, &t, input).await
+}
+
+/// A stored target with a merge patch applied.
+fn patched(t: &Target, mut patch: Value) -> Result<TargetInput, ApiError> {
     // In a merge patch `null` deletes a member; for the secret it must mean "clear".
     let token = match patch.as_object_mut().and_then(|o| o.remove("token")) {
         None => SecretPatch::Keep,
         Some(Value::String(s)) if !s.is_empty() => SecretPatch::Set(s),
         Some(_) => SecretPatch::Clear,
     };
-    let mut input: TargetInput = merge_patch(&TargetInput::from_target(&t), patch)?;
+    let mut input: TargetInput = merge_patch(&TargetInput::from_target(t), patch)?;
     input.token = token;
-    save(&state, &req, &auth, &t, input).await
+    Ok(input)
 }
 
 async fn save(
@@ -161,7 +164,7 @@ async fn save(
     t: &Target,
     input: TargetInput,
 ) -> Result<HttpResponse, ApiError> {
-    let f = fields(state, input, Some(t))?;
+    let f = fields(state, input, Some(t), Purpose::Save)?;
     let saved = state
         .store
         .update_target(t.id, &f)
@@ -226,26 +229,26 @@ pub async fn test_unsaved(
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
     auth.list_scope(Scope::Admin)?;
-    let f = fields(&state, body.0, None)?;
+    let f = fields(&state, body.0, None, Purpose::Test)?;
     Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
 }
 
-/// Tests a saved target. Always 200: the outcome is in the report.
+/// Tests a saved target, or the form being edited: a body is a merge patch over the saved
+/// target (as for PATCH), and the stored token goes along only while kind and address are the
+/// saved ones. Always 200: the outcome is in the report.
 #[utoipa::path(post, path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = TestReport), (status = 404, body = ErrorBody)))]
+    request_body(content = Option<Object>, description = "Unsaved changes as a JSON merge patch; empty to test the saved target"),
+    responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test_saved(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
+    body: MaybeJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let f = TargetFields {
-        name: t.name,
-        kind: t.kind,
-        enabled: t.enabled,
-        path: t.path,
-        url: t.url,
-        token: t.token,
+    let f = match body.0 {
+        None => t.fields(),
+        Some(patch) => fields(&state, patched(&t, patch)?, Some(&t), Purpose::Test)?,
     };
     Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
 }

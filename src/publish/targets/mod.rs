@@ -197,7 +197,13 @@ pub fn open(
         }
         TargetKind::Edge => {
             let url = t.url.as_deref().ok_or_else(|| missing("URL"))?;
-            let key = t.token.clone().ok_or_else(|| missing("system key"))?;
+            // A test of a form without the key still asks the edge, which then says it
+            // wants one (`auth`); a publish needs the key.
+            let key = match t.token.clone() {
+                Some(key) => key,
+                None if probing => String::new(),
+                None => return Err(missing("system key")),
+            };
             Ok(Box::new(edge::EdgeTarget::new(
                 url,
                 key,
