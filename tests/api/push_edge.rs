@@ -145,9 +145,10 @@ async fn the_edge_receives_exactly_the_contracts_requests(backend: Backend) {
     assert_eq!(
         (
             drift["drifted"].as_bool(),
-            t["missing"].as_array().map(Vec::len)
+            t["missing"].as_array().map(Vec::len),
+            t["content_checked"].as_bool()
         ),
-        (Some(false), Some(0)),
+        (Some(false), Some(0), Some(false)),
         "{drift}"
     );
     edge.clear_log();

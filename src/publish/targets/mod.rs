@@ -127,6 +127,16 @@ pub trait PublishTarget: Send + Sync {
     }
     /// Writes the plan (atomically for readers when `atomic()`).
     async fn apply(&self, apply: &Apply<'_>) -> Result<ApplyReport, TargetError>;
+    /// The whole rows of the pages `ids` (a few dozen at a time), every column in
+    /// `pages_db::PAGE_COLUMNS` order, by page id; `None` when the target cannot be read back
+    /// (a push edge).
+    async fn rows(
+        &self,
+        _tenant: &str,
+        _ids: &[&str],
+    ) -> Result<Option<HashMap<String, Vec<pages_db::SqlValue>>>, ConnError> {
+        Ok(None)
+    }
     /// The tenant's `project_settings` rows, when the target can be read back.
     async fn settings(
         &self,

@@ -296,6 +296,25 @@ impl PublishTarget for TursoTarget {
         ))
     }
 
+    async fn rows(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+    ) -> Result<Option<HashMap<String, Vec<SqlValue>>>, ConnError> {
+        self.ensure_schema().await?;
+        let stmts: Vec<Vec<u8>> = pages_db::rows(tenant, ids).iter().map(encode).collect();
+        let mut out = HashMap::new();
+        for result in self.db.execute_all(&stmts).await? {
+            for row in &result.rows {
+                let values: Vec<SqlValue> = row.values.iter().map(hrana::sql_value).collect();
+                if let Some(SqlValue::Text(id)) = values.first() {
+                    out.insert(id.clone(), values);
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     async fn marker(&self, tenant: &str) -> Result<Option<String>, ConnError> {
         self.ensure_schema().await?;
         let result = self.db.execute(encode(&pages_db::marker(tenant))).await?;
