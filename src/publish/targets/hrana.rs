@@ -332,18 +332,6 @@ pub fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// A column of a result row as a bound value; what `SqlValue` cannot hold (a float, a blob)
-/// becomes text that no value edgepub writes equals.
-pub fn sql_value(v: &Value) -> SqlValue {
-    match v {
-        Value::None | Value::Null => SqlValue::Null,
-        Value::Integer { value } => SqlValue::Integer(*value),
-        Value::Text { value } => SqlValue::Text(value.to_string()),
-        Value::Float { value } => SqlValue::Text(format!("(float {value})")),
-        Value::Blob { value } => SqlValue::Text(format!("(blob of {} bytes)", value.len())),
-    }
-}
-
 pub fn integer(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Integer { value } => Some(*value),
