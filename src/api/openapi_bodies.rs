@@ -53,7 +53,12 @@ pub(super) fn targets(base: &Value, replace: bool) -> Value {
 /// One schema per cache kind and switch (see `CacheSettingsInput::resolve`). A test of the
 /// form (`test`) needs no token: without one it runs and reports what the server says.
 pub(super) fn cache_settings(base: &Value, test: bool) -> Value {
-    let token = json!({"type": "string", "minLength": 1, "pattern": NO_NUL});
+    // A test takes a blank or absent token as "none" and reports what the server says.
+    let token = if test {
+        json!({"type": ["string", "null"], "pattern": NO_NUL})
+    } else {
+        json!({"type": "string", "minLength": 1, "pattern": NO_NUL})
+    };
     let off = json!({"redis_enabled": {"type": "boolean", "enum": [false]}});
     let on = json!({"redis_enabled": {"type": "boolean", "enum": [true]}});
     let with = |a: &Value, b: Value| {
