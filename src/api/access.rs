@@ -15,12 +15,26 @@ pub enum Need {
 }
 
 impl Need {
-    pub fn check(self, auth: &Auth, project: Uuid) -> Result<(), ApiError> {
+    /// 403 unless the token has the scope this needs; checked before any lookup.
+    pub fn check_scope(self, auth: &Auth) -> Result<(), ApiError> {
         match self {
-            Need::Admin => auth.require(Scope::Admin, Some(project)),
+            Need::Admin => auth.require_scope(Scope::Admin),
             Need::Publish => auth
-                .require(Scope::Publish, Some(project))
-                .or_else(|_| auth.require(Scope::Admin, Some(project))),
+                .require_scope(Scope::Publish)
+                .or_else(|_| auth.require_scope(Scope::Admin))
+                .map_err(|_| {
+                    ApiError::forbidden("this token lacks the `publish` or `admin` scope")
+                }),
+        }
+    }
+
+    /// The scope, then the project: one the token may not see is a 404 like a missing one.
+    pub fn check(self, auth: &Auth, project: Uuid) -> Result<(), ApiError> {
+        self.check_scope(auth)?;
+        if auth.sees(project) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound("project"))
         }
     }
 }
@@ -50,8 +64,9 @@ owned!(
     crate::store::pages::PageRef
 );
 
-/// Parses `id` (an unparsable id is a 404 like an unknown one), loads the resource and checks
-/// the token may see its project.
+/// Checks the scope, parses `id` (an unparsable id is a 404 like an unknown one), loads the
+/// resource and checks the token may see its project: one it may not see is the same 404 as
+/// one that does not exist.
 pub async fn load<T, F, Fut>(
     auth: &Auth,
     need: Need,
@@ -64,9 +79,12 @@ where
     F: FnOnce(Uuid) -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
+    need.check_scope(auth)?;
     let id = uuid_or_404(id, what)?;
     let item = get(id).await.map_err(|e| ApiError::from_store(e, what))?;
-    need.check(auth, item.project_id())?;
+    if !auth.sees(item.project_id()) {
+        return Err(ApiError::NotFound(what));
+    }
     Ok(item)
 }
 
@@ -77,6 +95,7 @@ pub async fn project(
     need: Need,
     id_or_slug: &str,
 ) -> Result<crate::domain::project::Project, ApiError> {
+    need.check_scope(auth)?;
     let p = state
         .store
         .get_project(id_or_slug)
@@ -84,4 +103,27 @@ pub async fn project(
         .map_err(|e| ApiError::from_store(e, "project"))?;
     need.check(auth, p.id)?;
     Ok(p)
+}
+
+/// 409 when `settings` would put this project's page keys where another project with the
+/// same tenant keeps its own ([`cache::shared`]).
+pub async fn ensure_own_keys(
+    state: &super::AppState,
+    project: uuid::Uuid,
+    tenant: &str,
+    settings: &crate::domain::settings::CacheSettings,
+    path: &'static str,
+) -> Result<(), ApiError> {
+    if !crate::cache::shared::shares_keys(&state.store, project, tenant, settings).await? {
+        return Ok(());
+    }
+    Err(ApiError::Conflict {
+        code: "cache_shared",
+        message: format!(
+            "another project keeps its page keys in this Redis database with the same tenant \
+             (`{tenant}`): their pages would overwrite each other. Give this project its own \
+             tenant_slug, or use another database (e.g. redis://host:6379/1)"
+        ),
+        path,
+    })
 }

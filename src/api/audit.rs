@@ -6,7 +6,7 @@
 //! ```
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::Auth;
+use super::extract::{Auth, Query};
 use super::AppState;
 use crate::audit::{Actor, Entry, Summary};
 use crate::domain::token::Scope;
@@ -132,44 +132,44 @@ fn decode_cursor(c: &str) -> Option<(DateTime<Utc>, Uuid)> {
     ))
 }
 
-#[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, operation_id = "listAuditEntries", summary = "The audit log: who changed what, when",
+    path = "/api/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
-    q: web::Query<AuditQuery>,
+    q: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let only = auth.list_scope(Scope::Admin)?;
+    let q = q.take()?;
     let mut f = AuditFilter {
         actor_id: q.actor,
         from: q.from,
         to: q.to,
         ..Default::default()
     };
+    // A project the token may not see is the same 404 as one that does not exist.
     f.project_id = match q.project.as_deref() {
-        None => None,
-        Some(p) => match Uuid::parse_str(p) {
-            Ok(id) => Some(id),
-            Err(_) => Some(
-                state
-                    .store
-                    .get_project(p)
-                    .await
-                    .map_err(|e| ApiError::from_store(e, "project"))?
-                    .id,
-            ),
-        },
-    };
-    if let Some(mine) = only {
-        match f.project_id {
-            Some(p) if p != mine => {
-                return Err(ApiError::forbidden(
-                    "this token is limited to another project",
-                ))
+        None => only,
+        Some(p) => {
+            // An id is taken as it is: a deleted project's entries stay readable.
+            let id = match Uuid::parse_str(p) {
+                Ok(id) => id,
+                Err(_) => {
+                    state
+                        .store
+                        .get_project(p)
+                        .await
+                        .map_err(|e| ApiError::from_store(e, "project"))?
+                        .id
+                }
+            };
+            if !auth.sees(id) {
+                return Err(ApiError::NotFound("project"));
             }
-            _ => f.project_id = Some(mine),
+            Some(id)
         }
-    }
+    };
     // An empty parameter is no filter, as if it were left out.
     if let Some(a) = q.action.as_deref().filter(|a| !a.is_empty()) {
         let ok = !a.is_empty()

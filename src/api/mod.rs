@@ -13,6 +13,7 @@ pub mod limits;
 pub mod openapi;
 pub mod openapi_bodies;
 pub mod openapi_links;
+pub mod openapi_responses;
 pub mod openapi_rules;
 pub mod pages;
 pub mod previews;
@@ -119,7 +120,7 @@ fn merge(target: &mut Value, patch: Value) {
     }
 }
 
-/// Mounts every route. `/api` routes authenticate in their extractors.
+/// Mounts every route. `/api` routes are authenticated by the scope's middleware first.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let bad_input = |message: String| ApiError::BadRequest {
         code: "bad_request",
@@ -135,6 +136,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(health::routes)
     .service(
         web::scope("/api")
+            .wrap(actix_web::middleware::from_fn(guard::authenticate))
             .configure(projects::routes)
             .configure(pages::routes)
             .configure(versions::routes)

@@ -4,7 +4,7 @@
 
 use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{etag, Auth, IfMatch, JsonBody, PageQuery};
+use super::extract::{etag, Auth, IfMatch, JsonBody, PageQuery, Query};
 use super::projects::authorized;
 use super::{merge_patch, AppState, Paginated};
 use crate::domain::page::{Page, PageInput};
@@ -71,17 +71,18 @@ pub struct PageListQuery {
     pub offset: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/pages", tag = "pages",
+#[utoipa::path(get, operation_id = "listPages", summary = "A project's pages",
+    path = "/api/projects/{project}/pages", tag = "pages",
     params(("project" = String, Path, description = "Project UUID or slug"), PageListQuery),
     responses((status = 200, body = Paginated<Page>), (status = 404, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<PageListQuery>,
+    q: Query<PageListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let q = q.into_inner();
+    let q = q.take()?;
     let w = PageQuery {
         limit: q.limit,
         offset: q.offset,
@@ -95,7 +96,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/pages", tag = "pages", request_body = PageInput,
+#[utoipa::path(post, operation_id = "createPage", summary = "Create a page",
+    path = "/api/projects/{project}/pages", tag = "pages", request_body = PageInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = Page, headers(("ETag" = String))), (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -108,7 +110,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let fields = body
-        .0
+        .take()?
         .validate(&state.config.layout_limits())
         .map_err(ApiError::Validation)?;
     let page = state
@@ -132,7 +134,8 @@ pub async fn create(
     Ok(res)
 }
 
-#[utoipa::path(get, path = "/api/pages/{id}", tag = "pages", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(get, operation_id = "getPage", summary = "Read a page draft (with its ETag)",
+    path = "/api/pages/{id}", tag = "pages", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -143,7 +146,8 @@ pub async fn get(
     Ok(page_response(actix_web::http::StatusCode::OK, &page))
 }
 
-#[utoipa::path(put, path = "/api/pages/{id}", tag = "pages", request_body = PageInput,
+#[utoipa::path(put, operation_id = "updatePage", summary = "Save a page draft (autosave; `If-Match` guards against stale saves)",
+    path = "/api/pages/{id}", tag = "pages", request_body = PageInput,
     params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from the last read")),
     responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -155,10 +159,11 @@ pub async fn replace(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page_ref(&state, &auth, &path).await?;
-    save(&state, page.id, if_match.0, body.0).await
+    save(&state, page.id, if_match.0, body.take()?).await
 }
 
-#[utoipa::path(patch, path = "/api/pages/{id}", tag = "pages",
+#[utoipa::path(patch, operation_id = "patchPage", summary = "Merge-patch a page draft",
+    path = "/api/pages/{id}", tag = "pages",
     request_body(content = Object, description = "JSON merge patch (RFC 7396) of the page's fields"),
     params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from the last read")),
     responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody),
@@ -171,7 +176,7 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page(&state, &auth, &path).await?;
-    let input = merge_patch(&PageInput::from(&page), body.0)?;
+    let input = merge_patch(&PageInput::from(&page), body.take()?)?;
     // The patch was applied to the version just read, so without If-Match that version is
     // the precondition: a concurrent save makes this one fail instead of being overwritten.
     save(
@@ -205,7 +210,8 @@ pub async fn save(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/pages/{id}", tag = "pages",
+#[utoipa::path(delete, operation_id = "deletePage", summary = "Soft-delete a page",
+    path = "/api/pages/{id}", tag = "pages",
     params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204, description = "Soft-deleted; restore with POST /api/pages/{id}/restore"),
         (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
@@ -234,7 +240,8 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(post, path = "/api/pages/{id}/restore", tag = "pages", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(post, operation_id = "restorePage", summary = "Undo a soft delete",
+    path = "/api/pages/{id}/restore", tag = "pages", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Page), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Its slug or the homepage role was taken meanwhile")))]
 pub async fn restore(

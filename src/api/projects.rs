@@ -2,7 +2,7 @@
 
 use super::audit;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, JsonBody, PageQuery};
+use super::extract::{Auth, JsonBody, PageQuery, Query};
 use super::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::project::{Project, ProjectInput};
@@ -26,20 +26,22 @@ pub async fn authorized(state: &AppState, auth: &Auth, project: &str) -> Result<
     super::access::project(state, auth, super::access::Need::Admin, project).await
 }
 
-#[utoipa::path(get, path = "/api/projects", tag = "projects", params(PageQuery),
+#[utoipa::path(get, operation_id = "listProjects", summary = "List projects",
+    path = "/api/projects", tag = "projects", params(PageQuery),
     responses((status = 200, body = Paginated<Project>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let only = auth.list_scope(Scope::Admin)?;
-    let w = q.window();
+    let w = q.take()?.window();
     let (items, total) = state.store.list_projects(w, only).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 
-#[utoipa::path(post, path = "/api/projects", tag = "projects", request_body = ProjectInput,
+#[utoipa::path(post, operation_id = "createProject", summary = "Create a project",
+    path = "/api/projects", tag = "projects", request_body = ProjectInput,
     responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -48,7 +50,7 @@ pub async fn create(
     body: JsonBody<ProjectInput>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let fields = body.0.validate(false).map_err(ApiError::Validation)?;
+    let fields = body.take()?.validate(false).map_err(ApiError::Validation)?;
     let project = state
         .store
         .create_project(&fields)
@@ -67,7 +69,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(project))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}", tag = "projects",
+#[utoipa::path(get, operation_id = "getProject", summary = "Read a project",
+    path = "/api/projects/{project}", tag = "projects",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -79,7 +82,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(project))
 }
 
-#[utoipa::path(put, path = "/api/projects/{project}", tag = "projects", request_body = ProjectInput,
+#[utoipa::path(put, operation_id = "updateProject", summary = "Replace a project",
+    path = "/api/projects/{project}", tag = "projects", request_body = ProjectInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
@@ -90,10 +94,11 @@ pub async fn replace(
     body: JsonBody<ProjectInput>,
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
-    save(&state, &req, &auth, current, body.0).await
+    save(&state, &req, &auth, current, body.take()?).await
 }
 
-#[utoipa::path(patch, path = "/api/projects/{project}", tag = "projects",
+#[utoipa::path(patch, operation_id = "patchProject", summary = "Merge-patch a project",
+    path = "/api/projects/{project}", tag = "projects",
     request_body(content = Object, description = "JSON merge patch (RFC 7396) of the project's fields"),
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -105,7 +110,7 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
-    let input = merge_patch(&ProjectInput::from(&current), body.0)?;
+    let input = merge_patch(&ProjectInput::from(&current), body.take()?)?;
     save(&state, &req, &auth, current, input).await
 }
 
@@ -122,6 +127,17 @@ async fn save(
         input.slug = Some(current.slug.clone());
     }
     let fields = input.validate(true).map_err(ApiError::Validation)?;
+    if fields.tenant_slug != current.tenant_slug {
+        let cache = state.store.cache_settings(current.id).await?;
+        super::access::ensure_own_keys(
+            state,
+            current.id,
+            &fields.tenant_slug,
+            &cache,
+            "/tenant_slug",
+        )
+        .await?;
+    }
     let project = state
         .store
         .update_project(current.id, &fields)
@@ -140,7 +156,8 @@ async fn save(
     Ok(HttpResponse::Ok().json(project))
 }
 
-#[utoipa::path(delete, path = "/api/projects/{project}", tag = "projects",
+#[utoipa::path(delete, operation_id = "deleteProject", summary = "Delete a project with its pages",
+    path = "/api/projects/{project}", tag = "projects",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 204, description = "Deleted with its pages and history"), (status = 404, body = ErrorBody)))]
 pub async fn delete(

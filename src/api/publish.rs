@@ -3,7 +3,7 @@
 
 use super::access::{load, Need};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Auth, MaybeJson, PageQuery};
+use super::extract::{Auth, MaybeJson, PageQuery, Query};
 use super::pages::authorized_page;
 use super::projects::authorized;
 use super::{AppState, Paginated};
@@ -25,11 +25,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/publish-jobs/{id}/events").get(super::events::job_events))
         .service(web::resource("/publish-jobs/{id}/retry").post(super::retry::retry_job))
         .service(web::resource("/projects/{project}/compile").post(compile));
-}
-
-/// Publishing needs the `publish` or the `admin` scope, for the project.
-pub fn may_publish(auth: &Auth, project: Uuid) -> Result<(), ApiError> {
-    Need::Publish.check(auth, project)
 }
 
 pub async fn publish_project_by_ref(
@@ -54,39 +49,20 @@ pub struct PublishBody {
     pub targets: Option<Vec<Uuid>>,
 }
 
-/// Checks that a publish's named targets belong to the project and are enabled.
-pub async fn check_targets(
+/// Refuses a publish naming pages that are not live pages of the project, or targets that
+/// are not its enabled targets (422, before any job exists).
+pub async fn check_request(
     state: &AppState,
     project: Uuid,
-    targets: Option<&[Uuid]>,
+    body: &PublishBody,
 ) -> Result<(), ApiError> {
-    let Some(ids) = targets else {
-        return Ok(());
-    };
-    let known = state.store.list_targets(project).await?;
-    let mut problems = Vec::new();
-    if ids.is_empty() {
-        problems.push(crate::domain::FieldError {
-            path: "/targets".into(),
-            code: "empty",
-            message: "name at least one target, or leave `targets` out to publish to all".into(),
-        });
-    }
-    for (i, id) in ids.iter().enumerate() {
-        match known.iter().find(|t| t.id == *id) {
-            Some(t) if t.enabled => {}
-            Some(_) => problems.push(crate::domain::FieldError {
-                path: format!("/targets/{i}"),
-                code: "target_disabled",
-                message: "this target is disabled".into(),
-            }),
-            None => problems.push(crate::domain::FieldError {
-                path: format!("/targets/{i}"),
-                code: "unknown_target",
-                message: "not a target of this project".into(),
-            }),
-        }
-    }
+    let problems = crate::publish::request::publish_problems(
+        &state.store,
+        project,
+        body.pages.as_deref(),
+        body.targets.as_deref(),
+    )
+    .await?;
     if problems.is_empty() {
         Ok(())
     } else {
@@ -161,7 +137,8 @@ pub fn accepted(job: Job) -> HttpResponse {
         })
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/publish", tag = "publish",
+#[utoipa::path(post, operation_id = "publishProject", summary = "Publish a project (a job; follow it at `events_url`)",
+    path = "/api/projects/{project}/publish", tag = "publish",
     request_body(content = Option<PublishBody>, description = "Empty: publish every live page"),
     params(("project" = String, Path, description = "Project UUID or slug"), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -174,8 +151,8 @@ pub async fn publish_project(
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
     let quota = super::limits::check(&state, &req, project.id, Some(auth.0.token_id)).await?;
-    let body = body.0.unwrap_or_default();
-    check_targets(&state, project.id, body.targets.as_deref()).await?;
+    let body = body.take()?.unwrap_or_default();
+    check_request(&state, project.id, &body).await?;
     let res = enqueue(
         &state,
         &req,
@@ -191,7 +168,8 @@ pub async fn publish_project(
     Ok(quota.apply(res))
 }
 
-#[utoipa::path(post, path = "/api/pages/{id}/publish", tag = "publish",
+#[utoipa::path(post, operation_id = "publishPage", summary = "Publish one page",
+    path = "/api/pages/{id}/publish", tag = "publish",
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
 pub async fn publish_page(
@@ -217,7 +195,8 @@ pub async fn publish_page(
     Ok(quota.apply(res))
 }
 
-#[utoipa::path(post, path = "/api/pages/{id}/unpublish", tag = "publish",
+#[utoipa::path(post, operation_id = "unpublishPage", summary = "Unpublish one page",
+    path = "/api/pages/{id}/unpublish", tag = "publish",
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
 pub async fn unpublish_page(
@@ -255,7 +234,8 @@ async fn page_for_publish(
     Ok((page.project_id, page.id))
 }
 
-#[utoipa::path(get, path = "/api/publish-jobs/{id}", tag = "publish", params(("id" = Uuid, Path)),
+#[utoipa::path(get, operation_id = "getPublishJob", summary = "A publish job's state, progress and results",
+    path = "/api/publish-jobs/{id}", tag = "publish", params(("id" = Uuid, Path)),
     responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
 pub async fn get_job(
     state: web::Data<AppState>,
@@ -273,17 +253,18 @@ pub async fn authorized_job(state: &AppState, auth: &Auth, id: &str) -> Result<J
     .await
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/publish-jobs", tag = "publish",
+#[utoipa::path(get, operation_id = "listPublishJobs", summary = "A project's publish jobs",
+    path = "/api/projects/{project}/publish-jobs", tag = "publish",
     params(("project" = String, Path, description = "Project UUID or slug"), PageQuery),
     responses((status = 200, body = Paginated<Job>, description = "Newest first"), (status = 404, body = ErrorBody)))]
 pub async fn list_jobs(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<PageQuery>,
+    q: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
-    let w = q.window();
+    let w = q.take()?.window();
     let (jobs, total) = state.store.list_jobs(project.id, w).await?;
     let mut items = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -299,16 +280,17 @@ pub struct CompileQuery {
 }
 
 /// A dry run: compiles the live drafts and reports, writing nothing.
-#[utoipa::path(post, path = "/api/projects/{project}/compile", tag = "publish",
+#[utoipa::path(post, operation_id = "compileProject", path = "/api/projects/{project}/compile", tag = "publish",
     params(("project" = String, Path, description = "Project UUID or slug"), CompileQuery),
     responses((status = 200, body = CompileReport), (status = 404, body = ErrorBody)))]
 pub async fn compile(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<CompileQuery>,
+    q: Query<CompileQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
+    let q = q.take()?;
     if let Some(id) = q.page {
         authorized_page(&state, &auth, &id.to_string()).await?;
     }

@@ -2,7 +2,7 @@
 //! publish job when its time comes (`crate::publish::schedule`). Needs the `publish` scope.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{uuid_or_404, Auth, JsonBody, PageQuery};
+use super::extract::{uuid_or_404, Auth, JsonBody, PageQuery, Query};
 use super::publish::publish_project_by_ref;
 use super::{audit, AppState, Paginated};
 use crate::audit::Summary;
@@ -58,7 +58,8 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/schedules", tag = "schedules", request_body = ScheduleBody,
+#[utoipa::path(post, operation_id = "createSchedule", summary = "Schedule a publish or unpublish",
+    path = "/api/projects/{project}/schedules", tag = "schedules", request_body = ScheduleBody,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = Schedule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -69,7 +70,7 @@ pub async fn create(
     body: JsonBody<ScheduleBody>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
-    let body = body.0;
+    let body = body.take()?;
     let request = ScheduleRequest {
         action: body.action,
         pages: body.pages,
@@ -121,16 +122,18 @@ pub async fn create(
         .json(s))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/schedules", tag = "schedules",
+#[utoipa::path(get, operation_id = "listSchedules", summary = "A project's schedules",
+    path = "/api/projects/{project}/schedules", tag = "schedules",
     params(("project" = String, Path, description = "Project UUID or slug"), ListQuery),
     responses((status = 200, body = Paginated<Schedule>, description = "By time, earliest first"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    q: web::Query<ListQuery>,
+    q: Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
+    let q = q.take()?;
     // An empty `state` is no filter, as if it were left out.
     let filter = match q.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -151,7 +154,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/schedules/{id}", tag = "schedules",
+#[utoipa::path(get, operation_id = "getSchedule", summary = "Read a schedule",
+    path = "/api/projects/{project}/schedules/{id}", tag = "schedules",
     params(("project" = String, Path, description = "Project UUID or slug"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Schedule), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -171,7 +175,7 @@ pub async fn get(
 
 /// Cancels a pending schedule (`DELETE` or `POST …/cancel`); one that already ran or failed
 /// is a 409.
-#[utoipa::path(delete, path = "/api/projects/{project}/schedules/{id}", tag = "schedules",
+#[utoipa::path(delete, operation_id = "deleteSchedule", path = "/api/projects/{project}/schedules/{id}", tag = "schedules",
     params(("project" = String, Path, description = "Project UUID or slug"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Schedule, description = "Cancelled"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
@@ -217,7 +221,7 @@ pub async fn cancel(
 }
 
 /// The same as `DELETE`, for clients that cannot send one.
-#[utoipa::path(post, path = "/api/projects/{project}/schedules/{id}/cancel", tag = "schedules",
+#[utoipa::path(post, operation_id = "cancelSchedule", path = "/api/projects/{project}/schedules/{id}/cancel", tag = "schedules",
     params(("project" = String, Path, description = "Project UUID or slug"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Schedule, description = "Cancelled"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel_post(

@@ -25,7 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/projects/{project}/cache/flush").post(flush));
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/settings/cache", tag = "settings",
+#[utoipa::path(get, operation_id = "getCacheSettings", summary = "A project's cache settings (secrets masked)",
+    path = "/api/projects/{project}/settings/cache", tag = "settings",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = CacheSettingsView, description = "Secrets only as `{set, last4}`"), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -38,9 +39,12 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
 }
 
-#[utoipa::path(put, path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
+#[utoipa::path(put, operation_id = "updateCacheSettings", summary = "Replace a project's cache settings",
+    path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
-    responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Another project with the same tenant uses this Redis database (`cache_shared`)"),
+        (status = 422, body = ErrorBody)))]
 pub async fn put(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -51,9 +55,17 @@ pub async fn put(
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
     let settings = body
-        .0
+        .take()?
         .resolve(&stored, Purpose::Save)
         .map_err(ApiError::Validation)?;
+    super::access::ensure_own_keys(
+        &state,
+        project.id,
+        &project.tenant_slug,
+        &settings,
+        "/redis_url",
+    )
+    .await?;
     state
         .store
         .put_cache_settings(project.id, &settings)
@@ -84,7 +96,7 @@ pub async fn put(
 /// secret left out is taken from the saved settings only while type and address are the
 /// saved ones; otherwise the test runs without it (and reports `auth` if the server wants
 /// one). Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/projects/{project}/settings/cache/test", tag = "settings",
+#[utoipa::path(post, operation_id = "testCacheSettings", path = "/api/projects/{project}/settings/cache/test", tag = "settings",
     request_body(content = Option<CacheSettingsInput>, description = "Unsaved form values; empty to test the saved settings"),
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -96,7 +108,7 @@ pub async fn test(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
-    let settings = match body.0 {
+    let settings = match body.take()? {
         Some(input) => input
             .resolve(&stored, Purpose::Test)
             .map_err(ApiError::Validation)?,
@@ -116,8 +128,9 @@ pub struct FlushResult {
     pub removed: i64,
 }
 
-/// Deletes the project's page and SEO keys (SCAN + UNLINK; nothing else on a shared Redis).
-#[utoipa::path(post, path = "/api/projects/{project}/cache/flush", tag = "settings",
+/// Deletes the keys of the project's published pages, its homepage and its tenant's SEO keys
+/// (UNLINK by name, never a pattern: nothing else on a shared Redis is touched).
+#[utoipa::path(post, operation_id = "flushProjectCache", path = "/api/projects/{project}/cache/flush", tag = "settings",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = FlushResult), (status = 409, body = ErrorBody, description = "No cache configured"),
         (status = 502, body = ErrorBody, description = "The cache could not be reached")))]
@@ -136,8 +149,15 @@ pub async fn flush(
             path: "",
         });
     }
+    let slugs = state.store.current_release(project.id).await?;
+    let keys = cache::keys::project_keys(
+        &project.tenant_slug,
+        slugs
+            .iter()
+            .flat_map(|(_, pages)| pages.iter().map(|p| p.slug.as_str())),
+    );
     let timeout = state.test_timeout();
-    let work = cache::flush(&settings, &project.tenant_slug, state.net_policy(), timeout);
+    let work = cache::flush(&settings, &keys, state.net_policy(), timeout);
     let removed = tokio::time::timeout(timeout * 6, work)
         .await
         .unwrap_or_else(|_| {

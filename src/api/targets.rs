@@ -40,29 +40,47 @@ async fn authorized_target(state: &AppState, auth: &Auth, id: &str) -> Result<Ta
     .await
 }
 
-/// Validates an input, including that a local path stays inside the data root.
+/// The directory under the sites root of the project a target belongs to.
+async fn site_dir(state: &AppState, project: uuid::Uuid) -> Result<String, ApiError> {
+    let p = state
+        .store
+        .get_project(&project.to_string())
+        .await
+        .map_err(|e| ApiError::from_store(e, "project"))?;
+    Ok(p.site_dir)
+}
+
+/// Validates an input, including that a local path stays inside the project's directory
+/// under the data root (`site_dir`; `None` only for an unsaved test by an unlimited token).
 fn fields(
     state: &AppState,
     input: TargetInput,
     stored: Option<&Target>,
+    site_dir: Option<&str>,
     purpose: Purpose,
 ) -> Result<TargetFields, ApiError> {
     let f = input
         .validate(stored.map(Target::fields).as_ref(), purpose)
         .map_err(ApiError::Validation)?;
     if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
-        targets::check_local_path(&state.config.pages_root, path).map_err(|message| {
-            ApiError::Validation(vec![FieldError {
-                path: "/path".into(),
-                code: "outside_data_root",
-                message,
-            }])
-        })?;
+        let root = &state.config.pages_root;
+        let refused = |code: &'static str| {
+            move |message| {
+                ApiError::Validation(vec![FieldError {
+                    path: "/path".into(),
+                    code,
+                    message,
+                }])
+            }
+        };
+        targets::check_local_path(root, None, path).map_err(refused("outside_data_root"))?;
+        targets::check_local_path(root, site_dir, path).map_err(refused("outside_project_dir"))?;
     }
     Ok(f)
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/targets", tag = "targets",
+#[utoipa::path(get, operation_id = "listTargets", summary = "A project's publish targets",
+    path = "/api/projects/{project}/targets", tag = "targets",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Vec<TargetView>), (status = 404, body = ErrorBody)))]
 pub async fn list(
@@ -75,7 +93,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(targets.iter().map(TargetView::from).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetInput,
+#[utoipa::path(post, operation_id = "createTarget", summary = "Create a publish target",
+    path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = TargetView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -86,7 +105,13 @@ pub async fn create(
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let f = fields(&state, body.0, None, Purpose::Save)?;
+    let f = fields(
+        &state,
+        body.take()?,
+        None,
+        Some(&project.site_dir),
+        Purpose::Save,
+    )?;
     let t = state
         .store
         .create_target(project.id, &f)
@@ -105,7 +130,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
-#[utoipa::path(get, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(get, operation_id = "getTarget", summary = "Read a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -116,7 +142,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(TargetView::from(&t)))
 }
 
-#[utoipa::path(put, path = "/api/targets/{id}", tag = "targets", request_body = TargetInput, params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(put, operation_id = "updateTarget", summary = "Replace a publish target",
+    path = "/api/targets/{id}", tag = "targets", request_body = TargetInput, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
@@ -126,10 +153,11 @@ pub async fn replace(
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    save(&state, &req, &auth, &t, body.0).await
+    save(&state, &req, &auth, &t, body.take()?).await
 }
 
-#[utoipa::path(patch, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(patch, operation_id = "patchTarget", summary = "Merge-patch a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     request_body(content = Object, description = "JSON merge patch; `token: null` clears the token"),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
@@ -140,7 +168,7 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let input = patched(&t, body.0)?;
+    let input = patched(&t, body.take()?)?;
     save(&state, &req, &auth, &t, input).await
 }
 
@@ -164,7 +192,8 @@ async fn save(
     t: &Target,
     input: TargetInput,
 ) -> Result<HttpResponse, ApiError> {
-    let f = fields(state, input, Some(t), Purpose::Save)?;
+    let dir = site_dir(state, t.project_id).await?;
+    let f = fields(state, input, Some(t), Some(&dir), Purpose::Save)?;
     let saved = state
         .store
         .update_target(t.id, &f)
@@ -184,7 +213,8 @@ async fn save(
     Ok(HttpResponse::Ok().json(after))
 }
 
-#[utoipa::path(delete, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(delete, operation_id = "deleteTarget", summary = "Delete a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -211,9 +241,9 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn run_test(state: &AppState, f: &TargetFields) -> TestReport {
+async fn run_test(state: &AppState, f: &TargetFields, site_dir: Option<&str>) -> TestReport {
     let ctx = state.target_context();
-    let report = probe::run(ctx.probe_timeout, targets::test(f, ctx)).await;
+    let report = probe::run(ctx.probe_timeout, targets::test(f, ctx, site_dir)).await;
     if let Some(e) = &report.error {
         tracing::info!(kind = ?e.kind, target_kind = f.kind.as_str(), "target connection test failed");
     }
@@ -221,22 +251,26 @@ async fn run_test(state: &AppState, f: &TargetFields) -> TestReport {
 }
 
 /// Tests unsaved target values. Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/targets/test", tag = "targets", request_body = TargetInput,
+#[utoipa::path(post, operation_id = "testTargetValues", path = "/api/targets/test", tag = "targets", request_body = TargetInput,
     responses((status = 200, body = TestReport), (status = 422, body = ErrorBody)))]
 pub async fn test_unsaved(
     state: web::Data<AppState>,
     auth: Auth,
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.list_scope(Scope::Admin)?;
-    let f = fields(&state, body.0, None, Purpose::Test)?;
-    Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
+    // A token limited to a project tests local files of that project's directory only.
+    let dir = match auth.list_scope(Scope::Admin)? {
+        Some(project) => Some(site_dir(&state, project).await?),
+        None => None,
+    };
+    let f = fields(&state, body.take()?, None, dir.as_deref(), Purpose::Test)?;
+    Ok(HttpResponse::Ok().json(run_test(&state, &f, dir.as_deref()).await))
 }
 
 /// Tests a saved target, or the form being edited: a body is a merge patch over the saved
 /// target (as for PATCH), and the stored token goes along only while kind and address are the
 /// saved ones. Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(post, operation_id = "testTarget", path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
     request_body(content = Option<Object>, description = "Unsaved changes as a JSON merge patch; empty to test the saved target"),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test_saved(
@@ -246,9 +280,16 @@ pub async fn test_saved(
     body: MaybeJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let f = match body.0 {
+    let dir = site_dir(&state, t.project_id).await?;
+    let f = match body.take()? {
         None => t.fields(),
-        Some(patch) => fields(&state, patched(&t, patch)?, Some(&t), Purpose::Test)?,
+        Some(patch) => fields(
+            &state,
+            patched(&t, patch)?,
+            Some(&t),
+            Some(&dir),
+            Purpose::Test,
+        )?,
     };
-    Ok(HttpResponse::Ok().json(run_test(&state, &f).await))
+    Ok(HttpResponse::Ok().json(run_test(&state, &f, Some(&dir)).await))
 }

@@ -36,14 +36,16 @@ pub struct CreatedToken {
     pub info: TokenInfo,
 }
 
-#[utoipa::path(get, path = "/api/tokens", tag = "tokens",
+#[utoipa::path(get, operation_id = "listTokens", summary = "List API tokens (never their secrets)",
+    path = "/api/tokens", tag = "tokens",
     responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
     Ok(HttpResponse::Ok().json(state.store.list_tokens().await?))
 }
 
-#[utoipa::path(post, path = "/api/tokens", tag = "tokens", request_body = TokenRequest,
+#[utoipa::path(post, operation_id = "createToken", summary = "Create an API token (its secret is shown once)",
+    path = "/api/tokens", tag = "tokens", request_body = TokenRequest,
     responses((status = 201, body = CreatedToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -52,7 +54,7 @@ pub async fn create(
     body: JsonBody<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let input = body.0;
+    let input = body.take()?;
     let mut problems = Problems::default();
     let name = problems.text("/name", &input.name, 100);
     if input.scopes.is_empty() {
@@ -95,7 +97,8 @@ pub async fn create(
     }))
 }
 
-#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id or name")),
+#[utoipa::path(delete, operation_id = "deleteToken", summary = "Revoke an API token",
+    path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id or name")),
     responses((status = 200, body = TokenInfo, description = "Revoked"), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     state: web::Data<AppState>,

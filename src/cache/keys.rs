@@ -1,6 +1,5 @@
 //! Key names and value shapes of the edge contract (section 2), in one place.
 
-use super::{Cache, ConnError};
 use crate::domain::project::DEFAULT_TENANT;
 
 /// `page:{slug}` for the default tenant, `page:{tenant}:{slug}` otherwise.
@@ -28,34 +27,14 @@ pub fn seo_keys(tenant: &str) -> [String; 2] {
     }
 }
 
-/// Whether a key found by `page:*` belongs to `tenant`. Default-tenant keys have no further
-/// `:` (slugs cannot contain one), so they are told apart from other tenants' keys.
-pub fn is_tenant_page_key(tenant: &str, key: &str) -> bool {
-    match key.strip_prefix("page:") {
-        Some(rest) if tenant == DEFAULT_TENANT => !rest.contains(':'),
-        Some(rest) => rest
-            .strip_prefix(tenant)
-            .is_some_and(|r| r.starts_with(':')),
-        None => false,
-    }
-}
-
-/// Deletes every page and SEO key of one tenant: SCAN + UNLINK in batches, touching nothing
-/// else on a Redis shared with other projects. Returns how many keys were removed.
-pub async fn flush_tenant(cache: &dyn Cache, tenant: &str) -> Result<i64, ConnError> {
-    let pattern = if tenant == DEFAULT_TENANT {
-        "page:*".to_string()
-    } else {
-        format!("page:{tenant}:*")
-    };
-    let mut keys: Vec<String> = cache
-        .scan(&pattern)
-        .await?
-        .into_iter()
-        .filter(|k| is_tenant_page_key(tenant, k))
-        .collect();
+/// Every key a project's published pages occupy: one per page of its current release, the
+/// homepage's and the tenant's SEO keys. Flushing deletes exactly these, never a pattern: two
+/// projects on one Redis (other tenants, or other key owners) keep theirs.
+pub fn project_keys<'a>(tenant: &str, slugs: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut keys: Vec<String> = slugs.into_iter().map(|s| page_key(tenant, s)).collect();
+    keys.push(homepage_key(tenant));
     keys.extend(seo_keys(tenant));
-    cache.unlink(&keys).await
+    keys
 }
 
 #[cfg(test)]
@@ -68,9 +47,15 @@ mod tests {
         assert_eq!(page_key("acme", "blog/a"), "page:acme:blog/a");
         assert_eq!(homepage_key("_default"), "page:__homepage__");
         assert_eq!(seo_keys("acme")[1], "seo:llms:acme");
-        assert!(is_tenant_page_key("_default", "page:blog/a"));
-        assert!(!is_tenant_page_key("_default", "page:acme:blog/a"));
-        assert!(is_tenant_page_key("acme", "page:acme:x"));
-        assert!(!is_tenant_page_key("acme", "page:acme2:x"));
+        assert_eq!(
+            project_keys("acme", ["a", "b/c"]),
+            [
+                "page:acme:a",
+                "page:acme:b/c",
+                "page:acme:__homepage__",
+                "seo:sitemap:acme",
+                "seo:llms:acme"
+            ]
+        );
     }
 }

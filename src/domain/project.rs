@@ -25,6 +25,9 @@ pub struct Project {
     pub app_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The project's directory under the sites root (`EDGEPUB_PAGES_ROOT`), chosen at
+    /// creation and kept across renames: every local target of the project lies inside it.
+    pub site_dir: String,
 }
 
 /// Body of create (POST) and replace (PUT). PATCH is merged into the current project first.

@@ -143,9 +143,78 @@ impl Topology {
     }
 }
 
+/// Names of the Redis keyspaces an address writes to, normalised so two spellings of one
+/// database compare equal: `host:port/db` for a server or each Cluster node (loopback names
+/// folded together), `sentinel host:port/master` for each Sentinel, `rest host:port` for a REST
+/// URL. Two addresses whose names intersect share their keys.
+pub fn keyspaces(rest: bool, raw: &str, master: Option<&str>) -> Vec<String> {
+    let host = |h: &str| {
+        let h = h.trim_matches(['[', ']']).to_ascii_lowercase();
+        match h.as_str() {
+            "localhost" | "127.0.0.1" | "::1" | "0.0.0.0" => "loopback".to_string(),
+            _ => h,
+        }
+    };
+    if rest {
+        return url::Url::parse(raw.trim())
+            .ok()
+            .and_then(|u| {
+                let port = u.port_or_known_default()?;
+                Some(format!("rest {}:{port}", host(u.host_str()?)))
+            })
+            .into_iter()
+            .collect();
+    }
+    let server = |u: &str| {
+        let p = url::Url::parse(u).ok()?;
+        let db = p.path().trim_matches('/');
+        let db = if db.is_empty() { "0" } else { db };
+        Some(format!(
+            "{}:{}/{db}",
+            host(p.host_str()?),
+            p.port().unwrap_or(6379)
+        ))
+    };
+    match parse(raw, master) {
+        Ok(Topology::Single { url }) => server(&url).into_iter().collect(),
+        Ok(Topology::Cluster { nodes }) => nodes.iter().filter_map(|n| server(n)).collect(),
+        Ok(Topology::Sentinel {
+            sentinels, master, ..
+        }) => sentinels
+            .iter()
+            .filter_map(|s| {
+                let (h, p) = s.rsplit_once(':')?;
+                Some(format!("sentinel {}:{p}/{master}", host(h)))
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyspaces_compare_spellings_of_one_database() {
+        let k = |raw: &str| keyspaces(false, raw, None);
+        assert_eq!(k("redis://localhost"), k("redis://127.0.0.1:6379/0"));
+        assert_eq!(k("redis://user@LOCALHOST:6379/"), ["loopback:6379/0"]);
+        assert_ne!(k("redis://h:6379/1"), k("redis://h:6379/0"));
+        assert_ne!(k("redis://h:6380"), k("redis://h:6379"));
+        assert_eq!(
+            k("redis://a:1,redis://b:2"),
+            ["a:1/0".to_string(), "b:2/0".to_string()]
+        );
+        assert_eq!(
+            k("redis+sentinel://s1:26380,s2/m"),
+            ["sentinel s1:26380/m", "sentinel s2:26379/m"]
+        );
+        assert_eq!(
+            keyspaces(true, "https://eu1.upstash.io", None),
+            ["rest eu1.upstash.io:443"]
+        );
+    }
 
     #[test]
     fn passwords_are_split_out() {

@@ -104,6 +104,19 @@ impl std::fmt::Debug for CacheSettings {
     }
 }
 
+impl CacheSettings {
+    /// The keyspaces this cache writes to (see [`redis_url::keyspaces`]); none without a URL.
+    pub fn keyspaces(&self) -> Vec<String> {
+        self.redis_url.as_deref().map_or_else(Vec::new, |u| {
+            redis_url::keyspaces(
+                self.redis_type.is_rest(),
+                u,
+                self.redis_master_name.as_deref(),
+            )
+        })
+    }
+}
+
 impl Default for CacheSettings {
     fn default() -> Self {
         CacheSettings {

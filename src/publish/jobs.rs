@@ -152,6 +152,7 @@ async fn execute(
     let now = iso(at);
     let share = Share {
         tenant: &project.tenant_slug,
+        site_dir: &project.site_dir,
         release: &pages,
         force,
         bodies: &BlobBodies {

@@ -11,6 +11,7 @@ mod error;
 pub mod jobs;
 pub mod plan;
 pub mod release;
+pub mod request;
 pub mod retention;
 pub mod schedule;
 pub mod targets;

@@ -162,30 +162,6 @@ pub async fn problems(
             }
         }
     }
-    if let Some(ids) = &r.targets {
-        let known = store.list_targets(project).await?;
-        if ids.is_empty() {
-            push(
-                "/targets".into(),
-                "empty",
-                "name at least one target, or leave `targets` out for all",
-            );
-        }
-        for (i, id) in ids.iter().enumerate() {
-            match known.iter().find(|t| t.id == *id) {
-                Some(t) if t.enabled => {}
-                Some(_) => push(
-                    format!("/targets/{i}"),
-                    "target_disabled",
-                    "this target is disabled",
-                ),
-                None => push(
-                    format!("/targets/{i}"),
-                    "unknown_target",
-                    "not a target of this project",
-                ),
-            }
-        }
-    }
+    problems.extend(super::request::target_problems(store, project, r.targets.as_deref()).await?);
     Ok(problems)
 }

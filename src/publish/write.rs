@@ -19,6 +19,8 @@ use uuid::Uuid;
 /// What every target of one job writes from.
 pub struct Share<'a> {
     pub tenant: &'a str,
+    /// The project's directory under the sites root, which its local targets must stay in.
+    pub site_dir: &'a str,
     pub release: &'a [ReleasePage],
     pub force: bool,
     pub bodies: &'a dyn Bodies,
@@ -190,7 +192,7 @@ pub async fn write_target(
         kind: t.kind.as_str().into(),
         ..Default::default()
     };
-    let target = match targets::open(&t.fields(), &ctx.targets, false) {
+    let target = match targets::open(&t.fields(), &ctx.targets, false, Some(s.site_dir)) {
         Ok(target) => target,
         Err(e) => {
             failed(&mut r, &e);

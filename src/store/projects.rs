@@ -5,23 +5,29 @@ use crate::domain::project::{Project, ProjectFields};
 use uuid::Uuid;
 
 const COLS: &str = "id, name, slug, description, tenant_slug, site_name, site_description, \
-                    favicon_url, logo_url, app_url, created_at, updated_at";
+                    favicon_url, logo_url, app_url, created_at, updated_at, site_dir";
 
 impl Store {
-    /// Creates a project with its default publish target: a local `<slug>/pages.db` under
-    /// the data root.
+    /// Creates a project with its directory under the sites root (its slug, or `slug-<id>`
+    /// when another project already has that directory, e.g. after a rename) and its default
+    /// publish target, a local `<site_dir>/pages.db`.
     pub async fn create_project(&self, f: &ProjectFields) -> Result<Project, StoreError> {
         let now = self.clock.now();
+        let id = Uuid::new_v4();
         let sql = format!(
-            "INSERT INTO projects ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+            "INSERT INTO projects ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, \
+             CASE WHEN EXISTS (SELECT 1 FROM projects WHERE site_dir = $3) THEN $12 ELSE $3 END) \
              RETURNING {COLS}"
         );
+        // One statement (no read before the write): SQLite cannot upgrade a read transaction
+        // to a write while another connection writes.
+        let fallback = format!("{}-{}", f.slug, &id.simple().to_string()[..8]);
         let target = "INSERT INTO publish_targets (id, project_id, name, kind, enabled, path, created_at, updated_at) \
                       VALUES ($1, $2, 'local', 'local', TRUE, $3, $4, $4)";
         let row = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let project = sqlx::query_as::<_, Project>(&sql)
-            .bind(Uuid::new_v4())
+            .bind(id)
             .bind(&f.name)
             .bind(&f.slug)
             .bind(&f.description)
@@ -32,12 +38,13 @@ impl Store {
             .bind(&f.logo_url)
             .bind(&f.app_url)
             .bind(now)
+            .bind(&fallback)
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query(target)
                 .bind(Uuid::new_v4())
                 .bind(project.id)
-                .bind(format!("{}/pages.db", project.slug))
+                .bind(format!("{}/pages.db", project.site_dir))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;

@@ -83,6 +83,23 @@ impl Store {
         Ok(())
     }
 
+    /// The cache address of every other project that has one: `(tenant, type, url, master)`,
+    /// for telling whether two projects would share keys.
+    pub async fn other_cache_addresses(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Vec<(String, RedisType, String, Option<String>)>, StoreError> {
+        let sql = "SELECT p.tenant_slug, c.redis_type, c.redis_url, c.redis_master_name \
+                   FROM cache_settings c JOIN projects p ON p.id = c.project_id \
+                   WHERE c.redis_url IS NOT NULL AND c.project_id <> $1";
+        let rows: Vec<(String, String, String, Option<String>)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant, kind, url, master)| (tenant, RedisType::parse(&kind), url, master))
+            .collect())
+    }
+
     pub(crate) fn open(&self, sealed: Option<String>) -> Result<Option<String>, StoreError> {
         sealed
             .map(|s| self.keyring.open(&s))

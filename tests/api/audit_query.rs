@@ -149,8 +149,11 @@ async fn audit_filters_and_cursor_pagination(backend: Backend) {
         !seen.is_empty() && seen.iter().all(|e| e["project_id"] == a["id"]),
         "{seen:?}"
     );
+    // Another project reads exactly like a missing one.
     let (s, _) = send_as(&app, limited, Method::GET, "/api/audit?project=beta", None).await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404);
+    let (s, _) = send_as(&app, limited, Method::GET, "/api/audit?project=nope", None).await;
+    assert_eq!(s, 404);
     let (_, publisher) = app
         .post("/api/tokens", json!({"name": "pub", "scopes": ["publish"]}))
         .await;

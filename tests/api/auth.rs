@@ -51,7 +51,7 @@ async fn tokens_scopes_and_projects(backend: Backend) {
             .unwrap(),
     )
     .await;
-    assert_eq!((s, error_code(&b)), (403, "forbidden"));
+    assert_eq!((s, error_code(&b)), (404, "not_found"));
     let (_, list) = read(
         as_scoped(Method::GET, "/api/projects")
             .send()
@@ -65,9 +65,10 @@ async fn tokens_scopes_and_projects(backend: Backend) {
     );
     let page = app.page(&theirs, json!({"slug": "x", "name": "x"})).await;
     let url = format!("/api/pages/{}", page["id"].as_str().unwrap());
+    // Another project's page reads exactly like a missing one.
     assert_eq!(
         as_scoped(Method::GET, &url).send().await.unwrap().status(),
-        403
+        404
     );
     assert_eq!(
         as_scoped(Method::GET, "/api/tokens")

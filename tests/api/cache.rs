@@ -1,7 +1,7 @@
 //! The cache clients against real Redis (standalone, Sentinel, Cluster), and flushing a
 //! project's keys through the API without touching anyone else's.
 
-use crate::helpers::{cluster_nodes, redis_url, sentinel_url, spawn_with, Backend};
+use crate::helpers::{cluster_nodes, redis_url, run_job, sentinel_url, spawn_with, Backend};
 use edgepub::cache::{self, Cache, Cmd, Reply};
 use edgepub::domain::settings::{CacheSettings, RedisType};
 use edgepub::net::NetPolicy;
@@ -110,6 +110,16 @@ async fn flush_only_the_project(url: String) {
         )
         .await;
     assert_eq!(s, 201);
+    let (_, site) = app.get("/api/projects/site").await;
+    app.page(
+        &site,
+        json!({"slug": "home", "name": "Home", "is_homepage": true}),
+    )
+    .await;
+    app.page(&site, json!({"slug": "about", "name": "About"}))
+        .await;
+    let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
     let (s, b) = app
         .send(
             reqwest::Method::PUT,
@@ -119,9 +129,10 @@ async fn flush_only_the_project(url: String) {
         .await;
     assert_eq!(s, 200, "{b}");
     let cache = connect(RedisType::Tcp, url, None).await;
+    // Flush deletes the keys of the project's published pages by name, never by pattern.
     let ours = [
         format!("page:{tenant}:home"),
-        format!("page:{tenant}:blog/a"),
+        format!("page:{tenant}:about"),
         format!("page:{tenant}:__homepage__"),
         format!("seo:sitemap:{tenant}"),
     ];
@@ -129,6 +140,7 @@ async fn flush_only_the_project(url: String) {
         format!("page:{other}:home"),
         format!("seo:sitemap:{other}"),
         format!("unrelated:{tenant}"),
+        format!("page:{tenant}:not-one-of-its-pages"),
     ];
     for k in ours.iter().chain(&theirs) {
         cache.set_ex(k, "{}", 300).await.unwrap();

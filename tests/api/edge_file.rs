@@ -108,30 +108,24 @@ async fn a_file_the_edge_created_first_is_respected() {
         "the edge's own tables are untouched"
     );
 
-    // A second tenant publishes the same slug into the same file: the edge's global
-    // UNIQUE(slug) was removed by a table rebuild that kept its index and every row.
-    let (st, other) = app
-        .post(
-            "/api/projects",
-            json!({"name": "Other", "tenant_slug": "acme"}),
+    // The edge's global UNIQUE(slug) is gone (a table rebuild kept its index and every
+    // row): another tenant's row with the same slug now fits beside ours.
+    let file = app.data_dir.join("sites").join("site").join("pages.db");
+    let out = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
+        .arg(&file)
+        .arg(
+            "INSERT INTO published_pages (id, slug, name, layout_data, published_at, tenant_slug) \
+             SELECT 'their-a', slug, name, layout_data, published_at, 'acme' \
+             FROM published_pages WHERE slug = 'a'",
         )
-        .await;
-    assert_eq!(st, 201, "{other}");
-    let (_, list) = app.get("/api/projects/other/targets").await;
-    let default = list[0]["id"].as_str().unwrap();
-    app.send(
-        Method::PATCH,
-        &format!("/api/targets/{default}"),
-        Some(json!({"path": "site/pages.db"})),
-    )
-    .await;
-    app.page(
-        &other,
-        json!({"slug": "a", "name": "Theirs", "is_homepage": true}),
-    )
-    .await;
-    let job = run_job(&app, "/api/projects/other/publish", json!({})).await;
-    assert_eq!(job["state"], "succeeded", "{job}");
+        .output()
+        .expect("sqlite3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows = pages_db(
         &app,
         "site",
@@ -146,6 +140,29 @@ async fn a_file_the_edge_created_first_is_respected() {
             ("_default".to_string(), "b".to_string()),
             ("acme".to_string(), "a".to_string())
         ]
+    );
+
+    // A file is one project's: another project (another tenant) may not point a target at it.
+    let (st, other) = app
+        .post(
+            "/api/projects",
+            json!({"name": "Other", "tenant_slug": "acme"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{other}");
+    let (_, list) = app.get("/api/projects/other/targets").await;
+    let default = list[0]["id"].as_str().unwrap();
+    let (st, body) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/targets/{default}"),
+            Some(json!({"path": "site/pages.db"})),
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["code"],
+        "outside_project_dir"
     );
     let schema = pages_db(
         &app,

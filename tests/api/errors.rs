@@ -41,7 +41,8 @@ async fn every_error_status_has_the_json_shape(backend: Backend) {
     let (s, b) = read(app.req(Method::POST, &pages).send().await.unwrap()).await;
     assert_eq!((s, error_code(&b)), (400, "malformed_json"));
     let (s, b) = app.get("/api/projects?limit=abc").await;
-    assert_eq!((s, error_code(&b)), (400, "bad_request"));
+    assert_eq!((s, error_code(&b)), (400, "bad_query"));
+    assert_eq!(b["error"]["details"]["parameter"], "limit", "{b}");
 
     // 422: a wrong type names the field path.
     let (s, b) = app

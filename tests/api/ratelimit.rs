@@ -160,8 +160,14 @@ async fn limits_count_in_redis_when_the_project_has_one(backend: Backend) {
     assert_eq!(counted, 3, "{keys:?}");
 
     // What another edgepub process counted in the same Redis counts here: a project whose
-    // Redis counter is already at the limit is refused on its first request.
-    let other = app.project("Other").await;
+    // Redis counter is already at the limit is refused on its first request. (Its own tenant:
+    // two projects may share a Redis database only with different tenants.)
+    let (_, other) = app
+        .post(
+            "/api/projects",
+            json!({"name": "Other", "tenant_slug": "other"}),
+        )
+        .await;
     set_cache(&app, "other", &redis_url()).await;
     let w = clock.now().timestamp_millis().div_euclid(60_000);
     let other_id = other["id"].as_str().unwrap();

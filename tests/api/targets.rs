@@ -156,7 +156,7 @@ async fn targets_crud_with_sealed_tokens_and_confined_paths(backend: Backend) {
     let (s, _) = app
         .post(
             url,
-            json!({"kind": "local", "name": "mirror", "path": "mirror/pages.db"}),
+            json!({"kind": "local", "name": "mirror", "path": "my-site/mirror/pages.db"}),
         )
         .await;
     assert_eq!(s, 201);

@@ -1,4 +1,10 @@
 //! Request extractors: bounded JSON bodies with precise errors, bearer auth, `If-Match`.
+//!
+//! The order a caller learns things in is fixed: a bad token is a 401 before anything else
+//! (the `/api` scope authenticates in [`super::guard::authenticate`]), then a missing scope or
+//! a project the token may not see (403/404), and only then is the request's input judged
+//! (400/413/422). So body and query extractors never fail: they carry their outcome, and a
+//! handler takes it ([`JsonBody::take`], [`Query::take`]) once access is settled.
 
 mod json;
 
@@ -9,7 +15,7 @@ use super::AppState;
 use crate::domain::token::{Principal, Scope};
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -26,7 +32,14 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 
 /// A JSON body read up to the configured limit (413 beyond it). Syntax errors are a 400 with
 /// line and column; a body of the wrong shape is a 422 naming the JSON pointer of the field.
-pub struct JsonBody<T>(pub T);
+pub struct JsonBody<T>(Result<T, ApiError>);
+
+impl<T> JsonBody<T> {
+    /// The parsed body, or why it could not be read; call it after the access checks.
+    pub fn take(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
@@ -41,13 +54,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.parse::<usize>().ok());
         let payload = payload.take();
         Box::pin(async move {
-            parse_json(&read_limited(payload, limit?, declared).await?).map(JsonBody)
+            let parsed = match limit {
+                Ok(limit) => read_limited(payload, limit, declared)
+                    .await
+                    .and_then(|body| parse_json(&body)),
+                Err(e) => Err(e),
+            };
+            Ok(JsonBody(parsed))
         })
     }
 }
 
 /// Like [`JsonBody`], but an empty body is `None` (e.g. "test the saved settings").
-pub struct MaybeJson<T>(pub Option<T>);
+pub struct MaybeJson<T>(Result<Option<T>, ApiError>);
+
+impl<T> MaybeJson<T> {
+    /// The parsed body (`None` when empty), or why it could not be read; call it after the
+    /// access checks.
+    pub fn take(self) -> Result<Option<T>, ApiError> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
     type Error = ApiError;
@@ -57,13 +84,45 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
         let limit = state(req).map(|s| s.config.max_body_bytes);
         let payload = payload.take();
         Box::pin(async move {
-            let body = read_limited(payload, limit?, None).await?;
-            // No body and a JSON `null` both mean "nothing given"; anything else must parse.
-            if body.is_empty() || body.trim_ascii() == b"null" {
-                return Ok(MaybeJson(None));
-            }
-            parse_json(&body).map(|v| MaybeJson(Some(v)))
+            let read = async {
+                let body = read_limited(payload, limit?, None).await?;
+                // No body and a JSON `null` both mean "nothing given"; anything else must parse.
+                if body.is_empty() || body.trim_ascii() == b"null" {
+                    return Ok(None);
+                }
+                parse_json(&body).map(Some)
+            };
+            Ok(MaybeJson(read.await))
         })
+    }
+}
+
+/// The query string, parsed into `T`; an error names the parameter and is a 400, reported
+/// only when the handler takes it.
+pub struct Query<T>(Result<T, ApiError>);
+
+impl<T> Query<T> {
+    pub fn take(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let raw = form_urlencoded::parse(req.query_string().as_bytes());
+        let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(raw))
+            .map_err(|e| {
+                let name = e.path().to_string();
+                ApiError::BadRequest {
+                    code: "bad_query",
+                    message: format!("query parameter `{name}`: {}", e.inner()),
+                    details: serde_json::json!({ "parameter": name }),
+                }
+            });
+        std::future::ready(Ok(Query(parsed)))
     }
 }
 
@@ -123,44 +182,69 @@ impl FromRequest for Auth {
     type Future = Fut<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The `/api` scope's middleware has already authenticated the request.
+        if let Some(p) = req.extensions().get::<Principal>() {
+            return Box::pin(std::future::ready(Ok(Auth(p.clone()))));
+        }
         let state = state(req);
-        let secret = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(|v| v.trim().to_string());
-        Box::pin(async move {
-            let state = state?;
-            let secret = secret
-                .filter(|s| !s.is_empty())
-                .ok_or(ApiError::Unauthorized)?;
-            match state.store.authenticate(&secret).await? {
-                Some(p) => Ok(Auth(p)),
-                None => Err(ApiError::Unauthorized),
-            }
-        })
+        let secret = bearer(req);
+        Box::pin(async move { authenticate(&*state?, secret).await.map(Auth) })
     }
 }
 
+/// The bearer secret of a request, if it has one.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|v| v.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Resolves a bearer secret to its principal: none, unknown or revoked is a 401.
+pub async fn authenticate(state: &AppState, secret: Option<String>) -> Result<Principal, ApiError> {
+    let secret = secret.ok_or(ApiError::Unauthorized)?;
+    state
+        .store
+        .authenticate(&secret)
+        .await?
+        .ok_or(ApiError::Unauthorized)
+}
+
 impl Auth {
-    /// Requires `scope`, and when `project` is given, that the token is not limited to
-    /// another project.
-    pub fn require(&self, scope: Scope, project: Option<Uuid>) -> Result<(), ApiError> {
-        if !self.0.scopes.contains(&scope) {
-            return Err(ApiError::forbidden(format!(
+    /// 403 unless the token has `scope`: checked before any lookup, so the answer says
+    /// nothing about what exists.
+    pub fn require_scope(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.0.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
                 "this token lacks the `{scope}` scope"
-            )));
+            )))
         }
-        match (self.0.project_id, project) {
-            (Some(mine), Some(wanted)) if mine != wanted => Err(ApiError::forbidden(
-                "this token is limited to another project",
+    }
+
+    /// Whether the token may see `project` (it is not limited to another one).
+    pub fn sees(&self, project: Uuid) -> bool {
+        self.0.project_id.is_none_or(|mine| mine == project)
+    }
+
+    /// Requires `scope`, and when `project` is given, that the token may see it: a project
+    /// the token may not see is a 404, exactly as if it did not exist. `None` is an operation
+    /// on no single project, which a project-limited token may not do.
+    pub fn require(&self, scope: Scope, project: Option<Uuid>) -> Result<(), ApiError> {
+        self.require_scope(scope)?;
+        match project {
+            Some(p) if !self.sees(p) => Err(ApiError::NotFound("project")),
+            Some(_) => Ok(()),
+            None if self.0.project_id.is_some() => Err(ApiError::forbidden(
+                "this token is limited to one project; this operation spans projects",
             )),
-            (Some(_), None) => Err(ApiError::forbidden("this token is limited to one project")),
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 

@@ -110,7 +110,7 @@ async fn check_target(
         settings: "unknown".into(),
         content_checked: false,
     };
-    let target = match targets::open(&t.fields(), &ctx.targets, true) {
+    let target = match targets::open(&t.fields(), &ctx.targets, true, Some(&project.site_dir)) {
         Ok(target) => target,
         Err(e) => {
             d.error = Some(e);

@@ -8,6 +8,32 @@ use sqlx::{ConnectOptions, Connection};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+/// Resolves a configured path against the data root and, when given, confines it to the
+/// project's own directory under the root: the real path (symlinks followed) must lie inside
+/// `<root>/<site_dir>`, so no project's target can reach another project's files.
+pub fn resolve_in(
+    root: &Path,
+    site_dir: Option<&str>,
+    configured: &str,
+) -> Result<PathBuf, String> {
+    let real = resolve_path(root, configured)?;
+    let Some(dir) = site_dir else {
+        return Ok(real);
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve the data root: {}", e.kind()))?;
+    let own = root.join(dir);
+    if real.starts_with(&own) && real != own {
+        Ok(real)
+    } else {
+        Err(format!(
+            "the path must lie inside this project's directory {} (e.g. `{dir}/pages.db`)",
+            own.display()
+        ))
+    }
+}
+
 /// Resolves a configured path against the data root, refusing anything that escapes it.
 pub fn resolve_path(root: &Path, configured: &str) -> Result<PathBuf, String> {
     let rel = Path::new(configured);

@@ -168,11 +168,13 @@ pub struct TargetContext {
 }
 
 /// Opens the strategy for a target's fields (chosen at run time). `probing` picks the
-/// "Test connection" deadline and no retries.
+/// "Test connection" deadline and no retries. `site_dir` is the owning project's directory
+/// (a local file must lie inside it; checked again here, since a symlink may appear later).
 pub fn open(
     t: &TargetFields,
     ctx: &TargetContext,
     probing: bool,
+    site_dir: Option<&str>,
 ) -> Result<Box<dyn PublishTarget>, ConnError> {
     let missing = |what: &str| ConnError::new(ErrorKind::Invalid, format!("no {what} is set"));
     let (timeout, backoff) = if probing {
@@ -189,7 +191,7 @@ pub fn open(
     match t.kind {
         TargetKind::Local => {
             let rel = t.path.as_deref().ok_or_else(|| missing("path"))?;
-            let path = local::resolve_path(&ctx.pages_root, rel)
+            let path = local::resolve_in(&ctx.pages_root, site_dir, rel)
                 .map_err(|m| ConnError::new(ErrorKind::Permission, m))?;
             Ok(Box::new(sqlite_file::SqliteFile::new(
                 path,
@@ -227,11 +229,20 @@ pub fn open(
 }
 
 /// Checks that a target is reachable and usable.
-pub async fn test(t: &TargetFields, ctx: &TargetContext) -> Result<ServerInfo, ConnError> {
-    open(t, ctx, true)?.probe().await
+pub async fn test(
+    t: &TargetFields,
+    ctx: &TargetContext,
+    site_dir: Option<&str>,
+) -> Result<ServerInfo, ConnError> {
+    open(t, ctx, true, site_dir)?.probe().await
 }
 
-/// Whether a local target's path stays inside the pages root; the message says why not.
-pub fn check_local_path(root: &std::path::Path, path: &str) -> Result<(), String> {
-    local::resolve_path(root, path).map(|_| ())
+/// Whether a local target's path stays inside the pages root and the project's directory
+/// there; the message says why not.
+pub fn check_local_path(
+    root: &std::path::Path,
+    site_dir: Option<&str>,
+    path: &str,
+) -> Result<(), String> {
+    local::resolve_in(root, site_dir, path).map(|_| ())
 }
