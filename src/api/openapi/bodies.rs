@@ -37,7 +37,7 @@ pub(super) fn targets(base: &Value, replace: bool) -> Value {
         "description": "The edge's system key (required for an edge target)."});
     let path = json!({"type": "string",
         "pattern": local_path(),
-        "description": "The SQLite file, relative to the data root (no `..`); an absolute path inside the data root is accepted too."});
+        "description": "The SQLite file, inside the project's own directory (`site_dir`) under the data root: relative to the root (no `..`, e.g. `my-site/pages.db`) or absolute."});
     json!({
         "description": base["description"].clone(),
         "oneOf": [
@@ -50,9 +50,15 @@ pub(super) fn targets(base: &Value, replace: bool) -> Value {
     })
 }
 
-/// One schema per cache kind and switch (see `CacheSettingsInput::resolve`).
-pub(super) fn cache_settings(base: &Value) -> Value {
-    let token = json!({"type": "string", "minLength": 1, "pattern": NO_NUL});
+/// One schema per cache kind and switch (see `CacheSettingsInput::resolve`). A test of the
+/// form (`test`) needs no token: without one it runs and reports what the server says.
+pub(super) fn cache_settings(base: &Value, test: bool) -> Value {
+    // A test takes a blank or absent token as "none" and reports what the server says.
+    let token = if test {
+        json!({"type": ["string", "null"], "pattern": NO_NUL})
+    } else {
+        json!({"type": "string", "minLength": 1, "pattern": NO_NUL})
+    };
     let off = json!({"redis_enabled": {"type": "boolean", "enum": [false]}});
     let on = json!({"redis_enabled": {"type": "boolean", "enum": [true]}});
     let with = |a: &Value, b: Value| {
@@ -70,7 +76,8 @@ pub(super) fn cache_settings(base: &Value) -> Value {
                 json!({"redis_url": {"type": "string", "pattern": redis_url(false)}}))),
             branch(base, "redis_type", rest.clone(), &[], with(&off,
                 json!({"redis_url": {"type": ["string", "null"], "pattern": url_or_blank("https?")}}))),
-            branch(base, "redis_type", rest, &["redis_enabled", "redis_url", "redis_token"], with(&on,
+            branch(base, "redis_type", rest,
+                if test { &["redis_enabled", "redis_url"] } else { &["redis_enabled", "redis_url", "redis_token"] }, with(&on,
                 json!({"redis_url": {"type": "string", "pattern": url_pattern("https?")}, "redis_token": token}))),
         ]
     })

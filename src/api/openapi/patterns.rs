@@ -21,11 +21,13 @@ pub(super) fn trimmed(max: u64, required: bool) -> String {
 }
 
 /// A host the `url` crate (WHATWG URL) accepts: an IPv4 address, or dot-separated labels of
-/// the ASCII characters it allows in a domain, the last starting with a non-digit (a last label
-/// that looks like a number makes the host an IPv4 address).
+/// the ASCII characters it allows in a domain, the last starting with a non-digit or with
+/// digits followed by something other than a digit or `x` (a last label that parses as a
+/// number, `51` or `0x1f`, makes the host an IPv4 address; `51*` does not).
 pub(super) const HOST: &str = concat!(
     "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}",
-    "|([A-Za-z0-9!\"$&'()*+,;=_`{}~-]+\\.){0,8}[A-Za-z!\"$&'()*+,;=_`{}~-][A-Za-z0-9!\"$&'()*+,;=_`{}~-]*)",
+    "|([A-Za-z0-9!\"$&'()*+,;=_`{}~-]+\\.){0,8}([A-Za-z!\"$&'()*+,;=_`{}~-]|[0-9]+[A-WYZa-wyz!\"$&'()*+,;=_`{}~-])",
+    "[A-Za-z0-9!\"$&'()*+,;=_`{}~-]*)",
 );
 /// An optional port (0-65535, up to 4 digits with leading zeros), then anything but U+0000 as
 /// path, query and fragment (the parser percent-encodes what needs it).

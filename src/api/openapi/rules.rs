@@ -260,8 +260,11 @@ fn apply(doc: &mut Value) {
         schemas.insert("TargetInput".into(), targets(&t, false));
         // Testing unsaved values checks the fields, not where a local file may live (the
         // report says whether it can be opened).
-        let mut test = targets(&t, false);
+        // A test needs no key: without one the edge answers that it wants one.
+        let mut test = targets(&t, true);
         test["oneOf"][0]["properties"]["path"] = json!({"type": "string", "pattern": NOT_BLANK});
+        test["oneOf"][2]["properties"]["token"] = json!({"type": ["string", "null"], "pattern": NO_NUL,
+            "description": "The edge's system key; blank or absent, the test runs without one."});
         test["description"] = json!("Unsaved target values to test.");
         patches.insert("TargetTest".into(), test);
         let mut replace = targets(&t, true);
@@ -269,7 +272,10 @@ fn apply(doc: &mut Value) {
         patches.insert("TargetReplace".into(), replace);
     }
     if let Some(c) = schemas.get("CacheSettingsInput").cloned() {
-        schemas.insert("CacheSettingsInput".into(), cache_settings(&c));
+        schemas.insert("CacheSettingsInput".into(), cache_settings(&c, false));
+        let mut test = cache_settings(&c, true);
+        test["description"] = json!("Unsaved cache settings to test, as the form holds them.");
+        patches.insert("CacheSettingsTest".into(), test);
     }
     schemas.extend(patches);
     for (path, patch) in [
@@ -291,6 +297,16 @@ fn apply(doc: &mut Value) {
         "/paths/~1api~1targets~1test/post/requestBody/content/application~1json/schema",
     ) {
         *s = json!({"$ref": "#/components/schemas/TargetTest"});
+    }
+    if let Some(s) = doc.pointer_mut(
+        "/paths/~1api~1targets~1{id}~1test/post/requestBody/content/application~1json/schema",
+    ) {
+        *s = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/TargetPatch"}]});
+    }
+    if let Some(s) = doc.pointer_mut(
+        "/paths/~1api~1projects~1{project}~1settings~1cache~1test/post/requestBody/content/application~1json/schema",
+    ) {
+        *s = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/CacheSettingsTest"}]});
     }
     if let Some(s) = doc
         .pointer_mut("/paths/~1api~1targets~1{id}/put/requestBody/content/application~1json/schema")

@@ -8,7 +8,7 @@ use crate::api::extract::{Auth, JsonBody, MaybeJson};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::cache;
-use crate::domain::settings::{CacheSettingsInput, CacheSettingsView};
+use crate::domain::settings::{CacheSettingsInput, CacheSettingsView, Purpose};
 use crate::net::probe::{self, TestReport};
 use crate::net::{ConnError, ErrorKind};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -56,7 +56,7 @@ pub async fn put(
     let stored = state.store.cache_settings(project.id).await?;
     let settings = body
         .take()?
-        .resolve(&stored)
+        .resolve(&stored, Purpose::Save)
         .map_err(ApiError::Validation)?;
     crate::api::access::ensure_own_keys(
         &state,
@@ -92,8 +92,10 @@ pub async fn put(
     Ok(HttpResponse::Ok().json(after))
 }
 
-/// Tests the form's unsaved values (a secret left out is taken from the saved settings), or
-/// the saved settings when the body is empty. Always 200: the outcome is in the report.
+/// Tests the form's unsaved values as sent, or the saved settings when the body is empty. A
+/// secret left out is taken from the saved settings only while type and address are the
+/// saved ones; otherwise the test runs without it (and reports `auth` if the server wants
+/// one). Always 200: the outcome is in the report.
 #[utoipa::path(post, operation_id = "testCacheSettings", path = "/api/projects/{project}/settings/cache/test", tag = "settings",
     request_body(content = Option<CacheSettingsInput>, description = "Unsaved form values; empty to test the saved settings"),
     params(("project" = String, Path, description = "Project UUID or slug")),
@@ -107,7 +109,9 @@ pub async fn test(
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
     let settings = match body.take()? {
-        Some(input) => input.resolve(&stored).map_err(ApiError::Validation)?,
+        Some(input) => input
+            .resolve(&stored, Purpose::Test)
+            .map_err(ApiError::Validation)?,
         None => stored,
     };
     let (policy, timeout) = (state.net_policy(), state.test_timeout());

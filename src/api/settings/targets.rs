@@ -4,10 +4,10 @@ use crate::api::access::{load, Need};
 use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
-use crate::api::extract::{Auth, JsonBody};
+use crate::api::extract::{Auth, JsonBody, MaybeJson};
 use crate::api::{merge_patch, AppState};
 use crate::audit::Summary;
-use crate::domain::settings::SecretPatch;
+use crate::domain::settings::{Purpose, SecretPatch};
 use crate::domain::target::{Target, TargetFields, TargetInput, TargetKind, TargetView};
 use crate::domain::token::Scope;
 use crate::domain::FieldError;
@@ -57,12 +57,10 @@ fn fields(
     input: TargetInput,
     stored: Option<&Target>,
     site_dir: Option<&str>,
+    purpose: Purpose,
 ) -> Result<TargetFields, ApiError> {
     let f = input
-        .validate(
-            stored.and_then(|t| t.token.clone()),
-            stored.and_then(|t| t.url.as_deref()),
-        )
+        .validate(stored.map(Target::fields).as_ref(), purpose)
         .map_err(ApiError::Validation)?;
     if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
         let root = &state.config.pages_root;
@@ -107,7 +105,13 @@ pub async fn create(
     body: JsonBody<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let f = fields(&state, body.take()?, None, Some(&project.site_dir))?;
+    let f = fields(
+        &state,
+        body.take()?,
+        None,
+        Some(&project.site_dir),
+        Purpose::Save,
+    )?;
     let t = state
         .store
         .create_target(project.id, &f)
@@ -164,16 +168,21 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let mut patch = body.take()?;
+    let input = patched(&t, body.take()?)?;
+    save(&state, &req, &auth, &t, input).await
+}
+
+/// A stored target with a merge patch applied.
+fn patched(t: &Target, mut patch: Value) -> Result<TargetInput, ApiError> {
     // In a merge patch `null` deletes a member; for the secret it must mean "clear".
     let token = match patch.as_object_mut().and_then(|o| o.remove("token")) {
         None => SecretPatch::Keep,
         Some(Value::String(s)) if !s.is_empty() => SecretPatch::Set(s),
         Some(_) => SecretPatch::Clear,
     };
-    let mut input: TargetInput = merge_patch(&TargetInput::from_target(&t), patch)?;
+    let mut input: TargetInput = merge_patch(&TargetInput::from_target(t), patch)?;
     input.token = token;
-    save(&state, &req, &auth, &t, input).await
+    Ok(input)
 }
 
 async fn save(
@@ -184,7 +193,7 @@ async fn save(
     input: TargetInput,
 ) -> Result<HttpResponse, ApiError> {
     let dir = site_dir(state, t.project_id).await?;
-    let f = fields(state, input, Some(t), Some(&dir))?;
+    let f = fields(state, input, Some(t), Some(&dir), Purpose::Save)?;
     let saved = state
         .store
         .update_target(t.id, &f)
@@ -254,27 +263,33 @@ pub async fn test_unsaved(
         Some(project) => Some(site_dir(&state, project).await?),
         None => None,
     };
-    let f = fields(&state, body.take()?, None, dir.as_deref())?;
+    let f = fields(&state, body.take()?, None, dir.as_deref(), Purpose::Test)?;
     Ok(HttpResponse::Ok().json(run_test(&state, &f, dir.as_deref()).await))
 }
 
-/// Tests a saved target. Always 200: the outcome is in the report.
+/// Tests a saved target, or the form being edited: a body is a merge patch over the saved
+/// target (as for PATCH), and the stored token goes along only while kind and address are the
+/// saved ones. Always 200: the outcome is in the report.
 #[utoipa::path(post, operation_id = "testTarget", path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = TestReport), (status = 404, body = ErrorBody)))]
+    request_body(content = Option<Object>, description = "Unsaved changes as a JSON merge patch; empty to test the saved target"),
+    responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test_saved(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
+    body: MaybeJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let f = TargetFields {
-        name: t.name,
-        kind: t.kind,
-        enabled: t.enabled,
-        path: t.path,
-        url: t.url,
-        token: t.token,
-    };
     let dir = site_dir(&state, t.project_id).await?;
+    let f = match body.take()? {
+        None => t.fields(),
+        Some(patch) => fields(
+            &state,
+            patched(&t, patch)?,
+            Some(&t),
+            Some(&dir),
+            Purpose::Test,
+        )?,
+    };
     Ok(HttpResponse::Ok().json(run_test(&state, &f, Some(&dir)).await))
 }

@@ -7,8 +7,10 @@
 //! another order, may lack newer columns (added here), and may carry a global `UNIQUE(slug)`
 //! (coped with by parking rewritten pages' slugs before the upsert).
 
+mod readback;
 mod rebuild;
 
+pub use readback::{differing_columns, rows, PAGE_COLUMNS};
 pub use rebuild::{fix_global_slug_unique, TABLE_SQL};
 
 use super::{Apply, PageBody, SiteSettings};

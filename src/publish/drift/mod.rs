@@ -1,22 +1,23 @@
 //! Drift check: do the targets and the cache hold what the last release says? Each enabled
-//! target is read back (pages, versions, content hashes, settings rows) and compared with the
-//! release; in `prime` mode every page key is read and compared with the value the release
-//! shapes, in `invalidate` mode a key holding an older value than the release is stale.
-//! The cache part also yields the operations that repair it.
+//! target is read back (pages, versions, content hashes, settings rows, and each row's
+//! content column by column: `content`) and compared with the release; a push edge, which
+//! cannot be read back, is compared with what edgepub recorded writing there. The cache
+//! part (`cache`) reads every page key and also yields the operations that repair it.
+
+mod cache;
+pub mod content;
+
+pub use cache::cache_drift;
 
 use super::context::PublishContext;
 use super::error::PublishError;
 use super::targets::{self, SiteSettings};
-use crate::cache::keys::{homepage_key, page_key};
-use crate::cache::values::{homepage_value, page_value};
-use crate::cache::{connect, Cmd, Reply};
+use super::write::BlobBodies;
 use crate::domain::project::Project;
 use crate::domain::publish::ReleasePage;
 use crate::domain::settings::CacheMode;
 use crate::net::ConnError;
-use crate::store::outbox::NewCacheOp;
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -47,6 +48,9 @@ pub struct TargetDrift {
     pub changed: Vec<PageDrift>,
     /// `ok`, `changed`, `missing` or `unknown` (a push edge cannot be read back).
     pub settings: String,
+    /// Whether each row's content was compared with the release (false for a push edge: its
+    /// pages are what edgepub recorded sending).
+    pub content_checked: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -55,6 +59,9 @@ pub struct PageDrift {
     pub slug: Option<String>,
     pub expected_version: Option<i64>,
     pub found_version: Option<i64>,
+    /// For a changed page, the columns that differ from the release (`version`,
+    /// `content_hash`, `title`, `layout_data`, `css_bundle`, …).
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -64,28 +71,33 @@ pub struct CacheDrift {
     pub error: Option<ConnError>,
     /// Operations of recorded releases not applied yet (they may explain what follows).
     pub pending_operations: i64,
-    /// Keys that should hold a value and do not (`prime` only).
+    /// Keys that should hold a value and do not, though their TTL has not run out since
+    /// they were written (`prime` only).
     pub missing: Vec<String>,
-    /// Keys holding another value than the release's.
+    /// Keys holding another value than the release's (a wrong or older one).
     pub stale: Vec<String>,
+    /// Keys gone because their TTL ran out, as primed keys do by design (`prime` only):
+    /// listed for information, not drift.
+    pub expired: Vec<String>,
 }
 
-fn drift(p: &ReleasePage, found: Option<i64>) -> PageDrift {
+fn drift(p: &ReleasePage, found: Option<i64>, fields: Vec<String>) -> PageDrift {
     PageDrift {
         page_id: p.page_id.clone(),
         slug: Some(p.slug.clone()),
         expected_version: Some(p.version),
         found_version: found,
+        fields,
     }
 }
 
 async fn check_target(
     ctx: &PublishContext,
-    t: &crate::domain::target::Target,
     project: &Project,
+    t: &crate::domain::target::Target,
     pages: &[ReleasePage],
     expected: &SiteSettings,
-) -> TargetDrift {
+) -> Result<TargetDrift, PublishError> {
     let tenant = project.tenant_slug.as_str();
     let mut d = TargetDrift {
         target_id: t.id,
@@ -96,9 +108,16 @@ async fn check_target(
         extra: Vec::new(),
         changed: Vec::new(),
         settings: "unknown".into(),
+        content_checked: false,
+    };
+    let target = match targets::open(&t.fields(), &ctx.targets, true, Some(&project.site_dir)) {
+        Ok(target) => target,
+        Err(e) => {
+            d.error = Some(e);
+            return Ok(d);
+        }
     };
     let read = async {
-        let target = targets::open(&t.fields(), &ctx.targets, true, Some(&project.site_dir))?;
         let held = match target.held(tenant).await? {
             Some(h) => h,
             None => super::write::recorded(ctx, t.id, tenant)
@@ -112,20 +131,46 @@ async fn check_target(
         Ok(r) => r,
         Err(e) => {
             d.error = Some(e);
-            return d;
+            return Ok(d);
         }
     };
     for p in pages {
         match held.get(&p.page_id) {
-            None => d.missing.push(drift(p, None)),
-            Some(h)
-                if h.version != p.version
-                    || h.content_hash.as_deref() != Some(p.content_hash.as_str()) =>
-            {
-                d.changed.push(drift(p, Some(h.version)))
+            None => d.missing.push(drift(p, None, Vec::new())),
+            Some(h) if !content::claims(&held, p) => {
+                let mut fields = Vec::new();
+                if h.version != p.version {
+                    fields.push("version".into());
+                }
+                if h.content_hash.as_deref() != Some(p.content_hash.as_str()) {
+                    fields.push("content_hash".into());
+                }
+                d.changed.push(drift(p, Some(h.version), fields))
             }
             Some(_) => {}
         }
+    }
+    let bodies = BlobBodies {
+        store: &ctx.store,
+        project_id: project.id,
+    };
+    let same: Vec<&ReleasePage> = pages.iter().filter(|p| content::claims(&held, p)).collect();
+    match content::changed_rows(target.as_ref(), tenant, &same, &bodies).await {
+        Ok(None) => {}
+        Ok(Some(changed)) => {
+            d.content_checked = true;
+            let by_id: std::collections::HashMap<&str, &ReleasePage> =
+                pages.iter().map(|p| (p.page_id.as_str(), p)).collect();
+            for (id, columns) in changed {
+                if let Some(p) = by_id.get(id.as_str()) {
+                    let fields = columns.into_iter().map(String::from).collect();
+                    d.changed.push(drift(p, Some(p.version), fields));
+                }
+            }
+            d.changed.sort_by(|a, b| a.page_id.cmp(&b.page_id));
+        }
+        Err(targets::TargetError::Conn(e)) => d.error = Some(e),
+        Err(targets::TargetError::Store(e)) => return Err(e.into()),
     }
     let wanted: std::collections::HashSet<&str> =
         pages.iter().map(|p| p.page_id.as_str()).collect();
@@ -137,6 +182,7 @@ async fn check_target(
             slug: h.slug.clone(),
             expected_version: None,
             found_version: Some(h.version),
+            fields: Vec::new(),
         })
         .collect();
     extra.sort_by(|a, b| a.page_id.cmp(&b.page_id));
@@ -151,7 +197,58 @@ async fn check_target(
             "changed".into()
         };
     }
-    d
+    Ok(d)
+}
+
+impl DriftReport {
+    /// One line for a terminal, cron or CI log: whether anything drifted (what, in counts),
+    /// and expired cache keys, which are not drift.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        for t in &self.targets {
+            if let Some(e) = &t.error {
+                parts.push(format!(
+                    "target {} unreadable ({})",
+                    t.name,
+                    e.kind.as_str()
+                ));
+            } else if target_drifted(t) {
+                parts.push(format!(
+                    "target {}: {} missing, {} extra, {} changed, settings {}",
+                    t.name,
+                    t.missing.len(),
+                    t.extra.len(),
+                    t.changed.len(),
+                    t.settings
+                ));
+            }
+        }
+        let mut expired = 0;
+        if let Some(c) = &self.cache {
+            expired = c.expired.len();
+            if let Some(e) = &c.error {
+                parts.push(format!("cache unreadable ({})", e.kind.as_str()));
+            } else if !c.missing.is_empty() || !c.stale.is_empty() {
+                parts.push(format!(
+                    "cache: {} keys missing, {} stale",
+                    c.missing.len(),
+                    c.stale.len()
+                ));
+            }
+        }
+        let release = self.release_number.unwrap_or(0);
+        let mut line = match (self.release_id, self.drifted) {
+            (None, _) => "no drift: nothing published yet".to_string(),
+            (Some(_), false) => format!("no drift from release {release}"),
+            (Some(_), true) => format!("drift from release {release}: {}", parts.join("; ")),
+        };
+        if expired > 0 {
+            line.push_str(&format!(
+                " ({expired} cache keys expired after their TTL: not drift)"
+            ));
+        }
+        line
+    }
 }
 
 fn target_drifted(d: &TargetDrift) -> bool {
@@ -184,8 +281,8 @@ pub async fn check(ctx: &PublishContext, project: &Project) -> Result<DriftRepor
         .collect();
     let checks = enabled
         .iter()
-        .map(|t| check_target(ctx, t, project, &pages, &expected));
-    let targets = futures_util::future::join_all(checks).await;
+        .map(|t| check_target(ctx, project, t, &pages, &expected));
+    let targets = futures_util::future::try_join_all(checks).await?;
     let cache = cache_drift(ctx, project, &pages).await?.map(|(d, _)| d);
     let drifted = targets.iter().any(target_drifted)
         || cache
@@ -198,105 +295,4 @@ pub async fn check(ctx: &PublishContext, project: &Project) -> Result<DriftRepor
         targets,
         cache,
     })
-}
-
-/// Keys read back per round trip.
-const GETS: usize = 100;
-
-/// The cache's drift and the operations that repair it; `None` without a cache.
-pub async fn cache_drift(
-    ctx: &PublishContext,
-    project: &Project,
-    pages: &[ReleasePage],
-) -> Result<Option<(CacheDrift, Vec<NewCacheOp>)>, PublishError> {
-    let settings = ctx.store.cache_settings(project.id).await?;
-    if !settings.redis_enabled || settings.redis_url.is_none() {
-        return Ok(None);
-    }
-    let mut d = CacheDrift {
-        mode: settings.cache_mode,
-        error: None,
-        pending_operations: ctx.store.pending_cache_ops(project.id).await?,
-        missing: Vec::new(),
-        stale: Vec::new(),
-    };
-    let mut repair = Vec::new();
-    let cache = match connect(&settings, ctx.targets.policy, ctx.targets.probe_timeout).await {
-        Ok(c) => c,
-        Err(e) => {
-            d.error = Some(e);
-            return Ok(Some((d, repair)));
-        }
-    };
-    let homes = ctx.store.homepage_hashes(project.id).await?;
-    let tenant = project.tenant_slug.as_str();
-    for chunk in pages.chunks(GETS / 2) {
-        // (key, the page, homepage key?)
-        let mut wanted: Vec<(String, &ReleasePage, bool)> = Vec::new();
-        for p in chunk {
-            wanted.push((page_key(tenant, &p.slug), p, false));
-            if homes.contains(&p.content_hash) {
-                wanted.push((homepage_key(tenant), p, true));
-            }
-        }
-        let cmds: Vec<Cmd> = wanted
-            .iter()
-            .map(|w| Cmd::new(["GET", w.0.as_str()]))
-            .collect();
-        let replies = match cache.exec(&cmds).await {
-            Ok(r) => r,
-            Err(e) => {
-                d.error = Some(e);
-                return Ok(Some((d, repair)));
-            }
-        };
-        // Values are built only for keys that hold something.
-        let present: Vec<String> = wanted
-            .iter()
-            .zip(&replies)
-            .filter(|(_, r)| matches!(r, Reply::Text(_)))
-            .map(|(w, _)| w.1.content_hash.clone())
-            .collect();
-        let blobs = ctx.store.get_blobs(project.id, &present).await?;
-        for ((key, page, home), reply) in wanted.iter().zip(&replies) {
-            let op = if *home { "homepage" } else { "page" };
-            let current: Option<Value> = match reply {
-                Reply::Text(t) => Some(serde_json::from_str(t).unwrap_or(Value::Null)),
-                _ => None,
-            };
-            let Some(current) = current else {
-                if settings.cache_mode == CacheMode::Prime {
-                    d.missing.push(key.clone());
-                    repair.push(write_op(key, op, page));
-                }
-                continue;
-            };
-            let expected = blobs.get(&page.content_hash).and_then(|b| {
-                let v = page.version;
-                let s = if *home {
-                    homepage_value(b, v, &page.published_at)
-                } else {
-                    page_value(b, v, &page.published_at)
-                };
-                s.ok().and_then(|s| serde_json::from_str::<Value>(&s).ok())
-            });
-            if expected.as_ref() != Some(&current) {
-                d.stale.push(key.clone());
-                repair.push(match settings.cache_mode {
-                    CacheMode::Prime => write_op(key, op, page),
-                    CacheMode::Invalidate => NewCacheOp::del(key.clone()),
-                });
-            }
-        }
-    }
-    Ok(Some((d, repair)))
-}
-
-fn write_op(key: &str, op: &'static str, p: &ReleasePage) -> NewCacheOp {
-    NewCacheOp {
-        content_hash: Some(p.content_hash.clone()),
-        version: Some(p.version),
-        published_at: Some(p.published_at.clone()),
-        ..NewCacheOp::write(key.to_string(), op)
-    }
 }
