@@ -135,9 +135,10 @@ fn guard(s: &mut Value) {
     }
 }
 
-/// `Idempotency-Key` headers: at most 200 characters (400 beyond, see `api::publish`); a key
-/// used before with a different request is a 422 `idempotency_key_reused`.
-fn idempotency_keys(doc: &mut Value) {
+/// Parameters: no U+0000 in a query string's text; `Idempotency-Key` headers of at most 200
+/// characters (400 beyond, see `api::publish`), a key used before with a different request
+/// being a 422 `idempotency_key_reused`.
+fn parameter_rules(doc: &mut Value) {
     let error = doc
         .pointer("/paths/~1api~1projects/post/responses/422")
         .cloned();
@@ -152,6 +153,19 @@ fn idempotency_keys(doc: &mut Value) {
             let Some(Value::Array(params)) = op.get_mut("parameters") else {
                 continue;
             };
+            // The server refuses U+0000 anywhere in a query string (`guard::refuse_nul`).
+            for p in params.iter_mut().filter(|p| p["in"] == "query") {
+                let text = p["schema"]["type"] == "string"
+                    || p["schema"]["type"]
+                        .as_array()
+                        .is_some_and(|t| t.contains(&json!("string")));
+                if text
+                    && p["schema"].get("pattern").is_none()
+                    && p["schema"].get("format").is_none()
+                {
+                    p["schema"]["pattern"] = json!(NO_NUL);
+                }
+            }
             let mut keyed = false;
             for p in params.iter_mut().filter(|p| p["name"] == "Idempotency-Key") {
                 p["schema"]["maxLength"] = json!(200);
@@ -292,7 +306,7 @@ fn apply(doc: &mut Value) {
             *s = json!({"$ref": format!("#/components/schemas/{patch}")});
         }
     }
-    idempotency_keys(doc);
+    parameter_rules(doc);
     if let Some(s) = doc.pointer_mut(
         "/paths/~1api~1targets~1test/post/requestBody/content/application~1json/schema",
     ) {
