@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod console;
 pub mod datasources;
 pub mod drift;
 pub mod error;
@@ -155,6 +156,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(audit::routes),
     )
     .configure(previews::public_routes)
+    .configure(console::routes)
     .route(
         "/docs",
         web::get().to(|| async {
