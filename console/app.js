@@ -151,7 +151,12 @@ async function projectShell(project, view) {
           {},
           h(
             "a",
-            { href: `#/p/${encodeURIComponent(project)}/${key}`, "aria-current": key === view ? "page" : undefined },
+            {
+              href: `#/p/${encodeURIComponent(project)}/${key}`,
+              "aria-current": key === view ? "page" : undefined,
+              // The current tab's link reloads its view (a hash that does not change fires no event).
+              onclick: key === view ? () => void route() : undefined,
+            },
             label,
           ),
         ),

@@ -13,7 +13,7 @@ export async function pagesView(el, project) {
   const diag = h("div", { "aria-live": "polite" });
   const list = h("div");
   el.append(
-    h("p", { class: "help" }, "Draft is the version being edited; published is the version in the current release."),
+    h("p", { class: "help" }, "Draft is the version being edited; published is the page's version in the current release (it counts publishes, so a rollback moves it on)."),
     button("Compile (dry run)", async () => fill(diag, () => diagnostics(project)), { kind: "primary", out: diag }),
     diag,
     list,
@@ -30,7 +30,10 @@ export async function pagesView(el, project) {
       ["Page", "Slug", "Draft version", "Published version", "State", "Saved"],
       pages.items.map((p) => {
         const pub = published.get(p.id);
-        const state = pub === undefined ? "unpublished" : pub === p.version ? "published" : "draft ahead";
+        // Release versions count publishes of a page (a rollback or force adds one), so they
+        // are not comparable with draft versions: a save after the release is what is unpublished.
+        const edited = latest !== undefined && Date.parse(p.updated_at) > Date.parse(latest.created_at);
+        const state = pub === undefined ? "unpublished" : edited ? "edited since release" : "published";
         return [p.name, `/${p.slug}`, String(p.version), pub === undefined ? "–" : String(pub), badge(state), when(p.updated_at)];
       }),
     );

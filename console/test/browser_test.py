@@ -30,6 +30,7 @@ ARGS.add_argument("--data-dir", required=True)
 ARGS.add_argument("--shots", required=True)
 ARGS.add_argument("--axe", required=True, help="path of axe.min.js")
 ARGS.add_argument("--only-publish", action="store_true")
+ARGS.add_argument("--redis-url", help="a Redis for the cache scenario (skipped without)")
 ARGS.add_argument("--label", default="sqlite")
 ARGS.add_argument("--from-disk", action="store_true", help="serve console/ from disk (iterate without rebuilding)")
 A = ARGS.parse_args()
@@ -149,6 +150,8 @@ def scenario_partial_and_retry(page: Page, project):
     blocker.parent.mkdir(parents=True, exist_ok=True)
     blocker.write_text("a file where the target's directory should be")
     api("PATCH", f"/api/pages/{page_id(p, 'about')}", {"title": "Second"})
+    open_tab(page, "Pages")
+    expect(page.get_by_role("table", name="Pages (published = release 1)").get_by_role("row", name=re.compile(r"^About "))).to_contain_text("edited since release")
     out = publish_and_wait(page, "partial")
     results = out.get_by_role("table", name="Targets of this job")
     expect(results.get_by_role("row", name=re.compile(r"^backup "))).to_contain_text("failed")
@@ -223,11 +226,27 @@ def scenario_redeliver(page: Page, port: int):
         server.shutdown()
 
 
-def scenario_rest(page: Page, project):
-    step("cache settings, schedules and the audit log with its filters")
+def scenario_cache(page: Page):
+    step("cache settings: test connection, save, and a publish's cache step")
     open_tab(page, "Cache")
-    expect(page.get_by_role("checkbox", name="Cache enabled")).not_to_be_checked()
+    enabled = page.get_by_role("checkbox", name="Cache enabled")
+    expect(enabled).not_to_be_checked()
+    enabled.check()
+    page.get_by_label("Redis type").select_option("tcp")
+    page.get_by_label("Redis URL").fill(A.redis_url)
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#cache-out")).to_contain_text("reachable", timeout=LONG)
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#cache-out")).to_contain_text("Saved.")
     check_view(page, "cache")
+    out = publish_and_wait(page, "succeeded")
+    expect(out.get_by_text("Cache step:")).to_contain_text("done", timeout=LONG)
+
+
+def scenario_rest(page: Page, project):
+    step("schedules and the audit log with its filters")
+    if A.redis_url:
+        scenario_cache(page)
     open_tab(page, "Schedules")
     expect(page.get_by_text("Nothing scheduled")).to_be_visible()
     page.get_by_label("Run at (your local time)").fill("2099-01-01T12:00")
