@@ -93,7 +93,9 @@ def sign_in(page: Page, token: str):
 
 def publish_and_wait(page: Page, state: str):
     open_tab(page, "Publish")
-    page.get_by_role("button", name="Publish", exact=True).click()
+    # By keyboard: the button is reachable by focus and activated with Enter.
+    page.get_by_role("button", name="Publish", exact=True).focus()
+    page.keyboard.press("Enter")
     out = page.locator("#publish-out")
     expect(out.locator(f".result[data-state='{state}']")).to_be_visible(timeout=LONG)
     return out
@@ -160,7 +162,11 @@ def scenario_partial_and_retry(page: Page, project):
     blocker.unlink()
     out.get_by_role("button", name="Retry failed targets (backup)").click()
     expect(out.locator(".result[data-state='succeeded']")).to_be_visible(timeout=LONG)
+    secret = "edge-system-key-never-shown-9f3a"
+    api("POST", f"/api/projects/{p}/targets", {"kind": "edge", "name": "edge", "url": "http://127.0.0.1:9", "token": secret, "enabled": False})
     open_tab(page, "Targets")
+    expect(page.get_by_role("row", name=re.compile(r"^edge "))).to_contain_text("ends in …9f3a")
+    assert secret not in page.content()
     page.get_by_role("button", name="Test connection of backup").click()
     expect(page.locator("#target-test-out")).to_contain_text("ok")
     check_view(page, "targets")
