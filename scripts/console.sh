@@ -75,7 +75,8 @@ run() {
     fi
 }
 
-run sqlite "sqlite://$WORK/sqlite/edgepub.db" --redis-url "${EDGEPUB_TEST_REDIS_URL:?run scripts/services.sh first}"
+run sqlite "sqlite://$WORK/sqlite/edgepub.db" --redis-url "${EDGEPUB_TEST_REDIS_URL:?run scripts/services.sh first}" \
+    --tursodb "${EDGEPUB_TEST_TURSODB:?run scripts/services.sh first}"
 DB="edgepub_console_$$"
 psql "$PG" -q -c "CREATE DATABASE $DB" >/dev/null
 run postgres "${PG%/*}/$DB" --only-publish

@@ -18,7 +18,9 @@ import pathlib
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import urllib.request
 
 from playwright.sync_api import Page, expect, sync_playwright
@@ -30,6 +32,7 @@ ARGS.add_argument("--data-dir", required=True)
 ARGS.add_argument("--shots", required=True)
 ARGS.add_argument("--axe", required=True, help="path of axe.min.js")
 ARGS.add_argument("--only-publish", action="store_true")
+ARGS.add_argument("--tursodb", help="the tursodb binary (npm `turso`)")
 ARGS.add_argument("--redis-url", help="a Redis for the cache scenario (skipped without)")
 ARGS.add_argument("--label", default="sqlite")
 ARGS.add_argument("--from-disk", action="store_true", help="serve console/ from disk (iterate without rebuilding)")
@@ -144,30 +147,63 @@ def scenario_publish(page: Page, project):
     expect(page.get_by_role("table", name="Pages (published = release 1)")).to_contain_text("published")
 
 
-def scenario_partial_and_retry(page: Page, project):
-    step("break a target, publish, see it partial, fix it and retry")
+class Turso:
+    """A real Turso server (`tursodb --sync-server`) that the test stops and starts again."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="edgepub-console-turso.")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        deadline = time.monotonic() + 20
+        while True:
+            self.proc = subprocess.Popen(
+                [A.tursodb, os.path.join(self.dir, "turso.db"), "--sync-server", f"127.0.0.1:{self.port}"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            began = time.monotonic()
+            while time.monotonic() - began < 3 and self.proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            self.stop()  # exited or silent: the port or the file was not free yet
+            assert time.monotonic() < deadline, "tursodb did not start"
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def scenario_partial_and_retry(page: Page, project, turso: Turso):
+    step("stop a target's server, publish, see it partial, start it again and retry")
     p = project["slug"]
-    api("POST", f"/api/projects/{p}/targets", {"kind": "local", "name": "backup", "path": f"{project['site_dir']}/backup/pages.db"})
-    blocker = pathlib.Path(A.data_dir, "sites", project["site_dir"], "backup")
-    blocker.parent.mkdir(parents=True, exist_ok=True)
-    blocker.write_text("a file where the target's directory should be")
+    api("POST", f"/api/projects/{p}/targets", {"kind": "turso", "name": "eu", "url": turso.url})
+    turso.stop()
     api("PATCH", f"/api/pages/{page_id(p, 'about')}", {"title": "Second"})
     open_tab(page, "Pages")
     expect(page.get_by_role("table", name="Pages (published = release 1)").get_by_role("row", name=re.compile(r"^About "))).to_contain_text("edited since release")
     out = publish_and_wait(page, "partial")
     results = out.get_by_role("table", name="Targets of this job")
-    expect(results.get_by_role("row", name=re.compile(r"^backup "))).to_contain_text("failed")
+    expect(results.get_by_role("row", name=re.compile(r"^eu "))).to_contain_text("refused")
     expect(results.get_by_role("row", name=re.compile(r"^local "))).to_contain_text("ok")
     check_view(page, "partial")
-    blocker.unlink()
-    out.get_by_role("button", name="Retry failed targets (backup)").click()
+    turso.start()
+    out.get_by_role("button", name="Retry failed targets (eu)").click()
     expect(out.locator(".result[data-state='succeeded']")).to_be_visible(timeout=LONG)
     secret = "edge-system-key-never-shown-9f3a"
     api("POST", f"/api/projects/{p}/targets", {"kind": "edge", "name": "edge", "url": "http://127.0.0.1:9", "token": secret, "enabled": False})
     open_tab(page, "Targets")
     expect(page.get_by_role("row", name=re.compile(r"^edge "))).to_contain_text("ends in …9f3a")
     assert secret not in page.content()
-    page.get_by_role("button", name="Test connection of backup").click()
+    page.get_by_role("button", name="Test connection of eu").click()
     expect(page.locator("#target-test-out")).to_contain_text("ok")
     check_view(page, "targets")
     open_tab(page, "Jobs")
@@ -296,13 +332,19 @@ def main():
                 page.route("**/console/*", from_disk)
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
+            # The policy forbids inline script and style: a violation means a view is broken.
+            page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
             scenario_publish(page, project)
             if not A.only_publish:
-                scenario_partial_and_retry(page, project)
-                scenario_rollback(page, project)
-                scenario_repair(page, project)
-                scenario_redeliver(page, hook_port)
-                scenario_rest(page, project)
+                turso = Turso()
+                try:
+                    scenario_partial_and_retry(page, project, turso)
+                    scenario_rollback(page, project)
+                    scenario_repair(page, project)
+                    scenario_redeliver(page, hook_port)
+                    scenario_rest(page, project)
+                finally:
+                    turso.stop()
                 step("phone width")
                 page.set_viewport_size({"width": 390, "height": 844})
                 page.goto(f"{A.url}/console/#/p/{project['slug']}/jobs")
