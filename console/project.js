@@ -42,7 +42,8 @@ export async function pagesView(el, project) {
 
 /** @param {string} project */
 async function diagnostics(project) {
-  const r = await api.compile(project);
+  const [r, pages] = await Promise.all([api.compile(project), api.listPages(project)]);
+  const slugs = new Map(pages.items.map((p) => [p.id, `/${p.slug}`]));
   const summary = h("p", { role: "status" }, `Compiled ${r.pages.length} pages: ${r.errors} errors, ${r.warnings} warnings.`);
   if (r.diagnostics.length === 0) return [summary];
   return [
@@ -50,7 +51,7 @@ async function diagnostics(project) {
     table(
       "Compile diagnostics",
       ["Severity", "Page", "Where", "Code", "Message"],
-      r.diagnostics.map((d) => [badge(String(d.severity)), String(d.pageId ?? ""), String(d.pointer ?? ""), String(d.code ?? ""), String(d.message ?? "")]),
+      r.diagnostics.map((d) => [badge(String(d.severity)), slugs.get(String(d.pageId)) ?? String(d.pageId ?? ""), String(d.pointer ?? ""), String(d.code ?? ""), String(d.message ?? "")]),
     ),
   ];
 }

@@ -107,10 +107,10 @@ def publish_and_wait(page: Page, state: str):
 def setup():
     project = api("POST", "/api/projects", {"name": "Shop"})
     p = project["slug"]
-    for slug, name in (("home", "Home"), ("about", "About")):
+    for slug, name, kind in (("home", "Home", "Heading"), ("about", "About", "Heading"), ("contact", "Contact", "Blink")):
         api("POST", f"/api/projects/{p}/pages", {
             "slug": slug, "name": name, "is_homepage": slug == "home",
-            "layout_data": {"content": [{"id": "h", "type": "Heading", "props": {"text": name}}], "root": {}},
+            "layout_data": {"content": [{"id": "h", "type": kind, "props": {"text": name}}], "root": {}},
         })
     api("POST", "/api/projects", {"name": "Other"})
     return project
@@ -132,10 +132,12 @@ def scenario_publish(page: Page, project):
     step("pages: draft vs published, compile diagnostics")
     table.get_by_role("link", name="Shop").click()
     pages = page.get_by_role("table", name="Pages (nothing published yet)")
-    expect(pages.get_by_role("row")).to_have_count(3)
+    expect(pages.get_by_role("row")).to_have_count(4)
     expect(pages).to_contain_text("unpublished")
     page.get_by_role("button", name="Compile (dry run)").click()
-    expect(page.get_by_text("Compiled 2 pages")).to_be_visible(timeout=LONG)
+    expect(page.get_by_text("Compiled 3 pages: 0 errors, 1 warnings.")).to_be_visible(timeout=LONG)
+    diagnostics = page.get_by_role("table", name="Compile diagnostics")
+    expect(diagnostics.get_by_role("row", name=re.compile(r"^warning .contact "))).to_contain_text("unknown_component_type")
     check_view(page, "pages")
 
     step("publish and watch the bar reach done")
