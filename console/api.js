@@ -122,6 +122,8 @@ export const listEndpoints = (p) => call("GET", `/projects/${enc(p)}/webhook-end
 export const listDeliveries = (id) => call("GET", `/webhook-endpoints/${enc(id)}/deliveries`, { query: { limit: 20 } });
 /** @param {string} id @returns {Promise<S["Delivery"]>} */
 export const redeliver = (id) => call("POST", `/webhook-deliveries/${enc(id)}/redeliver`);
+/** @param {string} id @param {S["EndpointPatch"]} patch @returns {Promise<S["EndpointSaved"]>} */
+export const patchEndpoint = (id, patch) => call("PATCH", `/webhook-endpoints/${enc(id)}`, { body: patch });
 /** @param {string} id @returns {Promise<S["Delivery"]>} */
 export const testEndpoint = (id) => call("POST", `/webhook-endpoints/${enc(id)}/test`);
 /** @param {string} p @returns {Promise<S["Paginated_Schedule"]>} */

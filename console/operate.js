@@ -79,6 +79,24 @@ async function settle(endpoint, delivery) {
   }
 }
 
+/** The last outcome, opening onto every attempt. @param {S["Delivery"]} d */
+function attempts(d) {
+  const last = d.last_status ? `HTTP ${d.last_status}` : d.last_error ?? "not attempted yet";
+  if (d.log.length === 0) return last;
+  return h(
+    "details",
+    {},
+    h("summary", {}, last),
+    h(
+      "ol",
+      {},
+      d.log.map((a) =>
+        h("li", {}, `${when(a.attempted_at)}: ${a.status_code ? `HTTP ${a.status_code}` : a.error ?? "no answer"} (${a.latency_ms} ms)`),
+      ),
+    ),
+  );
+}
+
 /** @param {S["Endpoint"]} e */
 function endpointCard(e) {
   const log = h("div");
@@ -94,7 +112,7 @@ function endpointCard(e) {
           d.event_type,
           badge(d.state),
           String(d.attempts),
-          d.last_status ? `HTTP ${d.last_status}` : d.last_error ?? "–",
+          attempts(d),
           button("Redeliver", async () => {
             const sent = await api.redeliver(d.id);
             await settle(e.id, sent.id);
@@ -124,6 +142,13 @@ function endpointCard(e) {
         await load();
       }, { name: `Send test event to ${e.url}` }),
       button("Refresh log", load, { name: `Refresh log of ${e.url}` }),
+      e.enabled
+        ? null
+        : button("Enable again", async () => {
+            // The generated merge-patch type allows only nulls beside its named fields.
+            await api.patchEndpoint(e.id, /** @type {S["EndpointPatch"]} */ (/** @type {unknown} */ ({ enabled: true })));
+            location.reload();
+          }, { name: `Enable again ${e.url}` }),
     ),
     log,
   );

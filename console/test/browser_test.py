@@ -264,7 +264,10 @@ def scenario_redeliver(page: Page, port: int):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         log.get_by_role("button", name="Redeliver").first.click()
-        expect(log.get_by_role("row").nth(1)).to_contain_text("delivered", timeout=LONG)
+        row = log.get_by_role("row").nth(1)
+        expect(row).to_contain_text("delivered", timeout=LONG)
+        row.locator("summary").click()
+        expect(row.get_by_role("listitem").first).to_contain_text("HTTP 204")
         check_view(page, "webhooks")
     finally:
         server.shutdown()
