@@ -128,6 +128,9 @@ def scenario_publish(page: Page, project):
     expect(table.get_by_role("link", name="Other")).to_have_count(0)
     assert A.token not in page.content() and limited["token"] not in page.content()
     check_view(page, "projects")
+    page.goto(f"{A.url}/console/#/p/other/pages")
+    expect(page.get_by_role("alert")).to_contain_text("limited to another project")
+    page.get_by_role("link", name="← Projects").click()
 
     step("pages: draft vs published, compile diagnostics")
     table.get_by_role("link", name="Shop").click()
@@ -223,6 +226,11 @@ def scenario_rollback(page: Page, project):
     first = page.get_by_role("button", name="Roll back to release #1")
     first.click()
     dialog = page.get_by_role("dialog", name="Roll back to release #1?")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")  # cancels: nothing is queued
+    expect(dialog).to_have_count(0)
+    expect(page.locator("#rollback-out")).to_be_empty()
+    first.click()
     expect(dialog).to_contain_text("/about v2 → v1")
     check_view(page, "rollback-confirm")
     dialog.get_by_role("button", name="Roll back to #1").click()
