@@ -225,46 +225,71 @@ impl Store {
     }
 
     /// The cache step of a job, when it wrote operations. Clients poll it while thousands
-    /// of operations drain: the total is kept with the job (counted only if the job is gone),
-    /// and the rest is counted over the operations not done yet.
+    /// of operations drain.
     pub async fn cache_step(&self, job_id: Uuid) -> Result<Option<CacheStep>, StoreError> {
-        let sql = "SELECT COALESCE((SELECT cache_ops FROM publish_jobs WHERE id = $1), \
-                       (SELECT COUNT(*) FROM cache_outbox WHERE job_id = $1)), \
-                   COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN last_error_kind IS NOT NULL THEN 1 ELSE 0 END), 0) \
-                   FROM cache_outbox WHERE job_id = $1 AND state <> 'done'";
-        let (total, pending, failed, retrying, errored): (i64, i64, i64, i64, i64) =
-            on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_one(p).await)?;
-        if total == 0 {
-            return Ok(None);
+        Ok(self.cache_steps(&[job_id]).await?.remove(&job_id))
+    }
+
+    /// The cache steps of several jobs in one statement (a job without cache operations has
+    /// none). The total is the count kept with the job; only operations not yet done are
+    /// counted, so a poll costs what is left, not everything a job wrote.
+    pub async fn cache_steps(
+        &self,
+        job_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, CacheStep>, StoreError> {
+        type Row = (Uuid, i64, i64, i64, i64, Option<String>, Option<String>);
+        if job_ids.is_empty() {
+            return Ok(Default::default());
         }
-        let (last_error_kind, last_error) = if errored > 0 {
-            let sql = "SELECT last_error_kind, last_error FROM cache_outbox \
-                       WHERE job_id = $1 AND state <> 'done' AND last_error_kind IS NOT NULL LIMIT 1";
-            let row: Option<(Option<String>, Option<String>)> =
-                on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_optional(p).await)?;
-            row.unwrap_or_default()
-        } else {
-            (None, None)
+        let first_error = |col: &str| {
+            format!(
+                "(SELECT e.{col} FROM cache_outbox e WHERE e.job_id = j.id AND e.state <> 'done' \
+                 AND e.last_error_kind IS NOT NULL ORDER BY e.id LIMIT 1)"
+            )
         };
-        let status = if failed > 0 {
-            "failed"
-        } else if retrying > 0 {
-            "retrying"
-        } else if pending > 0 {
-            "pending"
-        } else {
-            "done"
-        };
-        Ok(Some(CacheStep {
-            status: status.into(),
-            operations: total as u64,
-            done: (total - pending - failed) as u64,
-            last_error_kind,
-            last_error,
-        }))
+        let head = format!(
+            "SELECT j.id, j.cache_ops, \
+             COALESCE(SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN o.state = 'pending' AND o.attempts > 0 THEN 1 ELSE 0 END), 0), \
+             {}, {} \
+             FROM publish_jobs j LEFT JOIN cache_outbox o ON o.job_id = j.id AND o.state <> 'done' \
+             WHERE j.id IN (",
+            first_error("last_error_kind"),
+            first_error("last_error")
+        );
+        let rows: Vec<Row> = on_pool!(self, p => {
+            let mut qb = sqlx::QueryBuilder::new(head.as_str());
+            let mut sep = qb.separated(", ");
+            for id in job_ids {
+                sep.push_bind(*id);
+            }
+            qb.push(") GROUP BY j.id, j.cache_ops");
+            qb.build_query_as().fetch_all(p).await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.1 > 0)
+            .map(|(id, total, pending, failed, retrying, kind, error)| {
+                let status = if failed > 0 {
+                    "failed"
+                } else if retrying > 0 {
+                    "retrying"
+                } else if pending > 0 {
+                    "pending"
+                } else {
+                    "done"
+                };
+                let step = CacheStep {
+                    status: status.into(),
+                    operations: total as u64,
+                    done: (total - pending - failed) as u64,
+                    last_error_kind: kind,
+                    last_error: error,
+                };
+                (id, step)
+            })
+            .collect())
     }
 
     /// When each of a project's cache keys was last written (applied writes only; deletes
@@ -293,12 +318,26 @@ impl Store {
     /// The job with its release's cache step.
     pub async fn with_cache_step(
         &self,
-        mut job: crate::domain::publish::Job,
+        job: crate::domain::publish::Job,
     ) -> Result<crate::domain::publish::Job, StoreError> {
-        if job.release_id.is_some() {
-            job.cache = self.cache_step(job.id).await?;
+        Ok(self.with_cache_steps(vec![job]).await?.remove(0))
+    }
+
+    /// Jobs with their cache steps, read in one statement for the whole list.
+    pub async fn with_cache_steps(
+        &self,
+        mut jobs: Vec<crate::domain::publish::Job>,
+    ) -> Result<Vec<crate::domain::publish::Job>, StoreError> {
+        let ids: Vec<Uuid> = jobs
+            .iter()
+            .filter(|j| j.release_id.is_some())
+            .map(|j| j.id)
+            .collect();
+        let mut steps = self.cache_steps(&ids).await?;
+        for job in &mut jobs {
+            job.cache = steps.remove(&job.id);
         }
-        Ok(job)
+        Ok(jobs)
     }
 
     pub async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {

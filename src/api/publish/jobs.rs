@@ -272,10 +272,7 @@ pub async fn list_jobs(
     let project = publish_project_by_ref(&state, &auth, &path).await?;
     let w = q.take()?.window();
     let (jobs, total) = state.store.list_jobs(project.id, w).await?;
-    let mut items = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        items.push(state.store.with_cache_step(job).await?);
-    }
+    let items = state.store.with_cache_steps(jobs).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 
