@@ -107,10 +107,7 @@ pub async fn create(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let fields = body
-        .take()?
-        .validate(&state.config.layout_limits())
-        .map_err(ApiError::Validation)?;
+    let fields = body.take_valid(|b| b.validate(&state.config.layout_limits()))?;
     let page = state
         .store
         .create_page(project.id, fields)

@@ -217,10 +217,12 @@ impl Store {
         Ok(())
     }
 
-    /// Drops a project's pending operations (its cache was switched off since).
-    pub async fn outbox_skip(&self, project_id: Uuid) -> Result<(), StoreError> {
-        let sql = "UPDATE cache_outbox SET state = 'skipped', done_at = $2 WHERE project_id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+    /// Drops a project's pending operations (its cache was switched off since), keeping the
+    /// reason with them so the job's cache step can say why nothing was written.
+    pub async fn outbox_skip(&self, project_id: Uuid, reason: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE cache_outbox SET state = 'skipped', done_at = $2, last_error_kind = 'disabled', last_error = $3 \
+                   WHERE project_id = $1 AND state = 'pending'";
+        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(self.clock.now()).bind(reason).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -233,9 +235,10 @@ impl Store {
                    COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), \
                    COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0), \
                    COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
-                   COALESCE(SUM(CASE WHEN last_error_kind IS NOT NULL THEN 1 ELSE 0 END), 0) \
+                   COALESCE(SUM(CASE WHEN last_error_kind IS NOT NULL THEN 1 ELSE 0 END), 0), \
+                   COALESCE(SUM(CASE WHEN state = 'skipped' THEN 1 ELSE 0 END), 0) \
                    FROM cache_outbox WHERE job_id = $1 AND state <> 'done'";
-        let (total, pending, failed, retrying, errored): (i64, i64, i64, i64, i64) =
+        let (total, pending, failed, retrying, errored, skipped): (i64, i64, i64, i64, i64, i64) =
             on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_one(p).await)?;
         if total == 0 {
             return Ok(None);
@@ -255,13 +258,15 @@ impl Store {
             "retrying"
         } else if pending > 0 {
             "pending"
+        } else if skipped > 0 {
+            "skipped"
         } else {
             "done"
         };
         Ok(Some(CacheStep {
             status: status.into(),
             operations: total as u64,
-            done: (total - pending - failed) as u64,
+            done: (total - pending - failed - skipped) as u64,
             last_error_kind,
             last_error,
         }))
