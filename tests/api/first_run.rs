@@ -163,3 +163,49 @@ fn logs_in_a_file_carry_no_colour_codes() {
     assert!(text.contains("edgepub listening"), "{text}");
     assert!(!text.contains('\u{1b}'), "ANSI codes in a file: {text:?}");
 }
+
+#[test]
+fn cli_revokes_a_shared_name_only_by_id_and_lists_no_secret() {
+    let dir = TempDir::new();
+    let chosen = "my-own-admin-token-0123456789";
+    let env = [("EDGEPUB_ADMIN_TOKEN", chosen)];
+    assert!(run(&dir, &env, &["migrate"]).status.success());
+    let mut server = Server::start(&dir, &env);
+    assert!(server.terminate().success());
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let out = run(
+            &dir,
+            &[],
+            &["token", "create", "--name", "ci", "--scope", "publish"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let err = stderr(&out);
+        let id = err
+            .split(['(', ')'])
+            .nth(1)
+            .expect("the id in parentheses")
+            .to_string();
+        ids.push(id);
+    }
+    let out = run(&dir, &[], &["token", "revoke", "ci"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        ids.iter().all(|id| err.contains(id.as_str())) && err.contains("by id"),
+        "{err}"
+    );
+    let list = String::from_utf8_lossy(&run(&dir, &[], &["token", "list"]).stdout).into_owned();
+    assert_eq!(
+        list.lines()
+            .filter(|l| l.contains(" ci ") && l.ends_with("active"))
+            .count(),
+        2,
+        "nothing was revoked: {list}"
+    );
+    // No part of the chosen secret, however short, shows.
+    assert!(!list.contains(&chosen[..6]), "{list}");
+
+    let out = run(&dir, &[], &["token", "revoke", &ids[0]]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -19,6 +19,7 @@ mod durability;
 mod edge_file;
 mod errors;
 mod fake_edge;
+mod first_answers;
 mod first_run;
 mod isolation;
 mod isolation_owned;
