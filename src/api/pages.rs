@@ -152,7 +152,8 @@ pub async fn replace(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page_ref(&state, &auth, &path).await?;
-    save(&state, page.id, if_match.0, body.take()?).await
+    let fields = body.take_valid(|b| b.validate(&state.config.layout_limits()))?;
+    save_fields(&state, page.id, if_match.0, fields).await
 }
 
 #[utoipa::path(patch, path = "/api/pages/{id}", tag = "pages",
@@ -190,6 +191,15 @@ pub async fn save(
     let fields = input
         .validate(&state.config.layout_limits())
         .map_err(ApiError::Validation)?;
+    save_fields(state, id, expected, fields).await
+}
+
+async fn save_fields(
+    state: &AppState,
+    id: uuid::Uuid,
+    expected: Option<i64>,
+    fields: crate::domain::page::PageFields,
+) -> Result<HttpResponse, ApiError> {
     let saved = state
         .store
         .update_page(id, expected, fields)

@@ -74,6 +74,13 @@ impl Store {
         Ok(row.map(TokenInfo::from))
     }
 
+    /// Replaces what rows written before fingerprints held in `prefix` (a token's first
+    /// characters) with the fingerprint, so no part of a secret stays at rest in clear.
+    pub async fn scrub_token_prefixes(&self) -> Result<u64, StoreError> {
+        let sql = "UPDATE api_tokens SET prefix = substr(token_hash, 1, 12) WHERE prefix <> substr(token_hash, 1, 12)";
+        Ok(on_pool!(self, p => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()))?)
+    }
+
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let sql = format!("SELECT {COLS} FROM api_tokens ORDER BY created_at, id");
         let rows = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).fetch_all(p).await)?;

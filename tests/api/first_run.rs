@@ -108,6 +108,18 @@ async fn unreachable_postgres_is_named_with_its_kind() {
         "{err}"
     );
 
+    // A port that accepts connections but never answers: a timeout, not a ten-second pool
+    // wait with no address.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/edgepub");
+    let err = fails_fast(&dir, &[("DATABASE_URL", &url)]);
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")) && err.contains("(timeout)"),
+        "{err}"
+    );
+    drop(silent);
+
     // A server that answers, without the database: say how to create it.
     let admin = crate::helpers::pg_admin_url();
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
@@ -208,4 +220,23 @@ fn cli_revokes_a_shared_name_only_by_id_and_lists_no_secret() {
 
     let out = run(&dir, &[], &["token", "revoke", &ids[0]]);
     assert!(out.status.success(), "{}", stderr(&out));
+
+    // Rows written before kept a token's first characters; a start replaces them.
+    let db = dir.0.join("data/edgepub.db");
+    let sql = |q: &str| {
+        let out = std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg(q)
+            .output()
+            .expect("sqlite3");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    sql(&format!(
+        "UPDATE api_tokens SET prefix = '{}'",
+        &chosen[..10]
+    ));
+    let mut server = Server::start(&dir, &env);
+    assert!(server.terminate().success());
+    let stored = sql("SELECT prefix FROM api_tokens");
+    assert!(!stored.contains(&chosen[..6]), "{stored}");
 }
