@@ -10,6 +10,7 @@
 #   - Redis standalone on 16379
 #   - Redis master on 16380 + redis-sentinel on 26380 (master name `edgepub-master`, quorum 1)
 #   - Redis Cluster of three masters on 17001, 17002, 17003
+#   - a Python virtualenv with schemathesis and openapi-spec-validator
 #   - node_modules with the `tursodb` binary (npm `turso`), `@upstash/redis` and the Standard
 #     Webhooks reference library (`standardwebhooks`)
 #
@@ -373,9 +374,11 @@ setup_node() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Python tooling: schemathesis (the schema-driven API fuzzer), in a virtualenv of its own
+# Python tooling, in a virtualenv of its own: schemathesis (the schema-driven API fuzzer) and
+# openapi-spec-validator (is the document valid OpenAPI)
 # ---------------------------------------------------------------------------------------------
 SCHEMATHESIS_VERSION=4.32.5
+SPEC_VALIDATOR_VERSION=0.9.0
 setup_python() {
     local venv="$RUN_DIR/venv"
     if [[ -x $venv/bin/st ]] && "$venv/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
@@ -387,7 +390,15 @@ setup_python() {
         "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2 ||
             die "pip install schemathesis failed"
     fi
+    if [[ "$("$venv/bin/pip" show openapi-spec-validator 2>/dev/null | sed -n 's/^Version: //p')" == "$SPEC_VALIDATOR_VERSION" ]]; then
+        log "openapi-spec-validator $SPEC_VALIDATOR_VERSION already in $venv"
+    else
+        log "installing openapi-spec-validator $SPEC_VALIDATOR_VERSION into $venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            "openapi-spec-validator==$SPEC_VALIDATOR_VERSION" >&2 || die "pip install openapi-spec-validator failed"
+    fi
     SCHEMATHESIS="$venv/bin/st"
+    SPEC_VALIDATOR="$venv/bin/openapi-spec-validator"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -421,7 +432,8 @@ write_env \
     EDGEPUB_TEST_CLUSTER_NODES "$cluster_nodes" \
     EDGEPUB_TEST_TURSODB "$TURSODB" \
     EDGEPUB_TEST_NODE_MODULES "$NODE_MODULES" \
-    EDGEPUB_TEST_SCHEMATHESIS "$SCHEMATHESIS" >"$env_tmp"
+    EDGEPUB_TEST_SCHEMATHESIS "$SCHEMATHESIS" \
+    EDGEPUB_TEST_SPEC_VALIDATOR "$SPEC_VALIDATOR" >"$env_tmp"
 chmod 0644 "$env_tmp"
 mv -f "$env_tmp" "$ENV_FILE"
 

@@ -4,8 +4,9 @@
 #   bash scripts/test.sh [extra args for the test runner]
 #
 # 1. starts/reuses the test services (scripts/services.sh) and exports EDGEPUB_TEST_*
-# 2. cargo fmt --check, cargo clippy -D warnings, then the tests (cargo nextest if installed,
-#    else cargo test). Every step runs even if an earlier one failed; the exit status is
+# 2. cargo fmt --check, cargo clippy -D warnings, the API fuzzer (scripts/fuzz.sh), the
+#    OpenAPI validator and the TypeScript client's build and flow (scripts/client.sh), then the
+#    tests (cargo nextest if installed, else cargo test). Every step runs even if an earlier one failed; the exit status is
 #    non-zero if any step failed.
 set -euo pipefail
 
@@ -58,6 +59,7 @@ fi
 run_step "fmt" cargo fmt --all -- --check
 run_step "clippy" cargo clippy --all-targets -- -D warnings
 run_step "fuzz (schemathesis)" bash scripts/fuzz.sh
+run_step "client (OpenAPI validity, TypeScript client, builder flow)" bash scripts/client.sh
 if [[ $TEST_RUNNER == nextest ]]; then
     run_step "tests (nextest)" cargo nextest run --no-fail-fast "$@"
 else

@@ -13,6 +13,7 @@ pub mod compile;
 pub mod config;
 pub mod domain;
 pub mod net;
+pub mod pagebytes;
 pub mod preflight;
 pub mod preview;
 pub mod proxy;

@@ -138,7 +138,7 @@ fn request_caches(
     };
     let clients = web::Data::new(crate::cache::pool::ClientPool::new(policy, timeout));
     let limiter = crate::ratelimit::RateLimiter::new(
-        config.rate_limits(),
+        crate::ratelimit::Limits::from(config),
         clients.clone().into_inner(),
         timeout,
     );

@@ -104,3 +104,26 @@ pub async fn project(
     need.check(auth, p.id)?;
     Ok(p)
 }
+
+/// 409 when `settings` would put this project's page keys where another project with the
+/// same tenant keeps its own ([`cache::shared`]).
+pub async fn ensure_own_keys(
+    state: &super::AppState,
+    project: uuid::Uuid,
+    tenant: &str,
+    settings: &crate::domain::settings::CacheSettings,
+    path: &'static str,
+) -> Result<(), ApiError> {
+    if !crate::cache::shared::shares_keys(&state.store, project, tenant, settings).await? {
+        return Ok(());
+    }
+    Err(ApiError::Conflict {
+        code: "cache_shared",
+        message: format!(
+            "another project keeps its page keys in this Redis database with the same tenant \
+             (`{tenant}`): their pages would overwrite each other. Give this project its own \
+             tenant_slug, or use another database (e.g. redis://host:6379/1)"
+        ),
+        path,
+    })
+}

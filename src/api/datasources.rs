@@ -31,7 +31,8 @@ async fn authorized_ds(state: &AppState, auth: &Auth, id: &str) -> Result<Dataso
     .await
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/datasources", tag = "datasources",
+#[utoipa::path(get, operation_id = "listDatasources", summary = "A project's datasources",
+    path = "/api/projects/{project}/datasources", tag = "datasources",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Vec<DatasourceView>), (status = 404, body = ErrorBody)))]
 pub async fn list(
@@ -44,7 +45,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(list.iter().map(DatasourceView::from).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/datasources", tag = "datasources", request_body = DatasourceInput,
+#[utoipa::path(post, operation_id = "createDatasource", summary = "Create a datasource",
+    path = "/api/projects/{project}/datasources", tag = "datasources", request_body = DatasourceInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = DatasourceView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -74,7 +76,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
-#[utoipa::path(get, path = "/api/datasources/{id}", tag = "datasources", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(get, operation_id = "getDatasource", summary = "Read a datasource",
+    path = "/api/datasources/{id}", tag = "datasources", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = DatasourceView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -85,7 +88,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(DatasourceView::from(&d)))
 }
 
-#[utoipa::path(put, path = "/api/datasources/{id}", tag = "datasources", request_body = DatasourceInput, params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(put, operation_id = "updateDatasource", summary = "Replace a datasource",
+    path = "/api/datasources/{id}", tag = "datasources", request_body = DatasourceInput, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = DatasourceView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
@@ -118,7 +122,8 @@ pub async fn replace(
     Ok(HttpResponse::Ok().json(after))
 }
 
-#[utoipa::path(delete, path = "/api/datasources/{id}", tag = "datasources", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(delete, operation_id = "deleteDatasource", summary = "Delete a datasource",
+    path = "/api/datasources/{id}", tag = "datasources", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,

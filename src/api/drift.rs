@@ -14,7 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/projects/{project}/drift/repair").post(repair));
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/drift", tag = "publish",
+#[utoipa::path(get, operation_id = "getProjectDrift", summary = "Compare the project's targets and cache with its last release",
+    path = "/api/projects/{project}/drift", tag = "publish",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = DriftReport), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn drift(
@@ -28,7 +29,7 @@ pub async fn drift(
 
 /// Rewrites, as a job, what drifted: pages and settings on every enabled target (versions
 /// unchanged) and cache keys.
-#[utoipa::path(post, path = "/api/projects/{project}/drift/repair", tag = "publish",
+#[utoipa::path(post, operation_id = "repairProjectDrift", path = "/api/projects/{project}/drift/repair", tag = "publish",
     params(("project" = String, Path, description = "Project UUID or slug"), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "`no_release`: nothing was published yet")))]

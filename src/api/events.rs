@@ -75,8 +75,9 @@ async fn next(mut f: Follow) -> Option<(Result<web::Bytes, actix_web::Error>, Fo
     }
 }
 
-#[utoipa::path(get, path = "/api/publish-jobs/{id}/events", tag = "publish", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "`text/event-stream`: `progress` events with the job, one `done` when it ends, then `cache` events until its release's cache step has finished", content_type = "text/event-stream"),
+#[utoipa::path(get, operation_id = "getPublishJobEvents", summary = "A publish job's progress as Server-Sent Events",
+    path = "/api/publish-jobs/{id}/events", tag = "publish", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "`text/event-stream`: `progress` events with the job, one `done` when it ends, then `cache` events until its release's cache step has finished; each event's `data` is the job as `GET /api/publish-jobs/{id}` answers it", content_type = "text/event-stream", body = String),
         (status = 404, body = super::error::ErrorBody)))]
 pub async fn job_events(
     state: web::Data<AppState>,

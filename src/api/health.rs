@@ -11,15 +11,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").get(metrics));
 }
 
+/// What the probes answer (the handlers write it with `json!`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Probe {
+    /// `ok`, `unavailable` or `timeout`.
+    status: String,
+    /// `sqlite` or `postgres` (readiness only).
+    database: Option<String>,
+    warnings: Option<Vec<String>>,
+}
+
 /// The process is up and serving.
-#[utoipa::path(get, path = "/healthz", tag = "ops", security(()), responses((status = 200, description = "Up")))]
+#[utoipa::path(get, operation_id = "getHealth", path = "/healthz", tag = "ops", security(()), responses((status = 200, description = "Up", body = Probe)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// The database answers.
-#[utoipa::path(get, path = "/readyz", tag = "ops", security(()),
-    responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable")))]
+#[utoipa::path(get, operation_id = "getReadiness", path = "/readyz", tag = "ops", security(()),
+    responses((status = 200, description = "Ready", body = Probe), (status = 503, description = "Database unreachable", body = Probe)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.store.backend();
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
@@ -57,7 +68,7 @@ pub async fn local_targets_warning(state: &AppState) -> Option<String> {
 
 /// Prometheus text format: requests by route template and status, latency, pool gauges, the
 /// cache outbox's depth and the age of its oldest pending operation.
-#[utoipa::path(get, path = "/metrics", tag = "ops", security(()), responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+#[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "ops", security(()), responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let stats = state.store.pool_stats();
     let outbox = match state.store.outbox_stats().await {

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod openapi;
 pub mod openapi_bodies;
 pub mod openapi_links;
+pub mod openapi_responses;
 pub mod openapi_rules;
 pub mod pages;
 pub mod previews;

@@ -3,6 +3,7 @@
 
 use super::limits::RateLimitDocs;
 use super::openapi_links::Links;
+use super::openapi_responses::ResponseShapes;
 use super::openapi_rules::RequestRules;
 use super::{
     audit, datasources, drift, error, events, health, pages, previews, projects, publish, releases,
@@ -37,7 +38,7 @@ use utoipa_swagger_ui::SwaggerUi;
         audit::list,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
-    modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs, &Links, &RequestRules),
+    modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs, &Links, &RequestRules, &ResponseShapes),
     security(("bearer" = [])),
     tags(
         (name = "projects", description = "Sites and the settings an edge renders them with"),

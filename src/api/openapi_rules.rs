@@ -114,7 +114,7 @@ fn free_object(nullable: bool) -> Value {
     })
 }
 
-fn layout() -> Value {
+pub(super) fn layout() -> Value {
     let mut component = free_object(false);
     component["description"] =
         json!("A component: `id`, `type`, `props`, `stylesData`, `children`, …");
@@ -127,7 +127,7 @@ fn layout() -> Value {
     l
 }
 
-fn seo() -> Value {
+pub(super) fn seo() -> Value {
     let text = json!({"type": ["string", "null"], "pattern": NO_NUL});
     let mut s = free_object(true);
     s["properties"] = json!({

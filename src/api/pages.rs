@@ -71,7 +71,8 @@ pub struct PageListQuery {
     pub offset: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/pages", tag = "pages",
+#[utoipa::path(get, operation_id = "listPages", summary = "A project's pages",
+    path = "/api/projects/{project}/pages", tag = "pages",
     params(("project" = String, Path, description = "Project UUID or slug"), PageListQuery),
     responses((status = 200, body = Paginated<Page>), (status = 404, body = ErrorBody)))]
 pub async fn list(
@@ -95,7 +96,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/pages", tag = "pages", request_body = PageInput,
+#[utoipa::path(post, operation_id = "createPage", summary = "Create a page",
+    path = "/api/projects/{project}/pages", tag = "pages", request_body = PageInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = Page, headers(("ETag" = String))), (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -129,7 +131,8 @@ pub async fn create(
     Ok(res)
 }
 
-#[utoipa::path(get, path = "/api/pages/{id}", tag = "pages", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(get, operation_id = "getPage", summary = "Read a page draft (with its ETag)",
+    path = "/api/pages/{id}", tag = "pages", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -140,7 +143,8 @@ pub async fn get(
     Ok(page_response(actix_web::http::StatusCode::OK, &page))
 }
 
-#[utoipa::path(put, path = "/api/pages/{id}", tag = "pages", request_body = PageInput,
+#[utoipa::path(put, operation_id = "updatePage", summary = "Save a page draft (autosave; `If-Match` guards against stale saves)",
+    path = "/api/pages/{id}", tag = "pages", request_body = PageInput,
     params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from the last read")),
     responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -156,7 +160,8 @@ pub async fn replace(
     save_fields(&state, page.id, if_match.0, fields).await
 }
 
-#[utoipa::path(patch, path = "/api/pages/{id}", tag = "pages",
+#[utoipa::path(patch, operation_id = "patchPage", summary = "Merge-patch a page draft",
+    path = "/api/pages/{id}", tag = "pages",
     request_body(content = Object, description = "JSON merge patch (RFC 7396) of the page's fields"),
     params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from the last read")),
     responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody),
@@ -212,7 +217,8 @@ async fn save_fields(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/pages/{id}", tag = "pages",
+#[utoipa::path(delete, operation_id = "deletePage", summary = "Soft-delete a page",
+    path = "/api/pages/{id}", tag = "pages",
     params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204, description = "Soft-deleted; restore with POST /api/pages/{id}/restore"),
         (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
@@ -241,7 +247,8 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(post, path = "/api/pages/{id}/restore", tag = "pages", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(post, operation_id = "restorePage", summary = "Undo a soft delete",
+    path = "/api/pages/{id}/restore", tag = "pages", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Page), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Its slug or the homepage role was taken meanwhile")))]
 pub async fn restore(

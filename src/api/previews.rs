@@ -93,7 +93,7 @@ async fn live_page(state: &AppState, auth: &Auth, id: &str) -> Result<Page, ApiE
 /// Compiles the page's current draft (as a publish would, nothing published) and stores it
 /// for `ttl_secs`: in the project's Redis when it has a cache (falling back to the database
 /// when that Redis is down), otherwise in the database. Compile errors → 422 listing them.
-#[utoipa::path(post, path = "/api/pages/{id}/preview", tag = "previews",
+#[utoipa::path(post, operation_id = "createPagePreview", path = "/api/pages/{id}/preview", tag = "previews",
     params(("id" = Uuid, Path)), request_body(content = Option<PreviewBody>),
     responses((status = 201, body = CreatedPreview, description = "The link; its token is shown once"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "Bad `ttl_secs`, or the draft has compile errors")))]
@@ -168,7 +168,7 @@ pub async fn create(
 
 /// The compiled page (contract JSON, `version` = the draft's version, `publishedAt` = when
 /// the link was made). Unknown, expired and revoked tokens get the same 404.
-#[utoipa::path(get, path = "/preview/{token}", tag = "previews", security(()),
+#[utoipa::path(get, operation_id = "getPreviewPage", path = "/preview/{token}", tag = "previews", security(()),
     params(("token" = String, Path, description = "The `pv_…` token of a preview link")),
     responses((status = 200, description = "The compiled page", body = Object),
         (status = 404, body = ErrorBody), (status = 502, body = ErrorBody, description = "The project's Redis holding the page cannot be reached")))]
@@ -197,7 +197,7 @@ pub struct PreviewListQuery {
 }
 
 /// Live links (not expired, not revoked), newest first. Never their tokens.
-#[utoipa::path(get, path = "/api/projects/{project}/previews", tag = "previews",
+#[utoipa::path(get, operation_id = "listProjectPreviews", path = "/api/projects/{project}/previews", tag = "previews",
     params(("project" = String, Path, description = "Project UUID or slug"), PreviewListQuery),
     responses((status = 200, body = Paginated<PreviewView>), (status = 404, body = ErrorBody)))]
 pub async fn list_for_project(
@@ -218,7 +218,7 @@ pub async fn list_for_project(
 }
 
 /// A page's live links, newest first.
-#[utoipa::path(get, path = "/api/pages/{id}/previews", tag = "previews",
+#[utoipa::path(get, operation_id = "listPagePreviews", path = "/api/pages/{id}/previews", tag = "previews",
     params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = Paginated<PreviewView>), (status = 404, body = ErrorBody)))]
 pub async fn list_for_page(
@@ -240,7 +240,7 @@ pub async fn list_for_page(
 }
 
 /// Ends a link at once (also its copy in Redis).
-#[utoipa::path(delete, path = "/api/previews/{id}", tag = "previews", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, operation_id = "deletePreview", path = "/api/previews/{id}", tag = "previews", params(("id" = Uuid, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     state: web::Data<AppState>,

@@ -26,7 +26,8 @@ pub async fn authorized(state: &AppState, auth: &Auth, project: &str) -> Result<
     super::access::project(state, auth, super::access::Need::Admin, project).await
 }
 
-#[utoipa::path(get, path = "/api/projects", tag = "projects", params(PageQuery),
+#[utoipa::path(get, operation_id = "listProjects", summary = "List projects",
+    path = "/api/projects", tag = "projects", params(PageQuery),
     responses((status = 200, body = Paginated<Project>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -39,7 +40,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 
-#[utoipa::path(post, path = "/api/projects", tag = "projects", request_body = ProjectInput,
+#[utoipa::path(post, operation_id = "createProject", summary = "Create a project",
+    path = "/api/projects", tag = "projects", request_body = ProjectInput,
     responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -67,7 +69,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(project))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}", tag = "projects",
+#[utoipa::path(get, operation_id = "getProject", summary = "Read a project",
+    path = "/api/projects/{project}", tag = "projects",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -79,7 +82,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(project))
 }
 
-#[utoipa::path(put, path = "/api/projects/{project}", tag = "projects", request_body = ProjectInput,
+#[utoipa::path(put, operation_id = "updateProject", summary = "Replace a project",
+    path = "/api/projects/{project}", tag = "projects", request_body = ProjectInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
@@ -93,7 +97,8 @@ pub async fn replace(
     save(&state, &req, &auth, current, body.take()?).await
 }
 
-#[utoipa::path(patch, path = "/api/projects/{project}", tag = "projects",
+#[utoipa::path(patch, operation_id = "patchProject", summary = "Merge-patch a project",
+    path = "/api/projects/{project}", tag = "projects",
     request_body(content = Object, description = "JSON merge patch (RFC 7396) of the project's fields"),
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -124,7 +129,7 @@ async fn save(
     let fields = input.validate(true).map_err(ApiError::Validation)?;
     if fields.tenant_slug != current.tenant_slug {
         let cache = state.store.cache_settings(current.id).await?;
-        super::settings::ensure_own_keys(
+        super::access::ensure_own_keys(
             state,
             current.id,
             &fields.tenant_slug,
@@ -151,7 +156,8 @@ async fn save(
     Ok(HttpResponse::Ok().json(project))
 }
 
-#[utoipa::path(delete, path = "/api/projects/{project}", tag = "projects",
+#[utoipa::path(delete, operation_id = "deleteProject", summary = "Delete a project with its pages",
+    path = "/api/projects/{project}", tag = "projects",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 204, description = "Deleted with its pages and history"), (status = 404, body = ErrorBody)))]
 pub async fn delete(

@@ -137,7 +137,8 @@ pub fn accepted(job: Job) -> HttpResponse {
         })
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/publish", tag = "publish",
+#[utoipa::path(post, operation_id = "publishProject", summary = "Publish a project (a job; follow it at `events_url`)",
+    path = "/api/projects/{project}/publish", tag = "publish",
     request_body(content = Option<PublishBody>, description = "Empty: publish every live page"),
     params(("project" = String, Path, description = "Project UUID or slug"), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -167,7 +168,8 @@ pub async fn publish_project(
     Ok(quota.apply(res))
 }
 
-#[utoipa::path(post, path = "/api/pages/{id}/publish", tag = "publish",
+#[utoipa::path(post, operation_id = "publishPage", summary = "Publish one page",
+    path = "/api/pages/{id}/publish", tag = "publish",
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
 pub async fn publish_page(
@@ -193,7 +195,8 @@ pub async fn publish_page(
     Ok(quota.apply(res))
 }
 
-#[utoipa::path(post, path = "/api/pages/{id}/unpublish", tag = "publish",
+#[utoipa::path(post, operation_id = "unpublishPage", summary = "Unpublish one page",
+    path = "/api/pages/{id}/unpublish", tag = "publish",
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
 pub async fn unpublish_page(
@@ -231,7 +234,8 @@ async fn page_for_publish(
     Ok((page.project_id, page.id))
 }
 
-#[utoipa::path(get, path = "/api/publish-jobs/{id}", tag = "publish", params(("id" = Uuid, Path)),
+#[utoipa::path(get, operation_id = "getPublishJob", summary = "A publish job's state, progress and results",
+    path = "/api/publish-jobs/{id}", tag = "publish", params(("id" = Uuid, Path)),
     responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
 pub async fn get_job(
     state: web::Data<AppState>,
@@ -249,7 +253,8 @@ pub async fn authorized_job(state: &AppState, auth: &Auth, id: &str) -> Result<J
     .await
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/publish-jobs", tag = "publish",
+#[utoipa::path(get, operation_id = "listPublishJobs", summary = "A project's publish jobs",
+    path = "/api/projects/{project}/publish-jobs", tag = "publish",
     params(("project" = String, Path, description = "Project UUID or slug"), PageQuery),
     responses((status = 200, body = Paginated<Job>, description = "Newest first"), (status = 404, body = ErrorBody)))]
 pub async fn list_jobs(
@@ -275,7 +280,7 @@ pub struct CompileQuery {
 }
 
 /// A dry run: compiles the live drafts and reports, writing nothing.
-#[utoipa::path(post, path = "/api/projects/{project}/compile", tag = "publish",
+#[utoipa::path(post, operation_id = "compileProject", path = "/api/projects/{project}/compile", tag = "publish",
     params(("project" = String, Path, description = "Project UUID or slug"), CompileQuery),
     responses((status = 200, body = CompileReport), (status = 404, body = ErrorBody)))]
 pub async fn compile(

@@ -14,7 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/releases/{id}/rollback").post(rollback));
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/releases", tag = "publish",
+#[utoipa::path(get, operation_id = "listReleases", summary = "A project's releases",
+    path = "/api/projects/{project}/releases", tag = "publish",
     params(("project" = String, Path, description = "Project UUID or slug"), PageQuery),
     responses((status = 200, body = Paginated<Release>, description = "Newest first"), (status = 404, body = ErrorBody)))]
 pub async fn list(
@@ -36,7 +37,8 @@ async fn authorized_release(state: &AppState, auth: &Auth, id: &str) -> Result<R
     .await
 }
 
-#[utoipa::path(get, path = "/api/releases/{id}", tag = "publish", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(get, operation_id = "getRelease", summary = "Read a release",
+    path = "/api/releases/{id}", tag = "publish", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Release, description = "With its pages: versions and content hashes"), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -47,7 +49,7 @@ pub async fn get(
 }
 
 /// Republishes the release's compiled pages as a new release.
-#[utoipa::path(post, path = "/api/releases/{id}/rollback", tag = "publish",
+#[utoipa::path(post, operation_id = "rollbackRelease", path = "/api/releases/{id}/rollback", tag = "publish",
     params(("id" = uuid::Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted), (status = 404, body = ErrorBody)))]
 pub async fn rollback(

@@ -50,9 +50,7 @@ async fn retry_request(state: &AppState, job: &Job) -> Result<JobRequest, ApiErr
                 ));
             }
             let release = state.store.get_release(release_id).await?;
-            let results: Vec<TargetResult> =
-                serde_json::from_value(release.targets).unwrap_or_default();
-            let targets = failed_targets(&results);
+            let targets = failed_targets(&release.targets);
             if targets.is_empty() {
                 return Err(conflict(
                     "nothing_to_retry",
@@ -79,7 +77,8 @@ async fn retry_request(state: &AppState, job: &Job) -> Result<JobRequest, ApiErr
     }
 }
 
-#[utoipa::path(post, path = "/api/publish-jobs/{id}/retry", tag = "publish",
+#[utoipa::path(post, operation_id = "retryPublishJob", summary = "Re-run only what a failed or partial job failed",
+    path = "/api/publish-jobs/{id}/retry", tag = "publish",
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Accepted, description = "A new job that re-runs only the failed targets"),
         (status = 404, body = ErrorBody),

@@ -58,7 +58,8 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/schedules", tag = "schedules", request_body = ScheduleBody,
+#[utoipa::path(post, operation_id = "createSchedule", summary = "Schedule a publish or unpublish",
+    path = "/api/projects/{project}/schedules", tag = "schedules", request_body = ScheduleBody,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = Schedule), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -121,7 +122,8 @@ pub async fn create(
         .json(s))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/schedules", tag = "schedules",
+#[utoipa::path(get, operation_id = "listSchedules", summary = "A project's schedules",
+    path = "/api/projects/{project}/schedules", tag = "schedules",
     params(("project" = String, Path, description = "Project UUID or slug"), ListQuery),
     responses((status = 200, body = Paginated<Schedule>, description = "By time, earliest first"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
@@ -152,7 +154,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/schedules/{id}", tag = "schedules",
+#[utoipa::path(get, operation_id = "getSchedule", summary = "Read a schedule",
+    path = "/api/projects/{project}/schedules/{id}", tag = "schedules",
     params(("project" = String, Path, description = "Project UUID or slug"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Schedule), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -172,7 +175,7 @@ pub async fn get(
 
 /// Cancels a pending schedule (`DELETE` or `POST …/cancel`); one that already ran or failed
 /// is a 409.
-#[utoipa::path(delete, path = "/api/projects/{project}/schedules/{id}", tag = "schedules",
+#[utoipa::path(delete, operation_id = "deleteSchedule", path = "/api/projects/{project}/schedules/{id}", tag = "schedules",
     params(("project" = String, Path, description = "Project UUID or slug"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Schedule, description = "Cancelled"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
@@ -218,7 +221,7 @@ pub async fn cancel(
 }
 
 /// The same as `DELETE`, for clients that cannot send one.
-#[utoipa::path(post, path = "/api/projects/{project}/schedules/{id}/cancel", tag = "schedules",
+#[utoipa::path(post, operation_id = "cancelSchedule", path = "/api/projects/{project}/schedules/{id}/cancel", tag = "schedules",
     params(("project" = String, Path, description = "Project UUID or slug"), ("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Schedule, description = "Cancelled"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel_post(

@@ -25,7 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/projects/{project}/cache/flush").post(flush));
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/settings/cache", tag = "settings",
+#[utoipa::path(get, operation_id = "getCacheSettings", summary = "A project's cache settings (secrets masked)",
+    path = "/api/projects/{project}/settings/cache", tag = "settings",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = CacheSettingsView, description = "Secrets only as `{set, last4}`"), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -36,41 +37,6 @@ pub async fn get(
     let project = authorized(&state, &auth, &path).await?;
     let settings = state.store.cache_settings(project.id).await?;
     Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
-}
-
-/// 409 when `settings` would put this project's page keys where another project with the
-/// same tenant keeps its own (same Redis database after normalising): each would overwrite
-/// the other's pages, and one's flush would remove the other's keys.
-pub async fn ensure_own_keys(
-    state: &AppState,
-    project: uuid::Uuid,
-    tenant: &str,
-    settings: &crate::domain::settings::CacheSettings,
-    path: &'static str,
-) -> Result<(), ApiError> {
-    let mine = settings.keyspaces();
-    if mine.is_empty() {
-        return Ok(());
-    }
-    let others = state.store.other_cache_addresses(project).await?;
-    let shared = others.iter().any(|(t, kind, url, master)| {
-        t == tenant
-            && crate::domain::redis_url::keyspaces(kind.is_rest(), url, master.as_deref())
-                .iter()
-                .any(|k| mine.contains(k))
-    });
-    if shared {
-        return Err(ApiError::Conflict {
-            code: "cache_shared",
-            message: format!(
-                "another project keeps its page keys in this Redis database with the same tenant \
-                 (`{tenant}`): their pages would overwrite each other. Give this project its own \
-                 tenant_slug, or use another database (e.g. redis://host:6379/1)"
-            ),
-            path,
-        });
-    }
-    Ok(())
 }
 
 /// The saved settings, and whether the cache they name answered just after the save.
@@ -91,7 +57,8 @@ pub struct ConnectionCheck {
     pub message: Option<String>,
 }
 
-#[utoipa::path(put, path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
+#[utoipa::path(put, operation_id = "updateCacheSettings", summary = "Replace a project's cache settings",
+    path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = SavedCacheSettings, description = "Saved; `connection` says whether the cache answered"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Another project with the same tenant uses this Redis database (`cache_shared`)"),
@@ -109,7 +76,7 @@ pub async fn put(
         .take()?
         .resolve(&stored)
         .map_err(ApiError::Validation)?;
-    ensure_own_keys(
+    super::access::ensure_own_keys(
         &state,
         project.id,
         &project.tenant_slug,
@@ -160,7 +127,7 @@ pub async fn put(
 
 /// Tests the form's unsaved values (a secret left out is taken from the saved settings), or
 /// the saved settings when the body is empty. Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/projects/{project}/settings/cache/test", tag = "settings",
+#[utoipa::path(post, operation_id = "testCacheSettings", path = "/api/projects/{project}/settings/cache/test", tag = "settings",
     request_body(content = Option<CacheSettingsInput>, description = "Unsaved form values; empty to test the saved settings"),
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -192,7 +159,7 @@ pub struct FlushResult {
 
 /// Deletes the keys of the project's published pages, its homepage and its tenant's SEO keys
 /// (UNLINK by name, never a pattern: nothing else on a shared Redis is touched).
-#[utoipa::path(post, path = "/api/projects/{project}/cache/flush", tag = "settings",
+#[utoipa::path(post, operation_id = "flushProjectCache", path = "/api/projects/{project}/cache/flush", tag = "settings",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = FlushResult), (status = 409, body = ErrorBody, description = "No cache configured"),
         (status = 502, body = ErrorBody, description = "The cache could not be reached")))]

@@ -28,7 +28,8 @@ pub struct EdgeRedisSettings {
     pub cache_ttl_count: i64,
 }
 
-#[utoipa::path(get, path = "/api/sync/settings/redis/", tag = "edge",
+#[utoipa::path(get, operation_id = "getEdgeCacheSettings", summary = "An edge's cache settings, with the real token (edge scope)",
+    path = "/api/sync/settings/redis/", tag = "edge",
     responses((status = 200, body = EdgeRedisSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn redis_settings(
     state: web::Data<AppState>,

@@ -81,7 +81,8 @@ fn fields(
     Ok(f)
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/targets", tag = "targets",
+#[utoipa::path(get, operation_id = "listTargets", summary = "A project's publish targets",
+    path = "/api/projects/{project}/targets", tag = "targets",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Vec<TargetView>), (status = 404, body = ErrorBody)))]
 pub async fn list(
@@ -94,7 +95,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(targets.iter().map(TargetView::from).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetInput,
+#[utoipa::path(post, operation_id = "createTarget", summary = "Create a publish target",
+    path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = TargetView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -124,7 +126,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
-#[utoipa::path(get, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(get, operation_id = "getTarget", summary = "Read a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -135,7 +138,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(TargetView::from(&t)))
 }
 
-#[utoipa::path(put, path = "/api/targets/{id}", tag = "targets", request_body = TargetInput, params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(put, operation_id = "updateTarget", summary = "Replace a publish target",
+    path = "/api/targets/{id}", tag = "targets", request_body = TargetInput, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
@@ -148,7 +152,8 @@ pub async fn replace(
     save(&state, &req, &auth, &t, body.take()?).await
 }
 
-#[utoipa::path(patch, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(patch, operation_id = "patchTarget", summary = "Merge-patch a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     request_body(content = Object, description = "JSON merge patch; `token: null` clears the token"),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
@@ -199,7 +204,8 @@ async fn save(
     Ok(HttpResponse::Ok().json(after))
 }
 
-#[utoipa::path(delete, path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(delete, operation_id = "deleteTarget", summary = "Delete a publish target",
+    path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -236,7 +242,7 @@ async fn run_test(state: &AppState, f: &TargetFields, site_dir: Option<&str>) ->
 }
 
 /// Tests unsaved target values. Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/targets/test", tag = "targets", request_body = TargetInput,
+#[utoipa::path(post, operation_id = "testTargetValues", path = "/api/targets/test", tag = "targets", request_body = TargetInput,
     responses((status = 200, body = TestReport), (status = 422, body = ErrorBody)))]
 pub async fn test_unsaved(
     state: web::Data<AppState>,
@@ -253,7 +259,7 @@ pub async fn test_unsaved(
 }
 
 /// Tests a saved target. Always 200: the outcome is in the report.
-#[utoipa::path(post, path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(post, operation_id = "testTarget", path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody)))]
 pub async fn test_saved(
     state: web::Data<AppState>,

@@ -37,14 +37,16 @@ pub struct CreatedToken {
     pub info: TokenInfo,
 }
 
-#[utoipa::path(get, path = "/api/tokens", tag = "tokens",
+#[utoipa::path(get, operation_id = "listTokens", summary = "List API tokens (never their secrets)",
+    path = "/api/tokens", tag = "tokens",
     responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
     Ok(HttpResponse::Ok().json(state.store.list_tokens().await?))
 }
 
-#[utoipa::path(post, path = "/api/tokens", tag = "tokens", request_body = TokenRequest,
+#[utoipa::path(post, operation_id = "createToken", summary = "Create an API token (its secret is shown once)",
+    path = "/api/tokens", tag = "tokens", request_body = TokenRequest,
     responses((status = 201, body = CreatedToken), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -96,7 +98,8 @@ pub async fn create(
     }))
 }
 
-#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id, or a name only one token has")),
+#[utoipa::path(delete, operation_id = "deleteToken", summary = "Revoke an API token",
+    path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id, or a name only one token has")),
     responses((status = 200, body = TokenInfo, description = "Revoked"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Several tokens have that name (`details.ids`); nothing was revoked: revoke one by id")))]
 pub async fn revoke(

@@ -13,7 +13,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/pages/{id}/versions/{version}/restore").post(restore));
 }
 
-#[utoipa::path(get, path = "/api/pages/{id}/versions", tag = "pages", params(("id" = uuid::Uuid, Path), PageQuery),
+#[utoipa::path(get, operation_id = "listPageVersions", summary = "A page's saved versions",
+    path = "/api/pages/{id}/versions", tag = "pages", params(("id" = uuid::Uuid, Path), PageQuery),
     responses((status = 200, body = Paginated<PageVersionSummary>, description = "Newest first"), (status = 404, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -27,7 +28,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paginated::new(items, total, w)))
 }
 
-#[utoipa::path(get, path = "/api/pages/{id}/versions/{version}", tag = "pages",
+#[utoipa::path(get, operation_id = "getPageVersion", summary = "Read one saved version of a page",
+    path = "/api/pages/{id}/versions/{version}", tag = "pages",
     params(("id" = uuid::Uuid, Path), ("version" = i64, Path)),
     responses((status = 200, body = PageVersion), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -47,7 +49,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(version))
 }
 
-#[utoipa::path(post, path = "/api/pages/{id}/versions/{version}/restore", tag = "pages",
+#[utoipa::path(post, operation_id = "restorePageVersion", summary = "Restore a saved version (a new save)",
+    path = "/api/pages/{id}/versions/{version}/restore", tag = "pages",
     params(("id" = uuid::Uuid, Path), ("version" = i64, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = crate::domain::page::Page, description = "Saved as a new version"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]

@@ -65,7 +65,8 @@ fn checked(state: &AppState, input: EndpointInput) -> Result<EndpointInput, ApiE
     Ok(input)
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/webhook-endpoints", tag = "webhooks",
+#[utoipa::path(get, operation_id = "listWebhookEndpoints", summary = "A project's publish-event subscriber endpoints",
+    path = "/api/projects/{project}/webhook-endpoints", tag = "webhooks",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Vec<Endpoint>, description = "Never the secrets"), (status = 404, body = ErrorBody)))]
 pub async fn list(
@@ -79,7 +80,7 @@ pub async fn list(
 
 /// Subscribes a URL to publish events. The response shows the endpoint's signing secret
 /// once.
-#[utoipa::path(post, path = "/api/projects/{project}/webhook-endpoints", tag = "webhooks",
+#[utoipa::path(post, operation_id = "createWebhookEndpoint", path = "/api/projects/{project}/webhook-endpoints", tag = "webhooks",
     request_body = EndpointInput, params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = EndpointSaved), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -112,7 +113,8 @@ pub async fn create(
     }))
 }
 
-#[utoipa::path(get, path = "/api/webhook-endpoints/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(get, operation_id = "getWebhookEndpoint", summary = "Read a subscriber endpoint",
+    path = "/api/webhook-endpoints/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Endpoint), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -124,7 +126,7 @@ pub async fn get(
 
 /// Changes an endpoint (JSON merge patch). Enabling a disabled endpoint clears why it was
 /// disabled; a URL with another origin gets a new secret, returned once.
-#[utoipa::path(patch, path = "/api/webhook-endpoints/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(patch, operation_id = "patchWebhookEndpoint", path = "/api/webhook-endpoints/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
     request_body(content = Object, description = "JSON merge patch of the endpoint's fields"),
     responses((status = 200, body = EndpointSaved), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
@@ -156,7 +158,8 @@ pub async fn patch(
     Ok(HttpResponse::Ok().json(EndpointSaved { endpoint, secret }))
 }
 
-#[utoipa::path(delete, path = "/api/webhook-endpoints/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(delete, operation_id = "deleteWebhookEndpoint", summary = "Delete a subscriber endpoint",
+    path = "/api/webhook-endpoints/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted with its pending deliveries"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -180,7 +183,7 @@ pub async fn delete(
 
 /// The endpoint's deliveries, newest first, each with its attempts (status code, latency,
 /// error, next attempt).
-#[utoipa::path(get, path = "/api/webhook-endpoints/{id}/deliveries", tag = "webhooks",
+#[utoipa::path(get, operation_id = "listWebhookDeliveries", path = "/api/webhook-endpoints/{id}/deliveries", tag = "webhooks",
     params(("id" = uuid::Uuid, Path), PageQuery),
     responses((status = 200, body = Paginated<Delivery>), (status = 404, body = ErrorBody)))]
 pub async fn deliveries(
@@ -208,7 +211,7 @@ fn disabled(e: &Endpoint) -> Result<(), ApiError> {
 }
 
 /// Sends a message to its endpoint once more, as a new delivery with a fresh schedule.
-#[utoipa::path(post, path = "/api/webhook-deliveries/{id}/redeliver", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(post, operation_id = "redeliverWebhookDelivery", path = "/api/webhook-deliveries/{id}/redeliver", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
     responses((status = 202, body = Delivery), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn redeliver(
     state: web::Data<AppState>,
@@ -236,7 +239,7 @@ pub async fn redeliver(
 }
 
 /// Sends a `webhook.test` event to this endpoint only.
-#[utoipa::path(post, path = "/api/webhook-endpoints/{id}/test", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(post, operation_id = "testWebhookEndpoint", path = "/api/webhook-endpoints/{id}/test", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
     responses((status = 202, body = Delivery), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn send_test(
     state: web::Data<AppState>,

@@ -79,7 +79,8 @@ async fn new_secret(
     }))
 }
 
-#[utoipa::path(post, path = "/api/projects/{project}/webhook-secrets", tag = "webhooks",
+#[utoipa::path(post, operation_id = "createWebhookSecret", summary = "Create a publish-webhook secret (shown once)",
+    path = "/api/projects/{project}/webhook-secrets", tag = "webhooks",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = CreatedSecret, description = "The secret, shown once")))]
 pub async fn create_secret(
@@ -92,7 +93,8 @@ pub async fn create_secret(
     new_secret(&state, &req, &auth, "webhook_secret.create", project.id).await
 }
 
-#[utoipa::path(get, path = "/api/projects/{project}/webhook-secrets", tag = "webhooks",
+#[utoipa::path(get, operation_id = "listWebhookSecrets", summary = "A project's publish-webhook secrets (never the secrets)",
+    path = "/api/projects/{project}/webhook-secrets", tag = "webhooks",
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Vec<WebhookSecretView>, description = "Never the secrets")))]
 pub async fn list_secrets(
@@ -106,7 +108,7 @@ pub async fn list_secrets(
 
 /// Creates a new secret; the old one stays valid for the grace period, so a sender can
 /// switch over while both signatures are accepted.
-#[utoipa::path(post, path = "/api/webhook-secrets/{id}/rotate", tag = "webhooks",
+#[utoipa::path(post, operation_id = "rotateWebhookSecret", path = "/api/webhook-secrets/{id}/rotate", tag = "webhooks",
     params(("id" = Uuid, Path)), request_body(content = Option<RotateBody>),
     responses((status = 201, body = CreatedSecret, description = "The new secret, shown once")))]
 pub async fn rotate_secret(
@@ -148,7 +150,8 @@ pub async fn rotate_secret(
     new_secret(&state, &req, &auth, "webhook_secret.rotate", old.project_id).await
 }
 
-#[utoipa::path(delete, path = "/api/webhook-secrets/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, operation_id = "deleteWebhookSecret", summary = "Revoke a publish-webhook secret",
+    path = "/api/webhook-secrets/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
     responses((status = 204, description = "Revoked at once")))]
 pub async fn revoke_secret(
     state: web::Data<AppState>,
@@ -185,7 +188,7 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
 /// `webhook-signature` (`v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`, several
 /// space-separated during a rotation). The same `webhook-id` returns the same job. A bad
 /// signature, a stale timestamp and an unknown project all get the same 401.
-#[utoipa::path(post, path = "/api/hooks/publish/{project}", tag = "webhooks", security(()),
+#[utoipa::path(post, operation_id = "publishProjectByWebhook", path = "/api/hooks/publish/{project}", tag = "webhooks", security(()),
     params(("project" = String, Path, description = "Project UUID or slug"),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
     request_body(content = Option<PublishBody>, description = "Empty: publish every live page"),

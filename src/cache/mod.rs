@@ -4,13 +4,12 @@
 //! everything else (GET, SET EX, UNLINK, SCAN by prefix, EXPIRE, INCR, PING, flushing a
 //! project) is written once on top. Redis over TCP and Upstash REST differ only there.
 
-mod cluster;
 pub mod keys;
-pub(crate) mod members;
 pub mod outbox;
 pub mod plan;
 pub mod pool;
 mod redis;
+pub mod shared;
 mod upstash;
 pub mod values;
 pub mod writes;
@@ -78,28 +77,7 @@ pub trait Cache: Send + Sync {
     /// Every key matching `pattern`, iterating SCAN cursors (never KEYS). Cluster backends
     /// override this to scan every master.
     async fn scan(&self, pattern: &str) -> Result<Vec<String>, ConnError> {
-        let mut keys = Vec::new();
-        let mut cursor = "0".to_string();
-        loop {
-            let reply = self
-                .one(Cmd::new([
-                    "SCAN", &cursor, "MATCH", pattern, "COUNT", "500",
-                ]))
-                .await?;
-            let Reply::Array(parts) = reply else {
-                return Err(protocol("SCAN"));
-            };
-            match parts.as_slice() {
-                [Reply::Text(next), Reply::Array(batch)] => {
-                    keys.extend(batch.iter().filter_map(|k| k.as_text().map(String::from)));
-                    cursor = next.clone();
-                }
-                _ => return Err(protocol("SCAN")),
-            }
-            if cursor == "0" {
-                return Ok(keys);
-            }
-        }
+        scan_keys(self, pattern).await
     }
 
     /// Runs one command; a command error becomes a protocol error.
@@ -239,4 +217,35 @@ pub async fn flush(
 ) -> Result<i64, ConnError> {
     let client = connect(s, policy, timeout).await?;
     client.unlink(keys).await
+}
+
+/// Every key matching `pattern` on one server, iterating SCAN cursors (never KEYS): the
+/// default of [`Cache::scan`], and what a backend that overrides it for clusters runs for a
+/// single server.
+pub async fn scan_keys<C: Cache + ?Sized>(
+    cache: &C,
+    pattern: &str,
+) -> Result<Vec<String>, ConnError> {
+    let mut keys = Vec::new();
+    let mut cursor = "0".to_string();
+    loop {
+        let reply = cache
+            .one(Cmd::new([
+                "SCAN", &cursor, "MATCH", pattern, "COUNT", "500",
+            ]))
+            .await?;
+        let Reply::Array(parts) = reply else {
+            return Err(protocol("SCAN"));
+        };
+        match parts.as_slice() {
+            [Reply::Text(next), Reply::Array(batch)] => {
+                keys.extend(batch.iter().filter_map(|k| k.as_text().map(String::from)));
+                cursor = next.clone();
+            }
+            _ => return Err(protocol("SCAN")),
+        }
+        if cursor == "0" {
+            return Ok(keys);
+        }
+    }
 }

@@ -2,22 +2,6 @@
 //! stored JSON without parsing it into a tree: fields are sliced out as raw JSON and written
 //! back, so priming thousands of ~50 KB pages costs little more than copying them.
 
-use serde_json::value::RawValue;
-use std::borrow::Cow;
-use std::collections::BTreeMap;
-
-type Fields<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
-
-fn stamps(
-    version: i64,
-    published_at: &str,
-) -> Result<(Box<RawValue>, Box<RawValue>), serde_json::Error> {
-    Ok((
-        RawValue::from_string(version.to_string())?,
-        RawValue::from_string(serde_json::to_string(published_at)?)?,
-    ))
-}
-
 /// `page:{slug}`: `{ id, name, slug, title?, description?, isPublic, isHomepage, layoutData,
 /// cssBundle?, createdAt, updatedAt }`, both dates the publish time, absent fields omitted.
 /// Keys in sorted order (as a map serializes them), the page's values as written.
@@ -54,7 +38,7 @@ impl<'a> PageValue<'a> {
         published_at: &str,
     ) -> Result<PageValue<'a>, serde_json::Error> {
         let at = serde_json::to_string(published_at)?;
-        let all = super::members::members_skipping(blob, layout)
+        let all = crate::pagebytes::members::members_skipping(blob, layout)
             .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("not a JSON object"))?;
         let mut parts = Vec::with_capacity(FIELDS.len() * 3 + 1);
         for (k, quoted) in FIELDS {
@@ -129,11 +113,7 @@ pub fn homepage_value(
     version: i64,
     published_at: &str,
 ) -> Result<String, serde_json::Error> {
-    let mut all: Fields = serde_json::from_str(blob)?;
-    let (v, at) = stamps(version, published_at)?;
-    all.insert(Cow::Borrowed("version"), &v);
-    all.insert(Cow::Borrowed("publishedAt"), &at);
-    serde_json::to_string(&all)
+    crate::pagebytes::stamped(blob, version, published_at)
 }
 
 #[cfg(test)]
@@ -168,7 +148,10 @@ mod tests {
     /// The page shape as a map of raw values serializes it: what `page_value` must match
     /// byte for byte.
     fn reference_page(blob: &str, published_at: &str) -> String {
-        let all: Fields = serde_json::from_str(blob).unwrap();
+        use serde_json::value::RawValue;
+        use std::borrow::Cow;
+        use std::collections::BTreeMap;
+        let all: BTreeMap<Cow<'_, str>, &RawValue> = serde_json::from_str(blob).unwrap();
         let at = RawValue::from_string(serde_json::to_string(published_at).unwrap()).unwrap();
         let mut out: BTreeMap<&str, &RawValue> = [
             "id",

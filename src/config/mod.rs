@@ -106,14 +106,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn rate_limits(&self) -> crate::ratelimit::Limits {
-        crate::ratelimit::Limits {
-            project_per_minute: self.rate_limit_project_per_minute,
-            token_per_minute: self.rate_limit_token_per_minute,
-            max_keys: self.rate_limit_max_keys,
-        }
-    }
-
     pub fn layout_limits(&self) -> crate::domain::page::LayoutLimits {
         crate::domain::page::LayoutLimits {
             max_components: self.max_components,

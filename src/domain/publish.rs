@@ -252,8 +252,7 @@ pub struct Release {
     pub created_at: DateTime<Utc>,
     /// `complete` (every target it was written to holds it) or `partial`.
     pub status: String,
-    #[schema(value_type = Vec<TargetResult>)]
-    pub targets: Value,
+    pub targets: Vec<TargetResult>,
     /// Present when one release is fetched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pages: Option<Vec<ReleasePage>>,

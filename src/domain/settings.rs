@@ -31,11 +31,13 @@ impl RedisType {
         }
     }
 
-    pub fn parse(s: &str) -> RedisType {
+    /// The stored name; anything else is `None` (a row no version of edgepub wrote).
+    pub fn parse(s: &str) -> Option<RedisType> {
         match s {
-            "tcp" => RedisType::Tcp,
-            "self-hosted" => RedisType::SelfHosted,
-            _ => RedisType::Upstash,
+            "tcp" => Some(RedisType::Tcp),
+            "upstash" => Some(RedisType::Upstash),
+            "self-hosted" => Some(RedisType::SelfHosted),
+            _ => None,
         }
     }
 

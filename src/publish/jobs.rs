@@ -19,7 +19,7 @@ use super::write::{write_target, BlobBodies, Known, Share};
 use crate::cache::plan::{cache_ops, CacheOp};
 use crate::domain::project::Project;
 use crate::domain::publish::{
-    Job, JobRequest, JobResult, Progress, Release, ReleasePage, TargetResult, TargetStatus,
+    Job, JobRequest, JobResult, Progress, Release, ReleasePage, TargetStatus,
 };
 use crate::domain::target::Target;
 use crate::store::outbox::NewCacheOp;
@@ -166,9 +166,9 @@ async fn execute(
         known: prior.as_ref().map(|r| Known {
             release_id: r.id,
             pages: &previous,
-            complete: serde_json::from_value::<Vec<TargetResult>>(r.targets.clone())
-                .unwrap_or_default()
-                .into_iter()
+            complete: r
+                .targets
+                .iter()
                 .filter(|t| t.ok)
                 .map(|t| t.target_id)
                 .collect(),
@@ -199,7 +199,7 @@ async fn execute(
         },
         Some(r) => Outcome::Retried {
             id: r.id,
-            before: serde_json::from_value::<Vec<TargetResult>>(r.targets).unwrap_or_default(),
+            before: r.targets,
             cache: match job.request {
                 JobRequest::Repair { .. } => cache_drift(ctx, &project, &pages)
                     .await?

@@ -68,11 +68,10 @@ pub async fn record(
             at,
             cache,
         } => {
-            let targets = serde_json::to_value(&result.targets).unwrap_or_default();
             let (changed, removed) = super::plan::release_delta(previous, pages);
             let new = NewRelease {
                 id,
-                targets: &targets,
+                targets: &result.targets,
                 changed: &changed,
                 removed: &removed,
                 status: status(&result.targets),
@@ -100,9 +99,8 @@ pub async fn record(
                     None => before.push(t.clone()),
                 }
             }
-            let targets = serde_json::to_value(&before).unwrap_or_default();
             ctx.store
-                .update_release_targets(&mut tx, id, &targets, status(&before))
+                .update_release_targets(&mut tx, id, &before, status(&before))
                 .await?;
             id
         }

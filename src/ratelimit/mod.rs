@@ -30,6 +30,16 @@ pub struct Limits {
     pub max_keys: usize,
 }
 
+impl From<&crate::config::Config> for Limits {
+    fn from(c: &crate::config::Config) -> Self {
+        Limits {
+            project_per_minute: c.rate_limit_project_per_minute,
+            token_per_minute: c.rate_limit_token_per_minute,
+            max_keys: c.rate_limit_max_keys,
+        }
+    }
+}
+
 /// Which counter answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -2,9 +2,10 @@
 //! content hash.
 
 use super::{on_pool, on_tx, Store, StoreError, Tx};
-use crate::domain::publish::{Job, JobResult, JobState, Progress, Release, ReleasePage};
+use crate::domain::publish::{
+    Job, JobResult, JobState, Progress, Release, ReleasePage, TargetResult,
+};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::types::Json;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -18,7 +19,7 @@ struct ReleaseRow {
     created_by: Option<Uuid>,
     created_at: DateTime<Utc>,
     status: String,
-    targets: Json<Value>,
+    targets: Json<Vec<TargetResult>>,
 }
 
 impl From<ReleaseRow> for Release {
@@ -41,7 +42,7 @@ impl From<ReleaseRow> for Release {
 /// before it (`publish::plan::release_delta`).
 pub struct NewRelease<'a> {
     pub id: Uuid,
-    pub targets: &'a Value,
+    pub targets: &'a [TargetResult],
     /// Pages new or different in this release.
     pub changed: &'a [ReleasePage],
     /// Pages of the release before that this one takes away.
@@ -292,7 +293,7 @@ impl Store {
         &self,
         tx: &mut Tx,
         release_id: Uuid,
-        targets: &Value,
+        targets: &[TargetResult],
         status: &str,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE releases SET targets = $2, status = $3 WHERE id = $1";

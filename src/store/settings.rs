@@ -23,6 +23,11 @@ struct Row {
     cache_ttl_jitter: i64,
 }
 
+fn redis_type(stored: &str) -> Result<RedisType, StoreError> {
+    RedisType::parse(stored)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown stored cache type `{stored}`")))
+}
+
 impl Store {
     pub async fn cache_settings(&self, project_id: Uuid) -> Result<CacheSettings, StoreError> {
         let sql = format!("SELECT {COLS} FROM cache_settings WHERE project_id = $1");
@@ -31,7 +36,7 @@ impl Store {
             return Ok(CacheSettings::default());
         };
         Ok(CacheSettings {
-            redis_type: RedisType::parse(&r.redis_type),
+            redis_type: redis_type(&r.redis_type)?,
             redis_url: r.redis_url,
             redis_token: self.open(r.redis_token)?,
             redis_password: self.open(r.redis_password)?,
@@ -94,10 +99,9 @@ impl Store {
                    WHERE c.redis_url IS NOT NULL AND c.project_id <> $1";
         let rows: Vec<(String, String, String, Option<String>)> =
             on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(tenant, kind, url, master)| (tenant, RedisType::parse(&kind), url, master))
-            .collect())
+        rows.into_iter()
+            .map(|(tenant, kind, url, master)| Ok((tenant, redis_type(&kind)?, url, master)))
+            .collect()
     }
 
     pub(crate) fn open(&self, sealed: Option<String>) -> Result<Option<String>, StoreError> {

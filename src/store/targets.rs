@@ -27,7 +27,9 @@ impl Store {
             id: r.id,
             project_id: r.project_id,
             name: r.name,
-            kind: TargetKind::parse(&r.kind).unwrap_or(TargetKind::Local),
+            kind: TargetKind::parse(&r.kind).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown stored target kind `{}`", r.kind))
+            })?,
             enabled: r.enabled,
             path: r.path,
             url: r.url,

@@ -23,6 +23,7 @@ mod first_answers;
 mod first_run;
 mod isolation;
 mod isolation_owned;
+mod openapi_doc;
 mod ops;
 mod pages;
 mod previews;

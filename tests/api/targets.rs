@@ -103,3 +103,33 @@ async fn targets_crud_with_sealed_tokens_and_confined_paths(backend: Backend) {
     assert_eq!(app.get(&format!("/api/targets/{id}")).await.0, 404);
     assert_eq!(app.get(url).await.1.as_array().unwrap().len(), 2);
 }
+
+both_backends!(a_stored_kind_no_version_wrote_is_an_error);
+
+/// A row holding a kind no version of edgepub writes is corrupt: it is refused as an error,
+/// never read as some other kind (a `local` target, an Upstash cache) and acted on.
+async fn a_stored_kind_no_version_wrote_is_an_error(backend: Backend) {
+    let app = spawn(backend).await;
+    app.project("Site").await;
+    assert_eq!(app.get("/api/projects/site/targets").await.0, 200);
+    db_texts(
+        &app,
+        "UPDATE publish_targets SET kind = 'ftp' RETURNING kind",
+    )
+    .await;
+    let (s, b) = app.get("/api/projects/site/targets").await;
+    assert_eq!((s, error_code(&b)), (500, "internal"), "{b}");
+
+    let body = json!({"redis_type": "tcp", "redis_url": "redis://127.0.0.1:1"});
+    let (s, _) = app
+        .send(Method::PUT, "/api/projects/site/settings/cache", Some(body))
+        .await;
+    assert_eq!(s, 200);
+    db_texts(
+        &app,
+        "UPDATE cache_settings SET redis_type = 'memcached' RETURNING redis_type",
+    )
+    .await;
+    let (s, b) = app.get("/api/projects/site/settings/cache").await;
+    assert_eq!((s, error_code(&b)), (500, "internal"), "{b}");
+}

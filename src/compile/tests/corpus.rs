@@ -167,8 +167,8 @@ fn the_layout_span_is_where_the_layout_is() {
                 let (start, end) = bytes.layout;
                 let layout = serde_json::to_string(&page.layout_data).expect("serialises");
                 assert_eq!(&body[start..end], layout);
-                let skipped = crate::cache::members::members_skipping(body, Some(bytes.layout));
-                assert_eq!(skipped, crate::cache::members::members(body));
+                let skipped = crate::pagebytes::members::members_skipping(body, Some(bytes.layout));
+                assert_eq!(skipped, crate::pagebytes::members::members(body));
                 assert!(skipped.is_some());
             }
         }

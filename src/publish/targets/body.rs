@@ -1,6 +1,6 @@
 //! A compiled page as targets write it: the bytes the compiler stored, with the publisher's
 //! stamps. Targets slice the members they need out of those bytes; nothing is parsed into a
-//! tree and serialised again (issue 12).
+//! tree and serialised again.
 
 use crate::store::StoreError;
 
@@ -13,8 +13,8 @@ pub struct PageBody {
     pub published_at: String,
 }
 
-/// The top-level members of a page, as raw JSON slices of its bytes (the cache's scanner:
-/// values are skipped over, not parsed).
+/// The top-level members of a page, as raw JSON slices of its bytes (values are skipped
+/// over, not parsed).
 pub struct Members<'a>(Vec<(&'a str, &'a str)>);
 
 impl<'a> Members<'a> {
@@ -41,14 +41,14 @@ impl<'a> Members<'a> {
 impl PageBody {
     /// The page's members, sliced from its bytes.
     pub fn members(&self) -> Result<Members<'_>, StoreError> {
-        crate::cache::members::members(&self.blob)
+        crate::pagebytes::members::members(&self.blob)
             .map(Members)
             .ok_or_else(|| StoreError::Corrupt("a compiled page is not a JSON object".into()))
     }
 
     /// The whole page with its stamps, as the edge's import reads it.
     pub fn stamped(&self) -> Result<String, StoreError> {
-        crate::cache::values::homepage_value(&self.blob, self.version, &self.published_at)
+        crate::pagebytes::stamped(&self.blob, self.version, &self.published_at)
             .map_err(|e| StoreError::Corrupt(format!("a compiled page does not parse: {e}")))
     }
 }

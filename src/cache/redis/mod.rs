@@ -1,11 +1,17 @@
 //! Redis over TCP: one server (auto-reconnecting connection manager), Sentinel (the master is
 //! looked up again after a failure) or Cluster.
 
+mod cluster;
+mod convert;
+
+pub(crate) use convert::redis_error;
+use convert::{to_cmd, to_reply, with_password};
+
 use super::{protocol, Bulk, Cache, Cmd, Reply};
 use crate::domain::redis_url::{self, Topology};
 use crate::domain::settings::CacheSettings;
 use crate::net::NetPolicy;
-use crate::net::{chain_text, classify, io_kind, ConnError, ErrorKind, ServerInfo};
+use crate::net::{classify, ConnError, ErrorKind, ServerInfo};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
@@ -34,31 +40,6 @@ pub struct RedisCache {
     conn: Conn,
     topology: Topology,
     timeout: Duration,
-}
-
-/// Maps a driver error to a kind and a fixed message (driver text may echo the URL).
-pub(crate) fn redis_error(e: &redis::RedisError) -> ConnError {
-    if e.kind() == redis::ErrorKind::AuthenticationFailed {
-        return ConnError::new(ErrorKind::Auth, "authentication failed: check the password");
-    }
-    if e.is_timeout() {
-        return ConnError::new(ErrorKind::Timeout, "Redis did not answer in time");
-    }
-    classify(&chain_text(e), io_kind(e))
-}
-
-fn with_password(url: &str, password: Option<&str>) -> Result<redis::ConnectionInfo, ConnError> {
-    use redis::IntoConnectionInfo;
-    let info = url
-        .into_connection_info()
-        .map_err(|_| ConnError::new(ErrorKind::Invalid, "the Redis URL is not valid"))?;
-    Ok(match password {
-        Some(pw) => {
-            let redis = info.redis_settings().clone().set_password(pw);
-            info.set_redis_settings(redis)
-        }
-        None => info,
-    })
 }
 
 impl RedisCache {
@@ -215,33 +196,6 @@ impl RedisCache {
     }
 }
 
-pub(super) fn to_reply(v: Value) -> Reply {
-    match v {
-        Value::Nil => Reply::Nil,
-        Value::Int(n) => Reply::Int(n),
-        Value::BulkString(b) => Reply::Text(String::from_utf8_lossy(&b).into_owned()),
-        Value::SimpleString(s) => Reply::Text(s),
-        Value::Okay => Reply::Text("OK".into()),
-        Value::Array(items) | Value::Set(items) => {
-            Reply::Array(items.into_iter().map(to_reply).collect())
-        }
-        Value::Map(pairs) => Reply::Array(
-            pairs
-                .into_iter()
-                .flat_map(|(k, v)| [to_reply(k), to_reply(v)])
-                .collect(),
-        ),
-        Value::Double(d) => Reply::Text(d.to_string()),
-        Value::Boolean(b) => Reply::Int(i64::from(b)),
-        Value::ServerError(e) => Reply::Error(format!(
-            "{:?} {}",
-            e.kind(),
-            e.details().unwrap_or_default()
-        )),
-        other => Reply::Text(format!("{other:?}")),
-    }
-}
-
 fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
     info.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
@@ -251,15 +205,8 @@ fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
 #[async_trait]
 impl Cache for RedisCache {
     async fn exec(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, ConnError> {
-        let to_cmd = |c: &Cmd| {
-            let mut cmd = redis::cmd(c.0.first().map(String::as_str).unwrap_or("PING"));
-            for a in c.0.iter().skip(1) {
-                cmd.arg(a);
-            }
-            cmd
-        };
         if let Conn::Cluster(conn) = &self.conn {
-            return super::cluster::exec_by_slot(conn, cmds).await;
+            return cluster::exec_by_slot(conn, cmds).await;
         }
         let mut pipe = redis::pipe();
         for c in cmds {
@@ -326,7 +273,7 @@ impl Cache for RedisCache {
 
     async fn scan(&self, pattern: &str) -> Result<Vec<String>, ConnError> {
         let Conn::Cluster(c) = &self.conn else {
-            return scan_all(self, pattern).await;
+            return super::scan_keys(self, pattern).await;
         };
         use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
         let mut keys = Vec::new();
@@ -372,19 +319,4 @@ impl Bulk for SyncConn {
             .map_err(|e| redis_error(&e))?;
         Ok(values.into_iter().map(to_reply).collect())
     }
-}
-
-/// The trait's default SCAN loop, callable from an override.
-async fn scan_all(cache: &RedisCache, pattern: &str) -> Result<Vec<String>, ConnError> {
-    struct Plain<'a>(&'a RedisCache);
-    #[async_trait]
-    impl Cache for Plain<'_> {
-        async fn exec(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, ConnError> {
-            self.0.exec(cmds).await
-        }
-        async fn server_info(&self) -> Result<ServerInfo, ConnError> {
-            self.0.server_info().await
-        }
-    }
-    Plain(cache).scan(pattern).await
 }

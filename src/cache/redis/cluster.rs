@@ -2,8 +2,8 @@
 //! by the slot of their key and each group goes out as one pipeline to that slot's master,
 //! all groups at once; replies come back in the callers' order.
 
-use super::redis::{redis_error, to_reply};
-use super::{Cmd, Reply};
+use super::convert::{redis_error, to_cmd, to_reply};
+use crate::cache::{Cmd, Reply};
 use crate::net::ConnError;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
@@ -14,14 +14,6 @@ use std::collections::HashMap;
 const KEYED: &[&str] = &[
     "GET", "SET", "UNLINK", "DEL", "TTL", "PTTL", "EXPIRE", "INCR", "EXISTS", "STRLEN",
 ];
-
-fn to_cmd(c: &Cmd) -> redis::Cmd {
-    let mut cmd = redis::cmd(c.0.first().map(String::as_str).unwrap_or("PING"));
-    for a in c.0.iter().skip(1) {
-        cmd.arg(a);
-    }
-    cmd
-}
 
 fn route(c: &Cmd) -> SingleNodeRoutingInfo {
     let name =
