@@ -404,6 +404,16 @@ if want e && want b; then
         else
             NOTES+=("e: priming failed")
         fi
+        # The drift check right after priming: every row of the local pages.db compared with
+        # the release's compiled pages, and every page key read back.
+        reset_peak
+        if DRIFT=$(bench drift --project "site$n"); then
+            row "e. drift check: every row of the pages.db and every page key" "$n pages" \
+                "$(kv wall_s "$DRIFT") s" "-" "$(peak_mb)" "-" "-"
+            NOTES+=("e drift: $DRIFT")
+        else
+            NOTES+=("e drift: failed")
+        fi
         mid=$(sed -n "$((n / 2 + 1))p" "$WORK/b$n/ids.txt")
         for mode in prime invalidate; do
             cache_mode "$mode"

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 /// mimalloc rather than glibc's malloc for Rust's allocations: glibc kept ~0.5 GB in
-/// per-thread arenas after a 1,000-page publish while ~12 MB was live (issue 12); mimalloc
+/// per-thread arenas after a 1,000-page publish while ~12 MB was live; mimalloc
 /// gives freed pages back. Built without transparent huge pages, which would round its
 /// arenas up to 2 MB pages and add ~20 MB to the idle RSS. `scripts/bench.sh` (a) prints the
 /// figures.

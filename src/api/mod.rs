@@ -1,33 +1,22 @@
 //! The HTTP layer: routes, extractors and error mapping. No SQL and no business rules here.
+//!
+//! In rooms: `content` (projects, pages, versions, datasources, previews), `settings` (targets,
+//! cache, the edge's sync), `publish` (jobs, events, retries, releases, drift, schedules),
+//! `webhooks` (the signed hook, outgoing endpoints), `admin` (tokens, audit, health),
+//! `openapi` (the document). What every room uses lives at this level: the error shape
+//! (`error`), extractors (`extract`), authentication (`guard`), access (`access`) and rate
+//! limits (`limits`).
 
 pub mod access;
-pub mod audit;
-pub mod datasources;
-pub mod drift;
+pub mod admin;
+pub mod content;
 pub mod error;
-pub mod events;
 pub mod extract;
 pub mod guard;
-pub mod health;
 pub mod limits;
 pub mod openapi;
-pub mod openapi_bodies;
-pub mod openapi_links;
-pub mod openapi_responses;
-pub mod openapi_rules;
-pub mod pages;
-pub mod previews;
-pub mod projects;
 pub mod publish;
-pub mod releases;
-pub mod retry;
-pub mod schedules;
 pub mod settings;
-pub mod sync;
-pub mod targets;
-pub mod tokens;
-pub mod versions;
-pub mod webhook_endpoints;
 pub mod webhooks;
 
 use crate::config::Config;
@@ -133,28 +122,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(
         web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into()),
     )
-    .configure(health::routes)
+    .configure(admin::health::routes)
     .service(
         web::scope("/api")
             .wrap(actix_web::middleware::from_fn(guard::authenticate))
-            .configure(projects::routes)
-            .configure(pages::routes)
-            .configure(versions::routes)
-            .configure(tokens::routes)
+            .configure(content::routes)
             .configure(settings::routes)
-            .configure(targets::routes)
-            .configure(sync::routes)
-            .configure(datasources::routes)
             .configure(publish::routes)
-            .configure(releases::routes)
-            .configure(drift::routes)
-            .configure(webhook_endpoints::routes)
             .configure(webhooks::routes)
-            .configure(previews::routes)
-            .configure(schedules::routes)
-            .configure(audit::routes),
+            .configure(admin::routes),
     )
-    .configure(previews::public_routes)
+    .configure(content::previews::public_routes)
     .route(
         "/docs",
         web::get().to(|| async {

@@ -1,5 +1,5 @@
 //! The audit log: who changed what, when, from where. Handlers record through
-//! `crate::api::audit::record` (one line each); background work through [`record_system`].
+//! `crate::api::admin::audit::record` (one line each); background work through [`record_system`].
 //!
 //! A [`Summary`] can only be built by the functions here, which keep field *names* and show a
 //! field's *value* only when the name is on [`SHOWN`] (and then with any `user:password@`

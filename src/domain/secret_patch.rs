@@ -1,5 +1,9 @@
 //! A secret field in a request and the one rule every stored secret follows: it is only ever
 //! used with the address (scheme, host, port) it was saved for.
+//!
+//! Saving a form that names another address without the secret is refused (the secret must
+//! be sent again); testing such a form runs without the stored secret, so the test reports
+//! `auth` when the server wants credentials and the secret never reaches the new address.
 
 use serde::{Deserialize, Deserializer};
 
@@ -36,17 +40,31 @@ pub fn secret_origin(address: &str) -> String {
     }
 }
 
+/// Why a form is resolved against what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A PUT or PATCH: the result is stored.
+    Save,
+    /// "Test connection": the form is tried as sent and nothing is stored.
+    Test,
+}
+
 impl SecretPatch {
     /// The resulting secret, keeping a stored one only for the address it was saved for:
-    /// with another address the secret must be sent again (it is never sent elsewhere).
+    /// with another address a save must send the secret again, and a test runs without it
+    /// (it is never sent elsewhere).
     pub fn apply_at(
         &self,
         stored: Option<String>,
         same_address: bool,
+        purpose: Purpose,
         path: &str,
         p: &mut super::Problems,
     ) -> Option<String> {
         match self {
+            SecretPatch::Keep if stored.is_some() && !same_address && purpose == Purpose::Test => {
+                None
+            }
             SecretPatch::Keep if stored.is_some() && !same_address => {
                 p.push(
                     path,

@@ -7,7 +7,7 @@ use crate::secrets::SecretHint;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use super::secret_patch::{secret_origin, SecretPatch};
+pub use super::secret_patch::{secret_origin, Purpose, SecretPatch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum RedisType {
@@ -43,6 +43,12 @@ impl RedisType {
 
     pub fn is_rest(self) -> bool {
         !matches!(self, RedisType::Tcp)
+    }
+
+    /// Whether this type authenticates with `redis_token` (REST) rather than
+    /// `redis_password` (TCP); the other secret is never used with it.
+    pub fn uses_token(self) -> bool {
+        self.is_rest()
     }
 }
 
@@ -187,8 +193,14 @@ fn ttl_jitter() -> i64 {
 }
 
 impl CacheSettingsInput {
-    /// Validates and merges with what is stored (secrets omitted in the input are kept).
-    pub fn resolve(self, stored: &CacheSettings) -> Result<CacheSettings, Vec<FieldError>> {
+    /// Validates and merges with what is stored (secrets omitted in the input are kept for
+    /// the same type and address). A secret the chosen type does not use is dropped, never
+    /// required: switching from Upstash to a TCP Redis without a password forgets the token.
+    pub fn resolve(
+        self,
+        stored: &CacheSettings,
+        purpose: Purpose,
+    ) -> Result<CacheSettings, Vec<FieldError>> {
         let mut p = Problems::default();
         let (url, url_password) = match self
             .redis_url
@@ -205,21 +217,28 @@ impl CacheSettingsInput {
         };
         let same_address = self.redis_type == stored.redis_type
             && url.as_deref().map(secret_origin) == stored.redis_url.as_deref().map(secret_origin);
+        let uses_token = self.redis_type.uses_token();
         let password = match url_password {
             Some(pw) => Some(pw),
+            None if uses_token => None,
             None => self.redis_password.apply_at(
                 stored.redis_password.clone(),
                 same_address,
+                purpose,
                 "/redis_password",
                 &mut p,
             ),
         };
-        let token = self.redis_token.apply_at(
-            stored.redis_token.clone(),
-            same_address,
-            "/redis_token",
-            &mut p,
-        );
+        let token = match uses_token {
+            true => self.redis_token.apply_at(
+                stored.redis_token.clone(),
+                same_address,
+                purpose,
+                "/redis_token",
+                &mut p,
+            ),
+            false => None,
+        };
         match (&url, self.redis_type) {
             (None, _) if self.redis_enabled => {
                 p.push("/redis_url", "required", "needed when the cache is enabled")
@@ -240,7 +259,8 @@ impl CacheSettingsInput {
             }
             _ => {}
         }
-        if self.redis_type.is_rest() && self.redis_enabled && token.is_none() {
+        // A test without the token runs anyway and reports `auth`; only a save needs it.
+        if uses_token && self.redis_enabled && token.is_none() && purpose == Purpose::Save {
             p.push("/redis_token", "required", "a REST cache needs its token");
         }
         for (path, v, min, max) in [
@@ -325,26 +345,26 @@ mod tests {
             ..Default::default()
         };
         let elsewhere = input(json!({"redis_type": "upstash", "redis_url": "https://y.example.com", "redis_enabled": true}))
-            .resolve(&stored)
+            .resolve(&stored, Purpose::Save)
             .unwrap_err();
         assert_eq!(
             (elsewhere[0].path.as_str(), elsewhere[0].code),
             ("/redis_token", "secret_required")
         );
         let kept = input(json!({"redis_type": "upstash", "redis_url": "https://x.upstash.io/", "redis_enabled": true}))
-            .resolve(&stored)
+            .resolve(&stored, Purpose::Save)
             .unwrap();
         assert_eq!(
             (kept.redis_token.as_deref(), kept.redis_url.as_deref()),
             (Some("old-token"), Some("https://x.upstash.io"))
         );
         let cleared = input(json!({"redis_type": "upstash", "redis_token": null}))
-            .resolve(&stored)
+            .resolve(&stored, Purpose::Save)
             .unwrap();
         assert_eq!(cleared.redis_token, None);
         let tcp =
             input(json!({"redis_type": "tcp", "redis_url": "redis://:hunter2@127.0.0.1:6379", "redis_token": null}))
-                .resolve(&stored)
+                .resolve(&stored, Purpose::Save)
                 .unwrap();
         assert_eq!(
             (tcp.redis_url.as_deref(), tcp.redis_password.as_deref()),
@@ -354,14 +374,34 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_the_type_does_not_use_is_dropped_and_a_test_never_needs_one() {
+        let stored = CacheSettings {
+            redis_url: Some("https://x.upstash.io".into()),
+            redis_token: Some("old-token".into()),
+            ..Default::default()
+        };
+        let tcp = json!({"redis_type": "tcp", "redis_url": "redis://127.0.0.1:6379", "redis_enabled": true});
+        for purpose in [Purpose::Save, Purpose::Test] {
+            let s = input(tcp.clone()).resolve(&stored, purpose).unwrap();
+            assert_eq!((s.redis_token, s.redis_password), (None, None));
+        }
+        let moved = json!({"redis_type": "upstash", "redis_url": "https://y.example.com", "redis_enabled": true});
+        let tested = input(moved).resolve(&stored, Purpose::Test).unwrap();
+        assert_eq!(tested.redis_token, None, "never sent to another address");
+        let same = json!({"redis_type": "upstash", "redis_url": "https://x.upstash.io"});
+        let tested = input(same).resolve(&stored, Purpose::Test).unwrap();
+        assert_eq!(tested.redis_token.as_deref(), Some("old-token"));
+    }
+
+    #[test]
     fn every_problem_is_named() {
         let errs = input(json!({"redis_type": "upstash", "redis_url": "ftp://x", "redis_enabled": true, "redis_token": null, "cache_ttl_data": 0}))
-            .resolve(&CacheSettings::default())
+            .resolve(&CacheSettings::default(), Purpose::Save)
             .unwrap_err();
         let paths: Vec<_> = errs.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["/redis_url", "/redis_token", "/cache_ttl_data"]);
         let errs = input(json!({"redis_type": "tcp", "redis_url": "redis+sentinel://h"}))
-            .resolve(&CacheSettings::default())
+            .resolve(&CacheSettings::default(), Purpose::Save)
             .unwrap_err();
         assert_eq!(errs[0].path, "/redis_url");
     }

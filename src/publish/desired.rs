@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Compiled bytes a chunk aims at: chunks are sized by the bytes their pages compiled to so
-/// far, so memory is bounded by bytes whatever the page sizes (issue 12). Two chunks are in
+/// far, so memory is bounded by bytes whatever the page sizes. Two chunks are in
 /// flight at once: one compiling, the one before it being stored. 1 MiB kept the peak of a
 /// 1,000-page publish ~18 MB lower than 4 MiB at the same speed (measured).
 const CHUNK_BYTES: usize = 1 << 20;

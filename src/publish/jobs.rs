@@ -173,6 +173,7 @@ async fn execute(
                 .map(|t| t.target_id)
                 .collect(),
         }),
+        check_content: matches!(job.request, JobRequest::Repair { .. }),
     };
     let runs = targets.iter().map(|t| write_target(ctx, t, &share));
     result.targets = futures_util::future::try_join_all(runs).await?;

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod release;
 pub mod request;
 pub mod retention;
+pub mod retry;
 pub mod schedule;
 pub mod targets;
 pub mod worker;

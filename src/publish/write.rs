@@ -3,6 +3,7 @@
 //! its own part.
 
 use super::context::PublishContext;
+use super::drift::content;
 use super::plan::{plan_target, Held, TargetPlan};
 use super::targets::{
     self, Apply, ApplyReport, Bodies, PageBody, PublishTarget, SiteSettings, TargetError,
@@ -29,6 +30,9 @@ pub struct Share<'a> {
     pub published_at: &'a str,
     /// The release before this one, as recorded, when there is one.
     pub known: Option<Known<'a>>,
+    /// Compare each row's content with the release, not only its version and hash (a drift
+    /// repair: it rewrites rows edited by hand).
+    pub check_content: bool,
 }
 
 /// The project's current release as the control plane recorded it: a target that took it
@@ -76,7 +80,10 @@ async fn held(
                 .collect());
         }
     }
-    if let Some(held) = target.held(tenant).await? {
+    if let Some(mut held) = target.held(tenant).await? {
+        if s.check_content {
+            content::forget_changed(target, tenant, s.release, s.bodies, &mut held).await?;
+        }
         return Ok(held);
     }
     Ok(recorded(ctx, t.id, tenant).await?)

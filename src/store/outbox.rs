@@ -272,6 +272,21 @@ impl Store {
         }))
     }
 
+    /// When each of a project's cache keys was last written (applied writes only; deletes
+    /// and operations never applied do not count). Read through the project's releases, whose
+    /// index reaches their operations; kept only for as long as retention keeps them.
+    pub async fn cache_keys_written(
+        &self,
+        project_id: Uuid,
+    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+        let sql = "SELECT cache_key, MAX(done_at) FROM cache_outbox \
+                   WHERE release_id IN (SELECT id FROM releases WHERE project_id = $1) \
+                   AND state = 'done' AND op <> 'del' AND done_at IS NOT NULL GROUP BY cache_key";
+        let rows: Vec<(String, DateTime<Utc>)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// A project's operations not applied yet.
     pub async fn pending_cache_ops(&self, project_id: Uuid) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM cache_outbox WHERE project_id = $1 AND state = 'pending'";

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 crate::both_backends!(drift_is_listed_and_repaired);
 
-fn sqlite3(db: &std::path::Path, sql: &str) {
+pub fn sqlite3(db: &std::path::Path, sql: &str) {
     let out = std::process::Command::new("sqlite3")
         .arg(db)
         .arg(sql)
@@ -25,7 +25,13 @@ fn sqlite3(db: &std::path::Path, sql: &str) {
     );
 }
 
-fn verify(app: &TestApp) -> (bool, Value) {
+pub fn verify(app: &TestApp) -> (bool, Value) {
+    let (ok, report, _) = verify_out(app);
+    (ok, report)
+}
+
+/// `edgepub verify`: whether it exited 0, its report (stdout) and its summary line (stderr).
+pub fn verify_out(app: &TestApp) -> (bool, Value, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgepub"))
         .env("DATABASE_URL", &app.db_url)
         .env("EDGEPUB_DATA_DIR", &app.data_dir)
@@ -34,10 +40,11 @@ fn verify(app: &TestApp) -> (bool, Value) {
         .output()
         .unwrap();
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.success(), report)
+    let summary = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    (out.status.success(), report, summary)
 }
 
-async fn cache_settled(app: &TestApp, job: &Value) {
+pub async fn cache_settled(app: &TestApp, job: &Value) {
     let id = job["id"].as_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -50,7 +57,7 @@ async fn cache_settled(app: &TestApp, job: &Value) {
     }
 }
 
-fn ids(list: &Value) -> Vec<String> {
+pub fn ids(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap()
         .iter()

@@ -16,8 +16,6 @@ pub struct EdgeState {
     pub log: Vec<(String, String, Value)>,
     /// Slugs whose next import answers 500 this many more times.
     pub fail: HashMap<String, u32>,
-    /// Whether `/api/import/status` lists the pages it holds.
-    pub list_pages: bool,
 }
 
 pub struct FakeEdge {
@@ -180,6 +178,12 @@ async fn unpublish(req: HttpRequest, path: web::Path<String>, state: Shared) -> 
     }
 }
 
+/// What the edge answers when a settings value is not bindable into its TEXT column.
+pub const BIND_ERROR: &str = "SQLite3 can only bind numbers, strings, bigints, buffers, and null";
+
+/// The edge binds each value straight into a TEXT column: any value that is not a string or
+/// null (an object, a boolean, a number, or nothing at all) fails inside the database driver,
+/// and the edge answers 500 with the driver's message.
 async fn settings(req: HttpRequest, body: web::Bytes, state: Shared) -> HttpResponse {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut st = state.lock().unwrap();
@@ -194,39 +198,23 @@ async fn settings(req: HttpRequest, body: web::Bytes, state: Shared) -> HttpResp
         "siteName",
         "siteDescription",
         "appUrl",
+        "authForms",
     ];
-    let mut errs: Vec<(String, String)> = keys
-        .iter()
-        .filter(|k| !(body[**k].is_string() || body[**k].is_null()) || body.get(**k).is_none())
-        .map(|k| (k.to_string(), "expected a string or null".into()))
-        .collect();
-    if !body["authForms"].is_object() {
-        errs.push(("authForms".into(), "expected an object".into()));
-    }
-    if !errs.is_empty() {
-        return bad(errs);
+    let bindable = |v: Option<&Value>| v.is_some_and(|v| v.is_string() || v.is_null());
+    if !keys.iter().all(|k| bindable(body.get(*k))) {
+        return HttpResponse::InternalServerError()
+            .json(json!({"success": false, "error": BIND_ERROR}));
     }
     st.settings = Some(body);
     HttpResponse::Ok().json(json!({"success": true}))
 }
 
-async fn status(req: HttpRequest, state: Shared) -> HttpResponse {
+/// The edge's status answer: it says it is ready and lists nothing it holds.
+async fn status(req: HttpRequest) -> HttpResponse {
     if !authorized(&req) {
         return unauthorized();
     }
-    let st = state.lock().unwrap();
-    let mut body = json!({"success": true, "provider": "test"});
-    if st.list_pages {
-        body["pages"] = st
-            .pages
-            .iter()
-            .map(|((tenant, slug), p)| {
-                json!({"id": p["id"], "slug": slug, "version": p["version"],
-                "contentHash": p["contentHash"], "tenantSlug": tenant})
-            })
-            .collect();
-    }
-    HttpResponse::Ok().json(body)
+    HttpResponse::Ok().json(json!({"status": "ok", "ready": true}))
 }
 
 impl FakeEdge {

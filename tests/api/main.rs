@@ -15,6 +15,8 @@ mod concurrency;
 mod connections;
 mod datasources;
 mod drift;
+mod drift_content;
+mod drift_expiry;
 mod durability;
 mod edge_file;
 mod errors;

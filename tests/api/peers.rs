@@ -177,7 +177,7 @@ pub async fn fake_edge(key: &'static str) -> String {
                 "/api/import/status",
                 web::get().to(move |req: HttpRequest| async move {
                     match req.headers().get("x-system-key").and_then(|v| v.to_str().ok()) {
-                        Some(k) if k == key => HttpResponse::Ok().json(serde_json::json!({"success": true})),
+                        Some(k) if k == key => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "ready": true})),
                         _ => HttpResponse::Unauthorized().json(serde_json::json!({"success": false, "error": "Unauthorized"})),
                     }
                 }),

@@ -1,13 +1,14 @@
 //! Publishing to a push-style edge (contract section 4) through the strict stand-in edge.
 
 use crate::both_backends;
-use crate::fake_edge::{FakeEdge, KEY};
+use crate::fake_edge::{FakeEdge, BIND_ERROR, KEY};
 use crate::helpers::{run_job, spawn_with, Backend, TestApp};
 use crate::publish::site;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 both_backends!(
+    a_default_project_publishes_to_a_strict_edge,
     the_edge_receives_exactly_the_contracts_requests,
     failing_pages_are_retried_and_conflicts_reported,
     a_tenant_is_named_on_every_request
@@ -111,7 +112,7 @@ async fn the_edge_receives_exactly_the_contracts_requests(backend: Backend) {
                 &json!("My Site"),
                 &json!("/favicon.ico"),
                 &json!("https://example.com"),
-                &json!({})
+                &Value::Null
             )
         );
     }
@@ -137,19 +138,75 @@ async fn the_edge_receives_exactly_the_contracts_requests(backend: Backend) {
     );
     assert_eq!(edge.held("_default"), [("home".to_string(), 1)]);
 
-    // An edge that lists what it holds is believed: a page missing there is pushed again.
-    {
-        let mut st = edge.state.lock().unwrap();
-        st.list_pages = true;
-        st.pages.clear();
-    }
+    // The edge's status lists nothing; that is not read as "the edge is empty": nothing is
+    // missing and nothing is pushed again.
+    let (_, drift) = app.get("/api/projects/site/drift").await;
+    let t = &drift["targets"][0];
+    assert_eq!(
+        (
+            drift["drifted"].as_bool(),
+            t["missing"].as_array().map(Vec::len),
+            t["content_checked"].as_bool()
+        ),
+        (Some(false), Some(0), Some(false)),
+        "{drift}"
+    );
+    edge.clear_log();
     let home_only = json!({"pages": [home["id"]]});
-    let repaired = run_job(&app, "/api/projects/site/publish", home_only).await;
-    let r = &repaired["result"]["targets"][0];
+    let again = run_job(&app, "/api/projects/site/publish", home_only).await;
+    let r = &again["result"]["targets"][0];
     assert_eq!(
         (r["upserted"].as_u64(), r["unchanged"].as_u64()),
-        (Some(1), Some(0)),
+        (Some(0), Some(1)),
         "{r}"
+    );
+    assert_eq!(edge.calls(), ["POST /api/import/settings"]);
+}
+
+/// A project with nothing but a name (every site setting unset, no forms) publishes to an
+/// edge that refuses, as the real one does, any settings value that is not a string or null.
+async fn a_default_project_publishes_to_a_strict_edge(backend: Backend) {
+    let app = spawn_with(backend, &[]).await;
+    let edge = FakeEdge::start().await;
+    // The stand-in is as strict as the edge: an object is a 500 with the driver's message.
+    let refused = reqwest::Client::new()
+        .post(format!("{}/api/import/settings", edge.url))
+        .header("x-system-key", KEY)
+        .json(
+            &json!({"faviconUrl": null, "logoUrl": null, "siteName": "x", "siteDescription": null,
+            "appUrl": null, "authForms": {}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 500);
+    assert!(refused.text().await.unwrap().contains(BIND_ERROR));
+
+    let project = app.project("Site").await;
+    only_target(
+        &app,
+        json!({"kind": "edge", "name": "cf", "url": edge.url, "token": KEY}),
+    )
+    .await;
+    app.page(
+        &project,
+        json!({"slug": "home", "name": "Home", "is_homepage": true}),
+    )
+    .await;
+    let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let (_, release) = app
+        .get(&format!(
+            "/api/releases/{}",
+            job["release_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(release["status"], "complete", "{release}");
+    let settings = edge.state.lock().unwrap().settings.clone().unwrap();
+    assert_eq!(
+        settings,
+        json!({"faviconUrl": null, "logoUrl": null, "siteName": "Site", "siteDescription": null,
+            "appUrl": null, "authForms": null})
     );
     assert_eq!(edge.held("_default"), [("home".to_string(), 1)]);
 }
@@ -258,8 +315,11 @@ async fn a_tenant_is_named_on_every_request(backend: Backend) {
     let id = page["id"].as_str().unwrap();
     let gone = run_job(&app, &format!("/api/pages/{id}/unpublish"), json!({})).await;
     assert_eq!(gone["state"], "succeeded", "{gone}");
-    assert!(edge
-        .calls()
-        .contains(&"DELETE /api/import/home?tenant_slug=acme".to_string()));
+    let calls = edge.calls();
+    assert!(
+        calls.contains(&"DELETE /api/import/home?tenant_slug=acme".to_string())
+            && calls.contains(&"POST /api/import/settings?tenant_slug=acme".to_string()),
+        "{calls:?}"
+    );
     assert!(edge.held("acme").is_empty());
 }

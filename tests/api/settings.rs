@@ -1,13 +1,80 @@
 use crate::both_backends;
-use crate::helpers::{db_texts, error_code, spawn, Backend};
+use crate::cache::start_proxy;
+use crate::helpers::{db_texts, error_code, redis_url, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 
 both_backends!(
+    the_settings_form_is_tested_as_sent,
     cache_settings_keep_secrets_sealed_and_hidden,
     edge_sync_needs_an_edge_token,
     a_whole_number_written_as_a_float_is_an_integer
 );
+
+/// With an Upstash token stored, the screen switches to another cache: each test tries the form
+/// as sent (the stored token goes along only for the stored type and address), and a save
+/// of a type that uses no token drops it.
+async fn the_settings_form_is_tested_as_sent(backend: Backend) {
+    let app = spawn(backend).await;
+    app.project("Site").await;
+    let proxy_token = "proxy-token-0123456789";
+    let proxy = start_proxy(proxy_token).await;
+    let (url, test) = (
+        "/api/projects/site/settings/cache",
+        "/api/projects/site/settings/cache/test",
+    );
+    let upstash = json!({"redis_type": "upstash", "redis_url": "https://right.upstash.io",
+        "redis_token": "stored-upstash-token-0123", "redis_enabled": true});
+    let (s, b) = app.send(Method::PUT, url, Some(upstash)).await;
+    assert_eq!(s, 200, "{b}");
+
+    // A TCP Redis uses no token: the test connects to the real Redis.
+    let tcp = json!({"redis_type": "tcp", "redis_url": redis_url(), "redis_enabled": true});
+    let (s, report) = app.post(test, tcp.clone()).await;
+    assert_eq!(
+        (s, report["ok"].as_bool(), report["server"]["kind"].as_str()),
+        (200, Some(true), Some("redis")),
+        "{report}"
+    );
+    // Another REST address: the stored token stays home, and the server asks for one.
+    let elsewhere = json!({"redis_type": "self-hosted", "redis_url": proxy});
+    let (s, report) = app.post(test, elsewhere.clone()).await;
+    assert_eq!(
+        (s, report["error"]["kind"].as_str()),
+        (200, Some("auth")),
+        "{report}"
+    );
+    let mut with_token = elsewhere.clone();
+    with_token["redis_token"] = json!(proxy_token);
+    assert_eq!(app.post(test, with_token.clone()).await.1["ok"], true);
+
+    // Saving the TCP form drops the Upstash token; it is gone, not hidden.
+    let (s, saved) = app.send(Method::PUT, url, Some(tcp)).await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(
+        (
+            saved["redis_token"]["set"].as_bool(),
+            saved["redis_password"]["set"].as_bool()
+        ),
+        (Some(false), Some(false)),
+        "{saved}"
+    );
+    let back = json!({"redis_type": "upstash", "redis_url": "https://right.upstash.io", "redis_enabled": true});
+    let (s, b) = app.send(Method::PUT, url, Some(back)).await;
+    assert_eq!(
+        (s, b["error"]["details"]["fields"][0]["path"].as_str()),
+        (422, Some("/redis_token")),
+        "{b}"
+    );
+
+    // The stored type and address: the stored token goes along, to a test and a save.
+    let (s, _) = app.send(Method::PUT, url, Some(with_token)).await;
+    assert_eq!(s, 200);
+    let (_, report) = app.post(test, elsewhere.clone()).await;
+    assert_eq!(report["ok"], true, "{report}");
+    let (_, report) = app.post(test, json!(null)).await;
+    assert_eq!(report["ok"], true, "{report}");
+}
 
 /// JSON Schema (so the OpenAPI document) counts `120.0` as an integer: the server takes it as
 /// one, and still refuses a fraction.

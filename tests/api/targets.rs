@@ -1,9 +1,76 @@
 use crate::both_backends;
+use crate::fake_edge::{FakeEdge, KEY};
 use crate::helpers::{db_texts, error_code, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 
-both_backends!(targets_crud_with_sealed_tokens_and_confined_paths);
+both_backends!(
+    targets_crud_with_sealed_tokens_and_confined_paths,
+    a_target_form_is_tested_as_sent
+);
+
+/// A target's test tries the form as sent: the stored key goes along only for the stored kind
+/// and address, a form without one still reaches the edge (which answers `auth`), and a kind
+/// that uses no token drops it on save.
+async fn a_target_form_is_tested_as_sent(backend: Backend) {
+    let app = spawn(backend).await;
+    app.project("Site").await;
+    let (edge, other) = (FakeEdge::start().await, FakeEdge::start().await);
+    let (s, t) = app
+        .post(
+            "/api/projects/site/targets",
+            json!({"kind": "edge", "name": "cf", "url": edge.url, "token": KEY}),
+        )
+        .await;
+    assert_eq!(s, 201, "{t}");
+    let test = format!("/api/targets/{}/test", t["id"].as_str().unwrap());
+    let (s, saved) = app.post(&test, json!(null)).await;
+    assert_eq!((s, saved["ok"].as_bool()), (200, Some(true)), "{saved}");
+    let (_, same) = app.post(&test, json!({"name": "renamed"})).await;
+    assert_eq!(same["ok"], true, "{same}");
+    // Another address: tested without the stored key, so the edge asks for one.
+    let (s, moved) = app.post(&test, json!({"url": other.url})).await;
+    assert_eq!(
+        (s, moved["error"]["kind"].as_str()),
+        (200, Some("auth")),
+        "{moved}"
+    );
+    assert!(other.calls().is_empty(), "no import was attempted");
+    let (_, keyed) = app
+        .post(&test, json!({"url": other.url, "token": KEY}))
+        .await;
+    assert_eq!(keyed["ok"], true, "{keyed}");
+    let (s, unsaved) = app
+        .post(
+            "/api/targets/test",
+            json!({"kind": "edge", "name": "x", "url": edge.url}),
+        )
+        .await;
+    assert_eq!(
+        (s, unsaved["error"]["kind"].as_str()),
+        (200, Some("auth")),
+        "{unsaved}"
+    );
+
+    // Saving another address still needs the key again; a local target needs none.
+    let target = format!("/api/targets/{}", t["id"].as_str().unwrap());
+    let (s, b) = app
+        .send(Method::PATCH, &target, Some(json!({"url": other.url})))
+        .await;
+    assert_eq!((s, error_code(&b)), (422, "validation_failed"), "{b}");
+    let (s, local) = app
+        .send(
+            Method::PATCH,
+            &target,
+            Some(json!({"kind": "local", "url": null, "path": "site/other.db"})),
+        )
+        .await;
+    assert_eq!(
+        (s, local["kind"].as_str(), local["token"]["set"].as_bool()),
+        (200, Some("local"), Some(false)),
+        "{local}"
+    );
+}
 
 async fn targets_crud_with_sealed_tokens_and_confined_paths(backend: Backend) {
     let app = spawn(backend).await;

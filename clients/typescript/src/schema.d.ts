@@ -532,8 +532,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Tests the form's unsaved values (a secret left out is taken from the saved settings), or
-         *     the saved settings when the body is empty. Always 200: the outcome is in the report. */
+        /** Tests the form's unsaved values as sent, or the saved settings when the body is empty. A
+         *     secret left out is taken from the saved settings only while type and address are the
+         *     saved ones; otherwise the test runs without it (and reports `auth` if the server wants
+         *     one). Always 200: the outcome is in the report. */
         post: operations["testCacheSettings"];
         delete?: never;
         options?: never;
@@ -744,7 +746,9 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Tests a saved target. Always 200: the outcome is in the report. */
+        /** Tests a saved target, or the form being edited: a body is a merge patch over the saved
+         *     target (as for PATCH), and the stored token goes along only while kind and address are the
+         *     saved ones. Always 200: the outcome is in the report. */
         post: operations["testTarget"];
         delete?: never;
         options?: never;
@@ -1028,7 +1032,11 @@ export interface components {
         };
         CacheDrift: {
             error?: null | components["schemas"]["ConnError"];
-            /** @description Keys that should hold a value and do not (`prime` only). */
+            /** @description Keys gone because their TTL ran out, as primed keys do by design (`prime` only):
+             *     listed for information, not drift. */
+            expired: string[];
+            /** @description Keys that should hold a value and do not, though their TTL has not run out since
+             *     they were written (`prime` only). */
             missing: string[];
             /** @example prime */
             mode: string;
@@ -1037,7 +1045,7 @@ export interface components {
              * @description Operations of recorded releases not applied yet (they may explain what follows).
              */
             pending_operations: number;
-            /** @description Keys holding another value than the release's. */
+            /** @description Keys holding another value than the release's (a wrong or older one). */
             stale: string[];
         };
         /** @enum {string} */
@@ -1171,6 +1179,139 @@ export interface components {
             /** @description Redis password. Omit to keep the stored one; `null` clears it. */
             redis_password?: string | null;
             redis_token: string;
+            /** @enum {string} */
+            redis_type: "upstash" | "self-hosted";
+            redis_url: string;
+        };
+        /** @description Unsaved cache settings to test, as the form holds them. */
+        CacheSettingsTest: {
+            cache_mode?: components["schemas"]["CacheMode"];
+            /**
+             * Format: int64
+             * @description Seconds an edge caches row counts (default 300).
+             */
+            cache_ttl_count?: number;
+            /**
+             * Format: int64
+             * @description Seconds an edge caches data query results (default 60).
+             */
+            cache_ttl_data?: number;
+            /**
+             * Format: int64
+             * @description Up to this many seconds are added at random to each TTL so bulk-written keys do not all expire at once (default 10).
+             */
+            cache_ttl_jitter?: number;
+            /**
+             * Format: int64
+             * @description Seconds a primed page key lives (default 60, the edge's own TTL).
+             */
+            cache_ttl_page?: number;
+            /** @enum {boolean} */
+            redis_enabled?: false;
+            /** @description Sentinel master name when the URL does not carry it. */
+            redis_master_name?: string | null;
+            /** @description Redis password. Omit to keep the stored one; `null` clears it. */
+            redis_password?: string | null;
+            /** @description Upstash / proxy token. Omit to keep the stored one; `null` clears it. */
+            redis_token?: string | null;
+            /** @enum {string} */
+            redis_type: "tcp";
+            redis_url?: string | null;
+        } | {
+            cache_mode?: components["schemas"]["CacheMode"];
+            /**
+             * Format: int64
+             * @description Seconds an edge caches row counts (default 300).
+             */
+            cache_ttl_count?: number;
+            /**
+             * Format: int64
+             * @description Seconds an edge caches data query results (default 60).
+             */
+            cache_ttl_data?: number;
+            /**
+             * Format: int64
+             * @description Up to this many seconds are added at random to each TTL so bulk-written keys do not all expire at once (default 10).
+             */
+            cache_ttl_jitter?: number;
+            /**
+             * Format: int64
+             * @description Seconds a primed page key lives (default 60, the edge's own TTL).
+             */
+            cache_ttl_page?: number;
+            /** @enum {boolean} */
+            redis_enabled: true;
+            /** @description Sentinel master name when the URL does not carry it. */
+            redis_master_name?: string | null;
+            /** @description Redis password. Omit to keep the stored one; `null` clears it. */
+            redis_password?: string | null;
+            /** @description Upstash / proxy token. Omit to keep the stored one; `null` clears it. */
+            redis_token?: string | null;
+            /** @enum {string} */
+            redis_type: "tcp";
+            redis_url: string;
+        } | {
+            cache_mode?: components["schemas"]["CacheMode"];
+            /**
+             * Format: int64
+             * @description Seconds an edge caches row counts (default 300).
+             */
+            cache_ttl_count?: number;
+            /**
+             * Format: int64
+             * @description Seconds an edge caches data query results (default 60).
+             */
+            cache_ttl_data?: number;
+            /**
+             * Format: int64
+             * @description Up to this many seconds are added at random to each TTL so bulk-written keys do not all expire at once (default 10).
+             */
+            cache_ttl_jitter?: number;
+            /**
+             * Format: int64
+             * @description Seconds a primed page key lives (default 60, the edge's own TTL).
+             */
+            cache_ttl_page?: number;
+            /** @enum {boolean} */
+            redis_enabled?: false;
+            /** @description Sentinel master name when the URL does not carry it. */
+            redis_master_name?: string | null;
+            /** @description Redis password. Omit to keep the stored one; `null` clears it. */
+            redis_password?: string | null;
+            /** @description Upstash / proxy token. Omit to keep the stored one; `null` clears it. */
+            redis_token?: string | null;
+            /** @enum {string} */
+            redis_type: "upstash" | "self-hosted";
+            redis_url?: string | null;
+        } | {
+            cache_mode?: components["schemas"]["CacheMode"];
+            /**
+             * Format: int64
+             * @description Seconds an edge caches row counts (default 300).
+             */
+            cache_ttl_count?: number;
+            /**
+             * Format: int64
+             * @description Seconds an edge caches data query results (default 60).
+             */
+            cache_ttl_data?: number;
+            /**
+             * Format: int64
+             * @description Up to this many seconds are added at random to each TTL so bulk-written keys do not all expire at once (default 10).
+             */
+            cache_ttl_jitter?: number;
+            /**
+             * Format: int64
+             * @description Seconds a primed page key lives (default 60, the edge's own TTL).
+             */
+            cache_ttl_page?: number;
+            /** @enum {boolean} */
+            redis_enabled: true;
+            /** @description Sentinel master name when the URL does not carry it. */
+            redis_master_name?: string | null;
+            /** @description Redis password. Omit to keep the stored one; `null` clears it. */
+            redis_password?: string | null;
+            redis_token?: string | null;
             /** @enum {string} */
             redis_type: "upstash" | "self-hosted";
             redis_url: string;
@@ -1540,6 +1681,9 @@ export interface components {
         PageDrift: {
             /** Format: int64 */
             expected_version?: number | null;
+            /** @description For a changed page, the columns that differ from the release (`version`,
+             *     `content_hash`, `title`, `layout_data`, `css_bundle`, …). */
+            fields: string[];
             /** Format: int64 */
             found_version?: number | null;
             page_id: string;
@@ -2170,6 +2314,9 @@ export interface components {
         TargetDrift: {
             /** @description Another version or content on the target. */
             changed: components["schemas"]["PageDrift"][];
+            /** @description Whether each row's content was compared with the release (false for a push edge: its
+             *     pages are what edgepub recorded sending). */
+            content_checked: boolean;
             error?: null | components["schemas"]["ConnError"];
             /** @description On the target, not in the release. */
             extra: components["schemas"]["PageDrift"][];
@@ -2188,7 +2335,7 @@ export interface components {
             kind: "local";
             /** @description Short name such as `eu` or `us`, unique per project. */
             name: string;
-            /** @description The SQLite file, relative to the data root (no `..`); an absolute path inside the data root is accepted too. */
+            /** @description The SQLite file, inside the project's own directory (`site_dir`) under the data root: relative to the root (no `..`, e.g. `my-site/pages.db`) or absolute. */
             path: string;
             /** @description Turso auth token or the edge's system key. Omit to keep the stored one; `null` clears it. */
             token?: string | null;
@@ -2241,7 +2388,7 @@ export interface components {
             kind: "local";
             /** @description Short name such as `eu` or `us`, unique per project. */
             name: string;
-            /** @description The SQLite file, relative to the data root (no `..`); an absolute path inside the data root is accepted too. */
+            /** @description The SQLite file, inside the project's own directory (`site_dir`) under the data root: relative to the root (no `..`, e.g. `my-site/pages.db`) or absolute. */
             path: string;
             /** @description Turso auth token or the edge's system key. Omit to keep the stored one; `null` clears it. */
             token?: string | null;
@@ -2336,8 +2483,8 @@ export interface components {
             name: string;
             /** @description `local`: the SQLite file, relative to the data root or absolute inside it. */
             path?: string | null;
-            /** @description The edge's system key (required for an edge target). */
-            token: string;
+            /** @description The edge's system key; blank or absent, the test runs without one. */
+            token?: string | null;
             url: string;
         };
         /** @description What a GET returns: the token only as a hint. */
@@ -5973,7 +6120,7 @@ export interface operations {
         /** @description Unsaved form values; empty to test the saved settings */
         requestBody?: {
             content: {
-                "application/json": null | components["schemas"]["CacheSettingsInput"];
+                "application/json": null | components["schemas"]["CacheSettingsTest"];
             };
         };
         responses: {
@@ -7331,7 +7478,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Unsaved changes as a JSON merge patch; empty to test the saved target */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["TargetPatch"];
+            };
+        };
         responses: {
             200: {
                 headers: {
@@ -7369,6 +7521,23 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

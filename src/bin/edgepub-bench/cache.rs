@@ -97,6 +97,36 @@ pub async fn prime_all(api: &Api, a: PrimeArgs) -> Result<()> {
     Ok(())
 }
 
+/// One drift check (`GET /api/projects/{p}/drift`): every row its targets hold compared with
+/// the release, and every page key read back.
+pub async fn drift(api: &Api, a: PrimeArgs) -> Result<()> {
+    let p = &a.project;
+    let started = Instant::now();
+    let report = api
+        .call(
+            Method::GET,
+            &format!("/api/projects/{p}/drift"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    let wall = started.elapsed().as_secs_f64();
+    let count = |v: &Value| v.as_array().map_or(0, Vec::len);
+    let changed: usize = report["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| count(&t["changed"]))
+        .sum();
+    println!(
+        "drift project={p} drifted={} changed={changed} stale={} expired={} wall_s={wall:.3}",
+        report["drifted"],
+        count(&report["cache"]["stale"]),
+        count(&report["cache"]["expired"]),
+    );
+    Ok(())
+}
+
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     sorted.get(i).copied().unwrap_or(f64::NAN)

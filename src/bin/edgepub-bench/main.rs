@@ -40,6 +40,8 @@ enum Cmd {
     Publish(PublishArgs),
     /// Prime every page key of a project through the outbox (flush, then drift repair).
     Prime(cache::PrimeArgs),
+    /// Time one drift check of a project (targets' rows and every page key).
+    Drift(cache::PrimeArgs),
     /// Publish one changed page repeatedly; time until Redis shows it (p50, p99).
     Visible(cache::VisibleArgs),
     /// Change one page (merge-patch its layout root) so its next publish rewrites it.
@@ -328,6 +330,7 @@ async fn main() -> Result<()> {
         Cmd::Touch { conn, page } => touch(&Api::new(&conn)?, &page).await,
         Cmd::Prime(a) => cache::prime_all(&Api::new(&a.conn)?, a).await,
         Cmd::Visible(a) => cache::visible(&Api::new(&a.conn)?, a).await,
+        Cmd::Drift(a) => cache::drift(&Api::new(&a.conn)?, a).await,
         Cmd::LimitPage(a) => limit::limit_page(&Api::new(&a.conn)?, a).await,
         Cmd::Compile {
             conn,

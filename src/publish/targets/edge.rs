@@ -13,7 +13,7 @@ use crate::net::{ConnError, ErrorKind, NetPolicy, ServerInfo};
 use crate::publish::plan::{Held, Removal};
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -75,14 +75,35 @@ async fn answer(res: reqwest::Response, what: &str) -> Result<Value, ConnError> 
     Err(ConnError::new(kind, message))
 }
 
-fn settings_body(s: &SiteSettings) -> Value {
-    json!({
-        "faviconUrl": s.favicon_url,
-        "logoUrl": s.logo_url,
-        "siteName": s.site_name,
-        "siteDescription": s.site_description,
-        "appUrl": s.app_url,
-        "authForms": {},
+/// The settings import's body. Every value is a string or null: the edge binds each one
+/// straight into a TEXT column and answers 500 to any other JSON type.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SettingsImport<'a> {
+    favicon_url: Option<&'a str>,
+    logo_url: Option<&'a str>,
+    site_name: Option<&'a str>,
+    site_description: Option<&'a str>,
+    app_url: Option<&'a str>,
+    /// The project's form map as JSON text, as the edge's own control plane sends it. edgepub
+    /// keeps no forms, so there is none to send.
+    auth_forms: Option<String>,
+}
+
+fn settings_body(s: &SiteSettings) -> Result<String, ConnError> {
+    serde_json::to_string(&SettingsImport {
+        favicon_url: s.favicon_url.as_deref(),
+        logo_url: s.logo_url.as_deref(),
+        site_name: s.site_name.as_deref(),
+        site_description: s.site_description.as_deref(),
+        app_url: s.app_url.as_deref(),
+        auth_forms: None,
+    })
+    .map_err(|e| {
+        ConnError::new(
+            ErrorKind::Invalid,
+            format!("the settings do not serialise: {e}"),
+        )
     })
 }
 
@@ -199,14 +220,17 @@ impl EdgeTarget {
         .await
     }
 
-    async fn settings(&self, s: &SiteSettings) -> Result<(), ConnError> {
-        let body = settings_body(s).to_string();
-        self.post(
-            "/api/import/settings",
-            body.into(),
-            "the edge's settings import",
-        )
-        .await
+    async fn settings(&self, tenant: &str, s: &SiteSettings) -> Result<(), ConnError> {
+        let body = settings_body(s)?;
+        let path = if tenant == DEFAULT_TENANT {
+            "/api/import/settings".to_string()
+        } else {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("tenant_slug", tenant);
+            format!("/api/import/settings?{}", q.finish())
+        };
+        self.post(&path, body.into(), "the edge's settings import")
+            .await
     }
 }
 
@@ -260,10 +284,11 @@ impl PublishTarget for EdgeTarget {
         })
     }
 
-    /// What the edge says it holds, when its status answer lists pages
-    /// (`pages: [{id, slug, version, contentHash, tenantSlug}]`); otherwise `None`, and the
-    /// control plane's record of what it last wrote there is used.
-    async fn held(&self, tenant: &str) -> Result<Option<HashMap<String, Held>>, ConnError> {
+    /// A push edge's status answer (`{"status": "ok", "ready": true}`) lists no pages, so
+    /// what it holds is known only from what edgepub sent it: this checks that the edge
+    /// answers and takes the key, then says it cannot tell (the control plane's record of
+    /// what was written there is used instead). An empty answer is never read as "no pages".
+    async fn held(&self, _tenant: &str) -> Result<Option<HashMap<String, Held>>, ConnError> {
         let res = self
             .http
             .get(format!("{}/api/import/status", self.base))
@@ -271,26 +296,8 @@ impl PublishTarget for EdgeTarget {
             .send()
             .await
             .map_err(|e| transport_error(&e))?;
-        let body = answer(res, "/api/import/status").await?;
-        let Some(pages) = body.get("pages").and_then(Value::as_array) else {
-            return Ok(None);
-        };
-        Ok(Some(
-            pages
-                .iter()
-                .filter(|p| p["tenantSlug"].as_str().unwrap_or(DEFAULT_TENANT) == tenant)
-                .filter_map(|p| {
-                    Some((
-                        p["id"].as_str()?.to_string(),
-                        Held {
-                            content_hash: p["contentHash"].as_str().map(String::from),
-                            version: p["version"].as_i64().unwrap_or(0),
-                            slug: p["slug"].as_str().map(String::from),
-                        },
-                    ))
-                })
-                .collect(),
-        ))
+        answer(res, "/api/import/status").await?;
+        Ok(None)
     }
 
     async fn apply(&self, a: &Apply<'_>) -> Result<ApplyReport, TargetError> {
@@ -311,7 +318,7 @@ impl PublishTarget for EdgeTarget {
         }
         let removes = a.deletes.iter().map(|r| self.remove(a.tenant, r));
         report.deleted += self.bounded(removes, &mut report.failed).await;
-        report.error = self.settings(a.settings).await.err();
+        report.error = self.settings(a.tenant, a.settings).await.err();
         report.failed.sort_by(|x, y| x.page_id.cmp(&y.page_id));
         Ok(report)
     }

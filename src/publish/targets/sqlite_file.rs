@@ -10,8 +10,8 @@ use super::{Apply, ApplyReport, PublishTarget, TargetError};
 use crate::net::{ConnError, ServerInfo};
 use crate::publish::plan::Held;
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, ValueRef};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +36,19 @@ async fn run(conn: &mut SqliteConnection, stmts: &[Stmt]) -> Result<(), ConnErro
         query(s).execute(&mut *conn).await.map_err(db_error)?;
     }
     Ok(())
+}
+
+/// A column as a bound value, whatever type a hand edit left in it (SQLite columns take any).
+fn column(r: &SqliteRow, i: usize) -> SqlValue {
+    match r.try_get_raw(i) {
+        Ok(v) if !v.is_null() => {}
+        _ => return SqlValue::Null,
+    }
+    if let Ok(n) = r.try_get::<i64, _>(i) {
+        return SqlValue::Integer(n);
+    }
+    r.try_get::<String, _>(i)
+        .map_or_else(|_| SqlValue::Text("(not text)".into()), SqlValue::Text)
 }
 
 impl SqliteFile {
@@ -82,6 +95,24 @@ impl PublishTarget for SqliteFile {
                 })
                 .collect(),
         ))
+    }
+
+    async fn rows(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+    ) -> Result<Option<HashMap<String, Vec<SqlValue>>>, ConnError> {
+        let pool = self.pool().await?;
+        let mut out = HashMap::new();
+        for stmt in pages_db::rows(tenant, ids) {
+            for r in query(&stmt).fetch_all(pool).await.map_err(db_error)? {
+                let values: Vec<SqlValue> = (0..r.len()).map(|i| column(&r, i)).collect();
+                if let Some(SqlValue::Text(id)) = values.first() {
+                    out.insert(id.clone(), values);
+                }
+            }
+        }
+        Ok(Some(out))
     }
 
     async fn marker(&self, tenant: &str) -> Result<Option<String>, ConnError> {

@@ -15,6 +15,7 @@ use super::{Apply, ApplyReport, PublishTarget, TargetError};
 use crate::net::{ConnError, ErrorKind, ServerInfo};
 use crate::publish::plan::Held;
 use async_trait::async_trait;
+use libsql_hrana::proto::Value;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -26,6 +27,18 @@ pub struct TursoTarget {
 
 fn encode(s: &Stmt) -> Vec<u8> {
     hrana::stmt(&s.sql, &s.args)
+}
+
+/// A column of a result row as a bound value; what `SqlValue` cannot hold (a float, a blob)
+/// becomes text that no value edgepub writes equals.
+fn sql_value(v: &Value) -> SqlValue {
+    match v {
+        Value::None | Value::Null => SqlValue::Null,
+        Value::Integer { value } => SqlValue::Integer(*value),
+        Value::Text { value } => SqlValue::Text(value.to_string()),
+        Value::Float { value } => SqlValue::Text(format!("(float {value})")),
+        Value::Blob { value } => SqlValue::Text(format!("(blob of {} bytes)", value.len())),
+    }
 }
 
 fn too_small() -> ConnError {
@@ -294,6 +307,25 @@ impl PublishTarget for TursoTarget {
                 })
                 .collect(),
         ))
+    }
+
+    async fn rows(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+    ) -> Result<Option<HashMap<String, Vec<SqlValue>>>, ConnError> {
+        self.ensure_schema().await?;
+        let stmts: Vec<Vec<u8>> = pages_db::rows(tenant, ids).iter().map(encode).collect();
+        let mut out = HashMap::new();
+        for result in self.db.execute_all(&stmts).await? {
+            for row in &result.rows {
+                let values: Vec<SqlValue> = row.values.iter().map(sql_value).collect();
+                if let Some(SqlValue::Text(id)) = values.first() {
+                    out.insert(id.clone(), values);
+                }
+            }
+        }
+        Ok(Some(out))
     }
 
     async fn marker(&self, tenant: &str) -> Result<Option<String>, ConnError> {

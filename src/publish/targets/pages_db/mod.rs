@@ -7,8 +7,10 @@
 //! another order, may lack newer columns (added here), and may carry a global `UNIQUE(slug)`
 //! (coped with by parking rewritten pages' slugs before the upsert).
 
+mod readback;
 mod rebuild;
 
+pub use readback::{differing_columns, rows, PAGE_COLUMNS};
 pub use rebuild::{fix_global_slug_unique, TABLE_SQL};
 
 use super::{Apply, PageBody, SiteSettings};
@@ -118,7 +120,7 @@ const IDS_PER_STMT: usize = 500;
 /// Pages per multi-row upsert (17 parameters each), which is also how many compiled pages a
 /// target holds at once (each as its blob, a parsed tree and bound copies: about 25× its
 /// ~58 KB of JSON in all). 50 keeps that near 75 MB where 200 made a 1,000-page publish peak
-/// at ~300 MB (issue 12); the extra statements cost nothing measurable.
+/// at ~300 MB; the extra statements cost nothing measurable.
 pub const PAGES_PER_STMT: usize = 50;
 
 fn in_list(prefix: &str, tenant: &str, ids: &[&str]) -> Vec<Stmt> {

@@ -1,0 +1,209 @@
+//! The audit log over HTTP: [`record`], the one line a mutating handler adds after its change
+//! succeeded, and `GET /api/audit` (admin scope) to read it.
+//!
+//! ```ignore
+//! audit::record(&req, &auth, "target.update", Some(t.project_id), t.id, Summary::changes(&before, &after)).await;
+//! ```
+
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Auth, Query};
+use crate::api::AppState;
+use crate::audit::{Actor, Entry, Summary};
+use crate::domain::token::Scope;
+use crate::store::audit::{AuditEntry, AuditFilter};
+use crate::telemetry::RequestId;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt::Display;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/audit").get(list));
+}
+
+/// Records that the caller did `action` (`<resource>.<verb>`) to `subject`, with the request
+/// id and client address. Call it after the change succeeded. A failure to write is logged,
+/// never turned into an error: the change itself has been made.
+pub async fn record(
+    req: &HttpRequest,
+    auth: &Auth,
+    action: &'static str,
+    project: Option<Uuid>,
+    subject: impl Display,
+    summary: Summary,
+) {
+    write(
+        req,
+        Actor::Token(auth.0.token_id),
+        action,
+        project,
+        subject,
+        summary,
+    )
+    .await
+}
+
+/// [`record`] for the signed publish webhook, which has no token.
+pub async fn record_webhook(
+    req: &HttpRequest,
+    action: &'static str,
+    project: Uuid,
+    subject: impl Display,
+    summary: Summary,
+) {
+    write(req, Actor::Webhook, action, Some(project), subject, summary).await
+}
+
+async fn write(
+    req: &HttpRequest,
+    actor: Actor,
+    action: &'static str,
+    project: Option<Uuid>,
+    subject: impl Display,
+    summary: Summary,
+) {
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return;
+    };
+    let entry = Entry {
+        actor,
+        action,
+        project_id: project,
+        subject_id: Some(subject.to_string()),
+        summary,
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        // The connection's address: a forwarded header could be forged by the caller.
+        client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+    };
+    crate::audit::write(&state.store, &entry).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Project UUID or slug (a deleted project: its UUID).
+    pub project: Option<String>,
+    /// The acting token's id.
+    pub actor: Option<Uuid>,
+    /// An action (`project.update`) or a family (`project.*`).
+    pub action: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Entries before this time (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Entries per page, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Newest first.
+    pub items: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn invalid(path: &str, code: &'static str, message: &str) -> ApiError {
+    ApiError::Validation(vec![crate::domain::FieldError {
+        path: path.into(),
+        code,
+        message: message.into(),
+    }])
+}
+
+fn encode_cursor(e: &AuditEntry) -> String {
+    let raw = format!("{}|{}", e.at.to_rfc3339(), e.id);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_cursor(c: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
+    let (at, id) = std::str::from_utf8(&raw).ok()?.split_once('|')?;
+    Some((
+        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        Uuid::parse_str(id).ok()?,
+    ))
+}
+
+#[utoipa::path(get, operation_id = "listAuditEntries", summary = "The audit log: who changed what, when",
+    path = "/api/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let only = auth.list_scope(Scope::Admin)?;
+    let q = q.take()?;
+    let mut f = AuditFilter {
+        actor_id: q.actor,
+        from: q.from,
+        to: q.to,
+        ..Default::default()
+    };
+    // A project the token may not see is the same 404 as one that does not exist.
+    f.project_id = match q.project.as_deref() {
+        None => only,
+        Some(p) => {
+            // An id is taken as it is: a deleted project's entries stay readable.
+            let id = match Uuid::parse_str(p) {
+                Ok(id) => id,
+                Err(_) => {
+                    state
+                        .store
+                        .get_project(p)
+                        .await
+                        .map_err(|e| ApiError::from_store(e, "project"))?
+                        .id
+                }
+            };
+            if !auth.sees(id) {
+                return Err(ApiError::NotFound("project"));
+            }
+            Some(id)
+        }
+    };
+    // An empty parameter is no filter, as if it were left out.
+    if let Some(a) = q.action.as_deref().filter(|a| !a.is_empty()) {
+        let ok = !a.is_empty()
+            && a.len() <= 100
+            && a.bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.' || b == b'*');
+        match a.strip_suffix(".*") {
+            Some(prefix) if ok && !prefix.contains('*') => {
+                f.action_prefix = Some(format!("{prefix}."))
+            }
+            None if ok && !a.contains('*') => f.action = Some(a.to_string()),
+            _ => {
+                return Err(invalid(
+                    "action",
+                    "bad_action",
+                    "an action such as `project.update`, or a family such as `project.*`",
+                ))
+            }
+        }
+    }
+    if let Some(c) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        f.after =
+            Some(decode_cursor(c).ok_or_else(|| {
+                invalid("cursor", "bad_cursor", "not a cursor this API returned")
+            })?);
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let mut items = state.store.list_audit(&f, limit + 1).await?;
+    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = if more {
+        items.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor }))
+}

@@ -1,0 +1,89 @@
+//! Probes and metrics, without auth.
+
+use crate::api::AppState;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Resources, so any other method is a 405 rather than an unknown route.
+    cfg.service(web::resource("/healthz").get(healthz))
+        .service(web::resource("/readyz").get(readyz))
+        .service(web::resource("/metrics").get(metrics));
+}
+
+/// What the probes answer (the handlers write it with `json!`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Probe {
+    /// `ok`, `unavailable` or `timeout`.
+    status: String,
+    /// `sqlite` or `postgres` (readiness only).
+    database: Option<String>,
+    warnings: Option<Vec<String>>,
+}
+
+/// The process is up and serving.
+#[utoipa::path(get, operation_id = "getHealth", path = "/healthz", tag = "ops", security(()), responses((status = 200, description = "Up", body = Probe)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// The database answers.
+#[utoipa::path(get, operation_id = "getReadiness", path = "/readyz", tag = "ops", security(()),
+    responses((status = 200, description = "Ready", body = Probe), (status = 503, description = "Database unreachable", body = Probe)))]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let backend = state.store.backend();
+    match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => {
+            let mut body = json!({ "status": "ok", "database": backend });
+            if let Some(w) = local_targets_warning(&state).await {
+                body["warnings"] = json!([w]);
+            }
+            HttpResponse::Ok().json(body)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": backend }))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "timeout", "database": backend })),
+    }
+}
+
+/// On a shared Postgres (several replicas), local targets are written by whichever replica
+/// runs the job, into its own directory: they must share one directory.
+pub async fn local_targets_warning(state: &AppState) -> Option<String> {
+    if state.store.backend() != "postgres" {
+        return None;
+    }
+    let n = state.store.enabled_local_targets().await.ok()?;
+    (n > 0).then(|| {
+        format!(
+            "{n} enabled local publish targets on a shared Postgres: every replica must see the same \
+             EDGEPUB_PAGES_ROOT (a shared volume), or such projects should publish to Turso or a push edge"
+        )
+    })
+}
+
+/// Prometheus text format: requests by route template and status, latency, pool gauges, the
+/// cache outbox's depth and the age of its oldest pending operation.
+#[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "ops", security(()), responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let stats = state.store.pool_stats();
+    let outbox = match state.store.outbox_stats().await {
+        Ok(o) => crate::telemetry::OutboxGauge {
+            pending: o.pending,
+            oldest_age_secs: o
+                .oldest
+                .map_or(0, |t| (state.store.now() - t).num_seconds().max(0)),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the cache outbox for /metrics failed");
+            crate::telemetry::OutboxGauge::default()
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(stats, outbox))
+}

@@ -1,0 +1,335 @@
+//! What the server accepts, written into the document where the request types' derives cannot
+//! say it: no U+0000 in any string or key and numbers within ±1e300 (what both databases store,
+//! see `extract::json`), the shape of a layout and of SEO data, one schema per target kind and
+//! per cache kind (which fields each needs), and the merge-patch bodies of PATCH. Each rule
+//! here mirrors a check in `src/domain` or `src/api/extract`; the fuzzer (scripts/fuzz.sh)
+//! fails when the two disagree in either direction.
+
+use super::bodies::{cache_settings, patch_of, project_create, targets};
+use super::patterns::{trimmed, url_token, HOST, NOT_BLANK, NO_NUL, PORT_PATH, WS};
+use serde_json::{json, Map, Value};
+use utoipa::Modify;
+
+pub struct RequestRules;
+
+impl Modify for RequestRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut doc) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        apply(&mut doc);
+        // A document the rules broke stays as generated (the committed-document test fails).
+        if let Ok(done) = serde_json::from_value(doc) {
+            *openapi = done;
+        }
+    }
+}
+
+fn storable_json() -> Value {
+    let me = json!({"$ref": "#/components/schemas/StorableJson"});
+    json!({
+        "description": "Any JSON value both databases store and give back unchanged: no U+0000 in a string or key, numbers within ±1e300.",
+        "anyOf": [
+            {"type": "null"}, {"type": "boolean"},
+            {"type": "number", "minimum": -1e300, "maximum": 1e300},
+            {"type": "string", "pattern": NO_NUL},
+            {"type": "array", "items": me},
+            {"type": "object", "propertyNames": {"type": "string", "pattern": NO_NUL}, "additionalProperties": me},
+        ]
+    })
+}
+
+/// A free-form object of storable values.
+fn free_object(nullable: bool) -> Value {
+    json!({
+        "type": if nullable { json!(["object", "null"]) } else { json!("object") },
+        "propertyNames": {"type": "string", "pattern": NO_NUL},
+        "additionalProperties": {"$ref": "#/components/schemas/StorableJson"},
+    })
+}
+
+pub(super) fn layout() -> Value {
+    let mut component = free_object(false);
+    component["description"] =
+        json!("A component: `id`, `type`, `props`, `stylesData`, `children`, …");
+    let mut root = free_object(true);
+    root["description"] = json!("Page-level props.");
+    let mut l = free_object(true);
+    l["description"] = json!("Defaults to an empty layout. Limits: EDGEPUB_MAX_COMPONENTS components, nested EDGEPUB_MAX_DEPTH deep, EDGEPUB_MAX_PAGE_BYTES serialized (422 beyond).");
+    l["required"] = json!(["content"]);
+    l["properties"] = json!({"content": {"type": "array", "items": component}, "root": root});
+    l
+}
+
+pub(super) fn seo() -> Value {
+    let text = json!({"type": ["string", "null"], "pattern": NO_NUL});
+    let mut s = free_object(true);
+    s["properties"] = json!({
+        "title": text, "description": text, "ogImage": text, "canonical": text,
+        "keywords": {"type": ["array", "null"], "items": {"type": "string", "pattern": NO_NUL}},
+    });
+    s
+}
+
+/// Adds the no-U+0000 rule to every string without a pattern of its own, and the storable
+/// shape to free-form objects, through properties and array items.
+fn guard(s: &mut Value) {
+    let Some(obj) = s.as_object_mut() else {
+        return;
+    };
+    if obj.contains_key("$ref") || obj.contains_key("enum") {
+        return;
+    }
+    let types: Vec<String> = match obj.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let has = |t: &str| types.iter().any(|x| x == t);
+    if has("string") && !obj.contains_key("format") {
+        let max = obj.get("maxLength").and_then(Value::as_u64);
+        let pattern = match (obj.get("pattern").and_then(Value::as_str), max) {
+            // The server counts the characters of the trimmed text, which `maxLength` cannot.
+            (None, Some(m)) => Some(trimmed(m, false)),
+            (Some("\\S"), Some(m)) => Some(trimmed(m, true)),
+            (None, None) => Some(NO_NUL.to_string()),
+            (Some("\\S"), None) => Some(NOT_BLANK.to_string()),
+            (Some(_), _) => None,
+        };
+        if let Some(p) = pattern {
+            obj.insert("pattern".into(), json!(p));
+            if let Some(m) = max {
+                obj.remove("maxLength");
+                let d = format!("At most {m} characters once trimmed.");
+                let d = match obj.get("description").and_then(Value::as_str) {
+                    Some(old) => format!("{old} {d}"),
+                    None => d,
+                };
+                obj.insert("description".into(), json!(d));
+            }
+        }
+    }
+    if has("object") && !obj.contains_key("properties") && !obj.contains_key("propertyNames") {
+        obj.insert(
+            "propertyNames".into(),
+            json!({"type": "string", "pattern": NO_NUL}),
+        );
+        obj.insert(
+            "additionalProperties".into(),
+            json!({"$ref": "#/components/schemas/StorableJson"}),
+        );
+    }
+    if let Some(Value::Object(props)) = obj.get_mut("properties") {
+        props.values_mut().for_each(guard);
+    }
+    if let Some(items) = obj.get_mut("items") {
+        guard(items);
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(xs)) = obj.get_mut(key) {
+            xs.iter_mut().for_each(guard);
+        }
+    }
+}
+
+/// Parameters: no U+0000 in a query string's text; `Idempotency-Key` headers of at most 200
+/// characters (400 beyond, see `api::publish`), a key used before with a different request
+/// being a 422 `idempotency_key_reused`.
+fn parameter_rules(doc: &mut Value) {
+    let error = doc
+        .pointer("/paths/~1api~1projects/post/responses/422")
+        .cloned();
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let Some(Value::Array(params)) = op.get_mut("parameters") else {
+                continue;
+            };
+            // The server refuses U+0000 anywhere in a query string (`guard::refuse_nul`).
+            for p in params.iter_mut().filter(|p| p["in"] == "query") {
+                let text = p["schema"]["type"] == "string"
+                    || p["schema"]["type"]
+                        .as_array()
+                        .is_some_and(|t| t.contains(&json!("string")));
+                if text
+                    && p["schema"].get("pattern").is_none()
+                    && p["schema"].get("format").is_none()
+                {
+                    p["schema"]["pattern"] = json!(NO_NUL);
+                }
+            }
+            let mut keyed = false;
+            for p in params.iter_mut().filter(|p| p["name"] == "Idempotency-Key") {
+                p["schema"]["maxLength"] = json!(200);
+                keyed = true;
+            }
+            if let (true, Some(e), Some(Value::Object(responses))) =
+                (keyed, &error, op.get_mut("responses"))
+            {
+                responses.entry("422").or_insert_with(|| e.clone());
+            }
+        }
+    }
+}
+
+/// Field rules that are plain per-field checks in `src/domain` (URL shapes, names, ranges).
+fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
+    let site_url = format!("^{WS}*(/([^/\\u0000][^\\u0000]*)?|https?://{HOST}{PORT_PATH})?{WS}*$");
+    // The server counts at most `max` characters once trimmed, which `maxLength` cannot say.
+    let opt = |pattern: String, max: usize| {
+        json!({"type": ["string", "null"], "pattern": pattern,
+        "description": format!("At most {max} characters once trimmed.")})
+    };
+    let ttl = |min: i64, max: i64, d: &str| json!({"type": "integer", "format": "int64", "minimum": min, "maximum": max, "description": d});
+    vec![
+        ("ProjectInput", "favicon_url", opt(site_url.clone(), 2048)),
+        ("ProjectInput", "logo_url", opt(site_url.clone(), 2048)),
+        ("ProjectInput", "app_url", opt(site_url, 2048)),
+        ("DatasourceInput", "url", opt(url_token("[a-z][a-z0-9+.-]{0,15}", true), 2048)),
+        (
+            "DatasourceInput",
+            "secret_env_var",
+            json!({"type": ["string", "null"], "description": "The edge environment variable that holds the secret, e.g. `DS_MAIN_API_KEY`.",
+                "pattern": format!("^{WS}*([A-Z_][A-Z0-9_]{{0,99}}{WS}*)?$")}),
+        ),
+        (
+            "EndpointInput",
+            "url",
+            json!({"type": "string", "pattern": url_token("https?", false),
+                "example": "https://ci.example.com/hooks/edgepub",
+                "description": "Where events are POSTed (`http` or `https`; no credentials in the URL; at most 2000 characters once trimmed). Changing its origin gives the endpoint a new secret: a secret is only ever sent where it was made for."}),
+        ),
+        (
+            "EndpointInput",
+            "event_types",
+            json!({"type": "array", "description": "Event types to receive; empty receives every publish event; repeats are ignored (`webhook.test` is sent only by \"send test event\").",
+                "items": {"type": "string", "enum": ["publish.succeeded", "publish.failed", "publish.partial", "publish.cache_done"]}}),
+        ),
+        ("CacheSettingsInput", "cache_ttl_data", ttl(1, 86_400, "Seconds an edge caches data query results (default 60).")),
+        ("CacheSettingsInput", "cache_ttl_count", ttl(1, 86_400, "Seconds an edge caches row counts (default 300).")),
+        ("CacheSettingsInput", "cache_ttl_page", ttl(1, 86_400, "Seconds a primed page key lives (default 60, the edge's own TTL).")),
+        ("CacheSettingsInput", "cache_ttl_jitter", ttl(0, 3_600, "Up to this many seconds are added at random to each TTL so bulk-written keys do not all expire at once (default 10).")),
+    ]
+}
+
+fn apply(doc: &mut Value) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    schemas.insert("StorableJson".into(), storable_json());
+    for (schema, field, rule) in field_rules() {
+        if let Some(s) = schemas.get_mut(schema) {
+            s["properties"][field] = rule;
+        }
+    }
+    if let Some(page) = schemas.get_mut("PageInput") {
+        page["properties"]["layout_data"] = layout();
+        page["properties"]["seo_data"] = seo();
+    }
+    let inputs = [
+        "ProjectInput",
+        "PageInput",
+        "TargetInput",
+        "CacheSettingsInput",
+        "DatasourceInput",
+        "EndpointInput",
+        "TokenRequest",
+        "PublishBody",
+        "PreviewBody",
+        "RotateBody",
+    ];
+    for name in inputs {
+        if let Some(s) = schemas.get_mut(name) {
+            guard(s);
+        }
+    }
+    let mut patches = Map::new();
+    for (name, input, what) in [
+        ("ProjectPatch", "ProjectInput", "project"),
+        ("PagePatch", "PageInput", "page"),
+        ("EndpointPatch", "EndpointInput", "endpoint"),
+    ] {
+        if let Some(s) = schemas.get(input) {
+            patches.insert(name.into(), patch_of(s, what));
+        }
+    }
+    if let Some(p) = schemas.get("ProjectInput") {
+        patches.insert("ProjectCreate".into(), project_create(p));
+    }
+    if let Some(t) = schemas.get("TargetInput").cloned() {
+        // A target's patch applies to its stored kind, which the document cannot name: the
+        // patch lists the fields, and the kind's rules are those of `TargetInput`.
+        patches.insert("TargetPatch".into(), patch_of(&t, "target"));
+        schemas.insert("TargetInput".into(), targets(&t, false));
+        // Testing unsaved values checks the fields, not where a local file may live (the
+        // report says whether it can be opened).
+        // A test needs no key: without one the edge answers that it wants one.
+        let mut test = targets(&t, true);
+        test["oneOf"][0]["properties"]["path"] = json!({"type": "string", "pattern": NOT_BLANK});
+        test["oneOf"][2]["properties"]["token"] = json!({"type": ["string", "null"], "pattern": NO_NUL,
+            "description": "The edge's system key; blank or absent, the test runs without one."});
+        test["description"] = json!("Unsaved target values to test.");
+        patches.insert("TargetTest".into(), test);
+        let mut replace = targets(&t, true);
+        replace["description"] = json!("Body of replace (PUT): as create, but an omitted token keeps the stored one (for the same address).");
+        patches.insert("TargetReplace".into(), replace);
+    }
+    if let Some(c) = schemas.get("CacheSettingsInput").cloned() {
+        schemas.insert("CacheSettingsInput".into(), cache_settings(&c, false));
+        let mut test = cache_settings(&c, true);
+        test["description"] = json!("Unsaved cache settings to test, as the form holds them.");
+        patches.insert("CacheSettingsTest".into(), test);
+    }
+    schemas.extend(patches);
+    for (path, patch) in [
+        ("/api/projects/{project}", "ProjectPatch"),
+        ("/api/pages/{id}", "PagePatch"),
+        ("/api/targets/{id}", "TargetPatch"),
+        ("/api/webhook-endpoints/{id}", "EndpointPatch"),
+    ] {
+        let pointer = format!(
+            "/paths/{}/patch/requestBody/content/application~1json/schema",
+            path.replace('~', "~0").replace('/', "~1")
+        );
+        if let Some(s) = doc.pointer_mut(&pointer) {
+            *s = json!({"$ref": format!("#/components/schemas/{patch}")});
+        }
+    }
+    parameter_rules(doc);
+    if let Some(s) = doc.pointer_mut(
+        "/paths/~1api~1targets~1test/post/requestBody/content/application~1json/schema",
+    ) {
+        *s = json!({"$ref": "#/components/schemas/TargetTest"});
+    }
+    if let Some(s) = doc.pointer_mut(
+        "/paths/~1api~1targets~1{id}~1test/post/requestBody/content/application~1json/schema",
+    ) {
+        *s = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/TargetPatch"}]});
+    }
+    if let Some(s) = doc.pointer_mut(
+        "/paths/~1api~1projects~1{project}~1settings~1cache~1test/post/requestBody/content/application~1json/schema",
+    ) {
+        *s = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/CacheSettingsTest"}]});
+    }
+    if let Some(s) = doc
+        .pointer_mut("/paths/~1api~1targets~1{id}/put/requestBody/content/application~1json/schema")
+    {
+        *s = json!({"$ref": "#/components/schemas/TargetReplace"});
+    }
+    if let Some(s) =
+        doc.pointer_mut("/paths/~1api~1projects/post/requestBody/content/application~1json/schema")
+    {
+        *s = json!({"$ref": "#/components/schemas/ProjectCreate"});
+    }
+}
