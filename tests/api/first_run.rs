@@ -108,6 +108,14 @@ async fn unreachable_postgres_is_named_with_its_kind() {
         "{err}"
     );
 
+    // A host name that cannot resolve (`.invalid` never does).
+    let url = "postgres://postgres@nonexistent.invalid:5432/edgepub";
+    let err = fails_fast(&dir, &[("DATABASE_URL", url)]);
+    assert!(
+        err.contains("nonexistent.invalid:5432") && err.contains("(dns)"),
+        "{err}"
+    );
+
     // A port that accepts connections but never answers: a timeout, not a ten-second pool
     // wait with no address.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
