@@ -10,9 +10,10 @@
 #   - Redis standalone on 16379
 #   - Redis master on 16380 + redis-sentinel on 26380 (master name `edgepub-master`, quorum 1)
 #   - Redis Cluster of three masters on 17001, 17002, 17003
-#   - a Python virtualenv with schemathesis and openapi-spec-validator
-#   - node_modules with the `tursodb` binary (npm `turso`), `@upstash/redis` and the Standard
-#     Webhooks reference library (`standardwebhooks`)
+#   - a Python virtualenv with schemathesis, openapi-spec-validator and playwright (which drives
+#     Debian's `chromium`, installed from apt: `playwright install` cannot download browsers here)
+#   - node_modules with the `tursodb` binary (npm `turso`), `@upstash/redis`, the Standard
+#     Webhooks reference library (`standardwebhooks`) and `axe-core` (the console's a11y check)
 #
 # Running it again reuses whatever is already answering. Log lines go to stderr, prefixed
 # `[services]`; the environment is printed to stdout and written to $EDGEPUB_SERVICES_DIR/env
@@ -184,6 +185,11 @@ install_sqlite3() {
     command -v sqlite3 >/dev/null 2>&1 || apt_install sqlite3
 }
 
+# The console's browser tests drive Debian's Chromium (Playwright cannot download its own here).
+install_chromium() {
+    [[ -x /usr/bin/chromium ]] || apt_install chromium
+}
+
 rcli() {
     local port=$1
     shift
@@ -353,8 +359,9 @@ setup_node() {
     local pkg tursodb
     pkg="$(turso_pkg)"
     tursodb="$NODE_MODULES/@tursodatabase/$pkg/tursodb"
-    if [[ -x $tursodb && -d $NODE_MODULES/@upstash/redis && -d $NODE_MODULES/standardwebhooks ]]; then
-        log "node_modules already has tursodb, @upstash/redis and standardwebhooks"
+    if [[ -x $tursodb && -d $NODE_MODULES/@upstash/redis && -d $NODE_MODULES/standardwebhooks &&
+        -f $NODE_MODULES/axe-core/axe.min.js ]]; then
+        log "node_modules already has tursodb, @upstash/redis, standardwebhooks and axe-core"
     else
         command -v npm >/dev/null 2>&1 ||
             die "npm not found; install Node.js 20+ (with npm) and rerun"
@@ -368,6 +375,7 @@ setup_node() {
             "(npm did not install @tursodatabase/$pkg@0.6.0; it may not be published for this platform)"
         [[ -d $NODE_MODULES/@upstash/redis ]] || die "@upstash/redis missing from $NODE_MODULES after npm install"
         [[ -d $NODE_MODULES/standardwebhooks ]] || die "standardwebhooks missing from $NODE_MODULES after npm install"
+        [[ -f $NODE_MODULES/axe-core/axe.min.js ]] || die "axe-core missing from $NODE_MODULES after npm install"
     fi
     "$tursodb" --help >/dev/null 2>&1 || die "$tursodb exists but does not run on this machine"
     TURSODB="$tursodb"
@@ -379,6 +387,7 @@ setup_node() {
 # ---------------------------------------------------------------------------------------------
 SCHEMATHESIS_VERSION=4.32.5
 SPEC_VALIDATOR_VERSION=0.9.0
+PLAYWRIGHT_VERSION=1.65.3
 setup_python() {
     local venv="$RUN_DIR/venv"
     if [[ -x $venv/bin/st ]] && "$venv/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
@@ -397,6 +406,13 @@ setup_python() {
         "$venv/bin/pip" install --quiet --disable-pip-version-check \
             "openapi-spec-validator==$SPEC_VALIDATOR_VERSION" >&2 || die "pip install openapi-spec-validator failed"
     fi
+    if [[ "$("$venv/bin/pip" show playwright 2>/dev/null | sed -n 's/^Version: //p')" == "$PLAYWRIGHT_VERSION" ]]; then
+        log "playwright $PLAYWRIGHT_VERSION already in $venv"
+    else
+        log "installing playwright $PLAYWRIGHT_VERSION into $venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "playwright==$PLAYWRIGHT_VERSION" >&2 ||
+            die "pip install playwright failed"
+    fi
     SCHEMATHESIS="$venv/bin/st"
     SPEC_VALIDATOR="$venv/bin/openapi-spec-validator"
 }
@@ -407,6 +423,7 @@ setup_python() {
 setup_postgres
 install_redis
 install_sqlite3
+install_chromium
 start_redis "standalone" "$REDIS_STANDALONE_PORT"
 start_sentinel
 start_cluster

@@ -5,7 +5,8 @@
 #
 # 1. starts/reuses the test services (scripts/services.sh) and exports EDGEPUB_TEST_*
 # 2. cargo fmt --check, cargo clippy -D warnings, the API fuzzer (scripts/fuzz.sh), the
-#    OpenAPI validator and the TypeScript client's build and flow (scripts/client.sh), then the
+#    OpenAPI validator and the TypeScript client's build and flow (scripts/client.sh), the
+#    operator console in a real Chromium (scripts/console.sh), then the
 #    tests (cargo nextest if installed, else cargo test). Every step runs even if an earlier one failed; the exit status is
 #    non-zero if any step failed.
 set -euo pipefail
@@ -60,6 +61,7 @@ run_step "fmt" cargo fmt --all -- --check
 run_step "clippy" cargo clippy --all-targets -- -D warnings
 run_step "fuzz (schemathesis)" bash scripts/fuzz.sh
 run_step "client (OpenAPI validity, TypeScript client, builder flow)" bash scripts/client.sh
+run_step "console (type check, Playwright in Chromium on SQLite and Postgres)" bash scripts/console.sh
 if [[ $TEST_RUNNER == nextest ]]; then
     run_step "tests (nextest)" cargo nextest run --no-fail-fast "$@"
 else

@@ -3,12 +3,13 @@
 //! In rooms: `content` (projects, pages, versions, datasources, previews), `settings` (targets,
 //! cache, the edge's sync), `publish` (jobs, events, retries, releases, drift, schedules),
 //! `webhooks` (the signed hook, outgoing endpoints), `admin` (tokens, audit, health),
-//! `openapi` (the document). What every room uses lives at this level: the error shape
-//! (`error`), extractors (`extract`), authentication (`guard`), access (`access`) and rate
-//! limits (`limits`).
+//! `openapi` (the document), `console` (the operator console's files). What every room uses
+//! lives at this level: the error shape (`error`), extractors (`extract`), authentication
+//! (`guard`), access (`access`) and rate limits (`limits`).
 
 pub mod access;
 pub mod admin;
+pub mod console;
 pub mod content;
 pub mod error;
 pub mod extract;
@@ -133,6 +134,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(admin::routes),
     )
     .configure(content::previews::public_routes)
+    .configure(console::routes)
     .route(
         "/docs",
         web::get().to(|| async {
