@@ -112,7 +112,7 @@ export const patchTarget = (id, patch) => call("PATCH", `/targets/${enc(id)}`, {
 export const createTarget = (p, body) => call("POST", `/projects/${enc(p)}/targets`, { body });
 /** @param {string} p @returns {Promise<S["CacheSettingsView"]>} */
 export const cacheSettings = (p) => call("GET", `/projects/${enc(p)}/settings/cache`);
-/** @param {string} p @param {S["CacheSettingsInput"]} body @returns {Promise<S["CacheSettingsView"]>} */
+/** @param {string} p @param {S["CacheSettingsInput"]} body @returns {Promise<S["SavedCacheSettings"]>} */
 export const saveCacheSettings = (p, body) => call("PUT", `/projects/${enc(p)}/settings/cache`, { body });
 /** @param {string} p @param {S["CacheSettingsInput"] | undefined} body @returns {Promise<S["TestReport"]>} */
 export const testCache = (p, body) => call("POST", `/projects/${enc(p)}/settings/cache/test`, { body });

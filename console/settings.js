@@ -124,8 +124,11 @@ export async function cacheView(el, project) {
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
-        await api.saveCacheSettings(project, body());
-        out.replaceChildren(h("p", { role: "status" }, "Saved."));
+        const saved = await api.saveCacheSettings(project, body());
+        const c = saved.connection;
+        // The save stands either way; say so, and why the cache did not answer.
+        const said = c && !c.reachable ? `Saved. The cache did not answer (${c.kind ?? "error"}): ${c.message ?? ""}` : "Saved.";
+        out.replaceChildren(h("p", { role: "status" }, said));
       } catch (err) {
         out.replaceChildren(h("p", { role: "alert", class: "notice error" }, String(/** @type {Error} */ (err).message)));
       }

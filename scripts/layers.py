@@ -17,7 +17,7 @@ import sys
 LAYERS = [
     ["main", "bin"],
     ["cli"],
-    ["startup"],
+    ["startup", "preflight"],
     ["api"],
     ["preview", "ratelimit", "telemetry"],
     ["config"],

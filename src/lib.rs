@@ -14,6 +14,7 @@ pub mod config;
 pub mod domain;
 pub mod net;
 pub mod pagebytes;
+pub mod preflight;
 pub mod preview;
 pub mod proxy;
 pub mod publish;

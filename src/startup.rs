@@ -55,6 +55,7 @@ pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, St
 /// admin token on the very first start. Returns a generated secret so the caller can show it
 /// once; it is never logged.
 pub async fn bootstrap_admin(store: &Store, config: &Config) -> Result<Option<String>, StoreError> {
+    store.scrub_token_prefixes().await?;
     if let Some(secret) = &config.admin_token {
         store
             .insert_token(

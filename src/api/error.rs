@@ -35,6 +35,13 @@ pub enum ApiError {
         message: String,
         path: &'static str,
     },
+    /// A conflict whose details say how to resolve it (e.g. the ids to choose from).
+    #[error("{message}")]
+    ConflictWith {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("the resource changed since it was read (current version {current})")]
     PreconditionFailed { current: i64 },
     #[error("request body is larger than {limit} bytes")]
@@ -99,7 +106,9 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::ConflictWith { code, .. } => code,
             ApiError::Unauthorized | ApiError::WebhookRefused => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -115,9 +124,9 @@ impl ApiError {
 
     fn details(&self) -> Value {
         match self {
-            ApiError::BadRequest { details, .. } | ApiError::RateLimited { details, .. } => {
-                details.clone()
-            }
+            ApiError::BadRequest { details, .. }
+            | ApiError::RateLimited { details, .. }
+            | ApiError::ConflictWith { details, .. } => details.clone(),
             ApiError::Conflict { path, .. } => json!({ "path": path }),
             ApiError::PreconditionFailed { current } => json!({ "current_version": current }),
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
@@ -177,7 +186,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized | ApiError::WebhookRefused => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::ConflictWith { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

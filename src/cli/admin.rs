@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::audit::{self, Summary};
+use crate::store::tokens::Revoked;
 
 pub(super) async fn rotate_key(
     config: &Config,
@@ -79,7 +80,7 @@ pub(super) async fn token_command(store: &Store, command: TokenCommand) -> anyho
         TokenCommand::List => {
             println!(
                 "{:<36}  {:<24}  {:<20}  {:<12}  {:<36}  status",
-                "id", "name", "scopes", "prefix", "project"
+                "id", "name", "scopes", "fingerprint", "project"
             );
             for t in store.list_tokens().await? {
                 let scopes = token::join_scopes(&t.scopes);
@@ -99,10 +100,21 @@ pub(super) async fn token_command(store: &Store, command: TokenCommand) -> anyho
             }
         }
         TokenCommand::Revoke { id_or_name } => {
-            let t = store
+            let t = match store
                 .revoke_token(&id_or_name)
                 .await
-                .map_err(|_| anyhow::anyhow!("no token `{id_or_name}`"))?;
+                .map_err(|_| anyhow::anyhow!("no token `{id_or_name}`"))?
+            {
+                Revoked::One(t) => t,
+                Revoked::Ambiguous(tokens) => {
+                    let ids: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
+                    anyhow::bail!(
+                        "{} tokens are named `{id_or_name}`; nothing was revoked. Revoke one by id: {}",
+                        ids.len(),
+                        ids.join(", ")
+                    );
+                }
+            };
             let summary = Summary::of(&serde_json::json!({ "name": t.name }));
             audit::record_cli(store, "token.revoke", t.project_id, t.id, summary).await;
             eprintln!("edgepub: revoked token `{}` ({})", t.name, t.id);

@@ -173,6 +173,10 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    // Only these two may create a database; any other command run from the wrong directory
+    // would otherwise work on a new, empty one.
+    let create = matches!(command, Command::Serve | Command::Migrate);
+    crate::preflight::check(&config, create).await?;
     let store = open_store(&config, clock::system()).await?;
     let result = match command {
         Command::Serve => serve(config, store.clone()).await,
@@ -197,12 +201,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
+    // Bound before the first admin token is made: a start that cannot listen must not use up
+    // the one time that token is shown.
+    let listener = std::net::TcpListener::bind(config.listen).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {e} (set EDGEPUB_LISTEN to another address)",
+            config.listen
+        )
+    })?;
     if let Some(secret) = bootstrap_admin(&store, &config).await? {
         println!("edgepub: created an admin API token. It is shown only this once; keep it safe:");
         println!("\n    {secret}\n");
     }
-    let listener = std::net::TcpListener::bind(config.listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!(address = %config.listen, database = store.backend(), "edgepub listening");
     if store.backend() == "postgres" {
         if let Ok(n @ 1..) = store.enabled_local_targets().await {

@@ -255,10 +255,23 @@ fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
         path: path.to_path_buf(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: e.message().to_string(),
+    toml::from_str(&text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map_or((1, 1), |span| line_and_column(&text, span.start));
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: format!("line {line}, column {column}: {}", e.message()),
+        }
     })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
 }
 
 #[cfg(test)]
@@ -335,6 +348,18 @@ mod tests {
             err.contains("unknown key `listen_addr`") && err.contains("EDGEPUB_LEASE_SECS"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn toml_errors_say_where() {
+        let dir = std::env::temp_dir().join(format!("edgepub-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("edgepub.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:7000\"\nworkers = = 3\n").unwrap();
+        let err = Config::from_sources(Some(&file), &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2, column 11"), "{err}");
     }
 
     #[test]

@@ -218,11 +218,14 @@ pub struct Job {
 /// Progress of a release's cache operations (prime or invalidate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CacheStep {
-    /// `pending`, `retrying` (the cache could not be reached; see the error), `done` or
-    /// `failed` (the cache refused an operation).
+    /// `pending`, `retrying` (the cache could not be reached; see the error), `done`,
+    /// `failed` (the cache refused an operation) or `skipped` (the cache was disabled or
+    /// removed before the operations were applied: nothing was written; `last_error` says so,
+    /// with kind `disabled`).
     pub status: String,
     pub operations: u64,
-    /// Applied, or superseded by a newer release's operation on the same key.
+    /// Applied, or superseded by a newer release's operation on the same key (never skipped
+    /// ones).
     pub done: u64,
     pub last_error_kind: Option<String>,
     pub last_error: Option<String>,

@@ -44,8 +44,14 @@ pub fn check_page_slug(slug: &str) -> Result<(), String> {
         if let Some(c) = segment.chars().find(|c| {
             !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
         }) {
+            let lower = slug.to_ascii_lowercase();
+            let hint = if c.is_ascii_uppercase() && check_page_slug(&lower).is_ok() {
+                format!(" (`{lower}` would do)")
+            } else {
+                String::new()
+            };
             return Err(format!(
-                "`{c}` is not allowed: use lowercase letters, digits, `-`, `_` and `.` separated by `/`"
+                "`{c}` is not allowed: use lowercase letters, digits, `-`, `_` and `.`{hint}"
             ));
         }
     }
@@ -97,6 +103,10 @@ mod tests {
             assert!(check_page_slug(bad).is_err(), "{bad}");
         }
         assert!(check_page_slug(&"a".repeat(256)).is_err());
+        // Slashes are refused, so the message must not suggest them.
+        let upper = check_page_slug("About-Us").unwrap_err();
+        assert!(!upper.contains('/'), "{upper}");
+        assert!(upper.contains("`about-us` would do"), "{upper}");
     }
 
     #[test]

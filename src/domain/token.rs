@@ -69,7 +69,8 @@ pub struct TokenInfo {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub project_id: Option<Uuid>,
-    /// The first characters of the token, enough to tell tokens apart.
+    /// A fingerprint to tell tokens apart: the first 12 hex digits of the token's SHA-256
+    /// (`printf %s "$TOKEN" | sha256sum`), never any part of the secret itself.
     pub prefix: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -97,8 +98,9 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// What the `prefix` column stores: a fingerprint of the hash, never part of the secret.
 pub fn prefix(token: &str) -> String {
-    token.chars().take(10).collect()
+    hash(token)[..12].to_string()
 }
 
 #[cfg(test)]

@@ -72,7 +72,11 @@ impl ScheduleWork {
         if !found.is_empty() {
             let error = found
                 .iter()
-                .map(|p| format!("{}: {}", p.path, p.message))
+                // A problem of the whole schedule has no path to name.
+                .map(|p| match p.path.as_str() {
+                    "" => p.message.clone(),
+                    path => format!("{path}: {}", p.message),
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             let failed = self.store.fail_schedule(s, &error).await?;

@@ -217,10 +217,12 @@ impl Store {
         Ok(())
     }
 
-    /// Drops a project's pending operations (its cache was switched off since).
-    pub async fn outbox_skip(&self, project_id: Uuid) -> Result<(), StoreError> {
-        let sql = "UPDATE cache_outbox SET state = 'skipped', done_at = $2 WHERE project_id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+    /// Drops a project's pending operations (its cache was switched off since), keeping the
+    /// reason with them so the job's cache step can say why nothing was written.
+    pub async fn outbox_skip(&self, project_id: Uuid, reason: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE cache_outbox SET state = 'skipped', done_at = $2, last_error_kind = 'disabled', last_error = $3 \
+                   WHERE project_id = $1 AND state = 'pending'";
+        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(self.clock.now()).bind(reason).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -237,7 +239,7 @@ impl Store {
         &self,
         job_ids: &[Uuid],
     ) -> Result<std::collections::HashMap<Uuid, CacheStep>, StoreError> {
-        type Row = (Uuid, i64, i64, i64, i64, Option<String>, Option<String>);
+        type Row = (Uuid, i64, i64, i64, i64, i64, Option<String>, Option<String>);
         if job_ids.is_empty() {
             return Ok(Default::default());
         }
@@ -252,6 +254,7 @@ impl Store {
              COALESCE(SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN o.state = 'pending' AND o.attempts > 0 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN o.state = 'skipped' THEN 1 ELSE 0 END), 0), \
              {}, {} \
              FROM publish_jobs j LEFT JOIN cache_outbox o ON o.job_id = j.id AND o.state <> 'done' \
              WHERE j.id IN (",
@@ -270,20 +273,22 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter(|r| r.1 > 0)
-            .map(|(id, total, pending, failed, retrying, kind, error)| {
+            .map(|(id, total, pending, failed, retrying, skipped, kind, error)| {
                 let status = if failed > 0 {
                     "failed"
                 } else if retrying > 0 {
                     "retrying"
                 } else if pending > 0 {
                     "pending"
+                } else if skipped > 0 {
+                    "skipped"
                 } else {
                     "done"
                 };
                 let step = CacheStep {
                     status: status.into(),
                     operations: total as u64,
-                    done: (total - pending - failed) as u64,
+                    done: (total - pending - failed - skipped) as u64,
                     last_error_kind: kind,
                     last_error: error,
                 };

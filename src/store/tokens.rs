@@ -5,7 +5,9 @@ use crate::domain::token::{self, join_scopes, parse_scopes, Principal, Scope, To
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-const COLS: &str = "id, name, prefix, scopes, project_id, created_at, last_used_at, revoked_at";
+/// `prefix` is read from the hash, never from the stored column: rows written before it held
+/// a token's first characters, which for a chosen `EDGEPUB_ADMIN_TOKEN` is part of the secret.
+const COLS: &str = "id, name, substr(token_hash, 1, 12) AS prefix, scopes, project_id, created_at, last_used_at, revoked_at";
 
 #[derive(sqlx::FromRow)]
 struct TokenRow {
@@ -32,6 +34,14 @@ impl From<TokenRow> for TokenInfo {
             revoked_at: r.revoked_at,
         }
     }
+}
+
+/// What revoking by id or name did.
+#[derive(Debug)]
+pub enum Revoked {
+    One(TokenInfo),
+    /// Several tokens have that name; none was revoked.
+    Ambiguous(Vec<TokenInfo>),
 }
 
 /// `last_used_at` is refreshed at most this often, so authentication is not a write per request.
@@ -64,6 +74,13 @@ impl Store {
         Ok(row.map(TokenInfo::from))
     }
 
+    /// Replaces what rows written before fingerprints held in `prefix` (a token's first
+    /// characters) with the fingerprint, so no part of a secret stays at rest in clear.
+    pub async fn scrub_token_prefixes(&self) -> Result<u64, StoreError> {
+        let sql = "UPDATE api_tokens SET prefix = substr(token_hash, 1, 12) WHERE prefix <> substr(token_hash, 1, 12)";
+        Ok(on_pool!(self, p => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()))?)
+    }
+
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let sql = format!("SELECT {COLS} FROM api_tokens ORDER BY created_at, id");
         let rows = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).fetch_all(p).await)?;
@@ -75,18 +92,46 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await)?)
     }
 
-    /// Revokes by id, or every token with that exact name. Revoking twice keeps the first
-    /// revocation time.
-    pub async fn revoke_token(&self, id_or_name: &str) -> Result<TokenInfo, StoreError> {
-        let now = self.clock.now();
+    /// Revokes one token: by id, or by a name only one token answers to (among the active
+    /// ones when any has it). A name several tokens share revokes nothing and lists them, so
+    /// the caller picks one by id. Revoking twice keeps the first revocation time.
+    pub async fn revoke_token(&self, id_or_name: &str) -> Result<Revoked, StoreError> {
         let sql = format!(
-            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 OR name = $2 RETURNING {COLS}"
+            "SELECT {COLS} FROM api_tokens WHERE id = $1 OR name = $2 ORDER BY created_at, id"
         );
         let id = Uuid::parse_str(id_or_name).ok();
-        let rows = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(id).bind(id_or_name).bind(now).fetch_all(p).await)?;
-        rows.into_iter()
-            .next()
+        let rows: Vec<TokenInfo> = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(id).bind(id_or_name).fetch_all(p).await)?
+            .into_iter()
             .map(TokenInfo::from)
+            .collect();
+        let by_id = rows.iter().find(|t| Some(t.id) == id).map(|t| t.id);
+        let target = match by_id {
+            Some(id) => id,
+            None => {
+                let active: Vec<&TokenInfo> =
+                    rows.iter().filter(|t| t.revoked_at.is_none()).collect();
+                let candidates = if active.is_empty() {
+                    rows.iter().collect()
+                } else {
+                    active
+                };
+                match candidates.as_slice() {
+                    [] => return Err(StoreError::NotFound),
+                    [one] => one.id,
+                    several => {
+                        return Ok(Revoked::Ambiguous(
+                            several.iter().map(|t| (*t).clone()).collect(),
+                        ))
+                    }
+                }
+            }
+        };
+        let sql = format!(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING {COLS}"
+        );
+        let now = self.clock.now();
+        let row = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(target).bind(now).fetch_optional(p).await)?;
+        row.map(|r| Revoked::One(r.into()))
             .ok_or(StoreError::NotFound)
     }
 

@@ -92,7 +92,7 @@ impl Server {
         panic!("edgepub did not become ready on port {}", self.port);
     }
 
-    fn stdout(&self) -> Vec<String> {
+    pub fn stdout(&self) -> Vec<String> {
         self.lines.try_iter().collect()
     }
 

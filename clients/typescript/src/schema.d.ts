@@ -1338,15 +1338,18 @@ export interface components {
         CacheStep: {
             /**
              * Format: int64
-             * @description Applied, or superseded by a newer release's operation on the same key.
+             * @description Applied, or superseded by a newer release's operation on the same key (never skipped
+             *     ones).
              */
             done: number;
             last_error?: string | null;
             last_error_kind?: string | null;
             /** Format: int64 */
             operations: number;
-            /** @description `pending`, `retrying` (the cache could not be reached; see the error), `done` or
-             *     `failed` (the cache refused an operation). */
+            /** @description `pending`, `retrying` (the cache could not be reached; see the error), `done`,
+             *     `failed` (the cache refused an operation) or `skipped` (the cache was disabled or
+             *     removed before the operations were applied: nothing was written; `last_error` says so,
+             *     with kind `disabled`). */
             status: string;
         };
         CompileReport: {
@@ -1363,6 +1366,11 @@ export interface components {
         ConnError: {
             kind: components["schemas"]["ErrorKind"];
             message: string;
+        };
+        ConnectionCheck: {
+            kind?: null | components["schemas"]["ErrorKind"];
+            message?: string | null;
+            reachable: boolean;
         };
         /** @description A new link. The token is shown this once; only its hash is stored. */
         CreatedPreview: components["schemas"]["PreviewView"] & {
@@ -2209,6 +2217,10 @@ export interface components {
              */
             grace_secs?: number | null;
         };
+        /** @description The saved settings, and whether the cache they name answered just after the save. */
+        SavedCacheSettings: components["schemas"]["CacheSettingsView"] & {
+            connection?: null | components["schemas"]["ConnectionCheck"];
+        };
         Schedule: components["schemas"]["ScheduleRequest"] & {
             /**
              * Format: date-time
@@ -2508,7 +2520,8 @@ export interface components {
             /** Format: date-time */
             last_used_at?: string | null;
             name: string;
-            /** @description The first characters of the token, enough to tell tokens apart. */
+            /** @description A fingerprint to tell tokens apart: the first 12 hex digits of the token's SHA-256
+             *     (`printf %s "$TOKEN" | sha256sum`), never any part of the secret itself. */
             prefix: string;
             /** Format: uuid */
             project_id?: string | null;
@@ -6013,12 +6026,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Saved; `connection` says whether the cache answered */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CacheSettingsView"];
+                    "application/json": components["schemas"]["SavedCacheSettings"];
                 };
             };
             /** @description An error: `{"error": {"code", "message", "details"}}` */
@@ -7693,7 +7707,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Token id or name */
+                /** @description Token id, or a name only one token has */
                 id: string;
             };
             cookie?: never;
@@ -7737,6 +7751,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Several tokens have that name (`details.ids`); nothing was revoked: revoke one by id */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,7 @@ use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::token::{self, Scope, TokenInfo};
 use crate::domain::Problems;
+use crate::store::tokens::Revoked;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -98,8 +99,9 @@ pub async fn create(
 }
 
 #[utoipa::path(delete, operation_id = "deleteToken", summary = "Revoke an API token",
-    path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id or name")),
-    responses((status = 200, body = TokenInfo, description = "Revoked"), (status = 404, body = ErrorBody)))]
+    path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "Token id, or a name only one token has")),
+    responses((status = 200, body = TokenInfo, description = "Revoked"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Several tokens have that name (`details.ids`); nothing was revoked: revoke one by id")))]
 pub async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -107,11 +109,26 @@ pub async fn revoke(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let info = state
+    let info = match state
         .store
         .revoke_token(&path)
         .await
-        .map_err(|e| ApiError::from_store(e, "token"))?;
+        .map_err(|e| ApiError::from_store(e, "token"))?
+    {
+        Revoked::One(info) => info,
+        Revoked::Ambiguous(tokens) => {
+            let ids: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
+            return Err(ApiError::ConflictWith {
+                code: "ambiguous_name",
+                message: format!(
+                    "{} tokens are named `{path}`; nothing was revoked: revoke one by id ({})",
+                    ids.len(),
+                    ids.join(", ")
+                ),
+                details: serde_json::json!({ "ids": ids }),
+            });
+        }
+    };
     let summary = Summary::of(&serde_json::json!({ "name": info.name }));
     audit::record(
         &req,

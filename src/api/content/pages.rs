@@ -109,10 +109,7 @@ pub async fn create(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let fields = body
-        .take()?
-        .validate(&state.config.layout_limits())
-        .map_err(ApiError::Validation)?;
+    let fields = body.take_valid(|b| b.validate(&state.config.layout_limits()))?;
     let page = state
         .store
         .create_page(project.id, fields)
@@ -159,7 +156,8 @@ pub async fn replace(
     body: JsonBody<PageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page_ref(&state, &auth, &path).await?;
-    save(&state, page.id, if_match.0, body.take()?).await
+    let fields = body.take_valid(|b| b.validate(&state.config.layout_limits()))?;
+    save_fields(&state, page.id, if_match.0, fields).await
 }
 
 #[utoipa::path(patch, operation_id = "patchPage", summary = "Merge-patch a page draft",
@@ -198,6 +196,15 @@ pub async fn save(
     let fields = input
         .validate(&state.config.layout_limits())
         .map_err(ApiError::Validation)?;
+    save_fields(state, id, expected, fields).await
+}
+
+async fn save_fields(
+    state: &AppState,
+    id: uuid::Uuid,
+    expected: Option<i64>,
+    fields: crate::domain::page::PageFields,
+) -> Result<HttpResponse, ApiError> {
     let saved = state
         .store
         .update_page(id, expected, fields)

@@ -50,7 +50,7 @@ pub async fn create(
     body: JsonBody<ProjectInput>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let fields = body.take()?.validate(false).map_err(ApiError::Validation)?;
+    let fields = body.take_valid(|b| b.validate(false))?;
     let project = state
         .store
         .create_project(&fields)

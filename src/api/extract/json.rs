@@ -7,6 +7,21 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    parse_json_partial(body).map_err(|(e, _)| e)
+}
+
+/// Like [`parse_json`]; when only field types are wrong, the error comes with a stand-in
+/// value in which each wrong field was replaced by a value of an accepted type, so the rest of
+/// the body can still be validated and every failing field reported at once.
+pub fn parse_json_partial<T: DeserializeOwned>(body: &[u8]) -> Result<T, (ApiError, Option<T>)> {
+    let value = parse_value(body).map_err(|e| (e, None))?;
+    match T::deserialize(&value) {
+        Ok(t) => Ok(t),
+        Err(_) => Err(type_errors(value)),
+    }
+}
+
+fn parse_value(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest {
             code: "malformed_json",
@@ -31,18 +46,101 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.inner();
-        {
-            let path = pointer(e.path(), &inner.to_string());
-            let message = strip_position(&inner.to_string());
-            ApiError::Validation(vec![crate::domain::FieldError {
-                path,
+    Ok(value)
+}
+
+/// Values tried in place of a field of the wrong type, one after the other, until one is
+/// accepted: one of them fits any field a body of this API has.
+fn stand_ins() -> [Value; 6] {
+    [
+        Value::Null,
+        json!(""),
+        json!(0),
+        json!(false),
+        json!([]),
+        json!({}),
+    ]
+}
+
+/// Every type error of `value`, found by replacing each failing field with a stand-in and
+/// deserialising again (serde stops at the first error). Bounded, so a hostile body costs a
+/// few dozen passes at most.
+fn type_errors<T: DeserializeOwned>(mut value: Value) -> (ApiError, Option<T>) {
+    const MAX_REPORTED: usize = 20;
+    const MAX_PASSES: usize = 64;
+    let mut fields: Vec<crate::domain::FieldError> = Vec::new();
+    let (mut current, mut tried) = (String::new(), 0);
+    for _ in 0..MAX_PASSES {
+        let e = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(t) => return (ApiError::Validation(fields), Some(t)),
+            Err(e) => e,
+        };
+        let raw = e.inner().to_string();
+        let path = pointer(e.path(), &raw);
+        // A stand-in inside a field already reported may fail in its own way; that is not
+        // the caller's mistake.
+        let reported = fields
+            .iter()
+            .any(|f| path == f.path || path.starts_with(&format!("{}/", f.path)));
+        if !reported {
+            if fields.len() >= MAX_REPORTED {
+                break;
+            }
+            let message = strip_position(&raw);
+            let message = match super::formats::expected_format(&message) {
+                Some(format) => format!("{message}: expected {format}"),
+                None => message,
+            };
+            fields.push(crate::domain::FieldError {
+                path: path.clone(),
                 code: "invalid_type",
                 message,
-            }])
+            });
         }
-    })
+        if path != current {
+            (current, tried) = (path.clone(), 0);
+        }
+        if !stand_in(&mut value, &path, &raw, tried) {
+            break;
+        }
+        tried += 1;
+    }
+    (ApiError::Validation(fields), None)
+}
+
+/// Puts the `n`th stand-in at `path` (an unknown field is removed instead); false when there
+/// is nothing left to try.
+fn stand_in(value: &mut Value, path: &str, message: &str, n: usize) -> bool {
+    let (parent, key) = match path.rsplit_once('/') {
+        Some((parent, key)) => (parent, key.replace("~1", "/").replace("~0", "~")),
+        None => return false,
+    };
+    let Some(parent) = value.pointer_mut(parent) else {
+        return false;
+    };
+    if message.starts_with("unknown field `") {
+        return n == 0
+            && parent
+                .as_object_mut()
+                .is_some_and(|m| m.remove(&key).is_some());
+    }
+    let Some(candidate) = stand_ins().into_iter().nth(n) else {
+        return false;
+    };
+    match parent {
+        Value::Object(m) => {
+            m.insert(key, candidate);
+            true
+        }
+        Value::Array(items) => match key.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+            Some(slot) => {
+                *slot = candidate;
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    }
 }
 
 fn malformed(inner: &serde_json::Error) -> ApiError {
@@ -129,11 +227,14 @@ fn pointer(path: &serde_path_to_error::Path, message: &str) -> String {
             Segment::Unknown => {}
         }
     }
-    for prefix in ["missing field `"] {
+    for prefix in ["missing field `", "unknown field `"] {
         if let Some(rest) = message.strip_prefix(prefix) {
             if let Some(field) = rest.split('`').next() {
-                out.push('/');
-                out.push_str(field);
+                let field = field.replace('~', "~0").replace('/', "~1");
+                if !out.ends_with(&format!("/{field}")) {
+                    out.push('/');
+                    out.push_str(&field);
+                }
             }
         }
     }
@@ -168,6 +269,30 @@ mod tests {
         }
         match parse_json::<S>(br#"{"items": []}"#).unwrap_err() {
             ApiError::Validation(f) => assert_eq!(f[0].path, "/name"),
+            other => panic!("{other:?}"),
+        }
+        // Every wrong field at once, an unknown one and a missing one included.
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct P {
+            name: String,
+            public: Option<bool>,
+            at: Option<chrono::DateTime<chrono::Utc>>,
+            nested: Option<S>,
+        }
+        let body = br#"{"public": "yes", "at": "tomorrow 9am", "nested": {"name": 3, "items": []}, "extra": 1}"#;
+        match parse_json_partial::<P>(body).unwrap_err() {
+            (ApiError::Validation(f), Some(partial)) => {
+                let paths: Vec<&str> = f.iter().map(|e| e.path.as_str()).collect();
+                assert_eq!(
+                    paths,
+                    ["/at", "/extra", "/nested/name", "/public", "/name"],
+                    "{f:?}"
+                );
+                assert!(f[0].message.contains("RFC 3339"), "{f:?}");
+                assert!(partial.public.is_none());
+            }
             other => panic!("{other:?}"),
         }
         // Trailing data is malformed JSON, like any other.

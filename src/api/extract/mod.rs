@@ -6,9 +6,12 @@
 //! (400/413/422). So body and query extractors never fail: they carry their outcome, and a
 //! handler takes it ([`JsonBody::take`], [`Query::take`]) once access is settled.
 
+mod formats;
 mod json;
 
-pub use json::parse_json;
+pub use formats::expected_format;
+
+pub use json::{parse_json, parse_json_partial};
 
 use super::error::ApiError;
 use super::AppState;
@@ -31,13 +34,41 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 }
 
 /// A JSON body read up to the configured limit (413 beyond it). Syntax errors are a 400 with
-/// line and column; a body of the wrong shape is a 422 naming the JSON pointer of the field.
-pub struct JsonBody<T>(Result<T, ApiError>);
+/// line and column; a body of the wrong shape is a 422 naming the JSON pointer of each field.
+pub struct JsonBody<T>(Result<T, (ApiError, Option<T>)>);
 
 impl<T> JsonBody<T> {
     /// The parsed body, or why it could not be read; call it after the access checks.
     pub fn take(self) -> Result<T, ApiError> {
-        self.0
+        self.0.map_err(|(e, _)| e)
+    }
+
+    /// The body validated by `validate`. When some fields had the wrong type, the rest is
+    /// still validated (with stand-ins for the wrong fields), so the 422 lists every failing
+    /// field, not only the first kind of problem found.
+    pub fn take_valid<U>(
+        self,
+        validate: impl FnOnce(T) -> Result<U, Vec<crate::domain::FieldError>>,
+    ) -> Result<U, ApiError> {
+        match self.0 {
+            Ok(t) => validate(t).map_err(ApiError::Validation),
+            Err((ApiError::Validation(mut fields), Some(partial))) => {
+                if let Err(more) = validate(partial) {
+                    // A stand-in's own problems are not the caller's: its field is reported.
+                    let fresh: Vec<_> = more
+                        .into_iter()
+                        .filter(|m| {
+                            !fields.iter().any(|f| {
+                                m.path == f.path || m.path.starts_with(&format!("{}/", f.path))
+                            })
+                        })
+                        .collect();
+                    fields.extend(fresh);
+                }
+                Err(ApiError::Validation(fields))
+            }
+            Err((e, _)) => Err(e),
+        }
     }
 }
 
@@ -55,10 +86,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let payload = payload.take();
         Box::pin(async move {
             let parsed = match limit {
-                Ok(limit) => read_limited(payload, limit, declared)
-                    .await
-                    .and_then(|body| parse_json(&body)),
-                Err(e) => Err(e),
+                Ok(limit) => match read_limited(payload, limit, declared).await {
+                    Ok(body) => parse_json_partial(&body),
+                    Err(e) => Err((e, None)),
+                },
+                Err(e) => Err((e, None)),
             };
             Ok(JsonBody(parsed))
         })
@@ -116,10 +148,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
         let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(raw))
             .map_err(|e| {
                 let name = e.path().to_string();
+                let problem = e.inner().to_string();
+                let expected = expected_format(&problem);
+                let message = match expected {
+                    Some(format) => {
+                        format!("query parameter `{name}`: {problem}; expected {format}")
+                    }
+                    None => format!("query parameter `{name}`: {problem}"),
+                };
                 ApiError::BadRequest {
                     code: "bad_query",
-                    message: format!("query parameter `{name}`: {}", e.inner()),
-                    details: serde_json::json!({ "parameter": name }),
+                    message,
+                    details: serde_json::json!({ "parameter": name, "expected": expected }),
                 }
             });
         std::future::ready(Ok(Query(parsed)))

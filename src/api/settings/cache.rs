@@ -39,10 +39,28 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(CacheSettingsView::from(&settings)))
 }
 
+/// The saved settings, and whether the cache they name answered just after the save.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedCacheSettings {
+    #[serde(flatten)]
+    pub settings: CacheSettingsView,
+    /// The connection tried with the saved settings (`null` when no cache URL is set). The
+    /// save stands either way: a cache that is down now may be up when a publish needs it.
+    pub connection: Option<ConnectionCheck>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionCheck {
+    pub reachable: bool,
+    /// Why not, when unreachable: `dns`, `refused`, `timeout`, `tls`, `auth`, …
+    pub kind: Option<ErrorKind>,
+    pub message: Option<String>,
+}
+
 #[utoipa::path(put, operation_id = "updateCacheSettings", summary = "Replace a project's cache settings",
     path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
     params(("project" = String, Path, description = "Project UUID or slug")),
-    responses((status = 200, body = CacheSettingsView), (status = 404, body = ErrorBody),
+    responses((status = 200, body = SavedCacheSettings, description = "Saved; `connection` says whether the cache answered"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Another project with the same tenant uses this Redis database (`cache_shared`)"),
         (status = 422, body = ErrorBody)))]
 pub async fn put(
@@ -89,7 +107,22 @@ pub async fn put(
         summary,
     )
     .await;
-    Ok(HttpResponse::Ok().json(after))
+    let connection = match settings.redis_url {
+        Some(_) => {
+            let (policy, timeout) = (state.net_policy(), state.test_timeout());
+            let report = probe::run(timeout, cache::test(&settings, policy, timeout)).await;
+            Some(ConnectionCheck {
+                reachable: report.ok,
+                kind: report.error.as_ref().map(|e| e.kind),
+                message: report.error.map(|e| e.message),
+            })
+        }
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(SavedCacheSettings {
+        settings: after,
+        connection,
+    }))
 }
 
 /// Tests the form's unsaved values as sent, or the saved settings when the body is empty. A

@@ -69,7 +69,12 @@ impl CacheWork {
     async fn drain(&self, project: Uuid, lease: &Lease, stop: &Stop) -> Result<(), StoreError> {
         let settings = self.store.cache_settings(project).await?;
         if !settings.redis_enabled || settings.redis_url.is_none() {
-            return self.store.outbox_skip(project).await;
+            let reason = if settings.redis_url.is_none() {
+                "the cache settings were removed before these operations were applied; nothing was written to the cache"
+            } else {
+                "the cache was disabled (redis_enabled: false) before these operations were applied; nothing was written to it"
+            };
+            return self.store.outbox_skip(project, reason).await;
         }
         let ttl = Ttl {
             secs: u64::try_from(settings.cache_ttl_page.max(1)).unwrap_or(60),
