@@ -57,7 +57,8 @@ pub async fn rollback(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let r = authorized_release(&state, &auth, &path).await?;
-    enqueue(
+    let quota = super::limits::check(&state, &req, r.project_id, Some(auth.0.token_id)).await?;
+    let res = enqueue(
         &state,
         &req,
         &auth,
@@ -67,5 +68,6 @@ pub async fn rollback(
             targets: None,
         },
     )
-    .await
+    .await?;
+    Ok(quota.apply(res))
 }

@@ -77,18 +77,24 @@ pub async fn create(
     let secret = token::generate();
     let info = state
         .store
-        .insert_token(&secret, &name, &input.scopes, project_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("generated token collided"))?;
-    audit::record(
-        &req,
-        &auth,
-        "token.create",
-        info.project_id,
-        info.id,
-        Summary::of(&info),
-    )
-    .await;
+        .atomic(async {
+            let info = state
+                .store
+                .insert_token(&secret, &name, &input.scopes, project_id)
+                .await?
+                .ok_or_else(|| ApiError::internal("generated token collided"))?;
+            audit::record(
+                &req,
+                &auth,
+                "token.create",
+                info.project_id,
+                info.id,
+                Summary::of(&info),
+            )
+            .await?;
+            Ok::<_, ApiError>(info)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         token: secret,
         info,
@@ -106,18 +112,24 @@ pub async fn revoke(
     auth.require(Scope::Admin, None)?;
     let info = state
         .store
-        .revoke_token(&path)
-        .await
-        .map_err(|e| ApiError::from_store(e, "token"))?;
-    let summary = Summary::of(&serde_json::json!({ "name": info.name }));
-    audit::record(
-        &req,
-        &auth,
-        "token.revoke",
-        info.project_id,
-        info.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            let info = state
+                .store
+                .revoke_token(&path)
+                .await
+                .map_err(|e| ApiError::from_store(e, "token"))?;
+            let summary = Summary::of(&serde_json::json!({ "name": info.name }));
+            audit::record(
+                &req,
+                &auth,
+                "token.revoke",
+                info.project_id,
+                info.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(info)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(info))
 }

@@ -140,7 +140,7 @@ impl Store {
     pub async fn outbox_projects_due(&self) -> Result<Vec<Uuid>, StoreError> {
         let sql = "SELECT DISTINCT project_id FROM cache_outbox WHERE state = 'pending' AND next_attempt_at <= $1";
         Ok(
-            on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).bind(self.clock.now()).fetch_all(p).await)?,
+            on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).bind(self.clock.now()).fetch_all(&mut *p).await)?,
         )
     }
 
@@ -170,7 +170,7 @@ impl Store {
                    ORDER BY release_number, seq, id LIMIT $6";
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, OutboxOp>(sql).bind(project_id).bind(self.clock.now())
-            .bind(after.release_number).bind(after.seq).bind(after.id).bind(limit).fetch_all(p).await)?,
+            .bind(after.release_number).bind(after.seq).bind(after.id).bind(limit).fetch_all(&mut *p).await)?,
         )
     }
 
@@ -197,7 +197,7 @@ impl Store {
                     sep.push_bind(id);
                 }
                 qb.push(")");
-                qb.build().execute(p).await.map(|_| ())
+                qb.build().execute(&mut *p).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -213,14 +213,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "UPDATE cache_outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error_kind = $3, last_error = $4 \
                    WHERE project_id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(until).bind(kind).bind(message).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(until).bind(kind).bind(message).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
     /// Drops a project's pending operations (its cache was switched off since).
     pub async fn outbox_skip(&self, project_id: Uuid) -> Result<(), StoreError> {
         let sql = "UPDATE cache_outbox SET state = 'skipped', done_at = $2 WHERE project_id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(self.clock.now()).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -236,15 +236,14 @@ impl Store {
                    COALESCE(SUM(CASE WHEN last_error_kind IS NOT NULL THEN 1 ELSE 0 END), 0) \
                    FROM cache_outbox WHERE job_id = $1 AND state <> 'done'";
         let (total, pending, failed, retrying, errored): (i64, i64, i64, i64, i64) =
-            on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_one(p).await)?;
+            on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_one(&mut *p).await)?;
         if total == 0 {
             return Ok(None);
         }
         let (last_error_kind, last_error) = if errored > 0 {
             let sql = "SELECT last_error_kind, last_error FROM cache_outbox \
                        WHERE job_id = $1 AND state <> 'done' AND last_error_kind IS NOT NULL LIMIT 1";
-            let row: Option<(Option<String>, Option<String>)> =
-                on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_optional(p).await)?;
+            let row: Option<(Option<String>, Option<String>)> = on_pool!(self, p => sqlx::query_as(sql).bind(job_id).fetch_optional(&mut *p).await)?;
             row.unwrap_or_default()
         } else {
             (None, None)
@@ -271,7 +270,7 @@ impl Store {
     pub async fn pending_cache_ops(&self, project_id: Uuid) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM cache_outbox WHERE project_id = $1 AND state = 'pending'";
         Ok(
-            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(project_id).fetch_one(p).await)?,
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(project_id).fetch_one(&mut *p).await)?,
         )
     }
 
@@ -289,7 +288,7 @@ impl Store {
     pub async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
         let sql = "SELECT COUNT(*), MIN(created_at) FROM cache_outbox WHERE state = 'pending'";
         let (pending, oldest): (i64, Option<DateTime<Utc>>) =
-            on_pool!(self, p => sqlx::query_as(sql).fetch_one(p).await)?;
+            on_pool!(self, p => sqlx::query_as(sql).fetch_one(&mut *p).await)?;
         Ok(OutboxStats { pending, oldest })
     }
 }

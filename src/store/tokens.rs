@@ -59,20 +59,21 @@ impl Store {
             .bind(join_scopes(scopes))
             .bind(project_id)
             .bind(self.clock.now())
-            .fetch_optional(p)
+            .fetch_optional(&mut *p)
             .await)?;
         Ok(row.map(TokenInfo::from))
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let sql = format!("SELECT {COLS} FROM api_tokens ORDER BY created_at, id");
-        let rows = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).fetch_all(p).await)?;
+        let rows =
+            on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).fetch_all(&mut *p).await)?;
         Ok(rows.into_iter().map(TokenInfo::from).collect())
     }
 
     pub async fn count_tokens(&self) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM api_tokens";
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await)?)
+        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *p).await)?)
     }
 
     /// Revokes by id, or every token with that exact name. Revoking twice keeps the first
@@ -83,7 +84,7 @@ impl Store {
             "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 OR name = $2 RETURNING {COLS}"
         );
         let id = Uuid::parse_str(id_or_name).ok();
-        let rows = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(id).bind(id_or_name).bind(now).fetch_all(p).await)?;
+        let rows = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(id).bind(id_or_name).bind(now).fetch_all(&mut *p).await)?;
         rows.into_iter()
             .next()
             .map(TokenInfo::from)
@@ -94,7 +95,7 @@ impl Store {
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Principal>, StoreError> {
         let sql =
             format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
-        let row = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(token::hash(secret)).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(token::hash(secret)).fetch_optional(&mut *p).await)?;
         let Some(row) = row else { return Ok(None) };
         let now = self.clock.now();
         let stale = row
@@ -102,7 +103,7 @@ impl Store {
             .is_none_or(|t| now - t > Duration::seconds(LAST_USED_GRANULARITY_SECS));
         if stale {
             let sql = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1";
-            on_pool!(self, p => sqlx::query(sql).bind(row.id).bind(now).execute(p).await.map(|_| ()))?;
+            on_pool!(self, p => sqlx::query(sql).bind(row.id).bind(now).execute(&mut *p).await.map(|_| ()))?;
         }
         Ok(Some(Principal {
             token_id: row.id,

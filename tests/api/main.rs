@@ -2,8 +2,10 @@
 
 mod helpers;
 mod peers;
+mod private_pg;
 
 mod audit;
+mod audit_atomic;
 mod audit_query;
 mod auth;
 mod cache;
@@ -14,6 +16,7 @@ mod cli_more;
 mod concurrency;
 mod connections;
 mod datasources;
+mod db_outage;
 mod drift;
 mod durability;
 mod edge_file;
@@ -29,6 +32,7 @@ mod publish;
 mod publish_refused;
 mod push_edge;
 mod ratelimit;
+mod ratelimit_shared;
 mod readers;
 mod release_deltas;
 mod replicas;
@@ -46,4 +50,5 @@ mod versions;
 mod webhook_durability;
 mod webhook_endpoints;
 mod webhook_events;
+mod webhook_url_secret;
 mod webhooks;
