@@ -29,6 +29,8 @@ pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, St
     });
     let opts = Options {
         max_connections: config.db_max_connections,
+        acquire_timeout: std::time::Duration::from_secs(config.db_acquire_timeout_secs),
+        busy_timeout: std::time::Duration::from_secs(config.db_busy_timeout_secs),
         history_limit: config.page_history_limit,
         keyring: provisional,
     };
@@ -48,7 +50,9 @@ pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, St
         }
     };
     store.adopt_keyring(&keyring).await?;
-    Ok(store.with_keyring(keyring))
+    let store = store.with_keyring(keyring);
+    store.seal_endpoint_urls().await?;
+    Ok(store)
 }
 
 /// Makes sure someone can log in: stores `EDGEPUB_ADMIN_TOKEN` when given, else creates an
@@ -127,6 +131,7 @@ pub fn cache_work(
 /// per process (so the in-process counts are shared by every HTTP worker).
 fn request_caches(
     config: &Config,
+    clock: SharedClock,
 ) -> (
     web::Data<crate::cache::pool::ClientPool>,
     web::Data<crate::ratelimit::RateLimiter>,
@@ -136,7 +141,7 @@ fn request_caches(
     let policy = crate::net::NetPolicy {
         allow_link_local: config.allow_link_local,
     };
-    let clients = web::Data::new(crate::cache::pool::ClientPool::new(policy, timeout));
+    let clients = web::Data::new(crate::cache::pool::ClientPool::new(policy, timeout, clock));
     let limiter = crate::ratelimit::RateLimiter::new(
         crate::ratelimit::Limits::from(config),
         clients.clone().into_inner(),
@@ -226,7 +231,7 @@ impl Application {
                 std::time::Duration::from_secs(1),
             );
         }
-        let (clients, limiter) = request_caches(&config);
+        let (clients, limiter) = request_caches(&config, store.clock.clone());
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             store,

@@ -60,9 +60,16 @@ pub enum ApiError {
         details: Value,
         headers: Vec<(&'static str, String)>,
     },
+    /// The database is out of reach for now (see `StoreError::Unavailable`): a 503 with
+    /// `Retry-After`, so clients and load balancers can tell "retry shortly" from a bug.
+    #[error("the database is unavailable; retry shortly")]
+    DatabaseUnavailable,
     #[error("internal error")]
     Internal(String),
 }
+
+/// Seconds a client is asked to wait after a 503 `database_unavailable`.
+const DATABASE_RETRY_AFTER_SECS: &str = "2";
 
 /// The JSON body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -100,6 +107,10 @@ impl ApiError {
                 tracing::error!(error = %e, "a stored secret could not be opened");
                 ApiError::SecretUnavailable
             }
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "the database is unavailable");
+                ApiError::DatabaseUnavailable
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -118,6 +129,7 @@ impl ApiError {
             ApiError::Upstream(_) => "upstream_unavailable",
             ApiError::SecretUnavailable => "secret_key_unavailable",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -191,7 +203,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            ApiError::SecretUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::SecretUnavailable | ApiError::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -211,6 +225,9 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if matches!(self, ApiError::DatabaseUnavailable) {
+            res.insert_header((header::RETRY_AFTER, DATABASE_RETRY_AFTER_SECS));
         }
         if let ApiError::RateLimited { headers, .. } = self {
             for (name, value) in headers {

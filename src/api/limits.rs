@@ -11,12 +11,15 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// The operations that are limited, as the OpenAPI document names them.
-pub const LIMITED: [&str; 5] = [
+pub const LIMITED: [&str; 8] = [
     "/api/projects/{project}/publish",
     "/api/pages/{id}/publish",
     "/api/pages/{id}/unpublish",
     "/api/hooks/publish/{project}",
     "/api/pages/{id}/preview",
+    "/api/publish-jobs/{id}/retry",
+    "/api/releases/{id}/rollback",
+    "/api/projects/{project}/drift/repair",
 ];
 
 /// The `RateLimit-*` headers of an allowed request, to put on its response.

@@ -1,9 +1,11 @@
 //! Cache clients for the request path (rate limits, previews), kept per project so a request
 //! does not open a connection. A client is reused while the project's cache settings are
 //! unchanged; a cache that could not be reached is not tried again for a few seconds, so an
-//! outage costs one failed connect per project and pause, not one per request.
+//! outage costs one failed connect per project and pause, not one per request. The pause is
+//! measured on the injected clock, so tests move past it instead of sleeping.
 
 use super::{connect, Cache};
+use crate::clock::SharedClock;
 use crate::domain::settings::CacheSettings;
 use crate::net::{ConnError, ErrorKind, NetPolicy};
 use sha2::{Digest, Sha256};
@@ -15,11 +17,12 @@ use uuid::Uuid;
 /// Projects whose client is kept at once; the least recently used one is dropped beyond.
 const MAX_CLIENTS: usize = 256;
 /// How long a cache that failed is left alone before it is tried again.
-const DOWN_FOR: Duration = Duration::from_secs(5);
+const DOWN_FOR_MS: i64 = 5_000;
 
 enum Slot {
     Up(Arc<dyn Cache>),
-    Down(Instant),
+    /// Failed at this time (the clock's Unix milliseconds).
+    Down(i64),
 }
 
 struct Entry {
@@ -31,6 +34,7 @@ struct Entry {
 pub struct ClientPool {
     policy: NetPolicy,
     timeout: Duration,
+    clock: SharedClock,
     entries: Mutex<HashMap<Uuid, Entry>>,
 }
 
@@ -63,10 +67,11 @@ fn down() -> ConnError {
 
 impl ClientPool {
     /// `timeout` bounds connecting and every command of the clients handed out.
-    pub fn new(policy: NetPolicy, timeout: Duration) -> ClientPool {
+    pub fn new(policy: NetPolicy, timeout: Duration, clock: SharedClock) -> ClientPool {
         ClientPool {
             policy,
             timeout,
+            clock,
             entries: Mutex::default(),
         }
     }
@@ -89,7 +94,7 @@ impl ClientPool {
                 e.used = Instant::now();
                 match &e.slot {
                     Slot::Up(c) => return Ok(c.clone()),
-                    Slot::Down(at) if at.elapsed() < DOWN_FOR => return Err(down()),
+                    Slot::Down(at) if self.now_ms() - at < DOWN_FOR_MS => return Err(down()),
                     Slot::Down(_) => {}
                 }
             }
@@ -106,7 +111,7 @@ impl ClientPool {
                 .map(Arc::from);
         let slot = match &result {
             Ok(c) => Slot::Up(c.clone()),
-            Err(_) => Slot::Down(Instant::now()),
+            Err(_) => Slot::Down(self.now_ms()),
         };
         self.put(project, fp, slot);
         result
@@ -116,8 +121,12 @@ impl ClientPool {
     /// few seconds.
     pub fn failed(&self, project: Uuid) {
         if let Some(e) = self.lock().get_mut(&project) {
-            e.slot = Slot::Down(Instant::now());
+            e.slot = Slot::Down(self.now_ms());
         }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
     }
 
     fn put(&self, project: Uuid, fingerprint: [u8; 32], slot: Slot) {

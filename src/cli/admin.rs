@@ -30,10 +30,15 @@ pub(super) async fn rotate_key(
         // re-sealed, so an interrupted rotation leaves every secret readable.
         (None, None) => (secrets::rotate_file_key(&config.data_dir, &old)?, false),
     };
-    let count = store.with_keyring(ring.clone()).reseal_secrets().await?;
     // The key id only: never the key.
     let key_id = ring.current().id().to_string();
-    audit::record_cli(store, "secrets.rotate_key", None, key_id, Summary::none()).await;
+    let count = store
+        .atomic(async {
+            let count = store.with_keyring(ring.clone()).reseal_secrets().await?;
+            audit::record_cli(store, "secrets.rotate_key", None, key_id, Summary::none()).await?;
+            Ok::<_, anyhow::Error>(count)
+        })
+        .await?;
     if from_env {
         eprintln!("edgepub: re-sealed {count} secrets under key {}; now set EDGEPUB_SECRET_KEY to the new key", ring.current().id());
     } else {
@@ -66,11 +71,17 @@ pub(super) async fn token_command(store: &Store, command: TokenCommand) -> anyho
             };
             let secret = token::generate();
             let info = store
-                .insert_token(&secret, &name, &scopes, project_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("generated token collided; try again"))?;
-            let summary = Summary::of(&info);
-            audit::record_cli(store, "token.create", info.project_id, info.id, summary).await;
+                .atomic(async {
+                    let info = store
+                        .insert_token(&secret, &name, &scopes, project_id)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("generated token collided; try again"))?;
+                    let summary = Summary::of(&info);
+                    audit::record_cli(store, "token.create", info.project_id, info.id, summary)
+                        .await?;
+                    Ok::<_, anyhow::Error>(info)
+                })
+                .await?;
             eprintln!(
                 "edgepub: created token `{}` ({}); the secret below is shown only once",
                 info.name, info.id
@@ -100,23 +111,29 @@ pub(super) async fn token_command(store: &Store, command: TokenCommand) -> anyho
             }
         }
         TokenCommand::Revoke { id_or_name } => {
-            let t = match store
-                .revoke_token(&id_or_name)
-                .await
-                .map_err(|_| anyhow::anyhow!("no token `{id_or_name}`"))?
-            {
-                Revoked::One(t) => t,
-                Revoked::Ambiguous(tokens) => {
-                    let ids: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
-                    anyhow::bail!(
-                        "{} tokens are named `{id_or_name}`; nothing was revoked. Revoke one by id: {}",
-                        ids.len(),
-                        ids.join(", ")
-                    );
-                }
-            };
-            let summary = Summary::of(&serde_json::json!({ "name": t.name }));
-            audit::record_cli(store, "token.revoke", t.project_id, t.id, summary).await;
+            let t = store
+                .atomic(async {
+                    let t = match store
+                        .revoke_token(&id_or_name)
+                        .await
+                        .map_err(|_| anyhow::anyhow!("no token `{id_or_name}`"))?
+                    {
+                        Revoked::One(t) => t,
+                        Revoked::Ambiguous(tokens) => {
+                            let ids: Vec<String> =
+                                tokens.iter().map(|t| t.id.to_string()).collect();
+                            anyhow::bail!(
+                                "{} tokens are named `{id_or_name}`; nothing was revoked. Revoke one by id: {}",
+                                ids.len(),
+                                ids.join(", ")
+                            );
+                        }
+                    };
+                    let summary = Summary::of(&serde_json::json!({ "name": t.name }));
+                    audit::record_cli(store, "token.revoke", t.project_id, t.id, summary).await?;
+                    Ok::<_, anyhow::Error>(t)
+                })
+                .await?;
             eprintln!("edgepub: revoked token `{}` ({})", t.name, t.id);
         }
     }

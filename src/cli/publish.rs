@@ -19,24 +19,29 @@ pub async fn publish(
         .get_project(project)
         .await
         .map_err(|_| anyhow::anyhow!("no project `{project}`"))?;
-    let job = match store
-        .enqueue_job(
-            project.id,
-            &JobRequest::Publish {
-                pages: None,
-                force,
-                targets: None,
-            },
-            None,
-            None,
-        )
-        .await?
-    {
-        Enqueued::Created(job) | Enqueued::Existing(job) => job,
-        Enqueued::KeyReused => anyhow::bail!("unexpected idempotency conflict"),
-    };
-    let summary = crate::audit::Summary::of(&job.request);
-    crate::audit::record_cli(store, "publish", Some(project.id), job.id, summary).await;
+    let job = store
+        .atomic(async {
+            let job = match store
+                .enqueue_job(
+                    project.id,
+                    &JobRequest::Publish {
+                        pages: None,
+                        force,
+                        targets: None,
+                    },
+                    None,
+                    None,
+                )
+                .await?
+            {
+                Enqueued::Created(job) | Enqueued::Existing(job) => job,
+                Enqueued::KeyReused => anyhow::bail!("unexpected idempotency conflict"),
+            };
+            let summary = crate::audit::Summary::of(&job.request);
+            crate::audit::record_cli(store, "publish", Some(project.id), job.id, summary).await?;
+            Ok::<_, anyhow::Error>(job)
+        })
+        .await?;
     eprintln!(
         "edgepub: publish job {} queued for `{}`",
         job.id, project.slug

@@ -48,6 +48,11 @@ pub struct Config {
     /// `sqlite://…` or `postgres://…`; defaults to `<data_dir>/edgepub.db`.
     pub database_url: Secret,
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection before answering 503
+    /// `database_unavailable` (Postgres; SQLite waits on its busy timeout instead).
+    pub db_acquire_timeout_secs: u64,
+    /// How long a SQLite write waits for a lock another process holds before answering 503.
+    pub db_busy_timeout_secs: u64,
     pub admin_token: Option<Secret>,
     pub cors_origins: Vec<String>,
     pub max_body_bytes: usize,
@@ -209,6 +214,8 @@ impl Config {
             data_dir,
             database_url,
             db_max_connections: l.num("EDGEPUB_DB_MAX_CONNECTIONS", 10, 1),
+            db_acquire_timeout_secs: l.num("EDGEPUB_DB_ACQUIRE_TIMEOUT_SECS", 2, 1),
+            db_busy_timeout_secs: l.num("EDGEPUB_DB_BUSY_TIMEOUT_SECS", 30, 1),
             admin_token,
             cors_origins: l.list("EDGEPUB_CORS_ORIGINS"),
             max_body_bytes: l.num("EDGEPUB_MAX_BODY_BYTES", 2 * 1024 * 1024, 1024),
@@ -291,6 +298,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.database_url.expose(), "sqlite://./data/edgepub.db");
         assert_eq!(c.max_body_bytes, 2 * 1024 * 1024);
+        assert_eq!(c.db_acquire_timeout_secs, 2);
     }
 
     #[test]

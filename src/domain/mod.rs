@@ -1,5 +1,6 @@
 //! Types shared by the API and the store, parsed once so invalid values never reach SQL.
 
+pub mod audit;
 pub mod datasource;
 pub mod page;
 pub mod project;

@@ -106,11 +106,30 @@ impl EndpointInput {
     }
 }
 
+/// What is shown of an endpoint's URL: scheme, host and port, with the path and query masked.
+/// Chat and CI webhooks carry their token in the path, so the full URL is a secret, shown
+/// only in the answer to the request that created the endpoint.
+pub fn mask_url(full: &str) -> String {
+    let Ok(u) = url::Url::parse(full) else {
+        return "***".into();
+    };
+    let host = u.host_str().unwrap_or_default();
+    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let rest = if u.path() == "/" && u.query().is_none() {
+        ""
+    } else {
+        "***"
+    };
+    format!("{}://{host}{port}/{rest}", u.scheme())
+}
+
 /// An endpoint as listed: never its secret.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Endpoint {
     pub id: Uuid,
     pub project_id: Uuid,
+    /// Scheme, host and port, the path masked (`https://hooks.example.com/***`); the full URL
+    /// is in the answer to the create only.
     pub url: String,
     pub description: String,
     pub event_types: Vec<EventType>,
@@ -128,9 +147,10 @@ impl Endpoint {
         self.enabled && (self.event_types.is_empty() || self.event_types.contains(&event))
     }
 
-    pub fn input(&self) -> EndpointInput {
+    /// The endpoint as an input, with its full URL (which the listing masks).
+    pub fn input(&self, full_url: String) -> EndpointInput {
         EndpointInput {
-            url: self.url.clone(),
+            url: full_url,
             description: self.description.clone(),
             event_types: self.event_types.clone(),
             enabled: self.enabled,
@@ -167,5 +187,22 @@ mod tests {
         let mut test = input("https://x.example");
         test.event_types = vec![EventType::WebhookTest];
         assert!(test.validate().is_err());
+    }
+
+    #[test]
+    fn urls_are_shown_masked() {
+        assert_eq!(
+            mask_url("https://hooks.slack.com/services/T0/B0/XXXXSECRET?x=1"),
+            "https://hooks.slack.com/***"
+        );
+        assert_eq!(
+            mask_url("http://ci.example:8080/"),
+            "http://ci.example:8080/"
+        );
+        assert_eq!(
+            mask_url("http://ci.example:8080/t"),
+            "http://ci.example:8080/***"
+        );
+        assert_eq!(mask_url("not a url"), "***");
     }
 }

@@ -79,28 +79,46 @@ impl ScheduleWork {
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            let failed = self.store.fail_schedule(s, &error).await?;
+            let failed = self
+                .store
+                .atomic(async {
+                    let failed = self.store.fail_schedule(s, &error).await?;
+                    if failed {
+                        let s = Schedule {
+                            state: ScheduleState::Failed,
+                            ..s.clone()
+                        };
+                        crate::audit::record_system(&self.store, &s, "schedule.fail").await?;
+                    }
+                    Ok::<_, StoreError>(failed)
+                })
+                .await?;
             if failed {
                 tracing::warn!(schedule_id = %s.id, error = %error, "a schedule could not run");
-                let s = Schedule {
-                    state: ScheduleState::Failed,
-                    ..s.clone()
-                };
-                crate::audit::record_system(&self.store, &s, "schedule.fail").await;
             }
             return Ok(failed);
         }
         let request = s.request.job_request(published);
-        match self.store.run_schedule(s, &request).await? {
+        let ran = self
+            .store
+            .atomic(async {
+                let job = self.store.run_schedule(s, &request).await?;
+                if let Some(job) = &job {
+                    let s = Schedule {
+                        job_id: Some(job.id),
+                        state: ScheduleState::Ran,
+                        ..s.clone()
+                    };
+                    crate::audit::record_system(&self.store, &s, "schedule.run").await?;
+                }
+                Ok::<_, StoreError>(job)
+            })
+            .await?;
+        match ran {
             Some(job) => {
                 tracing::info!(schedule_id = %s.id, job_id = %job.id, "a schedule ran");
+                // After the commit, so the worker finds the job.
                 self.wake_publish.notify_one();
-                let s = Schedule {
-                    job_id: Some(job.id),
-                    state: ScheduleState::Ran,
-                    ..s.clone()
-                };
-                crate::audit::record_system(&self.store, &s, "schedule.run").await;
                 Ok(true)
             }
             None => Ok(false),

@@ -2,7 +2,7 @@
 //! (`at`, then `id`, both descending) so pages stay stable while entries are added.
 
 use super::{on_pool, Store, StoreError};
-use crate::audit::{Actor, Entry};
+use crate::domain::audit::{Actor, Entry};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -50,7 +50,7 @@ impl Store {
     async fn token_name(&self, id: Uuid) -> Result<Option<String>, StoreError> {
         let sql = "SELECT name FROM api_tokens WHERE id = $1";
         Ok(
-            on_pool!(self, p => sqlx::query_scalar::<_, String>(sql).bind(id).fetch_optional(p).await)?,
+            on_pool!(self, p => sqlx::query_scalar::<_, String>(sql).bind(id).fetch_optional(&mut *p).await)?,
         )
     }
 
@@ -81,7 +81,7 @@ impl Store {
             .bind(Uuid::new_v4()).bind(self.clock.now()).bind(actor_id).bind(&actor_name)
             .bind(e.action).bind(e.project_id).bind(e.subject_id.as_deref())
             .bind(Json(e.summary.value())).bind(e.request_id.as_deref()).bind(e.client_addr.as_deref())
-            .execute(p).await.map(|_| ()))?;
+            .execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -103,12 +103,14 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as::<_, AuditEntry>(&sql)
             .bind(f.project_id).bind(f.actor_id).bind(f.action.as_deref()).bind(like.as_deref())
             .bind(f.from).bind(f.to).bind(after_at).bind(after_id).bind(limit)
-            .fetch_all(p).await)?)
+            .fetch_all(&mut *p).await)?)
     }
 
     /// Deletes entries older than `before`; returns how many.
     pub async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let sql = "DELETE FROM audit_log WHERE at < $1";
-        Ok(on_pool!(self, p => sqlx::query(sql).bind(before).execute(p).await?.rows_affected()))
+        Ok(
+            on_pool!(self, p => sqlx::query(sql).bind(before).execute(&mut *p).await?.rows_affected()),
+        )
     }
 }

@@ -110,7 +110,7 @@ impl Store {
                         .push_bind(blob.is_homepage).push_bind(span.0).push_bind(span.1);
                 });
                 qb.push(" ON CONFLICT (project_id, content_hash) DO NOTHING");
-                qb.build().execute(p).await.map(|_| ())
+                qb.build().execute(&mut *p).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -124,7 +124,7 @@ impl Store {
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         let sql = "SELECT content_hash FROM page_blobs WHERE project_id = $1 AND is_homepage";
         let rows: Vec<String> =
-            on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).fetch_all(p).await)?;
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).fetch_all(&mut *p).await)?;
         Ok(rows.into_iter().collect())
     }
 
@@ -136,7 +136,7 @@ impl Store {
         let mut out = HashMap::new();
         for chunk in hashes.chunks(500) {
             let rows: Vec<(String, String)> = on_pool!(self, p => {
-                select(project_id, "content_hash, body", chunk).build_query_as().fetch_all(p).await
+                select(project_id, "content_hash, body", chunk).build_query_as().fetch_all(&mut *p).await
             })?;
             out.extend(rows);
         }
@@ -154,7 +154,7 @@ impl Store {
             return Ok(BlobRows(Rows::Sqlite(Vec::new())));
         }
         let cols = "content_hash, body, layout_start, layout_end";
-        let rows = on_pool!(self, p => select(project_id, cols, hashes).build().fetch_all(p).await.map(Rows::from))?;
+        let rows = on_pool!(self, p => select(project_id, cols, hashes).build().fetch_all(&mut *p).await.map(Rows::from))?;
         Ok(BlobRows(rows))
     }
 }

@@ -62,7 +62,7 @@ impl Store {
             .bind(&secret)
             .bind(&f.secret_env_var)
             .bind(self.clock.now())
-            .fetch_one(p)
+            .fetch_one(&mut *p)
             .await)?;
         self.datasource(row)
     }
@@ -71,14 +71,13 @@ impl Store {
         let sql = format!(
             "SELECT {COLS} FROM datasources WHERE project_id = $1 ORDER BY created_at, name"
         );
-        let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_all(p).await)?;
+        let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_all(&mut *p).await)?;
         rows.into_iter().map(|r| self.datasource(r)).collect()
     }
 
     pub async fn get_datasource(&self, id: Uuid) -> Result<Datasource, StoreError> {
         let sql = format!("SELECT {COLS} FROM datasources WHERE id = $1");
-        let row =
-            on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(&mut *p).await)?;
         self.datasource(row.ok_or(StoreError::NotFound)?)
     }
 
@@ -101,13 +100,13 @@ impl Store {
             .bind(&secret)
             .bind(&f.secret_env_var)
             .bind(self.clock.now())
-            .fetch_optional(p)
+            .fetch_optional(&mut *p)
             .await)?;
         self.datasource(row.ok_or(StoreError::NotFound)?)
     }
 
     pub async fn delete_datasource(&self, id: Uuid) -> Result<(), StoreError> {
-        let n = on_pool!(self, p => sqlx::query("DELETE FROM datasources WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = on_pool!(self, p => sqlx::query("DELETE FROM datasources WHERE id = $1").bind(id).execute(&mut *p).await.map(|r| r.rows_affected()))?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }

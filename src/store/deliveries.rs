@@ -146,22 +146,26 @@ impl Store {
             "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN \
              (SELECT id FROM webhook_deliveries WHERE {free} ORDER BY next_attempt_at LIMIT $3) AND {free} RETURNING id"
         );
-        let ids: Vec<Uuid> = on_pool!(self, p => sqlx::query_scalar(&claim).bind(now + hold).bind(now).bind(limit).fetch_all(p).await)?;
+        let ids: Vec<Uuid> = on_pool!(self, p => sqlx::query_scalar(&claim).bind(now + hold).bind(now).bind(limit).fetch_all(&mut *p).await)?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let sql = "SELECT d.id, d.message_id, d.endpoint_id, d.attempts, d.created_at, m.event_type, m.payload, e.url, \
              e.enabled, e.last_success_at FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id \
              JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id IN (";
-        Ok(on_pool!(self, p => {
+        let mut due = on_pool!(self, p => {
             let mut qb = sqlx::QueryBuilder::new(sql);
             let mut sep = qb.separated(", ");
             for id in &ids {
                 sep.push_bind(*id);
             }
             qb.push(") ORDER BY d.next_attempt_at");
-            qb.build_query_as::<Due>().fetch_all(p).await
-        })?)
+            qb.build_query_as::<Due>().fetch_all(&mut *p).await
+        })?;
+        for d in &mut due {
+            d.url = self.open_url(&d.url)?;
+        }
+        Ok(due)
     }
 
     /// Ends a claimed delivery's attempt: logs it and moves the delivery (and, when it says
@@ -209,13 +213,13 @@ impl Store {
     pub async fn cancel_delivery(&self, id: Uuid) -> Result<(), StoreError> {
         let sql = "UPDATE webhook_deliveries SET state = 'cancelled', claimed_until = NULL, next_attempt_at = NULL, \
                    last_error = 'the endpoint is disabled', updated_at = $2 WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(self.clock.now()).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
     pub async fn get_delivery(&self, id: Uuid) -> Result<Delivery, StoreError> {
         let sql = format!("{DELIVERY} WHERE d.id = $1");
-        let d = on_pool!(self, p => sqlx::query_as::<_, Delivery>(&sql).bind(id).fetch_optional(p).await)?;
+        let d = on_pool!(self, p => sqlx::query_as::<_, Delivery>(&sql).bind(id).fetch_optional(&mut *p).await)?;
         let mut d = d.ok_or(StoreError::NotFound)?;
         d.log = self.attempts_of(&[d.id]).await?;
         Ok(d)
@@ -225,8 +229,7 @@ impl Store {
     pub async fn message_delivery(&self, message: Uuid) -> Result<Delivery, StoreError> {
         let sql =
             "SELECT id FROM webhook_deliveries WHERE message_id = $1 ORDER BY created_at LIMIT 1";
-        let id: Option<Uuid> =
-            on_pool!(self, p => sqlx::query_scalar(sql).bind(message).fetch_optional(p).await)?;
+        let id: Option<Uuid> = on_pool!(self, p => sqlx::query_scalar(sql).bind(message).fetch_optional(&mut *p).await)?;
         self.get_delivery(id.ok_or(StoreError::NotFound)?).await
     }
 
@@ -237,10 +240,10 @@ impl Store {
         w: super::Window,
     ) -> Result<(Vec<Delivery>, i64), StoreError> {
         let sql = format!("{DELIVERY} WHERE d.endpoint_id = $1 ORDER BY d.created_at DESC, d.id LIMIT $2 OFFSET $3");
-        let mut items = on_pool!(self, p => sqlx::query_as::<_, Delivery>(&sql).bind(endpoint).bind(w.limit).bind(w.offset).fetch_all(p).await)?;
+        let mut items = on_pool!(self, p => sqlx::query_as::<_, Delivery>(&sql).bind(endpoint).bind(w.limit).bind(w.offset).fetch_all(&mut *p).await)?;
         let count = "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = $1";
         let total: i64 =
-            on_pool!(self, p => sqlx::query_scalar(count).bind(endpoint).fetch_one(p).await)?;
+            on_pool!(self, p => sqlx::query_scalar(count).bind(endpoint).fetch_one(&mut *p).await)?;
         let ids: Vec<Uuid> = items.iter().map(|d| d.id).collect();
         let log = self.attempts_of(&ids).await?;
         for d in &mut items {
@@ -266,7 +269,7 @@ impl Store {
                 sep.push_bind(*id);
             }
             qb.push(") ORDER BY attempt");
-            qb.build_query_as::<Attempt>().fetch_all(p).await
+            qb.build_query_as::<Attempt>().fetch_all(&mut *p).await
         })?)
     }
 }

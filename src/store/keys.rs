@@ -17,14 +17,16 @@ impl Store {
                    UNION SELECT DISTINCT substr(token, 4, 8) FROM publish_targets WHERE token LIKE 'v1.%' \
                    UNION SELECT DISTINCT substr(secret, 4, 8) FROM datasources WHERE secret LIKE 'v1.%' \
                    UNION SELECT DISTINCT substr(secret, 4, 8) FROM webhook_secrets WHERE secret LIKE 'v1.%' \
-                   UNION SELECT DISTINCT substr(secret, 4, 8) FROM webhook_endpoints WHERE secret LIKE 'v1.%'";
-        let ids: Vec<String> = on_pool!(self, p => sqlx::query_scalar(sql).fetch_all(p).await)?;
+                   UNION SELECT DISTINCT substr(secret, 4, 8) FROM webhook_endpoints WHERE secret LIKE 'v1.%' \
+                   UNION SELECT DISTINCT substr(url, 4, 8) FROM webhook_endpoints WHERE url LIKE 'v1.%'";
+        let ids: Vec<String> =
+            on_pool!(self, p => sqlx::query_scalar(sql).fetch_all(&mut *p).await)?;
         Ok(ids.into_iter().collect())
     }
 
     async fn key_checks(&self) -> Result<Vec<(String, String)>, StoreError> {
         let sql = "SELECT key_id, check_value FROM secret_keys ORDER BY key_id";
-        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(&mut *p).await)?)
     }
 
     /// Keys this database has had secrets sealed with (its key must be reused).
@@ -55,7 +57,7 @@ impl Store {
         }
         let sql = "INSERT INTO secret_keys (key_id, check_value, created_at) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING";
         let current = keyring.current();
-        on_pool!(self, p => sqlx::query(sql).bind(current.id()).bind(keyring.seal(CHECK)).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(current.id()).bind(keyring.seal(CHECK)).bind(self.clock.now()).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 }

@@ -38,7 +38,7 @@ impl Store {
                     }
                     qb.push(")");
                 }
-                qb.build_query_as::<(Uuid, String, String)>().fetch_all(p).await
+                qb.build_query_as::<(Uuid, String, String)>().fetch_all(&mut *p).await
             })?);
         }
         Ok(rows
@@ -124,7 +124,7 @@ impl Store {
                     " ON CONFLICT (page_id) DO UPDATE SET page_version = excluded.page_version, \
                      context_hash = excluded.context_hash, slug = excluded.slug, content_hash = excluded.content_hash",
                 );
-                qb.build().execute(p).await.map(|_| ())
+                qb.build().execute(&mut *p).await.map(|_| ())
             })?;
         }
         Ok(())

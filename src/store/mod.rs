@@ -27,13 +27,13 @@ pub mod settings;
 pub mod target_pages;
 pub mod targets;
 pub mod tokens;
-mod tx;
+pub(crate) mod tx;
 pub mod webhook_endpoints;
 pub mod webhooks;
 
 pub use error::{Conflict, StoreError};
-pub(crate) use tx::on_tx;
-pub use tx::Tx;
+pub(crate) use tx::{on_own_tx, on_tx};
+pub use tx::{OwnTx, Tx};
 
 use crate::clock::SharedClock;
 use crate::secrets::Keyring;
@@ -44,12 +44,28 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Runs `$body` with `$pool` bound to whichever pool the store holds.
+/// Runs `$body` with `$pool` bound to a connection of whichever database the store holds:
+/// the transaction of the [`Store::atomic`] block the task runs in, else one from the pool.
+/// A body that runs several queries reborrows it (`&mut *p`).
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.db {
-            $crate::store::Db::Sqlite($pool) => $body,
-            $crate::store::Db::Postgres($pool) => $body,
+        match $crate::store::tx::ambient() {
+            Some(shared) => {
+                let mut guard = shared.lock().await;
+                $crate::store::on_own_tx!(&mut *guard, $pool => $body)
+            }
+            None => match &$store.db {
+                $crate::store::Db::Sqlite(pool) => {
+                    let mut conn = pool.acquire().await.map_err($crate::store::StoreError::from)?;
+                    let $pool = &mut *conn;
+                    $body
+                }
+                $crate::store::Db::Postgres(pool) => {
+                    let mut conn = pool.acquire().await.map_err($crate::store::StoreError::from)?;
+                    let $pool = &mut *conn;
+                    $body
+                }
+            },
         }
     };
 }
@@ -87,6 +103,11 @@ pub struct Window {
 
 pub struct Options {
     pub max_connections: u32,
+    /// How long to wait for a Postgres connection (an unreachable server retried meanwhile)
+    /// before giving up with [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+    /// How long a SQLite statement waits for a lock held elsewhere before failing busy.
+    pub busy_timeout: Duration,
     pub history_limit: u32,
     pub keyring: Keyring,
 }
@@ -105,7 +126,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30));
+                .busy_timeout(opts.busy_timeout);
             if let Some(dir) = co
                 .get_filename()
                 .parent()
@@ -127,7 +148,7 @@ impl Store {
             let co = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(opts.acquire_timeout)
                 .connect_with(co)
                 .await?;
             Db::Postgres(pool)
@@ -162,12 +183,15 @@ impl Store {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
     pub fn pool_stats(&self) -> PoolStats {
-        let (size, idle) = on_pool!(self, p => (p.size(), p.num_idle()));
+        let (size, idle) = match &self.db {
+            Db::Sqlite(p) => (p.size(), p.num_idle()),
+            Db::Postgres(p) => (p.size(), p.num_idle()),
+        };
         PoolStats {
             size,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
@@ -183,6 +207,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match &self.db {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
     }
 }

@@ -140,7 +140,7 @@ impl Store {
     pub async fn outbox_projects_due(&self) -> Result<Vec<Uuid>, StoreError> {
         let sql = "SELECT DISTINCT project_id FROM cache_outbox WHERE state = 'pending' AND next_attempt_at <= $1";
         Ok(
-            on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).bind(self.clock.now()).fetch_all(p).await)?,
+            on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).bind(self.clock.now()).fetch_all(&mut *p).await)?,
         )
     }
 
@@ -170,7 +170,7 @@ impl Store {
                    ORDER BY release_number, seq, id LIMIT $6";
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, OutboxOp>(sql).bind(project_id).bind(self.clock.now())
-            .bind(after.release_number).bind(after.seq).bind(after.id).bind(limit).fetch_all(p).await)?,
+            .bind(after.release_number).bind(after.seq).bind(after.id).bind(limit).fetch_all(&mut *p).await)?,
         )
     }
 
@@ -197,7 +197,7 @@ impl Store {
                     sep.push_bind(id);
                 }
                 qb.push(")");
-                qb.build().execute(p).await.map(|_| ())
+                qb.build().execute(&mut *p).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -213,7 +213,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "UPDATE cache_outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error_kind = $3, last_error = $4 \
                    WHERE project_id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(until).bind(kind).bind(message).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(until).bind(kind).bind(message).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -222,7 +222,7 @@ impl Store {
     pub async fn outbox_skip(&self, project_id: Uuid, reason: &str) -> Result<(), StoreError> {
         let sql = "UPDATE cache_outbox SET state = 'skipped', done_at = $2, last_error_kind = 'disabled', last_error = $3 \
                    WHERE project_id = $1 AND state = 'pending'";
-        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(self.clock.now()).bind(reason).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(self.clock.now()).bind(reason).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -268,7 +268,7 @@ impl Store {
                 sep.push_bind(*id);
             }
             qb.push(") GROUP BY j.id, j.cache_ops");
-            qb.build_query_as().fetch_all(p).await?
+            qb.build_query_as().fetch_all(&mut *p).await?
         });
         Ok(rows
             .into_iter()
@@ -316,7 +316,7 @@ impl Store {
     pub async fn pending_cache_ops(&self, project_id: Uuid) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM cache_outbox WHERE project_id = $1 AND state = 'pending'";
         Ok(
-            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(project_id).fetch_one(p).await)?,
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(project_id).fetch_one(&mut *p).await)?,
         )
     }
 
@@ -348,7 +348,7 @@ impl Store {
     pub async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
         let sql = "SELECT COUNT(*), MIN(created_at) FROM cache_outbox WHERE state = 'pending'";
         let (pending, oldest): (i64, Option<DateTime<Utc>>) =
-            on_pool!(self, p => sqlx::query_as(sql).fetch_one(p).await)?;
+            on_pool!(self, p => sqlx::query_as(sql).fetch_one(&mut *p).await)?;
         Ok(OutboxStats { pending, oldest })
     }
 }

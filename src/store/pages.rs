@@ -145,7 +145,7 @@ impl Store {
     pub async fn page_ref(&self, id: Uuid) -> Result<PageRef, StoreError> {
         let sql = "SELECT project_id FROM pages WHERE id = $1";
         let project_id: Option<Uuid> =
-            on_pool!(self, p => sqlx::query_scalar(sql).bind(id).fetch_optional(p).await)?;
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *p).await)?;
         project_id
             .map(|project_id| PageRef { id, project_id })
             .ok_or(StoreError::NotFound)
@@ -169,13 +169,13 @@ impl Store {
                 .bind(filter.include_deleted)
                 .bind(w.limit)
                 .bind(w.offset)
-                .fetch_all(p)
+                .fetch_all(&mut *p)
                 .await?;
             let total: i64 = sqlx::query_scalar(&count)
                 .bind(project_id)
                 .bind(&filter.slug)
                 .bind(filter.include_deleted)
-                .fetch_one(p)
+                .fetch_one(&mut *p)
                 .await?;
             (rows, total)
         });
@@ -185,7 +185,7 @@ impl Store {
     /// A page by id, deleted or not (the UI shows deleted pages so they can be restored).
     pub async fn get_page(&self, id: Uuid) -> Result<Page, StoreError> {
         let sql = format!("SELECT {COLS} FROM pages WHERE id = $1");
-        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).fetch_optional(&mut *p).await)?;
         row.map(Page::from).ok_or(StoreError::NotFound)
     }
 
@@ -218,7 +218,7 @@ impl Store {
             .bind(f.is_public)
             .bind(f.is_homepage)
             .bind(now)
-            .fetch_optional(p)
+            .fetch_optional(&mut *p)
             .await)?;
         let Some((project_id, version, created_at)) = row else {
             drop(turn);
@@ -226,7 +226,7 @@ impl Store {
         };
         if version % PRUNE_EVERY == 0 {
             let upto = version - self.history_limit;
-            on_pool!(self, p => sqlx::query(PRUNE_VERSIONS).bind(id).bind(upto).execute(p).await.map(|_| ()))?;
+            on_pool!(self, p => sqlx::query(PRUNE_VERSIONS).bind(id).bind(upto).execute(&mut *p).await.map(|_| ()))?;
         }
         drop(turn);
         Ok(SavedPage::new(f, id, project_id, version, created_at, now))
@@ -251,7 +251,7 @@ impl Store {
              WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR version = $2) RETURNING {COLS}"
         );
         let now = self.clock.now();
-        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).bind(expected).bind(now).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).bind(expected).bind(now).fetch_optional(&mut *p).await)?;
         match row {
             Some(row) => Ok(row.into()),
             None => Err(self.why_not_written(id).await),
@@ -265,7 +265,7 @@ impl Store {
             "UPDATE pages SET deleted_at = NULL, updated_at = $2 WHERE id = $1 AND deleted_at IS NOT NULL RETURNING {COLS}"
         );
         let now = self.clock.now();
-        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).bind(now).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(id).bind(now).fetch_optional(&mut *p).await)?;
         match row {
             Some(row) => Ok(row.into()),
             // Restoring a live page changes nothing; say so with its current state.
@@ -286,8 +286,8 @@ impl Store {
         let limit = self.history_limit;
         let (rows, total) = on_pool!(self, p => {
             let rows: Vec<(i64, String, String, DateTime<Utc>)> =
-                sqlx::query_as(&sql).bind(page_id).bind(limit).bind(w.limit).bind(w.offset).fetch_all(p).await?;
-            let total: i64 = sqlx::query_scalar(&count).bind(page_id).bind(limit).fetch_one(p).await?;
+                sqlx::query_as(&sql).bind(page_id).bind(limit).bind(w.limit).bind(w.offset).fetch_all(&mut *p).await?;
+            let total: i64 = sqlx::query_scalar(&count).bind(page_id).bind(limit).fetch_one(&mut *p).await?;
             (rows, total)
         });
         let items = rows
@@ -312,7 +312,7 @@ impl Store {
              is_homepage, saved_at FROM page_versions WHERE {KEPT} AND version = $3"
         );
         let limit = self.history_limit;
-        let row = on_pool!(self, p => sqlx::query_as::<_, VersionRow>(&sql).bind(page_id).bind(limit).bind(version).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, VersionRow>(&sql).bind(page_id).bind(limit).bind(version).fetch_optional(&mut *p).await)?;
         let r = row.ok_or(StoreError::NotFound)?;
         Ok(PageVersion {
             page_id: r.page_id,
@@ -334,7 +334,7 @@ impl Store {
     /// Every live page of a project, for compiling.
     pub async fn live_pages(&self, project_id: Uuid) -> Result<Vec<Page>, StoreError> {
         let sql = format!("SELECT {COLS} FROM pages WHERE project_id = $1 AND deleted_at IS NULL ORDER BY created_at, id");
-        let rows = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(project_id).fetch_all(p).await)?;
+        let rows = on_pool!(self, p => sqlx::query_as::<_, PageRow>(&sql).bind(project_id).fetch_all(&mut *p).await)?;
         Ok(rows.into_iter().map(Page::from).collect())
     }
 }
@@ -344,7 +344,7 @@ impl Store {
     pub async fn live_page_ids(&self, project_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
         let sql = "SELECT id FROM pages WHERE project_id = $1 AND deleted_at IS NULL ORDER BY created_at, id";
         Ok(
-            on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).bind(project_id).fetch_all(p).await)?,
+            on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).bind(project_id).fetch_all(&mut *p).await)?,
         )
     }
 
@@ -362,7 +362,7 @@ impl Store {
                 sep.push_bind(*id);
             }
             qb.push(")");
-            qb.build_query_as().fetch_all(p).await
+            qb.build_query_as().fetch_all(&mut *p).await
         })?;
         let mut pages: Vec<Page> = rows.into_iter().map(Page::from).collect();
         pages.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
@@ -379,7 +379,7 @@ impl Store {
             super::Db::Postgres(_) => "SELECT COUNT(*) FROM pages WHERE project_id = $1 AND deleted_at IS NULL AND is_homepage AND is_public",
         };
         let n: i64 =
-            on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).fetch_one(p).await)?;
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).fetch_one(&mut *p).await)?;
         Ok(n > 0)
     }
 }

@@ -67,7 +67,7 @@ impl Store {
             .bind(n.created_by)
             .bind(n.created_at)
             .bind(n.expires_at)
-            .fetch_one(p)
+            .fetch_one(&mut *p)
             .await)?)
     }
 
@@ -76,7 +76,7 @@ impl Store {
         let sql = "DELETE FROM previews WHERE expires_at <= $1";
         let now = self.clock.now();
         Ok(
-            on_pool!(self, p => sqlx::query(sql).bind(now).execute(p).await.map(|r| r.rows_affected()))?,
+            on_pool!(self, p => sqlx::query(sql).bind(now).execute(&mut *p).await.map(|r| r.rows_affected()))?,
         )
     }
 
@@ -100,13 +100,13 @@ impl Store {
                 .bind(now)
                 .bind(w.limit)
                 .bind(w.offset)
-                .fetch_all(p)
+                .fetch_all(&mut *p)
                 .await?;
             let total: i64 = sqlx::query_scalar(&count)
                 .bind(project_id)
                 .bind(page_id)
                 .bind(now)
-                .fetch_one(p)
+                .fetch_one(&mut *p)
                 .await?;
             (rows, total)
         });
@@ -115,7 +115,7 @@ impl Store {
 
     pub async fn get_preview(&self, id: Uuid) -> Result<PreviewView, StoreError> {
         let sql = format!("SELECT {COLS} FROM previews WHERE id = $1");
-        on_pool!(self, p => sqlx::query_as::<_, PreviewView>(&sql).bind(id).fetch_optional(p).await)?
+        on_pool!(self, p => sqlx::query_as::<_, PreviewView>(&sql).bind(id).fetch_optional(&mut *p).await)?
             .ok_or(StoreError::NotFound)
     }
 
@@ -125,7 +125,7 @@ impl Store {
             "UPDATE previews SET revoked_at = COALESCE(revoked_at, $2), body = NULL WHERE id = $1 RETURNING {COLS}"
         );
         let now = self.clock.now();
-        on_pool!(self, p => sqlx::query_as::<_, PreviewView>(&sql).bind(id).bind(now).fetch_optional(p).await)?
+        on_pool!(self, p => sqlx::query_as::<_, PreviewView>(&sql).bind(id).bind(now).fetch_optional(&mut *p).await)?
             .ok_or(StoreError::NotFound)
     }
 
@@ -138,7 +138,7 @@ impl Store {
             "SELECT {COLS}, body FROM previews WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2"
         );
         let now = self.clock.now();
-        let row = on_pool!(self, p => sqlx::query_as::<_, LiveRow>(&sql).bind(token_hash).bind(now).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, LiveRow>(&sql).bind(token_hash).bind(now).fetch_optional(&mut *p).await)?;
         Ok(row.map(|r| (r.view, r.body)))
     }
 }

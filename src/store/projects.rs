@@ -25,7 +25,7 @@ impl Store {
         let target = "INSERT INTO publish_targets (id, project_id, name, kind, enabled, path, created_at, updated_at) \
                       VALUES ($1, $2, 'local', 'local', TRUE, $3, $4, $4)";
         let row = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = sqlx::Connection::begin(&mut *p).await?;
             let project = sqlx::query_as::<_, Project>(&sql)
             .bind(id)
             .bind(&f.name)
@@ -66,8 +66,8 @@ impl Store {
         );
         let count = "SELECT COUNT(*) FROM projects WHERE ($1 IS NULL OR id = $1)";
         let (items, total) = on_pool!(self, p => {
-            let items = sqlx::query_as::<_, Project>(&sql).bind(only).bind(w.limit).bind(w.offset).fetch_all(p).await?;
-            let total: i64 = sqlx::query_scalar(count).bind(only).fetch_one(p).await?;
+            let items = sqlx::query_as::<_, Project>(&sql).bind(only).bind(w.limit).bind(w.offset).fetch_all(&mut *p).await?;
+            let total: i64 = sqlx::query_scalar(count).bind(only).fetch_one(&mut *p).await?;
             (items, total)
         });
         Ok((items, total))
@@ -78,11 +78,11 @@ impl Store {
         let row = match Uuid::parse_str(id_or_slug) {
             Ok(id) => {
                 let sql = format!("SELECT {COLS} FROM projects WHERE id = $1");
-                on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id).fetch_optional(p).await)?
+                on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id).fetch_optional(&mut *p).await)?
             }
             Err(_) => {
                 let sql = format!("SELECT {COLS} FROM projects WHERE slug = $1");
-                on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id_or_slug).fetch_optional(p).await)?
+                on_pool!(self, p => sqlx::query_as::<_, Project>(&sql).bind(id_or_slug).fetch_optional(&mut *p).await)?
             }
         };
         row.ok_or(StoreError::NotFound)
@@ -106,14 +106,14 @@ impl Store {
             .bind(&f.logo_url)
             .bind(&f.app_url)
             .bind(self.clock.now())
-            .fetch_optional(p)
+            .fetch_optional(&mut *p)
             .await)?;
         row.ok_or(StoreError::NotFound)
     }
 
     /// Deletes a project with its pages, history and project-scoped tokens.
     pub async fn delete_project(&self, id: Uuid) -> Result<(), StoreError> {
-        let done = on_pool!(self, p => sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = on_pool!(self, p => sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *p).await.map(|r| r.rows_affected()))?;
         if done == 0 {
             return Err(StoreError::NotFound);
         }

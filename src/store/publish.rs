@@ -103,7 +103,7 @@ impl Store {
             if let Some(k) = key {
                 // A key older than the window may be used again for a new job.
                 sqlx::query("UPDATE publish_jobs SET idempotency_key = NULL WHERE project_id = $1 AND idempotency_key = $2 AND created_at < $3")
-                    .bind(project_id).bind(k).bind(now - Duration::hours(IDEMPOTENCY_WINDOW_HOURS)).execute(p).await?;
+                    .bind(project_id).bind(k).bind(now - Duration::hours(IDEMPOTENCY_WINDOW_HOURS)).execute(&mut *p).await?;
             }
             sqlx::query_as::<_, JobRow>(&insert)
                 .bind(Uuid::new_v4())
@@ -115,7 +115,7 @@ impl Store {
                 .bind(created_by)
                 .bind(&progress)
                 .bind(now)
-                .fetch_optional(p)
+                .fetch_optional(&mut *p)
                 .await?
         });
         if let Some(row) = row {
@@ -124,7 +124,7 @@ impl Store {
         let sql = format!(
             "SELECT {JOB_COLS} FROM publish_jobs WHERE project_id = $1 AND idempotency_key = $2"
         );
-        let existing = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).bind(key).fetch_one(p).await)?;
+        let existing = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).bind(key).fetch_one(&mut *p).await)?;
         let (job, existing_hash) = existing.into_job()?;
         Ok(if existing_hash == hash {
             Enqueued::Existing(job)
@@ -162,7 +162,7 @@ impl Store {
 
     pub async fn get_job(&self, id: Uuid) -> Result<Job, StoreError> {
         let sql = format!("SELECT {JOB_COLS} FROM publish_jobs WHERE id = $1");
-        let row = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(id).fetch_optional(&mut *p).await)?;
         Ok(row.ok_or(StoreError::NotFound)?.into_job()?.0)
     }
 
@@ -173,8 +173,8 @@ impl Store {
     ) -> Result<(Vec<Job>, i64), StoreError> {
         let sql = format!("SELECT {JOB_COLS} FROM publish_jobs WHERE project_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3");
         let (rows, total) = on_pool!(self, p => {
-            let rows = sqlx::query_as::<_, JobRow>(&sql).bind(project_id).bind(w.limit).bind(w.offset).fetch_all(p).await?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM publish_jobs WHERE project_id = $1").bind(project_id).fetch_one(p).await?;
+            let rows = sqlx::query_as::<_, JobRow>(&sql).bind(project_id).bind(w.limit).bind(w.offset).fetch_all(&mut *p).await?;
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM publish_jobs WHERE project_id = $1").bind(project_id).fetch_one(&mut *p).await?;
             (rows, total)
         });
         let jobs = rows
@@ -188,7 +188,7 @@ impl Store {
     pub async fn projects_with_pending_jobs(&self) -> Result<Vec<Uuid>, StoreError> {
         let sql =
             "SELECT DISTINCT project_id FROM publish_jobs WHERE state IN ('queued', 'running')";
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).fetch_all(p).await)?)
+        Ok(on_pool!(self, p => sqlx::query_scalar::<_, Uuid>(sql).fetch_all(&mut *p).await)?)
     }
 
     /// The project's oldest unfinished job. Only the lease holder calls this, so a `running`
@@ -198,20 +198,20 @@ impl Store {
             "SELECT {JOB_COLS} FROM publish_jobs WHERE project_id = $1 AND state IN ('queued', 'running') \
              ORDER BY created_at, id LIMIT 1"
         );
-        let row = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).fetch_optional(&mut *p).await)?;
         row.map(|r| r.into_job().map(|j| j.0)).transpose()
     }
 
     pub async fn start_job(&self, id: Uuid) -> Result<(), StoreError> {
         let sql = "UPDATE publish_jobs SET state = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, $2) WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(self.clock.now()).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(self.clock.now()).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
     pub async fn set_progress(&self, id: Uuid, progress: &Progress) -> Result<(), StoreError> {
         let value = serde_json::to_value(progress).unwrap_or_default();
         let sql = "UPDATE publish_jobs SET progress = $2 WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(Json(&value)).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(Json(&value)).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -244,7 +244,7 @@ impl Store {
         let sql = "INSERT INTO project_leases (project_id, owner, expires_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (project_id) DO UPDATE SET owner = $2, expires_at = $3 \
                    WHERE project_leases.expires_at < $4 OR project_leases.owner = $2 RETURNING owner";
-        let got = on_pool!(self, p => sqlx::query_scalar::<_, String>(sql).bind(project_id).bind(owner).bind(now + ttl).bind(now).fetch_optional(p).await)?;
+        let got = on_pool!(self, p => sqlx::query_scalar::<_, String>(sql).bind(project_id).bind(owner).bind(now + ttl).bind(now).fetch_optional(&mut *p).await)?;
         Ok(got.is_some())
     }
 
@@ -256,13 +256,13 @@ impl Store {
         ttl: Duration,
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE project_leases SET expires_at = $3 WHERE project_id = $1 AND owner = $2";
-        let n = on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(owner).bind(self.clock.now() + ttl).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(owner).bind(self.clock.now() + ttl).execute(&mut *p).await.map(|r| r.rows_affected()))?;
         Ok(n == 1)
     }
 
     pub async fn release_lease(&self, project_id: Uuid, owner: &str) -> Result<(), StoreError> {
         let sql = "DELETE FROM project_leases WHERE project_id = $1 AND owner = $2";
-        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(owner).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(project_id).bind(owner).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 }

@@ -101,7 +101,7 @@ impl Store {
         project_id: Uuid,
     ) -> Result<Option<(Release, Vec<ReleasePage>)>, StoreError> {
         let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT 1");
-        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).fetch_optional(&mut *p).await)?;
         let Some(row) = row else { return Ok(None) };
         let pages = self.current_pages(project_id).await?;
         Ok(Some((row.into(), pages)))
@@ -115,7 +115,7 @@ impl Store {
         const ROW: char = '\u{1e}';
         let sql = "SELECT string_agg(page_id || $2 || slug || $2 || CAST(version AS TEXT) || $2 || content_hash \
                    || $2 || published_at, $3) FROM current_pages WHERE project_id = $1";
-        let all: Option<String> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).bind(FIELD.to_string()).bind(ROW.to_string()).fetch_one(p).await)?;
+        let all: Option<String> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project_id).bind(FIELD.to_string()).bind(ROW.to_string()).fetch_one(&mut *p).await)?;
         let mut pages = all
             .as_deref()
             .unwrap_or_default()
@@ -158,15 +158,14 @@ impl Store {
         let sql = "SELECT project_id, number, (SELECT MAX(number) FROM releases n WHERE n.project_id = r.project_id) \
                    FROM releases r WHERE id = $1";
         let (project, number, newest): (Uuid, i64, i64) =
-            on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_optional(p).await)?
+            on_pool!(self, p => sqlx::query_as(sql).bind(release_id).fetch_optional(&mut *p).await)?
                 .ok_or(StoreError::NotFound)?;
         if number == newest {
             return self.current_pages(project).await;
         }
         let sql = "SELECT rp.page_id, rp.slug, rp.version, rp.content_hash, rp.published_at, rp.removed, r.number \
                    FROM release_pages rp JOIN releases r ON r.id = rp.release_id WHERE r.project_id = $1 AND r.number <= $2";
-        let rows: Vec<DeltaRow> =
-            on_pool!(self, p => sqlx::query_as(sql).bind(project).bind(number).fetch_all(p).await)?;
+        let rows: Vec<DeltaRow> = on_pool!(self, p => sqlx::query_as(sql).bind(project).bind(number).fetch_all(&mut *p).await)?;
         Ok(fold_deltas(rows))
     }
 
@@ -190,7 +189,7 @@ impl Store {
                     sep.push_bind(id);
                 }
                 qb.push(") GROUP BY rp.page_id");
-                qb.build_query_as().fetch_all(p).await
+                qb.build_query_as().fetch_all(&mut *p).await
             })?;
             out.extend(rows);
         }
@@ -199,7 +198,7 @@ impl Store {
 
     pub async fn get_release(&self, id: Uuid) -> Result<Release, StoreError> {
         let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE id = $1");
-        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(id).fetch_optional(&mut *p).await)?;
         let mut release: Release = row.ok_or(StoreError::NotFound)?.into();
         release.pages = Some(self.release_pages(id).await?);
         Ok(release)
@@ -212,8 +211,8 @@ impl Store {
     ) -> Result<(Vec<Release>, i64), StoreError> {
         let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT $2 OFFSET $3");
         let (rows, total) = on_pool!(self, p => {
-            let rows = sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).bind(w.limit).bind(w.offset).fetch_all(p).await?;
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM releases WHERE project_id = $1").bind(project_id).fetch_one(p).await?;
+            let rows = sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).bind(w.limit).bind(w.offset).fetch_all(&mut *p).await?;
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM releases WHERE project_id = $1").bind(project_id).fetch_one(&mut *p).await?;
             (rows, total)
         });
         Ok((rows.into_iter().map(Release::from).collect(), total))
@@ -326,7 +325,7 @@ impl Store {
     pub async fn set_job_result(&self, job_id: Uuid, result: &JobResult) -> Result<(), StoreError> {
         let re = serde_json::to_value(result).unwrap_or_default();
         let sql = "UPDATE publish_jobs SET result = $2 WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(job_id).bind(Json(&re)).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(job_id).bind(Json(&re)).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 }

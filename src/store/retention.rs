@@ -8,7 +8,7 @@ impl Store {
     /// Projects with more than `keep` releases.
     pub async fn projects_over_retention(&self, keep: i64) -> Result<Vec<Uuid>, StoreError> {
         let sql = "SELECT project_id FROM releases GROUP BY project_id HAVING COUNT(*) > $1";
-        Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(keep).fetch_all(p).await)?)
+        Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(keep).fetch_all(&mut *p).await)?)
     }
 
     /// Keeps the project's newest `keep` releases. The oldest kept one takes over every page's
@@ -17,10 +17,10 @@ impl Store {
     /// (releases dropped, compiled pages dropped).
     pub async fn prune_releases(&self, project: Uuid, keep: i64) -> Result<(u64, u64), StoreError> {
         let sql = "SELECT number FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT 1 OFFSET $2";
-        let oldest_kept: Option<i64> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project).bind(keep.max(1) - 1).fetch_optional(p).await)?;
+        let oldest_kept: Option<i64> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project).bind(keep.max(1) - 1).fetch_optional(&mut *p).await)?;
         let sql = "SELECT MIN(number) FROM releases WHERE project_id = $1";
         let first: Option<i64> =
-            on_pool!(self, p => sqlx::query_scalar(sql).bind(project).fetch_one(p).await)?;
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(project).fetch_one(&mut *p).await)?;
         let (Some(target), Some(mut from)) = (oldest_kept, first) else {
             return Ok((0, 0));
         };

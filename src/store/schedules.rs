@@ -77,13 +77,13 @@ impl Store {
         let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql)
             .bind(Uuid::new_v4()).bind(project_id).bind(at).bind(Json(&body))
             .bind(created_by).bind(self.clock.now())
-            .fetch_one(p).await)?;
+            .fetch_one(&mut *p).await)?;
         row.into_schedule()
     }
 
     pub async fn get_schedule(&self, project_id: Uuid, id: Uuid) -> Result<Schedule, StoreError> {
         let sql = format!("SELECT {COLS} FROM publish_schedules WHERE id = $1 AND project_id = $2");
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).bind(project_id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).bind(project_id).fetch_optional(&mut *p).await)?;
         row.ok_or(StoreError::NotFound)?.into_schedule()
     }
 
@@ -101,8 +101,8 @@ impl Store {
         let count = format!("SELECT COUNT(*) FROM publish_schedules WHERE {filter}");
         let state = state.map(ScheduleState::as_str);
         let (rows, total) = on_pool!(self, p => {
-            let rows = sqlx::query_as::<_, Row>(&sql).bind(project_id).bind(state).bind(w.limit).bind(w.offset).fetch_all(p).await?;
-            let total: i64 = sqlx::query_scalar(&count).bind(project_id).bind(state).fetch_one(p).await?;
+            let rows = sqlx::query_as::<_, Row>(&sql).bind(project_id).bind(state).bind(w.limit).bind(w.offset).fetch_all(&mut *p).await?;
+            let total: i64 = sqlx::query_scalar(&count).bind(project_id).bind(state).fetch_one(&mut *p).await?;
             (rows, total)
         });
         let items = rows
@@ -118,7 +118,7 @@ impl Store {
             "UPDATE publish_schedules SET state = 'cancelled', finished_at = $3 \
              WHERE id = $1 AND project_id = $2 AND state = 'pending' RETURNING {COLS}"
         );
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).bind(project_id).bind(self.clock.now()).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).bind(project_id).bind(self.clock.now()).fetch_optional(&mut *p).await)?;
         if let Some(row) = row {
             return Ok(Cancel::Cancelled(row.into_schedule()?));
         }
@@ -134,7 +134,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLS} FROM publish_schedules WHERE state = 'pending' AND run_at <= $1 ORDER BY run_at, id LIMIT $2"
         );
-        let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(self.clock.now()).bind(limit).fetch_all(p).await)?;
+        let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(self.clock.now()).bind(limit).fetch_all(&mut *p).await)?;
         rows.into_iter().map(Row::into_schedule).collect()
     }
 
@@ -167,7 +167,7 @@ impl Store {
         let now = self.clock.now();
         let sql = "UPDATE publish_schedules SET state = 'failed', error = $2, late_by_secs = $3, finished_at = $4 \
                    WHERE id = $1 AND state = 'pending'";
-        let n = on_pool!(self, p => sqlx::query(sql).bind(s.id).bind(error).bind(late_by(s.at, now)).bind(now).execute(p).await?.rows_affected());
+        let n = on_pool!(self, p => sqlx::query(sql).bind(s.id).bind(error).bind(late_by(s.at, now)).bind(now).execute(&mut *p).await?.rows_affected());
         Ok(n == 1)
     }
 }

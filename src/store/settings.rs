@@ -31,7 +31,7 @@ fn redis_type(stored: &str) -> Result<RedisType, StoreError> {
 impl Store {
     pub async fn cache_settings(&self, project_id: Uuid) -> Result<CacheSettings, StoreError> {
         let sql = format!("SELECT {COLS} FROM cache_settings WHERE project_id = $1");
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_optional(&mut *p).await)?;
         let Some(r) = row else {
             return Ok(CacheSettings::default());
         };
@@ -82,7 +82,7 @@ impl Store {
             .bind(s.cache_ttl_page)
             .bind(s.cache_ttl_jitter)
             .bind(self.clock.now())
-            .execute(p)
+            .execute(&mut *p)
             .await
             .map(|_| ()))?;
         Ok(())
@@ -98,7 +98,7 @@ impl Store {
                    FROM cache_settings c JOIN projects p ON p.id = c.project_id \
                    WHERE c.redis_url IS NOT NULL AND c.project_id <> $1";
         let rows: Vec<(String, String, String, Option<String>)> =
-            on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(p).await)?;
+            on_pool!(self, p => sqlx::query_as(sql).bind(project_id).fetch_all(&mut *p).await)?;
         rows.into_iter()
             .map(|(tenant, kind, url, master)| Ok((tenant, redis_type(&kind)?, url, master)))
             .collect()
@@ -124,7 +124,7 @@ impl Store {
             }
         };
         let count = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = sqlx::Connection::begin(&mut *p).await?;
             let mut count = 0u64;
             let rows: Vec<(Uuid, Option<String>, Option<String>)> =
                 sqlx::query_as("SELECT project_id, redis_token, redis_password FROM cache_settings").fetch_all(&mut *tx).await?;
@@ -136,7 +136,7 @@ impl Store {
                     count += u64::from(t != token) + u64::from(pw != password);
                 }
             }
-            for (table, column) in [("publish_targets", "token"), ("datasources", "secret"), ("webhook_secrets", "secret")] {
+            for (table, column) in [("publish_targets", "token"), ("datasources", "secret"), ("webhook_secrets", "secret"), ("webhook_endpoints", "secret"), ("webhook_endpoints", "url")] {
                 let select = format!("SELECT id, {column} FROM {table}");
                 let update = format!("UPDATE {table} SET {column} = $2 WHERE id = $1");
                 let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(&select).fetch_all(&mut *tx).await?;

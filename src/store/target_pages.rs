@@ -21,7 +21,7 @@ impl Store {
     ) -> Result<Vec<TargetPage>, StoreError> {
         let sql = "SELECT page_id, slug, version, content_hash FROM target_pages WHERE target_id = $1 AND tenant_slug = $2";
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, TargetPage>(sql).bind(target_id).bind(tenant).fetch_all(p).await)?,
+            on_pool!(self, p => sqlx::query_as::<_, TargetPage>(sql).bind(target_id).bind(tenant).fetch_all(&mut *p).await)?,
         )
     }
 
@@ -38,7 +38,7 @@ impl Store {
                       version = excluded.version, content_hash = excluded.content_hash";
         let delete = "DELETE FROM target_pages WHERE target_id = $1 AND page_id = $2";
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = sqlx::Connection::begin(&mut *p).await?;
             for page in written {
                 sqlx::query(upsert).bind(target_id).bind(&page.page_id).bind(tenant).bind(&page.slug)
                     .bind(page.version).bind(&page.content_hash).execute(&mut *tx).await?;

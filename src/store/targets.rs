@@ -56,7 +56,7 @@ impl Store {
             .bind(&f.url)
             .bind(&token)
             .bind(self.clock.now())
-            .fetch_one(p)
+            .fetch_one(&mut *p)
             .await)?;
         self.target(row)
     }
@@ -65,14 +65,13 @@ impl Store {
         let sql = format!(
             "SELECT {COLS} FROM publish_targets WHERE project_id = $1 ORDER BY created_at, name"
         );
-        let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_all(p).await)?;
+        let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_all(&mut *p).await)?;
         rows.into_iter().map(|r| self.target(r)).collect()
     }
 
     pub async fn get_target(&self, id: Uuid) -> Result<Target, StoreError> {
         let sql = format!("SELECT {COLS} FROM publish_targets WHERE id = $1");
-        let row =
-            on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(&mut *p).await)?;
         self.target(row.ok_or(StoreError::NotFound)?)
     }
 
@@ -91,13 +90,13 @@ impl Store {
             .bind(&f.url)
             .bind(&token)
             .bind(self.clock.now())
-            .fetch_optional(p)
+            .fetch_optional(&mut *p)
             .await)?;
         self.target(row.ok_or(StoreError::NotFound)?)
     }
 
     pub async fn delete_target(&self, id: Uuid) -> Result<(), StoreError> {
-        let n = on_pool!(self, p => sqlx::query("DELETE FROM publish_targets WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = on_pool!(self, p => sqlx::query("DELETE FROM publish_targets WHERE id = $1").bind(id).execute(&mut *p).await.map(|r| r.rows_affected()))?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -108,6 +107,6 @@ impl Store {
     /// directory).
     pub async fn enabled_local_targets(&self) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM publish_targets WHERE kind = 'local' AND enabled";
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await)?)
+        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *p).await)?)
     }
 }

@@ -69,7 +69,7 @@ impl Store {
             .bind(join_scopes(scopes))
             .bind(project_id)
             .bind(self.clock.now())
-            .fetch_optional(p)
+            .fetch_optional(&mut *p)
             .await)?;
         Ok(row.map(TokenInfo::from))
     }
@@ -83,13 +83,14 @@ impl Store {
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let sql = format!("SELECT {COLS} FROM api_tokens ORDER BY created_at, id");
-        let rows = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).fetch_all(p).await)?;
+        let rows =
+            on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).fetch_all(&mut *p).await)?;
         Ok(rows.into_iter().map(TokenInfo::from).collect())
     }
 
     pub async fn count_tokens(&self) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM api_tokens";
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await)?)
+        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *p).await)?)
     }
 
     /// Revokes one token: by id, or by a name only one token answers to (among the active
@@ -100,7 +101,7 @@ impl Store {
             "SELECT {COLS} FROM api_tokens WHERE id = $1 OR name = $2 ORDER BY created_at, id"
         );
         let id = Uuid::parse_str(id_or_name).ok();
-        let rows: Vec<TokenInfo> = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(id).bind(id_or_name).fetch_all(p).await)?
+        let rows: Vec<TokenInfo> = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(id).bind(id_or_name).fetch_all(&mut *p).await)?
             .into_iter()
             .map(TokenInfo::from)
             .collect();
@@ -139,7 +140,7 @@ impl Store {
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Principal>, StoreError> {
         let sql =
             format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
-        let row = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(token::hash(secret)).fetch_optional(p).await)?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, TokenRow>(&sql).bind(token::hash(secret)).fetch_optional(&mut *p).await)?;
         let Some(row) = row else { return Ok(None) };
         let now = self.clock.now();
         let stale = row
@@ -147,7 +148,7 @@ impl Store {
             .is_none_or(|t| now - t > Duration::seconds(LAST_USED_GRANULARITY_SECS));
         if stale {
             let sql = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1";
-            on_pool!(self, p => sqlx::query(sql).bind(row.id).bind(now).execute(p).await.map(|_| ()))?;
+            on_pool!(self, p => sqlx::query(sql).bind(row.id).bind(now).execute(&mut *p).await.map(|_| ()))?;
         }
         Ok(Some(Principal {
             token_id: row.id,

@@ -1,7 +1,8 @@
-//! Subscriber endpoints of outgoing publish events, each with its own sealed secret.
+//! Subscriber endpoints of outgoing publish events, each with its own sealed secret. The URL
+//! is sealed too (it often carries a token in its path); listings show it masked.
 
 use super::{on_pool, on_tx, Store, StoreError, Tx};
-use crate::domain::webhook::{Endpoint, EndpointInput, EventType};
+use crate::domain::webhook::{mask_url, Endpoint, EndpointInput, EventType};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -19,21 +20,65 @@ struct Row {
     updated_at: DateTime<Utc>,
 }
 
-impl From<Row> for Endpoint {
-    fn from(r: Row) -> Endpoint {
+impl Row {
+    /// The endpoint with its URL masked (`url` holds the opened URL).
+    fn shown(self, url: &str) -> Endpoint {
         Endpoint {
-            id: r.id,
-            project_id: r.project_id,
-            url: r.url,
-            description: r.description,
+            id: self.id,
+            project_id: self.project_id,
+            url: mask_url(url),
+            description: self.description,
             // Written by `types_text` only; an unreadable value lists as "every event".
-            event_types: serde_json::from_str::<Vec<EventType>>(&r.event_types).unwrap_or_default(),
-            enabled: r.enabled,
-            disabled_reason: r.disabled_reason,
-            last_success_at: r.last_success_at,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            event_types: serde_json::from_str::<Vec<EventType>>(&self.event_types)
+                .unwrap_or_default(),
+            enabled: self.enabled,
+            disabled_reason: self.disabled_reason,
+            last_success_at: self.last_success_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         }
+    }
+}
+
+/// Legacy rows written before URLs were sealed hold them in clear; an http(s) URL never
+/// starts like a sealed value.
+fn is_sealed(stored: &str) -> bool {
+    stored.starts_with("v1.")
+}
+
+impl Store {
+    /// A stored endpoint URL, opened.
+    pub(crate) fn open_url(&self, stored: &str) -> Result<String, StoreError> {
+        if is_sealed(stored) {
+            self.keyring.open(stored).map_err(StoreError::Secret)
+        } else {
+            Ok(stored.to_string())
+        }
+    }
+
+    fn endpoint(&self, r: Row) -> Result<Endpoint, StoreError> {
+        let url = self.open_url(&r.url)?;
+        Ok(r.shown(&url))
+    }
+
+    /// Seals the URLs of rows written before URLs were sealed (run once at start).
+    pub async fn seal_endpoint_urls(&self) -> Result<u64, StoreError> {
+        let rows: Vec<(Uuid, String)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, url FROM webhook_endpoints WHERE url NOT LIKE 'v1.%'").fetch_all(&mut *p).await)?;
+        for (id, url) in &rows {
+            let sealed = self.keyring.seal(url);
+            on_pool!(self, p => sqlx::query("UPDATE webhook_endpoints SET url = $2 WHERE id = $1")
+                .bind(id).bind(&sealed).execute(&mut *p).await.map(|_| ()))?;
+        }
+        Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+    }
+
+    /// An endpoint's full URL (to patch it: a merge patch starts from the whole endpoint).
+    pub async fn endpoint_url(&self, id: Uuid) -> Result<String, StoreError> {
+        let sql = "SELECT url FROM webhook_endpoints WHERE id = $1";
+        let stored: Option<String> =
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *p).await)?;
+        self.open_url(&stored.ok_or(StoreError::NotFound)?)
     }
 }
 
@@ -56,18 +101,19 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, $7, $8) RETURNING {COLUMNS}"
         );
         let (sealed, now) = (self.keyring.seal(secret), self.clock.now());
+        let url = self.keyring.seal(&input.url);
         let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(Uuid::new_v4()).bind(project_id)
-            .bind(&input.url).bind(&input.description).bind(types_text(&input.event_types))
-            .bind(input.enabled).bind(now).bind(&sealed).fetch_one(p).await)?;
-        Ok(row.into())
+            .bind(&url).bind(&input.description).bind(types_text(&input.event_types))
+            .bind(input.enabled).bind(now).bind(&sealed).fetch_one(&mut *p).await)?;
+        Ok(row.shown(&input.url))
     }
 
     pub async fn list_endpoints(&self, project_id: Uuid) -> Result<Vec<Endpoint>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM webhook_endpoints WHERE project_id = $1 ORDER BY created_at, id"
         );
-        let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(Endpoint::from).collect())
+        let rows = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_all(&mut *p).await)?;
+        rows.into_iter().map(|r| self.endpoint(r)).collect()
     }
 
     /// A project's endpoints, read inside `tx` (the events it records go to them).
@@ -78,14 +124,13 @@ impl Store {
     ) -> Result<Vec<Endpoint>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE project_id = $1");
         let rows = on_tx!(tx, c => sqlx::query_as::<_, Row>(&sql).bind(project_id).fetch_all(&mut *c).await)?;
-        Ok(rows.into_iter().map(Endpoint::from).collect())
+        rows.into_iter().map(|r| self.endpoint(r)).collect()
     }
 
     pub async fn get_endpoint(&self, id: Uuid) -> Result<Endpoint, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1");
-        let row =
-            on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(p).await)?;
-        row.map(Endpoint::from).ok_or(StoreError::NotFound)
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).fetch_optional(&mut *p).await)?;
+        self.endpoint(row.ok_or(StoreError::NotFound)?)
     }
 
     /// Saves new fields; `secret` replaces the secret (the URL's origin changed). Enabling an
@@ -102,15 +147,16 @@ impl Store {
              secret = COALESCE($6, secret), updated_at = $7 WHERE id = $1 RETURNING {COLUMNS}"
         );
         let sealed = secret.map(|s| self.keyring.seal(s));
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).bind(&input.url)
+        let url = self.keyring.seal(&input.url);
+        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).bind(&url)
             .bind(&input.description).bind(types_text(&input.event_types)).bind(input.enabled)
-            .bind(&sealed).bind(self.clock.now()).fetch_optional(p).await)?;
-        row.map(Endpoint::from).ok_or(StoreError::NotFound)
+            .bind(&sealed).bind(self.clock.now()).fetch_optional(&mut *p).await)?;
+        Ok(row.ok_or(StoreError::NotFound)?.shown(&input.url))
     }
 
     pub async fn delete_endpoint(&self, id: Uuid) -> Result<(), StoreError> {
         let sql = "DELETE FROM webhook_endpoints WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(id).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(id).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -118,7 +164,7 @@ impl Store {
     pub async fn endpoint_secret(&self, id: Uuid) -> Result<String, StoreError> {
         let sql = "SELECT secret FROM webhook_endpoints WHERE id = $1";
         let sealed: Option<String> =
-            on_pool!(self, p => sqlx::query_scalar(sql).bind(id).fetch_optional(p).await)?;
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *p).await)?;
         self.keyring
             .open(&sealed.ok_or(StoreError::NotFound)?)
             .map_err(StoreError::Secret)

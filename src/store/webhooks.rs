@@ -28,7 +28,7 @@ impl Store {
         let sealed = self.keyring.seal(secret);
         let now = self.clock.now();
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, WebhookSecretView>(sql).bind(Uuid::new_v4()).bind(project_id).bind(&sealed).bind(now).fetch_one(p).await)?,
+            on_pool!(self, p => sqlx::query_as::<_, WebhookSecretView>(sql).bind(Uuid::new_v4()).bind(project_id).bind(&sealed).bind(now).fetch_one(&mut *p).await)?,
         )
     }
 
@@ -38,14 +38,14 @@ impl Store {
     ) -> Result<Vec<WebhookSecretView>, StoreError> {
         let sql = "SELECT id, project_id, created_at, expires_at FROM webhook_secrets WHERE project_id = $1 ORDER BY created_at, id";
         Ok(
-            on_pool!(self, p => sqlx::query_as::<_, WebhookSecretView>(sql).bind(project_id).fetch_all(p).await)?,
+            on_pool!(self, p => sqlx::query_as::<_, WebhookSecretView>(sql).bind(project_id).fetch_all(&mut *p).await)?,
         )
     }
 
     pub async fn get_webhook_secret(&self, id: Uuid) -> Result<WebhookSecretView, StoreError> {
         let sql =
             "SELECT id, project_id, created_at, expires_at FROM webhook_secrets WHERE id = $1";
-        on_pool!(self, p => sqlx::query_as::<_, WebhookSecretView>(sql).bind(id).fetch_optional(p).await)?
+        on_pool!(self, p => sqlx::query_as::<_, WebhookSecretView>(sql).bind(id).fetch_optional(&mut *p).await)?
             .ok_or(StoreError::NotFound)
     }
 
@@ -56,13 +56,13 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE webhook_secrets SET expires_at = $2 WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(id).bind(at).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(at).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
     pub async fn delete_webhook_secret(&self, id: Uuid) -> Result<(), StoreError> {
         let sql = "DELETE FROM webhook_secrets WHERE id = $1";
-        on_pool!(self, p => sqlx::query(sql).bind(id).execute(p).await.map(|_| ()))?;
+        on_pool!(self, p => sqlx::query(sql).bind(id).execute(&mut *p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -78,7 +78,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         let sql = "SELECT secret FROM webhook_secrets WHERE project_id = $1 AND (expires_at IS NULL OR expires_at > $2)";
-        let sealed: Vec<String> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project.id).bind(self.clock.now()).fetch_all(p).await)?;
+        let sealed: Vec<String> = on_pool!(self, p => sqlx::query_scalar(sql).bind(project.id).bind(self.clock.now()).fetch_all(&mut *p).await)?;
         let secrets = sealed
             .iter()
             .map(|s| self.keyring.open(s))

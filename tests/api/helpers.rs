@@ -132,14 +132,29 @@ pub async fn spawn_clocked(
     extra: &[(&str, &str)],
     clock: edgepub::clock::SharedClock,
 ) -> TestApp {
-    let dir = TempDir::new();
     let pg = match backend {
         Backend::Postgres => Some(PgDb::create().await),
         Backend::Sqlite => None,
     };
-    let url = match &pg {
-        Some(db) => db.url.clone(),
-        None => format!("sqlite://{}", dir.0.join("edgepub.db").display()),
+    spawn_at(pg, None, extra, clock).await
+}
+
+/// Starts a server on the database at `url` (a server of the test's own).
+pub async fn spawn_on(url: &str, extra: &[(&str, &str)]) -> TestApp {
+    spawn_at(None, Some(url.into()), extra, edgepub::clock::system()).await
+}
+
+async fn spawn_at(
+    pg: Option<PgDb>,
+    url: Option<String>,
+    extra: &[(&str, &str)],
+    clock: edgepub::clock::SharedClock,
+) -> TestApp {
+    let dir = TempDir::new();
+    let url = match (&pg, url) {
+        (_, Some(url)) => url,
+        (Some(db), None) => db.url.clone(),
+        (None, None) => format!("sqlite://{}", dir.0.join("edgepub.db").display()),
     };
     let token = edgepub::domain::token::generate();
     let url_for_test = url.clone();

@@ -2,8 +2,10 @@
 
 mod helpers;
 mod peers;
+mod private_pg;
 
 mod audit;
+mod audit_atomic;
 mod audit_query;
 mod auth;
 mod cache;
@@ -14,6 +16,7 @@ mod cli_more;
 mod concurrency;
 mod connections;
 mod datasources;
+mod db_outage;
 mod drift;
 mod drift_content;
 mod drift_expiry;
@@ -35,6 +38,7 @@ mod publish_refused;
 mod push_edge;
 mod quickstart;
 mod ratelimit;
+mod ratelimit_shared;
 mod readers;
 mod release_deltas;
 mod replicas;
@@ -52,4 +56,5 @@ mod versions;
 mod webhook_durability;
 mod webhook_endpoints;
 mod webhook_events;
+mod webhook_url_secret;
 mod webhooks;

@@ -25,8 +25,8 @@ const LIMITS: [(&str, &str); 2] = [
     ("EDGEPUB_RATE_LIMIT_TOKEN_PER_MINUTE", "3"),
 ];
 
-struct Answer {
-    status: u16,
+pub struct Answer {
+    pub status: u16,
     body: Value,
     headers: reqwest::header::HeaderMap,
 }
@@ -43,7 +43,7 @@ impl Answer {
     }
 }
 
-async fn publish(app: &TestApp, token: &str, project: &str) -> Answer {
+pub async fn publish(app: &TestApp, token: &str, project: &str) -> Answer {
     let res = app
         .client
         .post(format!("{}/api/projects/{project}/publish", app.base))
@@ -69,7 +69,7 @@ async fn publish_token(app: &TestApp, name: &str) -> String {
     t["token"].as_str().unwrap().to_string()
 }
 
-fn assert_limited(a: &Answer, scope: &str, counted_in: &str) {
+pub fn assert_limited(a: &Answer, scope: &str, counted_in: &str) {
     assert_eq!(a.status, 429, "{}", a.body);
     assert_eq!(error_code(&a.body), "rate_limited");
     assert_eq!(a.body["error"]["details"]["scope"], scope, "{}", a.body);
@@ -109,7 +109,7 @@ async fn limits_count_in_memory_per_project_and_per_token(backend: Backend) {
     assert_eq!(again.status, 202, "{}", again.body);
 }
 
-async fn redis(url: &str) -> Box<dyn Cache> {
+pub async fn redis(url: &str) -> Box<dyn Cache> {
     let s = CacheSettings {
         redis_type: RedisType::Tcp,
         redis_url: Some(url.into()),
@@ -120,7 +120,7 @@ async fn redis(url: &str) -> Box<dyn Cache> {
         .unwrap()
 }
 
-async fn set_cache(app: &TestApp, project: &str, url: &str) {
+pub async fn set_cache(app: &TestApp, project: &str, url: &str) {
     let (s, b) = app
         .send(
             Method::PUT,
@@ -197,6 +197,11 @@ impl RedisProc {
             .local_addr()
             .unwrap()
             .port();
+        Self::start_on(port)
+    }
+
+    /// On a given port (where an earlier one was stopped).
+    pub fn start_on(port: u16) -> RedisProc {
         let dir = TempDir::new();
         let child = std::process::Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])

@@ -107,6 +107,8 @@ async fn snapshot_releases_migrate_to_exact_deltas(backend: Backend) {
     let keyring = edgepub::secrets::Keyring::new(edgepub::secrets::Key::generate(), Vec::new());
     let opts = Options {
         max_connections: 2,
+        acquire_timeout: std::time::Duration::from_secs(10),
+        busy_timeout: std::time::Duration::from_secs(10),
         history_limit: 10,
         keyring,
     };

@@ -19,6 +19,8 @@ pub enum Reply {
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// Path and query the request was sent to.
+    pub target: String,
     pub headers: BTreeMap<String, String>,
     pub body: String,
 }
@@ -59,6 +61,7 @@ async fn receive(
     let reply = {
         let mut s = state.lock().unwrap();
         s.received.push(Received {
+            target: req.uri().to_string(),
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
         });

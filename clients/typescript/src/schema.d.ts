@@ -1498,6 +1498,8 @@ export interface components {
             project_id: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description Scheme, host and port, the path masked (`https://hooks.example.com/***`); the full URL
+             *     is in the answer to the create only. */
             url: string;
         };
         /** @description An endpoint as created or replaced. */
@@ -1528,7 +1530,8 @@ export interface components {
         } & {
             [key: string]: null;
         };
-        /** @description An endpoint, with its signing secret when it was just made (shown this once). */
+        /** @description An endpoint, with its signing secret when it was just made (shown this once). The answer
+         *     to a create has the full `url`; every other answer masks its path. */
         EndpointSaved: components["schemas"]["Endpoint"] & {
             /** @description `whsec_<base64 key>`: verify events with it. Present only when created or replaced
              *     (a new URL origin gets a new secret). */
@@ -5019,6 +5022,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Over a rate limit (per project, or per token within a project): `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Requests allowed per minute for the tighter key */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds until a request will be allowed again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description An error: `{"error": {"code", "message", "details"}}` */
             503: {
                 headers: {
@@ -6852,6 +6872,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Over a rate limit (per project, or per token within a project): `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Requests allowed per minute for the tighter key */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds until a request will be allowed again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description An error: `{"error": {"code", "message", "details"}}` */
             503: {
                 headers: {
@@ -6987,6 +7024,23 @@ export interface operations {
             };
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over a rate limit (per project, or per token within a project): `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Requests allowed per minute for the tighter key */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds until a request will be allowed again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

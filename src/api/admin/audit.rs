@@ -1,8 +1,13 @@
-//! The audit log over HTTP: [`record`], the one line a mutating handler adds after its change
-//! succeeded, and `GET /api/audit` (admin scope) to read it.
+//! The audit log over HTTP: [`record`], the line a mutating handler adds after its change, in
+//! the same `Store::atomic` block (so a change whose entry cannot be written does not happen),
+//! and `GET /api/audit` (admin scope) to read it.
 //!
 //! ```ignore
-//! audit::record(&req, &auth, "target.update", Some(t.project_id), t.id, Summary::changes(&before, &after)).await;
+//! let t = state.store.atomic(async {
+//!     let t = state.store.update_target(id, &fields).await?;
+//!     audit::record(&req, &auth, "target.update", Some(t.project_id), t.id, Summary::changes(&before, &t)).await?;
+//!     Ok::<_, ApiError>(t)
+//! }).await?;
 //! ```
 
 use crate::api::error::{ApiError, ErrorBody};
@@ -25,8 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Records that the caller did `action` (`<resource>.<verb>`) to `subject`, with the request
-/// id and client address. Call it after the change succeeded. A failure to write is logged,
-/// never turned into an error: the change itself has been made.
+/// id and client address. Call it inside the change's `Store::atomic` block, after the change:
+/// its error rolls the change back.
 pub async fn record(
     req: &HttpRequest,
     auth: &Auth,
@@ -34,7 +39,7 @@ pub async fn record(
     project: Option<Uuid>,
     subject: impl Display,
     summary: Summary,
-) {
+) -> Result<(), ApiError> {
     write(
         req,
         Actor::Token(auth.0.token_id),
@@ -53,7 +58,7 @@ pub async fn record_webhook(
     project: Uuid,
     subject: impl Display,
     summary: Summary,
-) {
+) -> Result<(), ApiError> {
     write(req, Actor::Webhook, action, Some(project), subject, summary).await
 }
 
@@ -64,10 +69,10 @@ async fn write(
     project: Option<Uuid>,
     subject: impl Display,
     summary: Summary,
-) {
-    let Some(state) = req.app_data::<web::Data<AppState>>() else {
-        return;
-    };
+) -> Result<(), ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
     let entry = Entry {
         actor,
         action,
@@ -78,7 +83,8 @@ async fn write(
         // The connection's address: a forwarded header could be forged by the caller.
         client_addr: req.peer_addr().map(|a| a.ip().to_string()),
     };
-    crate::audit::write(&state.store, &entry).await
+    crate::audit::write(&state.store, &entry).await?;
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

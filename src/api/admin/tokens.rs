@@ -80,18 +80,24 @@ pub async fn create(
     let secret = token::generate();
     let info = state
         .store
-        .insert_token(&secret, &name, &input.scopes, project_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("generated token collided"))?;
-    audit::record(
-        &req,
-        &auth,
-        "token.create",
-        info.project_id,
-        info.id,
-        Summary::of(&info),
-    )
-    .await;
+        .atomic(async {
+            let info = state
+                .store
+                .insert_token(&secret, &name, &input.scopes, project_id)
+                .await?
+                .ok_or_else(|| ApiError::internal("generated token collided"))?;
+            audit::record(
+                &req,
+                &auth,
+                "token.create",
+                info.project_id,
+                info.id,
+                Summary::of(&info),
+            )
+            .await?;
+            Ok::<_, ApiError>(info)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         token: secret,
         info,
@@ -109,35 +115,41 @@ pub async fn revoke(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let info = match state
+    let info = state
         .store
-        .revoke_token(&path)
-        .await
-        .map_err(|e| ApiError::from_store(e, "token"))?
-    {
-        Revoked::One(info) => info,
-        Revoked::Ambiguous(tokens) => {
-            let ids: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
-            return Err(ApiError::ConflictWith {
-                code: "ambiguous_name",
-                message: format!(
-                    "{} tokens are named `{path}`; nothing was revoked: revoke one by id ({})",
-                    ids.len(),
-                    ids.join(", ")
-                ),
-                details: serde_json::json!({ "ids": ids }),
-            });
-        }
-    };
-    let summary = Summary::of(&serde_json::json!({ "name": info.name }));
-    audit::record(
-        &req,
-        &auth,
-        "token.revoke",
-        info.project_id,
-        info.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            let info = match state
+                .store
+                .revoke_token(&path)
+                .await
+                .map_err(|e| ApiError::from_store(e, "token"))?
+            {
+                Revoked::One(info) => info,
+                Revoked::Ambiguous(tokens) => {
+                    let ids: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
+                    return Err(ApiError::ConflictWith {
+                        code: "ambiguous_name",
+                        message: format!(
+                            "{} tokens are named `{path}`; nothing was revoked: revoke one by id ({})",
+                            ids.len(),
+                            ids.join(", ")
+                        ),
+                        details: serde_json::json!({ "ids": ids }),
+                    });
+                }
+            };
+            let summary = Summary::of(&serde_json::json!({ "name": info.name }));
+            audit::record(
+                &req,
+                &auth,
+                "token.revoke",
+                info.project_id,
+                info.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(info)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(info))
 }

@@ -58,21 +58,27 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let f = body.take()?.validate(None).map_err(ApiError::Validation)?;
-    let d = state
+    let view = state
         .store
-        .create_datasource(project.id, &f)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    let view = DatasourceView::from(&d);
-    audit::record(
-        &req,
-        &auth,
-        "datasource.create",
-        Some(d.project_id),
-        d.id,
-        Summary::of(&view),
-    )
-    .await;
+        .atomic(async {
+            let d = state
+                .store
+                .create_datasource(project.id, &f)
+                .await
+                .map_err(|e| ApiError::from_store(e, "project"))?;
+            let view = DatasourceView::from(&d);
+            audit::record(
+                &req,
+                &auth,
+                "datasource.create",
+                Some(d.project_id),
+                d.id,
+                Summary::of(&view),
+            )
+            .await?;
+            Ok::<_, ApiError>(view)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -103,22 +109,29 @@ pub async fn replace(
         .take()?
         .validate(d.secret.clone())
         .map_err(ApiError::Validation)?;
-    let saved = state
+    let after = state
         .store
-        .update_datasource(d.id, &f)
-        .await
-        .map_err(|e| ApiError::from_store(e, "datasource"))?;
-    let (before, after) = (DatasourceView::from(&d), DatasourceView::from(&saved));
-    let summary = Summary::changes(&before, &after).secret("secret", d.secret != saved.secret);
-    audit::record(
-        &req,
-        &auth,
-        "datasource.update",
-        Some(d.project_id),
-        d.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            let saved = state
+                .store
+                .update_datasource(d.id, &f)
+                .await
+                .map_err(|e| ApiError::from_store(e, "datasource"))?;
+            let (before, after) = (DatasourceView::from(&d), DatasourceView::from(&saved));
+            let summary =
+                Summary::changes(&before, &after).secret("secret", d.secret != saved.secret);
+            audit::record(
+                &req,
+                &auth,
+                "datasource.update",
+                Some(d.project_id),
+                d.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(after)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -134,18 +147,24 @@ pub async fn delete(
     let d = authorized_ds(&state, &auth, &path).await?;
     state
         .store
-        .delete_datasource(d.id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "datasource"))?;
-    let summary = Summary::of(&serde_json::json!({ "name": d.name }));
-    audit::record(
-        &req,
-        &auth,
-        "datasource.delete",
-        Some(d.project_id),
-        d.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            state
+                .store
+                .delete_datasource(d.id)
+                .await
+                .map_err(|e| ApiError::from_store(e, "datasource"))?;
+            let summary = Summary::of(&serde_json::json!({ "name": d.name }));
+            audit::record(
+                &req,
+                &auth,
+                "datasource.delete",
+                Some(d.project_id),
+                d.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -112,18 +112,24 @@ pub async fn create(
     let fields = body.take_valid(|b| b.validate(&state.config.layout_limits()))?;
     let page = state
         .store
-        .create_page(project.id, fields)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    crate::api::admin::audit::record(
-        &req,
-        &auth,
-        "page.create",
-        Some(project.id),
-        page.id,
-        page_summary(&page.slug, &page.name),
-    )
-    .await;
+        .atomic(async {
+            let page = state
+                .store
+                .create_page(project.id, fields)
+                .await
+                .map_err(|e| ApiError::from_store(e, "project"))?;
+            crate::api::admin::audit::record(
+                &req,
+                &auth,
+                "page.create",
+                Some(project.id),
+                page.id,
+                page_summary(&page.slug, &page.name),
+            )
+            .await?;
+            Ok::<_, ApiError>(page)
+        })
+        .await?;
     let mut res = versioned(actix_web::http::StatusCode::CREATED, page.version, &page);
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/pages/{}", page.id)) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -232,18 +238,24 @@ pub async fn delete(
     let page = authorized_page(&state, &auth, &path).await?;
     state
         .store
-        .soft_delete_page(page.id, if_match.0)
-        .await
-        .map_err(|e| ApiError::from_store(e, "page"))?;
-    crate::api::admin::audit::record(
-        &req,
-        &auth,
-        "page.delete",
-        Some(page.project_id),
-        page.id,
-        page_summary(&page.slug, &page.name),
-    )
-    .await;
+        .atomic(async {
+            state
+                .store
+                .soft_delete_page(page.id, if_match.0)
+                .await
+                .map_err(|e| ApiError::from_store(e, "page"))?;
+            crate::api::admin::audit::record(
+                &req,
+                &auth,
+                "page.delete",
+                Some(page.project_id),
+                page.id,
+                page_summary(&page.slug, &page.name),
+            )
+            .await?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -260,18 +272,24 @@ pub async fn restore(
     let page = authorized_page(&state, &auth, &path).await?;
     let page = state
         .store
-        .restore_page(page.id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "page"))?;
-    crate::api::admin::audit::record(
-        &req,
-        &auth,
-        "page.restore",
-        Some(page.project_id),
-        page.id,
-        page_summary(&page.slug, &page.name),
-    )
-    .await;
+        .atomic(async {
+            let page = state
+                .store
+                .restore_page(page.id)
+                .await
+                .map_err(|e| ApiError::from_store(e, "page"))?;
+            crate::api::admin::audit::record(
+                &req,
+                &auth,
+                "page.restore",
+                Some(page.project_id),
+                page.id,
+                page_summary(&page.slug, &page.name),
+            )
+            .await?;
+            Ok::<_, ApiError>(page)
+        })
+        .await?;
     Ok(page_response(actix_web::http::StatusCode::OK, &page))
 }
 

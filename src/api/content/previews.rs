@@ -128,42 +128,48 @@ pub async fn create(
         .get_project(&page.project_id.to_string())
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
-    let created = crate::preview::create(
-        &state.publish,
-        &clients,
-        &project,
-        &page,
-        ttl,
-        Some(auth.0.token_id),
-    )
-    .await
-    .map_err(map_err)?;
-    let path = format!("/preview/{}", created.token);
-    let url = {
-        let info = req.connection_info();
-        format!("{}://{}{path}", info.scheme(), info.host())
-    };
-    let body = CreatedPreview {
-        preview: created.view,
-        token: created.token,
-        url,
-        path,
-        warnings: created
-            .warnings
-            .iter()
-            .filter_map(|d| serde_json::to_value(d).ok())
-            .collect(),
-    };
-    let summary = crate::audit::Summary::of(&body.preview);
-    crate::api::admin::audit::record(
-        &req,
-        &auth,
-        "preview.create",
-        Some(project.id),
-        body.preview.id,
-        summary,
-    )
-    .await;
+    let body = state
+        .store
+        .atomic(async {
+            let created = crate::preview::create(
+                &state.publish,
+                &clients,
+                &project,
+                &page,
+                ttl,
+                Some(auth.0.token_id),
+            )
+            .await
+            .map_err(map_err)?;
+            let path = format!("/preview/{}", created.token);
+            let url = {
+                let info = req.connection_info();
+                format!("{}://{}{path}", info.scheme(), info.host())
+            };
+            let body = CreatedPreview {
+                preview: created.view,
+                token: created.token,
+                url,
+                path,
+                warnings: created
+                    .warnings
+                    .iter()
+                    .filter_map(|d| serde_json::to_value(d).ok())
+                    .collect(),
+            };
+            let summary = crate::audit::Summary::of(&body.preview);
+            crate::api::admin::audit::record(
+                &req,
+                &auth,
+                "preview.create",
+                Some(project.id),
+                body.preview.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(body)
+        })
+        .await?;
     Ok(quota.apply(HttpResponse::Created().json(body)))
 }
 
@@ -254,18 +260,24 @@ pub async fn revoke(
         state.store.get_preview(id)
     })
     .await?;
-    crate::preview::revoke(&state.store, &clients, view.id)
-        .await
-        .map_err(map_err)?;
-    let none = crate::audit::Summary::none();
-    crate::api::admin::audit::record(
-        &req,
-        &auth,
-        "preview.revoke",
-        Some(view.project_id),
-        view.id,
-        none,
-    )
-    .await;
+    state
+        .store
+        .atomic(async {
+            crate::preview::revoke(&state.store, &clients, view.id)
+                .await
+                .map_err(map_err)?;
+            let none = crate::audit::Summary::none();
+            crate::api::admin::audit::record(
+                &req,
+                &auth,
+                "preview.revoke",
+                Some(view.project_id),
+                view.id,
+                none,
+            )
+            .await?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

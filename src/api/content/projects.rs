@@ -53,19 +53,18 @@ pub async fn create(
     let fields = body.take_valid(|b| b.validate(false))?;
     let project = state
         .store
-        .create_project(&fields)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    let summary = Summary::of(&project);
-    audit::record(
-        &req,
-        &auth,
-        "project.create",
-        Some(project.id),
-        project.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            let project = state
+                .store
+                .create_project(&fields)
+                .await
+                .map_err(|e| ApiError::from_store(e, "project"))?;
+            let summary = Summary::of(&project);
+            let id = project.id;
+            audit::record(&req, &auth, "project.create", Some(id), id, summary).await?;
+            Ok::<_, ApiError>(project)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(project))
 }
 
@@ -140,19 +139,18 @@ async fn save(
     }
     let project = state
         .store
-        .update_project(current.id, &fields)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    let summary = Summary::changes(&current, &project);
-    audit::record(
-        req,
-        auth,
-        "project.update",
-        Some(project.id),
-        project.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            let project = state
+                .store
+                .update_project(current.id, &fields)
+                .await
+                .map_err(|e| ApiError::from_store(e, "project"))?;
+            let summary = Summary::changes(&current, &project);
+            let id = project.id;
+            audit::record(req, auth, "project.update", Some(id), id, summary).await?;
+            Ok::<_, ApiError>(project)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(project))
 }
 
@@ -167,20 +165,18 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
+    let summary = Summary::of(&serde_json::json!({ "slug": project.slug, "name": project.name }));
     state
         .store
-        .delete_project(project.id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    let summary = Summary::of(&serde_json::json!({ "slug": project.slug, "name": project.name }));
-    audit::record(
-        &req,
-        &auth,
-        "project.delete",
-        Some(project.id),
-        project.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            state
+                .store
+                .delete_project(project.id)
+                .await
+                .map_err(|e| ApiError::from_store(e, "project"))?;
+            let id = project.id;
+            audit::record(&req, &auth, "project.delete", Some(id), id, summary).await
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

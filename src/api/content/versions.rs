@@ -71,15 +71,21 @@ pub async fn restore(
         .await
         .map_err(|e| ApiError::from_store(e, "version"))?;
     let res = save(&state, page.id, if_match.0, PageInput::from(version)).await?;
-    let summary = crate::audit::Summary::of(&serde_json::json!({ "version": n }));
-    crate::api::admin::audit::record(
-        &req,
-        &auth,
-        "page.restore_version",
-        Some(page.project_id),
-        page.id,
-        summary,
-    )
-    .await;
+    let res = state
+        .store
+        .atomic(async {
+            let summary = crate::audit::Summary::of(&serde_json::json!({ "version": n }));
+            crate::api::admin::audit::record(
+                &req,
+                &auth,
+                "page.restore_version",
+                Some(page.project_id),
+                page.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(res)
+        })
+        .await?;
     Ok(res)
 }

@@ -81,8 +81,8 @@ impl Modify for BearerAuth {
 
 /// The errors any `/api` operation can answer, documented once instead of on each handler:
 /// 400 (malformed JSON or query), 401 (no or bad token), 403 (scope or project), 404 (unknown
-/// resource or route), 413 and 422 where a body is read, 503 (a stored secret this process
-/// cannot open).
+/// resource or route), 413 and 422 where a body is read, 503 (the database is unavailable, or
+/// a stored secret this process cannot open).
 struct CommonErrors;
 
 impl Modify for CommonErrors {

@@ -21,12 +21,17 @@ pub(super) fn trimmed(max: u64, required: bool) -> String {
 }
 
 /// A host the `url` crate (WHATWG URL) accepts: an IPv4 address, or dot-separated labels of
-/// the ASCII characters it allows in a domain, the last starting with a non-digit or with
-/// digits followed by something other than a digit or `x` (a last label that parses as a
-/// number, `51` or `0x1f`, makes the host an IPv4 address; `51*` does not).
+/// the ASCII characters it allows in a domain, the last one not a number (all digits, or `0x`
+/// and hex digits, which would make the host an IPv4 address): it starts with a non-digit, or
+/// has digits then a non-digit other than `x`, or digits other than a lone `0` then `x`, or
+/// `0x`, hex digits and then a non-hex character.
 pub(super) const HOST: &str = concat!(
     "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}",
-    "|([A-Za-z0-9!\"$&'()*+,;=_`{}~-]+\\.){0,8}([A-Za-z!\"$&'()*+,;=_`{}~-]|[0-9]+[A-WYZa-wyz!\"$&'()*+,;=_`{}~-])",
+    "|([A-Za-z0-9!\"$&'()*+,;=_`{}~-]+\\.){0,8}",
+    "([A-Za-z!\"$&'()*+,;=_`{}~-]",
+    "|[0-9]+[A-WYZa-wyz!\"$&'()*+,;=_`{}~-]",
+    "|(0[0-9]+|[1-9][0-9]*)[xX]",
+    "|0[xX][0-9A-Fa-f]*[G-Zg-z!\"$&'()*+,;=_`{}~-])",
     "[A-Za-z0-9!\"$&'()*+,;=_`{}~-]*)",
 );
 /// An optional port (0-65535, up to 4 digits with leading zeros), then anything but U+0000 as

@@ -40,6 +40,7 @@ pub async fn repair(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path).await?;
+    let quota = crate::api::limits::check(&state, &req, project.id, Some(auth.0.token_id)).await?;
     let Some((release, _)) = state.store.current_release(project.id).await? else {
         return Err(ApiError::Conflict {
             code: "no_release",
@@ -50,5 +51,6 @@ pub async fn repair(
     let request = JobRequest::Repair {
         release_id: release.id,
     };
-    enqueue(&state, &req, &auth, project.id, request).await
+    let res = enqueue(&state, &req, &auth, project.id, request).await?;
+    Ok(quota.apply(res))
 }

@@ -97,23 +97,25 @@ pub async fn enqueue(
             details: serde_json::Value::Null,
         });
     }
-    let job = match state
+    let enqueued = state
         .store
-        .enqueue_job(project, &request, key, Some(auth.0.token_id))
-        .await?
-    {
+        .atomic(async {
+            let enqueued = state
+                .store
+                .enqueue_job(project, &request, key, Some(auth.0.token_id))
+                .await?;
+            if let Enqueued::Created(job) = &enqueued {
+                let summary = crate::audit::Summary::of(&request);
+                let kind = request.kind();
+                crate::api::admin::audit::record(req, auth, kind, Some(project), job.id, summary).await?;
+            }
+            Ok::<_, ApiError>(enqueued)
+        })
+        .await?;
+    let job = match enqueued {
         Enqueued::Created(job) => {
+            // After the commit, so the worker finds the job.
             state.wake_worker.notify_one();
-            let summary = crate::audit::Summary::of(&request);
-            crate::api::admin::audit::record(
-                req,
-                auth,
-                request.kind(),
-                Some(project),
-                job.id,
-                summary,
-            )
-            .await;
             job
         }
         Enqueued::Existing(job) => job,

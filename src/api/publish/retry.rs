@@ -43,6 +43,9 @@ pub async fn retry_job(
         state.store.get_job(id)
     })
     .await?;
+    let quota =
+        crate::api::limits::check(&state, &req, job.project_id, Some(auth.0.token_id)).await?;
     let request = retry_request(&state.store, &job).await.map_err(refused)?;
-    enqueue(&state, &req, &auth, job.project_id, request).await
+    let res = enqueue(&state, &req, &auth, job.project_id, request).await?;
+    Ok(quota.apply(res))
 }

@@ -97,24 +97,27 @@ pub async fn create(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let s = state
-        .store
-        .create_schedule(project.id, body.at, &request, Some(auth.0.token_id))
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    let r = &s.request;
-    let summary = Summary::of(&serde_json::json!({
-        "at": s.at, "action": r.action, "pages": r.pages, "force": r.force, "targets": r.targets,
-    }));
-    audit::record(
-        &req,
-        &auth,
-        "schedule.create",
-        Some(project.id),
-        s.id,
-        summary,
-    )
-    .await;
+    let s = state.store.atomic(async {
+        let s = state
+            .store
+            .create_schedule(project.id, body.at, &request, Some(auth.0.token_id))
+            .await
+            .map_err(|e| ApiError::from_store(e, "project"))?;
+        let r = &s.request;
+        let summary = Summary::of(&serde_json::json!({
+            "at": s.at, "action": r.action, "pages": r.pages, "force": r.force, "targets": r.targets,
+        }));
+        audit::record(
+            &req,
+            &auth,
+            "schedule.create",
+            Some(project.id),
+            s.id,
+            summary,
+        )
+        .await?;
+        Ok::<_, ApiError>(s)
+    }).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -187,38 +190,43 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let project = publish_project_by_ref(&state, &auth, &path.0).await?;
     let id = uuid_or_404(&path.1, "schedule")?;
-    match state
+    state
         .store
-        .cancel_schedule(project.id, id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "schedule"))?
-    {
-        Cancel::Cancelled(s) => {
-            let summary = Summary::of(&serde_json::json!({ "at": s.at, "state": s.state }));
-            audit::record(
-                &req,
-                &auth,
-                "schedule.cancel",
-                Some(project.id),
-                s.id,
-                summary,
-            )
-            .await;
-            Ok(HttpResponse::Ok().json(s))
-        }
-        Cancel::AlreadyCancelled(s) => Ok(HttpResponse::Ok().json(s)),
-        Cancel::Finished(s) => Err(ApiError::Conflict {
-            code: "schedule_finished",
-            message: format!(
-                "the schedule has already {}",
-                match s.state {
-                    ScheduleState::Failed => "failed",
-                    _ => "run",
+        .atomic(async {
+            match state
+                .store
+                .cancel_schedule(project.id, id)
+                .await
+                .map_err(|e| ApiError::from_store(e, "schedule"))?
+            {
+                Cancel::Cancelled(s) => {
+                    let summary = Summary::of(&serde_json::json!({ "at": s.at, "state": s.state }));
+                    audit::record(
+                        &req,
+                        &auth,
+                        "schedule.cancel",
+                        Some(project.id),
+                        s.id,
+                        summary,
+                    )
+                    .await?;
+                    Ok(HttpResponse::Ok().json(s))
                 }
-            ),
-            path: "/state",
-        }),
-    }
+                Cancel::AlreadyCancelled(s) => Ok(HttpResponse::Ok().json(s)),
+                Cancel::Finished(s) => Err(ApiError::Conflict {
+                    code: "schedule_finished",
+                    message: format!(
+                        "the schedule has already {}",
+                        match s.state {
+                            ScheduleState::Failed => "failed",
+                            _ => "run",
+                        }
+                    ),
+                    path: "/state",
+                }),
+            }
+        })
+        .await
 }
 
 /// The same as `DELETE`, for clients that cannot send one.

@@ -84,29 +84,35 @@ pub async fn put(
         "/redis_url",
     )
     .await?;
-    state
+    let after = state
         .store
-        .put_cache_settings(project.id, &settings)
+        .atomic(async {
+            state
+                .store
+                .put_cache_settings(project.id, &settings)
+                .await?;
+            let (before, after) = (
+                CacheSettingsView::from(&stored),
+                CacheSettingsView::from(&settings),
+            );
+            let summary = Summary::changes(&before, &after)
+                .secret("redis_token", stored.redis_token != settings.redis_token)
+                .secret(
+                    "redis_password",
+                    stored.redis_password != settings.redis_password,
+                );
+            audit::record(
+                &req,
+                &auth,
+                "settings.update",
+                Some(project.id),
+                project.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(after)
+        })
         .await?;
-    let (before, after) = (
-        CacheSettingsView::from(&stored),
-        CacheSettingsView::from(&settings),
-    );
-    let summary = Summary::changes(&before, &after)
-        .secret("redis_token", stored.redis_token != settings.redis_token)
-        .secret(
-            "redis_password",
-            stored.redis_password != settings.redis_password,
-        );
-    audit::record(
-        &req,
-        &auth,
-        "settings.update",
-        Some(project.id),
-        project.id,
-        summary,
-    )
-    .await;
     let connection = match settings.redis_url {
         Some(_) => {
             let (policy, timeout) = (state.net_policy(), state.test_timeout());
@@ -200,6 +206,8 @@ pub async fn flush(
             ))
         })
         .map_err(ApiError::Upstream)?;
+    // Redis is not in the database's transaction: the entry follows the flush, and a failure
+    // to write it is the request's error.
     let summary = Summary::of(&serde_json::json!({ "removed": removed }));
     audit::record(
         &req,
@@ -209,6 +217,6 @@ pub async fn flush(
         project.id,
         summary,
     )
-    .await;
+    .await?;
     Ok(HttpResponse::Ok().json(FlushResult { removed }))
 }

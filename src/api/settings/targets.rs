@@ -112,21 +112,27 @@ pub async fn create(
         Some(&project.site_dir),
         Purpose::Save,
     )?;
-    let t = state
+    let view = state
         .store
-        .create_target(project.id, &f)
-        .await
-        .map_err(|e| ApiError::from_store(e, "project"))?;
-    let view = TargetView::from(&t);
-    audit::record(
-        &req,
-        &auth,
-        "target.create",
-        Some(t.project_id),
-        t.id,
-        Summary::of(&view),
-    )
-    .await;
+        .atomic(async {
+            let t = state
+                .store
+                .create_target(project.id, &f)
+                .await
+                .map_err(|e| ApiError::from_store(e, "project"))?;
+            let view = TargetView::from(&t);
+            audit::record(
+                &req,
+                &auth,
+                "target.create",
+                Some(t.project_id),
+                t.id,
+                Summary::of(&view),
+            )
+            .await?;
+            Ok::<_, ApiError>(view)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -194,22 +200,28 @@ async fn save(
 ) -> Result<HttpResponse, ApiError> {
     let dir = site_dir(state, t.project_id).await?;
     let f = fields(state, input, Some(t), Some(&dir), Purpose::Save)?;
-    let saved = state
+    let after = state
         .store
-        .update_target(t.id, &f)
-        .await
-        .map_err(|e| ApiError::from_store(e, "target"))?;
-    let (before, after) = (TargetView::from(t), TargetView::from(&saved));
-    let summary = Summary::changes(&before, &after).secret("token", t.token != saved.token);
-    audit::record(
-        req,
-        auth,
-        "target.update",
-        Some(t.project_id),
-        t.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            let saved = state
+                .store
+                .update_target(t.id, &f)
+                .await
+                .map_err(|e| ApiError::from_store(e, "target"))?;
+            let (before, after) = (TargetView::from(t), TargetView::from(&saved));
+            let summary = Summary::changes(&before, &after).secret("token", t.token != saved.token);
+            audit::record(
+                req,
+                auth,
+                "target.update",
+                Some(t.project_id),
+                t.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(after)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -225,19 +237,25 @@ pub async fn delete(
     let t = authorized_target(&state, &auth, &path).await?;
     state
         .store
-        .delete_target(t.id)
-        .await
-        .map_err(|e| ApiError::from_store(e, "target"))?;
-    let summary = Summary::of(&serde_json::json!({ "name": t.name, "kind": t.kind }));
-    audit::record(
-        &req,
-        &auth,
-        "target.delete",
-        Some(t.project_id),
-        t.id,
-        summary,
-    )
-    .await;
+        .atomic(async {
+            state
+                .store
+                .delete_target(t.id)
+                .await
+                .map_err(|e| ApiError::from_store(e, "target"))?;
+            let summary = Summary::of(&serde_json::json!({ "name": t.name, "kind": t.kind }));
+            audit::record(
+                &req,
+                &auth,
+                "target.delete",
+                Some(t.project_id),
+                t.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

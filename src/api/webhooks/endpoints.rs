@@ -34,7 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/webhook-deliveries/{id}/redeliver").post(redeliver));
 }
 
-/// An endpoint, with its signing secret when it was just made (shown this once).
+/// An endpoint, with its signing secret when it was just made (shown this once). The answer
+/// to a create has the full `url`; every other answer masks its path.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EndpointSaved {
     #[serde(flatten)]
@@ -93,20 +94,28 @@ pub async fn create(
     let project = authorized(&state, &auth, &path).await?;
     let input = checked(&state, body.take()?)?;
     let secret = generate_secret();
-    let endpoint = state
+    let mut endpoint = state
         .store
-        .create_endpoint(project.id, &input, &secret)
+        .atomic(async {
+            let endpoint = state
+                .store
+                .create_endpoint(project.id, &input, &secret)
+                .await?;
+            let summary = Summary::of(&endpoint);
+            audit::record(
+                &req,
+                &auth,
+                "webhook_endpoint.create",
+                Some(project.id),
+                endpoint.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(endpoint)
+        })
         .await?;
-    let summary = Summary::of(&endpoint);
-    audit::record(
-        &req,
-        &auth,
-        "webhook_endpoint.create",
-        Some(project.id),
-        endpoint.id,
-        summary,
-    )
-    .await;
+    // The full URL, like the secret, is shown this once; reads mask its path.
+    endpoint.url = input.url;
     Ok(HttpResponse::Created().json(EndpointSaved {
         endpoint,
         secret: Some(secret),
@@ -137,24 +146,38 @@ pub async fn patch(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let old = endpoint(&state, &auth, &path).await?;
-    let input = checked(&state, merge_patch(&old.input(), body.take()?)?)?;
+    let old_url = state.store.endpoint_url(old.id).await?;
+    let input = checked(
+        &state,
+        merge_patch(&old.input(old_url.clone()), body.take()?)?,
+    )?;
     let moved = crate::domain::settings::secret_origin(&input.url)
-        != crate::domain::settings::secret_origin(&old.url);
+        != crate::domain::settings::secret_origin(&old_url);
+    let url_changed = input.url != old_url;
     let secret = moved.then(generate_secret);
     let endpoint = state
         .store
-        .update_endpoint(old.id, &input, secret.as_deref())
+        .atomic(async {
+            let endpoint = state
+                .store
+                .update_endpoint(old.id, &input, secret.as_deref())
+                .await?;
+            let mut summary = Summary::changes(&old, &endpoint).secret("secret", moved);
+            if url_changed {
+                summary = summary.changed("url", Value::String(endpoint.url.clone()));
+            }
+            audit::record(
+                &req,
+                &auth,
+                "webhook_endpoint.update",
+                Some(old.project_id),
+                old.id,
+                summary,
+            )
+            .await?;
+            Ok::<_, ApiError>(endpoint)
+        })
         .await?;
-    let summary = Summary::changes(&old, &endpoint).secret("secret", moved);
-    audit::record(
-        &req,
-        &auth,
-        "webhook_endpoint.update",
-        Some(old.project_id),
-        old.id,
-        summary,
-    )
-    .await;
     Ok(HttpResponse::Ok().json(EndpointSaved { endpoint, secret }))
 }
 
@@ -168,16 +191,22 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let e = endpoint(&state, &auth, &path).await?;
-    state.store.delete_endpoint(e.id).await?;
-    audit::record(
-        &req,
-        &auth,
-        "webhook_endpoint.delete",
-        Some(e.project_id),
-        e.id,
-        Summary::none(),
-    )
-    .await;
+    state
+        .store
+        .atomic(async {
+            state.store.delete_endpoint(e.id).await?;
+            audit::record(
+                &req,
+                &auth,
+                "webhook_endpoint.delete",
+                Some(e.project_id),
+                e.id,
+                Summary::none(),
+            )
+            .await?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -224,16 +253,22 @@ pub async fn redeliver(
     })
     .await?;
     disabled(&state.store.get_endpoint(d.endpoint_id).await?)?;
-    let again = state.store.redeliver(&d).await?;
-    audit::record(
-        &req,
-        &auth,
-        "webhook_delivery.redeliver",
-        Some(d.project_id),
-        d.id,
-        Summary::none(),
-    )
-    .await;
+    let again = state
+        .store
+        .atomic(async {
+            let again = state.store.redeliver(&d).await?;
+            audit::record(
+                &req,
+                &auth,
+                "webhook_delivery.redeliver",
+                Some(d.project_id),
+                d.id,
+                Summary::none(),
+            )
+            .await?;
+            Ok::<_, ApiError>(again)
+        })
+        .await?;
     state.publish.hooks_wake.notify_one();
     Ok(HttpResponse::Accepted().json(again))
 }
@@ -250,29 +285,30 @@ pub async fn send_test(
     let e = endpoint(&state, &auth, &path).await?;
     disabled(&e)?;
     let event = events::test_event(e.project_id, e.id, state.store.now());
-    let mut tx = state.store.begin().await?;
-    state
+    let d = state
         .store
-        .enqueue_event(
-            &mut tx,
-            e.project_id,
-            event.id,
-            event.kind,
-            &event.payload,
-            Some(e.id),
-        )
+        .atomic(async {
+            let mut tx = state.store.begin().await?;
+            state
+                .store
+                .enqueue_event(
+                    &mut tx,
+                    e.project_id,
+                    event.id,
+                    event.kind,
+                    &event.payload,
+                    Some(e.id),
+                )
+                .await?;
+            tx.commit().await?;
+            let d = state.store.message_delivery(event.id).await?;
+            let (project, id) = (Some(e.project_id), e.id);
+            let none = Summary::none();
+            audit::record(&req, &auth, "webhook_endpoint.test", project, id, none).await?;
+            Ok::<_, ApiError>(d)
+        })
         .await?;
-    tx.commit().await?;
+    // After the commit, so the deliverer finds the delivery.
     state.publish.hooks_wake.notify_one();
-    let d = state.store.message_delivery(event.id).await?;
-    audit::record(
-        &req,
-        &auth,
-        "webhook_endpoint.test",
-        Some(e.project_id),
-        e.id,
-        Summary::none(),
-    )
-    .await;
     Ok(HttpResponse::Accepted().json(d))
 }

@@ -63,16 +63,22 @@ async fn new_secret(
     project: Uuid,
 ) -> Result<HttpResponse, ApiError> {
     let secret = generate_secret();
-    let view = state.store.create_webhook_secret(project, &secret).await?;
-    audit::record(
-        req,
-        auth,
-        action,
-        Some(project),
-        view.id,
-        Summary::of(&view),
-    )
-    .await;
+    let view = state
+        .store
+        .atomic(async {
+            let view = state.store.create_webhook_secret(project, &secret).await?;
+            audit::record(
+                req,
+                auth,
+                action,
+                Some(project),
+                view.id,
+                Summary::of(&view),
+            )
+            .await?;
+            Ok::<_, ApiError>(view)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(CreatedSecret {
         id: view.id,
         secret,
@@ -137,18 +143,16 @@ pub async fn rotate_secret(
     }
     let until = state.store.now() + chrono::Duration::seconds(grace);
     let until = old.expires_at.map_or(until, |e| e.min(until));
-    state.store.expire_webhook_secret(old.id, until).await?;
     let summary = Summary::of(&serde_json::json!({ "expires_at": until }));
-    audit::record(
-        &req,
-        &auth,
-        "webhook_secret.expire",
-        Some(old.project_id),
-        old.id,
-        summary,
-    )
-    .await;
-    new_secret(&state, &req, &auth, "webhook_secret.rotate", old.project_id).await
+    state
+        .store
+        .atomic(async {
+            state.store.expire_webhook_secret(old.id, until).await?;
+            let (project, id) = (Some(old.project_id), old.id);
+            audit::record(&req, &auth, "webhook_secret.expire", project, id, summary).await?;
+            new_secret(&state, &req, &auth, "webhook_secret.rotate", old.project_id).await
+        })
+        .await
 }
 
 #[utoipa::path(delete, operation_id = "deleteWebhookSecret", summary = "Revoke a publish-webhook secret",
@@ -164,16 +168,22 @@ pub async fn revoke_secret(
         state.store.get_webhook_secret(id)
     })
     .await?;
-    state.store.delete_webhook_secret(s.id).await?;
-    audit::record(
-        &req,
-        &auth,
-        "webhook_secret.revoke",
-        Some(s.project_id),
-        s.id,
-        Summary::none(),
-    )
-    .await;
+    state
+        .store
+        .atomic(async {
+            state.store.delete_webhook_secret(s.id).await?;
+            audit::record(
+                &req,
+                &auth,
+                "webhook_secret.revoke",
+                Some(s.project_id),
+                s.id,
+                Summary::none(),
+            )
+            .await?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -232,15 +242,24 @@ pub async fn publish_hook(
         targets: body.targets,
     };
     let key = format!("webhook:{id}");
-    let job = match state
+    let enqueued = state
         .store
-        .enqueue_job(project, &request, Some(&key), None)
-        .await?
-    {
+        .atomic(async {
+            let enqueued = state
+                .store
+                .enqueue_job(project, &request, Some(&key), None)
+                .await?;
+            if let Enqueued::Created(job) = &enqueued {
+                let summary = Summary::of(&request);
+                audit::record_webhook(&req, request.kind(), project, job.id, summary).await?;
+            }
+            Ok::<_, ApiError>(enqueued)
+        })
+        .await?;
+    let job = match enqueued {
         Enqueued::Created(job) => {
+            // After the commit, so the worker finds the job.
             state.wake_worker.notify_one();
-            let summary = Summary::of(&request);
-            audit::record_webhook(&req, request.kind(), project, job.id, summary).await;
             job
         }
         Enqueued::Existing(job) => job,
