@@ -221,6 +221,14 @@ impl Application {
             Arc::new(tokio::sync::Notify::new()),
             std::time::Duration::from_secs(1),
         );
+        background.spawn(
+            Arc::new(crate::publish::verify::VerifyWork {
+                ctx: publish.clone(),
+                wake_publish: wake_worker.clone(),
+            }),
+            Arc::new(tokio::sync::Notify::new()),
+            std::time::Duration::from_secs(1),
+        );
         if config.audit_retention_days > 0 {
             background.spawn(
                 Arc::new(crate::audit::prune::PruneWork::new(

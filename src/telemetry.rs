@@ -51,6 +51,8 @@ pub struct Metrics {
     latency: HistogramVec,
     pool: IntGaugeVec,
     outbox: IntGaugeVec,
+    drift_pages: IntGaugeVec,
+    verified_age: IntGaugeVec,
 }
 
 /// The cache outbox as `/metrics` shows it.
@@ -58,6 +60,15 @@ pub struct Metrics {
 pub struct OutboxGauge {
     pub pending: i64,
     pub oldest_age_secs: i64,
+}
+
+/// One project's last verification pass as `/metrics` shows it.
+#[derive(Debug, Clone, Default)]
+pub struct DriftGauge {
+    pub project: String,
+    pub age_secs: i64,
+    /// (target name, drifted pages); the cache is the target `cache`.
+    pub pages: Vec<(String, i64)>,
 }
 
 impl Metrics {
@@ -92,16 +103,48 @@ impl Metrics {
         )?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(outbox.clone()))?;
+        let drift_pages = IntGaugeVec::new(
+            Opts::new(
+                "drift_pages",
+                "Pages (or, for target `cache`, keys) that drifted from the last release, as the last verification pass found",
+            ),
+            &["project", "target"],
+        )?;
+        let verified_age = IntGaugeVec::new(
+            Opts::new(
+                "verification_last_run_age_seconds",
+                "Seconds since the project's last verification pass",
+            ),
+            &["project"],
+        )?;
+        registry.register(Box::new(drift_pages.clone()))?;
+        registry.register(Box::new(verified_age.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             pool,
             outbox,
+            drift_pages,
+            verified_age,
         })
     }
 
-    pub fn render(&self, stats: PoolStats, outbox: OutboxGauge) -> String {
+    pub fn render(&self, stats: PoolStats, outbox: OutboxGauge, drift: &[DriftGauge]) -> String {
+        // Rebuilt from the database on each scrape: a pass may have run in another process,
+        // and a project gone or turned off must drop out.
+        self.drift_pages.reset();
+        self.verified_age.reset();
+        for d in drift {
+            self.verified_age
+                .with_label_values(&[&d.project])
+                .set(d.age_secs);
+            for (target, pages) in &d.pages {
+                self.drift_pages
+                    .with_label_values(&[&d.project, target])
+                    .set(*pages);
+            }
+        }
         self.outbox
             .with_label_values(&["pending"])
             .set(outbox.pending);

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod slug;
 pub mod target;
 pub mod token;
+pub mod verification;
 pub mod webhook;
 
 use serde::Serialize;

@@ -18,17 +18,25 @@ pub enum EventType {
     /// The release's cache operations were all applied (or refused by the cache).
     #[serde(rename = "publish.cache_done")]
     PublishCacheDone,
+    /// A verification pass found drift the pass before it did not.
+    #[serde(rename = "drift.detected")]
+    DriftDetected,
+    /// A verification pass found no drift after one that did.
+    #[serde(rename = "drift.resolved")]
+    DriftResolved,
     /// Sent only by "send test event"; not subscribable.
     #[serde(rename = "webhook.test")]
     WebhookTest,
 }
 
 impl EventType {
-    pub const SUBSCRIBABLE: [EventType; 4] = [
+    pub const SUBSCRIBABLE: [EventType; 6] = [
         EventType::PublishSucceeded,
         EventType::PublishFailed,
         EventType::PublishPartial,
         EventType::PublishCacheDone,
+        EventType::DriftDetected,
+        EventType::DriftResolved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +45,8 @@ impl EventType {
             EventType::PublishFailed => "publish.failed",
             EventType::PublishPartial => "publish.partial",
             EventType::PublishCacheDone => "publish.cache_done",
+            EventType::DriftDetected => "drift.detected",
+            EventType::DriftResolved => "drift.resolved",
             EventType::WebhookTest => "webhook.test",
         }
     }
@@ -55,7 +65,7 @@ pub struct EndpointInput {
     pub description: String,
     /// Event types to receive; empty receives every publish event.
     #[serde(default)]
-    #[schema(max_items = 4)]
+    #[schema(max_items = 6)]
     pub event_types: Vec<EventType>,
     #[serde(default = "yes")]
     pub enabled: bool,

@@ -16,6 +16,7 @@ pub mod retention;
 pub mod retry;
 pub mod schedule;
 pub mod targets;
+pub mod verify;
 pub mod worker;
 pub mod write;
 

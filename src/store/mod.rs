@@ -28,6 +28,7 @@ pub mod target_pages;
 pub mod targets;
 pub mod tokens;
 pub(crate) mod tx;
+pub mod verification;
 pub mod webhook_endpoints;
 pub mod webhooks;
 

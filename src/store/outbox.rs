@@ -239,7 +239,16 @@ impl Store {
         &self,
         job_ids: &[Uuid],
     ) -> Result<std::collections::HashMap<Uuid, CacheStep>, StoreError> {
-        type Row = (Uuid, i64, i64, i64, i64, i64, Option<String>, Option<String>);
+        type Row = (
+            Uuid,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+        );
         if job_ids.is_empty() {
             return Ok(Default::default());
         }
@@ -273,27 +282,29 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter(|r| r.1 > 0)
-            .map(|(id, total, pending, failed, retrying, skipped, kind, error)| {
-                let status = if failed > 0 {
-                    "failed"
-                } else if retrying > 0 {
-                    "retrying"
-                } else if pending > 0 {
-                    "pending"
-                } else if skipped > 0 {
-                    "skipped"
-                } else {
-                    "done"
-                };
-                let step = CacheStep {
-                    status: status.into(),
-                    operations: total as u64,
-                    done: (total - pending - failed - skipped) as u64,
-                    last_error_kind: kind,
-                    last_error: error,
-                };
-                (id, step)
-            })
+            .map(
+                |(id, total, pending, failed, retrying, skipped, kind, error)| {
+                    let status = if failed > 0 {
+                        "failed"
+                    } else if retrying > 0 {
+                        "retrying"
+                    } else if pending > 0 {
+                        "pending"
+                    } else if skipped > 0 {
+                        "skipped"
+                    } else {
+                        "done"
+                    };
+                    let step = CacheStep {
+                        status: status.into(),
+                        operations: total as u64,
+                        done: (total - pending - failed - skipped) as u64,
+                        last_error_kind: kind,
+                        last_error: error,
+                    };
+                    (id, step)
+                },
+            )
             .collect())
     }
 

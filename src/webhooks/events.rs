@@ -102,6 +102,30 @@ pub fn cache_done(
     )
 }
 
+/// The event a verification pass sends when drift appears (`detected`) or is gone. Its id is
+/// the project's and the pass's, so a pass recorded twice sends it once.
+pub fn drift_changed(
+    project_id: Uuid,
+    pass: i64,
+    detected: bool,
+    summary: &str,
+    drifted: &Value,
+    at: DateTime<Utc>,
+) -> Event {
+    let kind = if detected {
+        EventType::DriftDetected
+    } else {
+        EventType::DriftResolved
+    };
+    let data = json!({
+        "project_id": project_id,
+        "summary": summary,
+        "drifted": drifted,
+    });
+    let name = format!("{}:{pass}", kind.as_str());
+    envelope(Uuid::new_v5(&project_id, name.as_bytes()), kind, at, data)
+}
+
 /// The "send test event" message.
 pub fn test_event(project_id: Uuid, endpoint_id: Uuid, at: DateTime<Utc>) -> Event {
     let data = json!({ "project_id": project_id, "endpoint_id": endpoint_id,

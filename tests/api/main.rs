@@ -52,6 +52,7 @@ mod subscriber;
 mod targets;
 mod turso;
 mod turso_crash;
+mod verification;
 mod versions;
 mod webhook_durability;
 mod webhook_endpoints;

@@ -543,6 +543,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project}/settings/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's verification schedule */
+        get: operations["getVerificationSettings"];
+        /** Set a project's verification schedule and self-repair */
+        put: operations["updateVerificationSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project}/targets": {
         parameters: {
             query?: never;
@@ -555,6 +573,23 @@ export interface paths {
         put?: never;
         /** Create a publish target */
         post: operations["createTarget"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project}/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest continuous verification result */
+        get: operations["getProjectVerification"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -923,7 +958,8 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus text format: requests by route template and status, latency, pool gauges, the
-         *     cache outbox's depth and the age of its oldest pending operation. */
+         *     cache outbox's depth and the age of its oldest pending operation, and per project the
+         *     pages each target drifted by and the age of the last verification pass. */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -1508,7 +1544,7 @@ export interface components {
             description?: string;
             enabled?: boolean;
             /** @description Event types to receive; empty receives every publish event; repeats are ignored (`webhook.test` is sent only by "send test event"). */
-            event_types?: ("publish.succeeded" | "publish.failed" | "publish.partial" | "publish.cache_done")[];
+            event_types?: ("publish.succeeded" | "publish.failed" | "publish.partial" | "publish.cache_done" | "drift.detected" | "drift.resolved")[];
             /**
              * @description Where events are POSTed (`http` or `https`; no credentials in the URL; at most 2000 characters once trimmed). Changing its origin gives the endpoint a new secret: a secret is only ever sent where it was made for.
              * @example https://ci.example.com/hooks/edgepub
@@ -1521,7 +1557,7 @@ export interface components {
             description?: string | null;
             enabled?: boolean | null;
             /** @description Event types to receive; empty receives every publish event; repeats are ignored (`webhook.test` is sent only by "send test event"). */
-            event_types?: ("publish.succeeded" | "publish.failed" | "publish.partial" | "publish.cache_done")[] | null;
+            event_types?: ("publish.succeeded" | "publish.failed" | "publish.partial" | "publish.cache_done" | "drift.detected" | "drift.resolved")[] | null;
             /**
              * @description Where events are POSTed (`http` or `https`; no credentials in the URL; at most 2000 characters once trimmed). Changing its origin gives the endpoint a new secret: a secret is only ever sent where it was made for.
              * @example https://ci.example.com/hooks/edgepub
@@ -1554,7 +1590,7 @@ export interface components {
         /** @enum {string} */
         ErrorKind: "dns" | "refused" | "timeout" | "tls" | "auth" | "protocol" | "not_found" | "permission" | "invalid" | "conflict";
         /** @enum {string} */
-        EventType: "publish.succeeded" | "publish.failed" | "publish.partial" | "publish.cache_done" | "webhook.test";
+        EventType: "publish.succeeded" | "publish.failed" | "publish.partial" | "publish.cache_done" | "drift.detected" | "drift.resolved" | "webhook.test";
         /** @description One failing field, addressed by JSON pointer into the request body. */
         FieldError: {
             code: string;
@@ -1643,6 +1679,25 @@ export interface components {
         };
         /** @enum {string} */
         JobState: "queued" | "running" | "succeeded" | "partial" | "failed";
+        LastPass: {
+            /**
+             * Format: date-time
+             * @description When the pass started.
+             */
+            at: string;
+            drifted: boolean;
+            /** Format: int64 */
+            duration_ms: number;
+            /**
+             * Format: int64
+             * @description Which pass this was (1 for the first).
+             */
+            pass: number;
+            /** @description The drift report the pass produced (as `GET …/drift` returns it). */
+            report: components["schemas"]["DriftReport"];
+            /** @description What drifted, in one line. */
+            summary: string;
+        };
         /** @description The page's layout: `content` (its components) and `root` (page-level props). */
         Layout: {
             content: {
@@ -2213,6 +2268,8 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /** @enum {string} */
+        RepairMode: "off" | "cache" | "all";
         RotateBody: {
             /**
              * Format: int64
@@ -2538,6 +2595,40 @@ export interface components {
             /** @description Limit the token to one project (UUID or slug). */
             project?: string | null;
             scopes: components["schemas"]["Scope"][];
+        };
+        /** @description The schedule as set through the API. */
+        VerificationInput: {
+            /**
+             * Format: int64
+             * @description Seconds between passes (60 to 604800); 0 turns verification off (the default).
+             * @example 900
+             */
+            interval_secs: number;
+            /** @description What a pass repairs on its own: `off` (report only), `cache` (drifted cache keys) or
+             *     `all` (also drifted target rows, through a repair job). */
+            repair?: components["schemas"]["RepairMode"];
+        };
+        VerificationSettingsView: {
+            /**
+             * Format: int64
+             * @description Seconds between passes; 0: off (the default).
+             */
+            interval_secs: number;
+            /**
+             * Format: date-time
+             * @description When the next pass is due (none while off).
+             */
+            next_run_at?: string | null;
+            /**
+             * Format: int64
+             * @description Passes run so far (each by one process, however many share the database).
+             */
+            passes: number;
+            repair: components["schemas"]["RepairMode"];
+        };
+        VerificationView: {
+            last?: null | components["schemas"]["LastPass"];
+            schedule: components["schemas"]["VerificationSettingsView"];
         };
         /** @description A webhook secret as listed: never the secret itself. */
         WebhookSecretView: {
@@ -6215,6 +6306,158 @@ export interface operations {
             };
         };
     };
+    getVerificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Project UUID or slug */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationSettingsView"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateVerificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Project UUID or slug */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationSettingsView"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `out_of_range`: the interval is not 0 or 60 to 604800 seconds */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     listTargets: {
         parameters: {
             query?: never;
@@ -6359,6 +6602,71 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getProjectVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Project UUID or slug */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationView"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An error: `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

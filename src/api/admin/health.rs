@@ -67,7 +67,8 @@ pub async fn local_targets_warning(state: &AppState) -> Option<String> {
 }
 
 /// Prometheus text format: requests by route template and status, latency, pool gauges, the
-/// cache outbox's depth and the age of its oldest pending operation.
+/// cache outbox's depth and the age of its oldest pending operation, and per project the
+/// pages each target drifted by and the age of the last verification pass.
 #[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "ops", security(()), responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let stats = state.store.pool_stats();
@@ -83,7 +84,38 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             crate::telemetry::OutboxGauge::default()
         }
     };
+    let drift = match state.store.last_passes().await {
+        Ok(passes) => passes
+            .into_iter()
+            .map(|p| drift_gauge(p, state.store.now()))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading verification results for /metrics failed");
+            Vec::new()
+        }
+    };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(stats, outbox))
+        .body(state.metrics.render(stats, outbox, &drift))
+}
+
+fn drift_gauge(
+    p: crate::store::verification::LastPass,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::telemetry::DriftGauge {
+    let len = |v: &serde_json::Value, k: &str| v[k].as_array().map_or(0, |a| a.len() as i64);
+    let mut pages = Vec::new();
+    for t in p.report["targets"].as_array().into_iter().flatten() {
+        let n = len(t, "missing") + len(t, "extra") + len(t, "changed");
+        pages.push((t["name"].as_str().unwrap_or_default().to_string(), n));
+    }
+    let cache = &p.report["cache"];
+    if cache.is_object() {
+        pages.push(("cache".into(), len(cache, "missing") + len(cache, "stale")));
+    }
+    crate::telemetry::DriftGauge {
+        project: p.project_slug,
+        age_secs: (now - p.at).num_seconds().max(0),
+        pages,
+    }
 }

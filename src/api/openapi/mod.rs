@@ -11,8 +11,12 @@ pub mod rules;
 use crate::api::admin::{audit, health, tokens};
 use crate::api::content::{datasources, pages, previews, projects, versions};
 use crate::api::error;
-use crate::api::publish::{drift, events, jobs as publish, releases, retry, schedules};
-use crate::api::settings::{cache as settings, sync, targets};
+use crate::api::publish::{
+    drift, events, jobs as publish, releases, retry, schedules, verification,
+};
+use crate::api::settings::{
+    cache as settings, sync, targets, verification as verification_settings,
+};
 use crate::api::webhooks::{endpoints as webhook_endpoints, hooks as webhooks};
 use links::Links;
 use responses::ResponseShapes;
@@ -33,11 +37,11 @@ use utoipa_swagger_ui::SwaggerUi;
         settings::get, settings::put, settings::test, settings::flush,
         targets::list, targets::create, targets::get, targets::replace, targets::patch, targets::delete,
         targets::test_unsaved, targets::test_saved,
-        sync::redis_settings,
+        sync::redis_settings, verification_settings::get, verification_settings::put,
         datasources::list, datasources::create, datasources::get, datasources::replace, datasources::delete,
         publish::publish_project, publish::publish_page, publish::unpublish_page, publish::get_job, publish::list_jobs,
         events::job_events, publish::compile,
-        releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair,
+        releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair, verification::get,
         webhooks::create_secret, webhooks::list_secrets, webhooks::rotate_secret, webhooks::revoke_secret, webhooks::publish_hook,
         webhook_endpoints::list, webhook_endpoints::create, webhook_endpoints::get, webhook_endpoints::patch,
         webhook_endpoints::delete, webhook_endpoints::deliveries, webhook_endpoints::redeliver, webhook_endpoints::send_test,
@@ -52,7 +56,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "projects", description = "Sites and the settings an edge renders them with"),
         (name = "pages", description = "Page drafts, autosave with If-Match, history"),
         (name = "tokens", description = "API tokens (admin scope)"),
-        (name = "settings", description = "Cache settings, test connection, flush"),
+        (name = "settings", description = "Cache settings, test connection, flush; the verification schedule"),
         (name = "targets", description = "Publish targets and their test connection"),
         (name = "edge", description = "What edges fetch (edge scope, one project)"),
         (name = "datasources", description = "Datasources bindings read from (public values are compiled into pages)"),

@@ -211,7 +211,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
             "EndpointInput",
             "event_types",
             json!({"type": "array", "description": "Event types to receive; empty receives every publish event; repeats are ignored (`webhook.test` is sent only by \"send test event\").",
-                "items": {"type": "string", "enum": ["publish.succeeded", "publish.failed", "publish.partial", "publish.cache_done"]}}),
+                "items": {"type": "string", "enum": ["publish.succeeded", "publish.failed", "publish.partial", "publish.cache_done", "drift.detected", "drift.resolved"]}}),
         ),
         ("CacheSettingsInput", "cache_ttl_data", ttl(1, 86_400, "Seconds an edge caches data query results (default 60).")),
         ("CacheSettingsInput", "cache_ttl_count", ttl(1, 86_400, "Seconds an edge caches row counts (default 300).")),

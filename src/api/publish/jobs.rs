@@ -107,7 +107,8 @@ pub async fn enqueue(
             if let Enqueued::Created(job) = &enqueued {
                 let summary = crate::audit::Summary::of(&request);
                 let kind = request.kind();
-                crate::api::admin::audit::record(req, auth, kind, Some(project), job.id, summary).await?;
+                crate::api::admin::audit::record(req, auth, kind, Some(project), job.id, summary)
+                    .await?;
             }
             Ok::<_, ApiError>(enqueued)
         })

@@ -1,4 +1,4 @@
-//! Publishing and what follows it: jobs and their events, retries, releases and rollback, drift, schedules.
+//! Publishing and what follows it: jobs and their events, retries, releases and rollback, drift, schedules, continuous verification.
 
 pub mod drift;
 pub mod events;
@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod releases;
 pub mod retry;
 pub mod schedules;
+pub mod verification;
 
 /// Mounts this room's routes under `/api`.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
@@ -14,5 +15,6 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .configure(retry::routes)
         .configure(releases::routes)
         .configure(drift::routes)
-        .configure(schedules::routes);
+        .configure(schedules::routes)
+        .configure(verification::routes);
 }

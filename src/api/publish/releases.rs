@@ -59,7 +59,8 @@ pub async fn rollback(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let r = authorized_release(&state, &auth, &path).await?;
-    let quota = crate::api::limits::check(&state, &req, r.project_id, Some(auth.0.token_id)).await?;
+    let quota =
+        crate::api::limits::check(&state, &req, r.project_id, Some(auth.0.token_id)).await?;
     let res = enqueue(
         &state,
         &req,

@@ -251,7 +251,7 @@ impl DriftReport {
     }
 }
 
-fn target_drifted(d: &TargetDrift) -> bool {
+pub(crate) fn target_drifted(d: &TargetDrift) -> bool {
     d.error.is_some()
         || !d.missing.is_empty()
         || !d.extra.is_empty()
