@@ -13,6 +13,7 @@ use crate::audit::{Actor, Entry, Summary};
 use crate::domain::publish::JobRequest;
 use crate::domain::verification::{RepairMode, Verification};
 use crate::store::publish::Enqueued;
+use crate::store::verification::FinishedPass;
 use crate::store::StoreError;
 use crate::worker::{Stop, Work};
 use serde_json::{json, Value};
@@ -87,12 +88,14 @@ impl VerifyWork {
         if !store
             .finish_verification(
                 &mut tx,
-                project.id,
-                pass,
-                started,
-                duration_ms,
-                report.drifted,
-                &value,
+                &FinishedPass {
+                    project_id: project.id,
+                    runs: pass,
+                    at: started,
+                    duration_ms,
+                    drifted: report.drifted,
+                    report: &value,
+                },
             )
             .await?
         {

@@ -52,6 +52,17 @@ pub struct LastPass {
     pub report: Value,
 }
 
+/// A pass's result as [`Store::finish_verification`] keeps it; `runs` is the claim's fence.
+#[derive(Clone, Copy)]
+pub struct FinishedPass<'a> {
+    pub project_id: Uuid,
+    pub runs: i64,
+    pub at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub drifted: bool,
+    pub report: &'a Value,
+}
+
 impl Store {
     /// The project's verification row; `None` while it was never set (off).
     pub async fn get_verification(
@@ -108,13 +119,16 @@ impl Store {
     pub async fn finish_verification(
         &self,
         tx: &mut Tx,
-        project_id: Uuid,
-        runs: i64,
-        at: DateTime<Utc>,
-        duration_ms: i64,
-        drifted: bool,
-        report: &Value,
+        pass: &FinishedPass<'_>,
     ) -> Result<bool, StoreError> {
+        let FinishedPass {
+            project_id,
+            runs,
+            at,
+            duration_ms,
+            drifted,
+            report,
+        } = *pass;
         let sql = "UPDATE project_verification SET last_pass = $2, last_run_at = $3, last_duration_ms = $4, \
                    last_drifted = $5, last_report = $6 WHERE project_id = $1 AND runs = $2";
         let n = on_tx!(tx, c => sqlx::query(sql).bind(project_id).bind(runs).bind(at)
