@@ -4,6 +4,7 @@
 //! nothing here authenticates, because nothing here is secret. It is not in the OpenAPI document:
 //! it serves HTML, not the API.
 
+use actix_web::guard;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
@@ -55,19 +56,27 @@ const ASSETS: &[(&str, &str, &str)] = &[
 /// injected string can neither run nor send the token anywhere.
 const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 
+/// GET, and HEAD for monitors and link checkers (actix sends a HEAD answer without its body).
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/console",
-        web::get().to(|| async {
+        get_or_head().to(|| async {
             HttpResponse::PermanentRedirect()
                 .insert_header((header::LOCATION, "/console/"))
                 .finish()
         }),
     )
-    .route("/console/", web::get().to(|| async { asset("index.html") }))
+    .route(
+        "/console/",
+        get_or_head().to(|| async { asset("index.html") }),
+    )
     .route(
         "/console/{file}",
-        web::get().to(|file: web::Path<String>| async move { asset(&file) }),
+        get_or_head().to(|file: web::Path<String>| async move { asset(&file) }),
     );
 }
 
@@ -133,6 +142,16 @@ mod tests {
         assert!(html.contains(r#"<script type="module" src="app.js">"#));
         // No inline script or style: the policy would block it.
         assert!(!html.contains("<script>") && !html.contains("style="));
+        let head = test::TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri("/console/app.js")
+            .to_request();
+        let res = test::call_service(&app, head).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/javascript; charset=utf-8"
+        );
         for bad in ["/console/nope.js", "/console/..%2FCargo.toml"] {
             let res =
                 test::call_service(&app, test::TestRequest::get().uri(bad).to_request()).await;
