@@ -29,6 +29,8 @@ pub enum PreflightError {
     NotWritable(PathBuf),
     #[error("cannot use the directory {0}: {1}")]
     Io(PathBuf, std::io::Error),
+    #[error("the Postgres database `{name}` at {address} has no edgepub tables: this command does not create them. Run `edgepub migrate` (or `edgepub serve`) against it first, or {POINT_ELSEWHERE}")]
+    NotMigrated { address: String, name: String },
     #[error("cannot connect to Postgres at {address} ({kind}): {hint}")]
     Postgres {
         address: String,
@@ -54,7 +56,7 @@ pub async fn check(config: &Config, create: bool) -> Result<(), PreflightError> 
         }
     }
     if url.starts_with("postgres") {
-        postgres(url).await?;
+        postgres(url, create).await?;
     }
     Ok(())
 }
@@ -105,8 +107,10 @@ fn directory(dir: &Path, create: bool) -> Result<(), PreflightError> {
 }
 
 /// One connection attempt, bounded by [`CONNECT_TIMEOUT`], whose failure is told apart:
-/// refused, timeout, DNS, authentication, missing database.
-async fn postgres(url: &str) -> Result<(), PreflightError> {
+/// refused, timeout, DNS, authentication, missing database. Without `create`, a database
+/// edgepub never migrated is refused like a missing SQLite file: a mistyped name must not
+/// silently gain edgepub's tables.
+async fn postgres(url: &str, create: bool) -> Result<(), PreflightError> {
     let Ok(opts) = PgConnectOptions::from_str(url) else {
         // The pool reports a malformed URL in its own words.
         return Ok(());
@@ -128,9 +132,14 @@ async fn postgres(url: &str) -> Result<(), PreflightError> {
         }
     };
     let e = match conn {
-        Ok(conn) => {
+        Ok(mut conn) => {
+            let migrated = create || edgepub_tables(&mut conn).await;
             let _ = sqlx::Connection::close(conn).await;
-            return Ok(());
+            if migrated {
+                return Ok(());
+            }
+            let name = opts.get_database().unwrap_or("edgepub").to_string();
+            return Err(PreflightError::NotMigrated { address, name });
         }
         Err(e) => e,
     };
@@ -174,6 +183,15 @@ async fn postgres(url: &str) -> Result<(), PreflightError> {
         sqlx::Error::Tls(t) => fail("tls", t.to_string()),
         other => fail("protocol", other.to_string()),
     })
+}
+
+/// Whether edgepub's migrations ever ran here (their bookkeeping table exists). A failed
+/// query counts as yes: the store's own open then reports the real problem.
+async fn edgepub_tables(conn: &mut sqlx::PgConnection) -> bool {
+    sqlx::query_scalar::<_, bool>("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(conn)
+        .await
+        .unwrap_or(true)
 }
 
 #[cfg(test)]

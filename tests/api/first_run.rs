@@ -39,6 +39,27 @@ fn cli_commands_never_create_a_database() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// The same on Postgres, where the database exists (made by `createdb`) but is empty: a
+/// command other than `serve`/`migrate` does not give it edgepub's tables.
+#[tokio::test]
+async fn cli_commands_never_migrate_an_empty_postgres() {
+    let dir = TempDir::new();
+    let db = PgDb::create().await;
+    let env = [("DATABASE_URL", db.url.as_str())];
+    let out = run(&dir, &env, &["token", "list"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no edgepub tables") && err.contains("edgepub migrate"),
+        "{err}"
+    );
+    assert!(!err.contains(&db.url), "never the URL: {err}");
+    let out = run(&dir, &env, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&dir, &env, &["token", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 /// A first start whose port is taken exits without making (and showing) the admin token, so
 /// the next start still shows it.
 fn first_token_survives_a_taken_port(env: &[(&str, &str)]) {
@@ -139,6 +160,16 @@ async fn unreachable_postgres_is_named_with_its_kind() {
         "{err}"
     );
     assert!(!err.contains("postgres://"), "never the URL: {err}");
+
+    // A user the server does not know: `auth`, naming the user and never the password.
+    let host = base.rsplit_once('@').map_or(base, |(_, h)| h);
+    let url = format!("postgres://nobody_here:hunter2secret@{host}/postgres");
+    let err = fails_fast(&dir, &[("DATABASE_URL", &url)]);
+    assert!(
+        err.contains("(auth)") && err.contains("nobody_here") && err.contains(host),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2secret"), "never the password: {err}");
 }
 
 #[test]
