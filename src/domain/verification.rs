@@ -50,12 +50,41 @@ impl RepairMode {
 #[serde(deny_unknown_fields)]
 pub struct VerificationInput {
     /// Seconds between passes (60 to 604800); 0 turns verification off (the default).
-    #[schema(minimum = 0, maximum = 604_800, example = 900)]
+    #[schema(schema_with = interval_schema)]
     pub interval_secs: i64,
     /// What a pass repairs on its own: `off` (report only), `cache` (drifted cache keys) or
     /// `all` (also drifted target rows, through a repair job).
     #[serde(default)]
     pub repair: RepairMode,
+}
+
+/// What [`VerificationInput::validate`] accepts, for the OpenAPI document: 0, or an interval
+/// within the bounds.
+fn interval_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let integer = || {
+        ObjectBuilder::new().schema_type(Type::Integer).format(Some(
+            utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64),
+        ))
+    };
+    OneOfBuilder::new()
+        .item(
+            integer()
+                .minimum(Some(0))
+                .maximum(Some(0))
+                .description(Some("off")),
+        )
+        .item(
+            integer()
+                .minimum(Some(MIN_INTERVAL_SECS))
+                .maximum(Some(MAX_INTERVAL_SECS)),
+        )
+        .description(Some(
+            "Seconds between passes (60 to 604800); 0 turns verification off (the default).",
+        ))
+        .examples([serde_json::json!(900)])
+        .build()
+        .into()
 }
 
 impl VerificationInput {

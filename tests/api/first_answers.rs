@@ -233,4 +233,23 @@ async fn a_cache_disabled_before_its_step_ends_skipped(backend: Backend) {
             .is_some_and(|m| m.contains("disabled")),
         "{job}"
     );
+
+    // A skipped step is final: the job's event stream ends instead of polling forever.
+    let mut res = app
+        .req(
+            reqwest::Method::GET,
+            &format!("/api/publish-jobs/{id}/events"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(10), res.chunk())
+        .await
+        .expect("the stream of a job whose cache step was skipped ends")
+        .unwrap()
+    {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("\"status\":\"skipped\""), "{text}");
 }

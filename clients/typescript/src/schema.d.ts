@@ -1628,6 +1628,17 @@ export interface components {
             started_at?: string | null;
             state: components["schemas"]["JobState"];
         };
+        /** @description One event of the stream as an SSE parser reads it: its name and its `data` line. */
+        JobEvent: {
+            /** @description The job as `GET /api/publish-jobs/{id}` answers it, JSON-encoded on one line */
+            data: string;
+            event: components["schemas"]["JobEventName"];
+        };
+        /**
+         * @description `progress` while the job runs, `done` when it ends, `cache` for its cache step after that.
+         * @enum {string}
+         */
+        JobEventName: "progress" | "done" | "cache";
         /** @description What a job was asked to do; stored with the job so a restarted process can resume it. */
         JobRequest: {
             force?: boolean;
@@ -2599,7 +2610,6 @@ export interface components {
         /** @description The schedule as set through the API. */
         VerificationInput: {
             /**
-             * Format: int64
              * @description Seconds between passes (60 to 604800); 0 turns verification off (the default).
              * @example 900
              */
@@ -7057,7 +7067,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["JobEvent"];
                 };
             };
             /** @description An error: `{"error": {"code", "message", "details"}}` */

@@ -19,6 +19,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const POLL: Duration = Duration::from_millis(200);
 
+/// One event of the stream as an SSE parser reads it: its name and its `data` line.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct JobEvent {
+    event: JobEventName,
+    /// The job as `GET /api/publish-jobs/{id}` answers it, JSON-encoded on one line.
+    #[schema(schema_with = json_text)]
+    data: String,
+}
+
+/// `progress` while the job runs, `done` when it ends, `cache` for its cache step after that.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum JobEventName {
+    Progress,
+    Done,
+    Cache,
+}
+
+fn json_text() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .content_media_type("application/json")
+        .description(Some(
+            "The job as `GET /api/publish-jobs/{id}` answers it, JSON-encoded on one line",
+        ))
+        .build()
+}
+
 fn event(name: &str, job: &Job) -> web::Bytes {
     let data = serde_json::to_string(job).unwrap_or_else(|_| "{}".into());
     web::Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
@@ -30,7 +60,7 @@ fn settled(job: &Job) -> bool {
         && job
             .cache
             .as_ref()
-            .is_none_or(|c| c.status == "done" || c.status == "failed")
+            .is_none_or(|c| matches!(c.status.as_str(), "done" | "failed" | "skipped"))
 }
 
 /// The event a change announces: `progress` while the job runs, `done` when it ends, `cache`
@@ -81,7 +111,7 @@ async fn next(mut f: Follow) -> Option<(Result<web::Bytes, actix_web::Error>, Fo
 
 #[utoipa::path(get, operation_id = "getPublishJobEvents", summary = "A publish job's progress as Server-Sent Events",
     path = "/api/publish-jobs/{id}/events", tag = "publish", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "`text/event-stream`: `progress` events with the job, one `done` when it ends, then `cache` events until its release's cache step has finished; each event's `data` is the job as `GET /api/publish-jobs/{id}` answers it", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "`text/event-stream`: `progress` events with the job, one `done` when it ends, then `cache` events until its release's cache step has finished; each event's `data` is the job as `GET /api/publish-jobs/{id}` answers it", content_type = "text/event-stream", body = JobEvent),
         (status = 404, body = crate::api::error::ErrorBody)))]
 pub async fn job_events(
     state: web::Data<AppState>,
