@@ -51,6 +51,7 @@ impl RepairMode {
 pub struct VerificationInput {
     /// Seconds between passes (60 to 604800); 0 turns verification off (the default).
     #[schema(schema_with = interval_schema)]
+    #[serde(deserialize_with = "super::integral")]
     pub interval_secs: i64,
     /// What a pass repairs on its own: `off` (report only), `cache` (drifted cache keys) or
     /// `all` (also drifted target rows, through a repair job).

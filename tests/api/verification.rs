@@ -123,7 +123,8 @@ async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
         )
         .await;
     assert_eq!(s, 422, "{e}");
-    set(&app, json!({"interval_secs": 60, "repair": "off"})).await;
+    // 60.0 is the integer 60, as JSON Schema reads it.
+    set(&app, json!({"interval_secs": 60.0, "repair": "off"})).await;
 
     // A clean first pass tells nothing.
     let last = next_pass(&app, &clock, 1).await;
