@@ -38,6 +38,13 @@ impl TokenDigest {
     }
 }
 
+/// The token a request presents (the header's, else the query's), for tenant tokens.
+pub(crate) fn presented(req: &HttpRequest) -> Option<Vec<u8>> {
+    bearer_token(req)
+        .map(|t| t.as_bytes().to_vec())
+        .or_else(|| query_token(req.query_string()))
+}
+
 fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }

@@ -12,7 +12,7 @@ use super::body::read_limited;
 use super::command::{self, Command};
 use super::encode::{to_json, Encoding};
 use super::error::ProxyError;
-use super::policy::refusal;
+use super::scope::Access;
 use super::ProxyState;
 
 /// The header with which the SDK asks for base64 strings.
@@ -26,10 +26,10 @@ pub(crate) async fn single(
     payload: web::Payload,
     state: web::Data<ProxyState>,
 ) -> Reply {
-    state.authorize(&req)?;
+    let access = state.authorize(&req)?;
     let body = read_limited(&req, payload, state.max_body_bytes).await?;
     let cmd = command::parse_single(&body)?;
-    run_single(&req, &state, cmd).await
+    run_single(&req, &state, &access, cmd).await
 }
 
 /// `GET|POST /get/key` and friends; a POST body is the last argument.
@@ -38,13 +38,13 @@ pub(crate) async fn path_form(
     payload: web::Payload,
     state: web::Data<ProxyState>,
 ) -> Reply {
-    state.authorize(&req)?;
+    let access = state.authorize(&req)?;
     let body = read_limited(&req, payload, state.max_body_bytes).await?;
     // The matched tail still has `%2F`, `%25` and `%2B` escaped (actix keeps those so that
     // segment boundaries survive), so splitting on `/` then decoding gives exact bytes.
     let path = req.match_info().get("path").unwrap_or_default();
     let cmd = command::from_path(path, &body)?;
-    run_single(&req, &state, cmd).await
+    run_single(&req, &state, &access, cmd).await
 }
 
 /// `POST /pipeline` with `[["SET","a","1"],["INCR","a"]]`: one answer per command.
@@ -53,17 +53,14 @@ pub(crate) async fn pipeline(
     payload: web::Payload,
     state: web::Data<ProxyState>,
 ) -> Reply {
-    state.authorize(&req)?;
+    let access = state.authorize(&req)?;
     let body = read_limited(&req, payload, state.max_body_bytes).await?;
     let cmds = command::parse_many(&body, state.max_pipeline_commands)?;
     let enc = encoding(&req);
 
     // Refused commands answer in their own slot, like any other per-command error, so the
     // rest of the pipeline still runs.
-    let refusals: Vec<Option<String>> = cmds
-        .iter()
-        .map(|c| refusal(c, &state.allow_commands))
-        .collect();
+    let refusals: Vec<Option<String>> = cmds.iter().map(|c| state.refusal(&access, c)).collect();
     let runnable: Vec<&Command> = cmds
         .iter()
         .zip(&refusals)
@@ -93,12 +90,12 @@ pub(crate) async fn multi_exec(
     payload: web::Payload,
     state: web::Data<ProxyState>,
 ) -> Reply {
-    state.authorize(&req)?;
+    let access = state.authorize(&req)?;
     let body = read_limited(&req, payload, state.max_body_bytes).await?;
     let cmds = command::parse_many(&body, state.max_pipeline_commands)?;
     // A transaction cannot run with a hole in it, so one refused command refuses them all.
     for (i, cmd) in cmds.iter().enumerate() {
-        if let Some(message) = refusal(cmd, &state.allow_commands) {
+        if let Some(message) = state.refusal(&access, cmd) {
             return Err(ProxyError::BadRequest(format!(
                 "command {}: {message}",
                 i + 1
@@ -131,8 +128,8 @@ pub(crate) async fn method_not_allowed() -> Reply {
     Err(ProxyError::MethodNotAllowed)
 }
 
-async fn run_single(req: &HttpRequest, state: &ProxyState, cmd: Command) -> Reply {
-    if let Some(message) = refusal(&cmd, &state.allow_commands) {
+async fn run_single(req: &HttpRequest, state: &ProxyState, access: &Access, cmd: Command) -> Reply {
+    if let Some(message) = state.refusal(access, &cmd) {
         return Err(ProxyError::BadRequest(message));
     }
     tracing::debug!(command = %cmd.name(), "command");

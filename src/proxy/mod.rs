@@ -27,6 +27,9 @@ mod encode;
 mod error;
 mod handlers;
 mod policy;
+mod scope;
+
+pub use scope::tenant_token;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -52,6 +55,8 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ProxyState {
     backend: Backend,
     token: TokenDigest,
+    /// The token itself, only as the key tenant tokens are checked with.
+    mac_key: String,
     max_body_bytes: usize,
     max_pipeline_commands: usize,
     pub(crate) allow_commands: Vec<String>,
@@ -65,18 +70,32 @@ impl ProxyState {
         Ok(Self {
             backend,
             token: TokenDigest::new(&config.token),
+            mac_key: config.token.clone(),
             max_body_bytes: config.max_body_bytes,
             max_pipeline_commands: config.max_pipeline_commands,
             allow_commands: config.allow_commands.clone(),
         })
     }
 
-    fn authorize(&self, req: &HttpRequest) -> Result<(), ProxyError> {
+    /// The proxy's own token opens everything; a tenant token its tenant's keys.
+    fn authorize(&self, req: &HttpRequest) -> Result<scope::Access, ProxyError> {
         if self.token.authorizes(req) {
-            Ok(())
-        } else {
-            Err(ProxyError::Unauthorized)
+            return Ok(scope::Access::All);
         }
+        auth::presented(req)
+            .and_then(|t| scope::tenant_of(&self.mac_key, &t))
+            .map(scope::Access::Tenant)
+            .ok_or(ProxyError::Unauthorized)
+    }
+
+    /// Why `cmd` may not run for `access`: outside a tenant's keys, or refused to everyone.
+    fn refusal(&self, access: &scope::Access, cmd: &command::Command) -> Option<String> {
+        if let scope::Access::Tenant(tenant) = access {
+            if let Some(reason) = scope::refusal(tenant, cmd) {
+                return Some(reason);
+            }
+        }
+        policy::refusal(cmd, &self.allow_commands)
     }
 }
 

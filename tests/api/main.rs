@@ -33,6 +33,7 @@ mod ops;
 mod pages;
 mod previews;
 mod projects;
+mod proxy_tenants;
 mod publish;
 mod publish_refused;
 mod push_edge;

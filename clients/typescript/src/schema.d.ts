@@ -1511,6 +1511,8 @@ export interface components {
             /** Format: int64 */
             cache_ttl_data: number;
             redis_enabled: boolean;
+            /** @description Upstash: the project's token. Redis over TCP: a token of the built-in proxy that opens
+             *     only this project's tenant's keys (never the proxy's own token). */
             redis_token?: string | null;
             /** @description `upstash` or `self-hosted` (edges speak REST). */
             redis_type: string;

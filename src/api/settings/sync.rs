@@ -20,6 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EdgeRedisSettings {
     pub redis_url: Option<String>,
+    /// Upstash: the project's token. Redis over TCP: a token of the built-in proxy that opens
+    /// only this project's tenant's keys (never the proxy's own token).
     pub redis_token: Option<String>,
     /// `upstash` or `self-hosted` (edges speak REST).
     pub redis_type: String,
@@ -45,9 +47,18 @@ pub async fn redis_settings(
     // published; otherwise the edge gets no cache rather than an address it cannot speak to.
     let (url, token, kind) = match s.redis_type {
         RedisType::Tcp => match (&state.config.proxy_public_url, &state.config.proxy_token) {
+            // A token for this project's tenant only: the proxy's own would open every
+            // project's keys to this edge.
             (Some(u), Some(t)) => (
                 Some(u.clone()),
-                Some(t.expose().to_string()),
+                Some(crate::proxy::tenant_token(
+                    t.expose(),
+                    &state
+                        .store
+                        .get_project(&project.to_string())
+                        .await?
+                        .tenant_slug,
+                )),
                 RedisType::SelfHosted,
             ),
             _ => (None, None, RedisType::SelfHosted),
