@@ -26,28 +26,25 @@ pub(crate) enum Access {
 
 /// The token an edge of `tenant` uses, derived from the proxy's token.
 pub fn tenant_token(proxy_token: &str, tenant: &str) -> String {
-    format!("tenant.{tenant}.{}", hex::encode(mac(proxy_token, tenant)))
+    let tag = keyed(proxy_token, tenant).finalize().into_bytes();
+    format!("tenant.{tenant}.{}", hex::encode(tag))
 }
 
-fn mac(proxy_token: &str, tenant: &str) -> [u8; 32] {
-    // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
+fn keyed(proxy_token: &str, tenant: &str) -> Hmac<Sha256> {
+    // HMAC takes a key of any length: `new_from_slice` cannot fail for it.
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(proxy_token.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     m.update(b"edgepub-proxy-tenant:");
     m.update(tenant.as_bytes());
-    m.finalize().into_bytes().into()
+    m
 }
 
 /// The tenant a presented token is valid for, checked in constant time.
 pub(crate) fn tenant_of(proxy_token: &str, presented: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(presented).ok()?;
-    let rest = text.strip_prefix("tenant.")?;
-    let (tenant, tag) = rest.rsplit_once('.')?;
+    let (tenant, tag) = text.strip_prefix("tenant.")?.rsplit_once('.')?;
     let tag = hex::decode(tag).ok()?;
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(proxy_token.as_bytes()).ok()?;
-    m.update(b"edgepub-proxy-tenant:");
-    m.update(tenant.as_bytes());
-    m.verify_slice(&tag).ok()?;
+    keyed(proxy_token, tenant).verify_slice(&tag).ok()?;
     Some(tenant.to_string())
 }
 
