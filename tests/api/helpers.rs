@@ -165,6 +165,14 @@ async fn spawn_at(
         ("EDGEPUB_WORKERS".into(), "2".into()),
         ("EDGEPUB_DB_MAX_CONNECTIONS".into(), "5".into()),
     ];
+    // Tests run many servers at once on two cores: a pool wait beyond the 2 s default is load,
+    // not an outage (the outage tests set their own).
+    if !extra
+        .iter()
+        .any(|(k, _)| *k == "EDGEPUB_DB_ACQUIRE_TIMEOUT_SECS")
+    {
+        env.push(("EDGEPUB_DB_ACQUIRE_TIMEOUT_SECS".into(), "15".into()));
+    }
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_sources(None, &env).expect("test config");
     let store = open_store(&config, clock).await.expect("open store");
