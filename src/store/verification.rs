@@ -105,6 +105,8 @@ impl Store {
     }
 
     /// Writes a pass's result in `tx` unless a later claim superseded it; false then.
+    // Each argument is one bound column of the one statement, from its one caller.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finish_verification(
         &self,
         tx: &mut Tx,

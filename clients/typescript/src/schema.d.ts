@@ -1755,6 +1755,7 @@ export interface components {
         };
         /** @description Body of create (POST) and replace (PUT). PATCH is merged into the current page first. */
         PageInput: {
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             is_homepage?: boolean | null;
             is_public?: boolean | null;
@@ -1765,10 +1766,12 @@ export interface components {
             seo_data?: components["schemas"]["Seo"] | null;
             /** @description One URL segment the edge serves the page at. */
             slug: string;
+            /** @description At most 300 characters once trimmed. */
             title?: string | null;
         };
         /** @description JSON merge patch (RFC 7396) of the page's fields */
         PagePatch: {
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             is_homepage?: boolean | null;
             is_public?: boolean | null;
@@ -1797,6 +1800,7 @@ export interface components {
             }) | null;
             /** @description One URL segment the edge serves the page at. */
             slug?: string;
+            /** @description At most 300 characters once trimmed. */
             title?: string | null;
         } & {
             [key: string]: null;
@@ -2165,6 +2169,7 @@ export interface components {
         ProjectCreate: {
             /** @description At most 2048 characters once trimmed. */
             app_url?: string | null;
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             /** @description At most 2048 characters once trimmed. */
             favicon_url?: string | null;
@@ -2172,7 +2177,9 @@ export interface components {
             logo_url?: string | null;
             /** @description At most 200 characters once trimmed. */
             name: string;
+            /** @description At most 2000 characters once trimmed. */
             site_description?: string | null;
+            /** @description At most 200 characters once trimmed. */
             site_name?: string | null;
             /** @description Derived from `name` on create when omitted; kept on replace when omitted. */
             slug: string;
@@ -2180,13 +2187,16 @@ export interface components {
         } | {
             /** @description At most 2048 characters once trimmed. */
             app_url?: string | null;
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             /** @description At most 2048 characters once trimmed. */
             favicon_url?: string | null;
             /** @description At most 2048 characters once trimmed. */
             logo_url?: string | null;
             name: string;
+            /** @description At most 2000 characters once trimmed. */
             site_description?: string | null;
+            /** @description At most 200 characters once trimmed. */
             site_name?: string | null;
             slug?: null;
             tenant_slug?: string | null;
@@ -2195,6 +2205,7 @@ export interface components {
         ProjectInput: {
             /** @description At most 2048 characters once trimmed. */
             app_url?: string | null;
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             /** @description At most 2048 characters once trimmed. */
             favicon_url?: string | null;
@@ -2202,7 +2213,9 @@ export interface components {
             logo_url?: string | null;
             /** @description At most 200 characters once trimmed. */
             name: string;
+            /** @description At most 2000 characters once trimmed. */
             site_description?: string | null;
+            /** @description At most 200 characters once trimmed. */
             site_name?: string | null;
             /** @description Derived from `name` on create when omitted; kept on replace when omitted. */
             slug?: string | null;
@@ -2212,6 +2225,7 @@ export interface components {
         ProjectPatch: {
             /** @description At most 2048 characters once trimmed. */
             app_url?: string | null;
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             /** @description At most 2048 characters once trimmed. */
             favicon_url?: string | null;
@@ -2219,7 +2233,9 @@ export interface components {
             logo_url?: string | null;
             /** @description At most 200 characters once trimmed. */
             name?: string;
+            /** @description At most 2000 characters once trimmed. */
             site_description?: string | null;
+            /** @description At most 200 characters once trimmed. */
             site_name?: string | null;
             /** @description Derived from `name` on create when omitted; kept on replace when omitted. */
             slug?: string | null;

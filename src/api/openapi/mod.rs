@@ -4,7 +4,8 @@
 use crate::api::limits::RateLimitDocs;
 pub mod bodies;
 pub mod links;
-pub mod patterns;
+#[cfg(test)]
+mod pattern_props;
 pub mod responses;
 pub mod rules;
 
