@@ -4,6 +4,7 @@
 //! nothing here authenticates, because nothing here is secret. It is not in the OpenAPI document:
 //! it serves HTML, not the API.
 
+use crate::api::routes::{Resource, Routes};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
@@ -55,19 +56,22 @@ const ASSETS: &[(&str, &str, &str)] = &[
 /// injected string can neither run nor send the token anywhere.
 const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/console",
-        web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header((header::LOCATION, "/console/"))
-                .finish()
-        }),
+pub fn routes(r: &mut Routes) {
+    // HTML for people, not the API: not in the OpenAPI document.
+    r.add(Resource::new("/console").undocumented().get(|| async {
+        HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, "/console/"))
+            .finish()
+    }))
+    .add(
+        Resource::new("/console/")
+            .undocumented()
+            .get(|| async { asset("index.html") }),
     )
-    .route("/console/", web::get().to(|| async { asset("index.html") }))
-    .route(
-        "/console/{file}",
-        web::get().to(|file: web::Path<String>| async move { asset(&file) }),
+    .add(
+        Resource::new("/console/{file}")
+            .undocumented()
+            .get(|file: web::Path<String>| async move { asset(&file) }),
     );
 }
 
@@ -94,9 +98,13 @@ mod tests {
     use super::*;
     use actix_web::{test, App};
 
+    fn mount(cfg: &mut web::ServiceConfig) {
+        routes(&mut Routes::new(Some(cfg), "", &mut Vec::new()));
+    }
+
     #[actix_web::test]
     async fn serves_every_file_with_a_strict_policy() {
-        let app = test::init_service(App::new().configure(routes)).await;
+        let app = test::init_service(App::new().configure(mount)).await;
         for (name, content_type, body) in ASSETS {
             let res = test::call_service(
                 &app,
@@ -121,7 +129,7 @@ mod tests {
 
     #[actix_web::test]
     async fn index_redirect_and_unknown_files() {
-        let app = test::init_service(App::new().configure(routes)).await;
+        let app = test::init_service(App::new().configure(mount)).await;
         let res =
             test::call_service(&app, test::TestRequest::get().uri("/console").to_request()).await;
         assert_eq!(res.status(), 308);

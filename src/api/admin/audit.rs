@@ -12,6 +12,7 @@
 
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, Query};
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use crate::audit::{Actor, Entry, Summary};
 use crate::domain::token::Scope;
@@ -25,8 +26,8 @@ use std::fmt::Display;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/audit").get(list));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/audit").get(list));
 }
 
 /// Records that the caller did `action` (`<resource>.<verb>`) to `subject`, with the request
