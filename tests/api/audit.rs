@@ -2,7 +2,7 @@
 //! neither `GET /api/audit` nor the table. Filters, pagination and retention: `audit_query`.
 
 use crate::both_backends;
-use crate::helpers::{db_texts, read, spawn_with, Backend, TestApp};
+use crate::support::{db_texts, read, spawn_with, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -14,7 +14,7 @@ both_backends!(a_canary_secret_never_reaches_the_audit_log);
 #[tokio::test]
 async fn command_line_changes_are_audited() {
     use crate::cli::{run, Server};
-    let dir = crate::helpers::TempDir::new();
+    let dir = crate::support::TempDir::new();
     // Only `serve` and `migrate` create a database.
     assert!(run(&dir, &[], &["migrate"]).status.success());
     let out = run(

@@ -3,7 +3,7 @@
 
 use crate::audit::{actions, all, all_as, send_as};
 use crate::both_backends;
-use crate::helpers::{db_texts, error_code, spawn_clocked, Backend};
+use crate::support::{db_texts, error_code, spawn_clocked, Backend};
 use edgepub::clock::{Clock, ManualClock};
 use reqwest::Method;
 use serde_json::{json, Value};

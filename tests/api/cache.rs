@@ -1,7 +1,7 @@
 //! The cache clients against real Redis (standalone, Sentinel, Cluster), and flushing a
 //! project's keys through the API without touching anyone else's.
 
-use crate::helpers::{cluster_nodes, redis_url, run_job, sentinel_url, spawn_with, Backend};
+use crate::support::{cluster_nodes, redis_url, run_job, sentinel_url, spawn_with, Backend};
 use edgepub::cache::{self, Cache, Cmd, Reply};
 use edgepub::domain::settings::{CacheSettings, RedisType};
 use edgepub::net::NetPolicy;

@@ -3,7 +3,7 @@
 
 use crate::cache_step::*;
 use crate::cli::{free_port, Server};
-use crate::helpers::{run_job, spawn_with, Backend, PgDb, TempDir};
+use crate::support::{run_job, spawn_with, Backend, PgDb, TempDir};
 use edgepub::cache::{self, Cache};
 use edgepub::domain::settings::{CacheSettings, RedisType};
 use edgepub::net::NetPolicy;

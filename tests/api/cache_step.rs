@@ -3,7 +3,7 @@
 //! A Redis that is down: `cache_outage`.
 
 use crate::cache::start_proxy;
-use crate::helpers::{
+use crate::support::{
     cluster_nodes, redis_url, run_job, sentinel_url, spawn_with, Backend, TestApp,
 };
 use edgepub::cache::{self, Cache, Cmd, Reply};

@@ -1,6 +1,6 @@
 //! The binary as a user runs it: first start, CLI commands, config errors, graceful shutdown.
 
-use crate::helpers::{PgDb, TempDir};
+use crate::support::{PgDb, TempDir};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};

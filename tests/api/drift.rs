@@ -2,7 +2,7 @@
 //! Turso, settings edited, cache keys overwritten and deleted; the check (API and `edgepub
 //! verify`) lists each, the repair fixes each without new versions, a second check is clean.
 
-use crate::helpers::{hrana_query, redis_url, run_job, spawn_with, Backend, TestApp, Tursodb};
+use crate::support::{hrana_query, redis_url, run_job, spawn_with, Backend, TestApp, Tursodb};
 use edgepub::cache;
 use edgepub::domain::settings::{CacheSettings, RedisType};
 use edgepub::net::NetPolicy;

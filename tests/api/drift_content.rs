@@ -4,7 +4,7 @@
 //! clean.
 
 use crate::drift::{ids, sqlite3, verify_out};
-use crate::helpers::{hrana_query, run_job, spawn_with, Backend, Tursodb};
+use crate::support::{hrana_query, run_job, spawn_with, Backend, Tursodb};
 use serde_json::{json, Value};
 
 crate::both_backends!(hand_edited_content_is_drift_and_repaired);

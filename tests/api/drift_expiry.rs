@@ -4,7 +4,7 @@
 //! on the system clock) waits for a real one-second TTL in Redis.
 
 use crate::drift::{cache_settled, verify_out};
-use crate::helpers::{redis_url, run_job, spawn_clocked, spawn_with, Backend, TestApp};
+use crate::support::{redis_url, run_job, spawn_clocked, spawn_with, Backend, TestApp};
 use edgepub::cache::{self, Cache};
 use edgepub::clock::ManualClock;
 use edgepub::domain::settings::{CacheSettings, RedisType};

@@ -3,7 +3,7 @@
 //! processes sharing one Postgres.
 
 use crate::cli::{run, Server};
-use crate::helpers::{read, run_job, spawn, wait_job, Backend, PgDb, TempDir};
+use crate::support::{read, run_job, spawn, wait_job, Backend, PgDb, TempDir};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

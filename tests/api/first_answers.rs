@@ -3,7 +3,7 @@
 //! without any part of a secret, and cache settings that say whether the cache answered.
 
 use crate::cli::free_port;
-use crate::helpers::{error_code, redis_url, run_job, spawn, spawn_with, Backend, TestApp};
+use crate::support::{error_code, redis_url, run_job, spawn, spawn_with, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 //! Redis with a matching TTL when it has a cache, in the database otherwise or when that
 //! Redis is down.
 
-use crate::helpers::{db_texts, error_code, read, redis_url, spawn_clocked, Backend, TestApp};
+use crate::support::{db_texts, error_code, read, redis_url, spawn_clocked, Backend, TestApp};
 use edgepub::cache::{self, Cache};
 use edgepub::clock::ManualClock;
 use edgepub::domain::settings::{CacheSettings, RedisType};

@@ -1,9 +1,9 @@
 //! Publishing to a push-style edge (contract section 4) through the strict stand-in edge.
 
 use crate::both_backends;
-use crate::fake_edge::{FakeEdge, BIND_ERROR, KEY};
-use crate::helpers::{run_job, spawn_with, Backend, TestApp};
 use crate::publish::site;
+use crate::support::fake_edge::{FakeEdge, BIND_ERROR, KEY};
+use crate::support::{run_job, spawn_with, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 

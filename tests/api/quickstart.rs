@@ -6,7 +6,7 @@
 //! background server is stopped when the script ends.
 
 use crate::cli::free_port;
-use crate::helpers::{Backend, PgDb, TempDir};
+use crate::support::{Backend, PgDb, TempDir};
 use std::process::Command;
 
 const README: &str = include_str!("../../README.md");

@@ -3,7 +3,7 @@
 //! `Retry-After` and `RateLimit-*` headers, and a Redis outage that falls back to counting
 //! in memory (neither refusing everything nor letting everything through).
 
-use crate::helpers::{error_code, read, redis_url, spawn_clocked, Backend, TempDir, TestApp};
+use crate::support::{error_code, read, redis_url, spawn_clocked, Backend, TempDir, TestApp};
 use edgepub::cache::{self, Cache, Cmd};
 use edgepub::clock::{Clock, ManualClock};
 use edgepub::domain::settings::{CacheSettings, RedisType};
@@ -371,7 +371,7 @@ async fn limits_count_through_upstash_rest_and_on_a_cluster(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{b}");
     app.project("Cluster").await;
-    set_cache(&app, "cluster", &crate::helpers::cluster_nodes()).await;
+    set_cache(&app, "cluster", &crate::support::cluster_nodes()).await;
     let ci = publish_token(&app, "ci").await;
     for project in ["rest", "cluster"] {
         for token in [&app.token, &ci] {

@@ -3,7 +3,7 @@
 //! leaves only `pages.db` in the target's directory.
 
 use crate::cli::Server;
-use crate::helpers::{read, Backend, PgDb, TempDir};
+use crate::support::{read, Backend, PgDb, TempDir};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,7 +4,7 @@
 //! nothing.
 
 use crate::cli::{edgepub, Server};
-use crate::helpers::{read, PgDb, TempDir, Tursodb};
+use crate::support::{read, PgDb, TempDir, Tursodb};
 use edgepub::secrets::Key;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};

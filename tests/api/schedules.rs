@@ -3,7 +3,7 @@
 //! `schedules_replicas`.
 
 use crate::both_backends;
-use crate::helpers::{error_code, pages_db, read, spawn_clocked, wait_job, Backend};
+use crate::support::{error_code, pages_db, read, spawn_clocked, wait_job, Backend};
 use edgepub::clock::{Clock, ManualClock};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};

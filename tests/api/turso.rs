@@ -2,9 +2,9 @@
 //! batch or a staged publish (SIGKILLs in the middle of both: `turso_crash`).
 
 use crate::both_backends;
-use crate::fake_edge::{FakeEdge, KEY};
-use crate::helpers::{hrana_query, local_rows, run_job, spawn_with, Backend, TestApp, Tursodb};
 use crate::publish::site;
+use crate::support::fake_edge::{FakeEdge, KEY};
+use crate::support::{hrana_query, local_rows, run_job, spawn_with, Backend, TestApp, Tursodb};
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -3,8 +3,8 @@
 //! 410, redirects, timeouts and Retry-After; a killed process loses no delivery; two
 //! processes on one Postgres deliver each event once.
 
-use crate::helpers::{run_job, spawn, spawn_clocked, Backend, TestApp};
-use crate::subscriber::{verify_with_library, Reply, Subscriber};
+use crate::support::subscriber::{verify_with_library, Reply, Subscriber};
+use crate::support::{run_job, spawn, spawn_clocked, Backend, TestApp};
 use chrono::{DateTime, Duration as Span, Utc};
 use edgepub::clock::ManualClock;
 use reqwest::Method;
