@@ -1,6 +1,6 @@
 //! The binary's publish and proxy commands.
 
-use crate::cli::{edgepub, free_port, run, Server};
+use crate::support::cli::{edgepub, free_port, run, Server};
 use crate::support::TempDir;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,7 +3,7 @@
 //! each page and column, the repair rewrites them without new versions, a second check is
 //! clean.
 
-use crate::drift::{ids, sqlite3, verify_out};
+use crate::support::drift::{ids, sqlite3, verify_out};
 use crate::support::{hrana_query, run_job, spawn_with, Backend, Tursodb};
 use serde_json::{json, Value};
 

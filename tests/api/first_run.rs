@@ -2,7 +2,7 @@
 //! where it looked, a first admin token that survives a start that could not listen, startup
 //! errors that name the path or address and what to do, plain logs in a file.
 
-use crate::cli::{free_port, run, Server};
+use crate::support::cli::{free_port, run, Server};
 use crate::support::{PgDb, TempDir};
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! What a publish refuses writes nothing: compile errors, and drafts saved with a slug no
 //! edge can serve.
 
-use crate::publish::*;
+use crate::support::publish::*;
 use crate::support::{run_job, spawn, Backend};
 use serde_json::json;
 

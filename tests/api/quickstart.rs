@@ -5,7 +5,7 @@
 //! PATH instead of building a release, the port is a free one instead of 8080, and the
 //! background server is stopped when the script ends.
 
-use crate::cli::free_port;
+use crate::support::cli::free_port;
 use crate::support::{Backend, PgDb, TempDir};
 use std::process::Command;
 

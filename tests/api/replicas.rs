@@ -3,7 +3,7 @@
 //! start), secrets saved through one used by another, and a rolling key change that loses
 //! nothing.
 
-use crate::cli::{edgepub, Server};
+use crate::support::cli::{edgepub, Server};
 use crate::support::{read, PgDb, TempDir, Tursodb};
 use edgepub::secrets::Key;
 use reqwest::{Client, Method};

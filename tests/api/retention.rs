@@ -26,7 +26,7 @@ async fn edit(app: &TestApp, id: &str, text: &str) {
 /// The job's release, once its cache operations are applied.
 async fn release(app: &TestApp, job: &Value) -> Value {
     assert_eq!(job["state"], "succeeded", "{job}");
-    crate::cache_step::cache_done(app, job).await;
+    crate::support::cache_step::cache_done(app, job).await;
     let (s, r) = app
         .get(&format!(
             "/api/releases/{}",

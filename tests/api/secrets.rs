@@ -1,7 +1,7 @@
 //! No secret is ever logged, returned by a GET, or put in an error body; and rotating the key
 //! keeps every secret readable.
 
-use crate::cli::{free_port, run, Server};
+use crate::support::cli::{free_port, run, Server};
 use crate::support::{fake_edge, read, redis_url, TempDir};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};

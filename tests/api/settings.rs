@@ -1,5 +1,5 @@
 use crate::both_backends;
-use crate::cache::start_proxy;
+use crate::support::cache::start_proxy;
 use crate::support::{db_texts, error_code, redis_url, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;

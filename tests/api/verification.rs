@@ -4,10 +4,10 @@
 //! entry says so), and told as `drift.resolved`. Two processes on one database run each pass
 //! once.
 
-use crate::drift::{cache_settled, sqlite3};
+use crate::support::drift::{cache_settled, sqlite3};
 use crate::support::subscriber::Subscriber;
+use crate::support::webhook_events::subscribe;
 use crate::support::{read, redis_url, run_job, spawn_clocked, Backend, PgDb, TempDir, TestApp};
-use crate::webhook_events::subscribe;
 use chrono::Duration as Span;
 use edgepub::cache;
 use edgepub::clock::{ManualClock, SharedClock};

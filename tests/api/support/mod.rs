@@ -4,12 +4,23 @@
 //! it imports one module.
 
 mod app;
+pub mod audit;
+pub mod cache;
+pub mod cache_step;
+pub mod cli;
 mod db;
+pub mod drift;
 pub mod fake_edge;
 mod jobs;
 pub mod peers;
 pub mod private_pg;
+pub mod publish;
+pub mod push_edge;
+pub mod ratelimit;
+pub mod schedules;
 pub mod subscriber;
+pub mod turso;
+pub mod webhook_events;
 
 pub use app::*;
 pub use db::*;
