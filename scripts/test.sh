@@ -4,7 +4,7 @@
 #   bash scripts/test.sh [extra args for the test runner]
 #
 # 1. starts/reuses the test services (scripts/services.sh) and exports EDGEPUB_TEST_*
-# 2. cargo fmt --check, cargo clippy -D warnings, the API fuzzer (scripts/fuzz.sh), the
+# 2. the layer check (scripts/layers.py, with its self-test), cargo fmt --check, cargo clippy -D warnings, the API fuzzer (scripts/fuzz.sh), the
 #    OpenAPI validator and the TypeScript client's build and flow (scripts/client.sh), the
 #    operator console in a real Chromium (scripts/console.sh), then the
 #    tests (cargo nextest if installed, else cargo test). Every step runs even if an earlier one failed; the exit status is
@@ -57,6 +57,7 @@ else
     TEST_RUNNER="cargo-test"
 fi
 
+run_step "layers" bash -c 'python3 scripts/layers.py --self-test && python3 scripts/layers.py'
 run_step "fmt" cargo fmt --all -- --check
 run_step "clippy" cargo clippy --all-targets -- -D warnings
 run_step "fuzz (schemathesis)" bash scripts/fuzz.sh

@@ -338,7 +338,7 @@ fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHand
     let (req, _) = res.into_parts();
     let allow = req
         .match_pattern()
-        .and_then(|p| api::openapi::allowed_methods(&p))
+        .and_then(|p| api::routes::allowed_methods(&p))
         .unwrap_or_else(|| "GET".into());
     let res = ServiceResponse::new(
         req,

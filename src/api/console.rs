@@ -4,7 +4,7 @@
 //! nothing here authenticates, because nothing here is secret. It is not in the OpenAPI document:
 //! it serves HTML, not the API.
 
-use actix_web::guard;
+use crate::api::routes::{Resource, Routes};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
@@ -56,27 +56,33 @@ const ASSETS: &[(&str, &str, &str)] = &[
 /// injected string can neither run nor send the token anywhere.
 const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 
-/// GET, and HEAD for monitors and link checkers (actix sends a HEAD answer without its body).
-fn get_or_head() -> actix_web::Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
-}
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/console",
-        get_or_head().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header((header::LOCATION, "/console/"))
-                .finish()
-        }),
+pub fn routes(r: &mut Routes) {
+    let redirect = || async {
+        HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, "/console/"))
+            .finish()
+    };
+    let index = || async { asset("index.html") };
+    let file = |file: web::Path<String>| async move { asset(&file) };
+    // HTML for people, not the API: not in the OpenAPI document. HEAD too, for monitors and
+    // link checkers (actix answers it without the body).
+    r.add(
+        Resource::new("/console")
+            .undocumented()
+            .get(redirect)
+            .head(redirect),
     )
-    .route(
-        "/console/",
-        get_or_head().to(|| async { asset("index.html") }),
+    .add(
+        Resource::new("/console/")
+            .undocumented()
+            .get(index)
+            .head(index),
     )
-    .route(
-        "/console/{file}",
-        get_or_head().to(|file: web::Path<String>| async move { asset(&file) }),
+    .add(
+        Resource::new("/console/{file}")
+            .undocumented()
+            .get(file)
+            .head(file),
     );
 }
 
@@ -103,9 +109,13 @@ mod tests {
     use super::*;
     use actix_web::{test, App};
 
+    fn mount(cfg: &mut web::ServiceConfig) {
+        routes(&mut Routes::new(Some(cfg), "", &mut Vec::new()));
+    }
+
     #[actix_web::test]
     async fn serves_every_file_with_a_strict_policy() {
-        let app = test::init_service(App::new().configure(routes)).await;
+        let app = test::init_service(App::new().configure(mount)).await;
         for (name, content_type, body) in ASSETS {
             let res = test::call_service(
                 &app,
@@ -130,7 +140,7 @@ mod tests {
 
     #[actix_web::test]
     async fn index_redirect_and_unknown_files() {
-        let app = test::init_service(App::new().configure(routes)).await;
+        let app = test::init_service(App::new().configure(mount)).await;
         let res =
             test::call_service(&app, test::TestRequest::get().uri("/console").to_request()).await;
         assert_eq!(res.status(), 308);

@@ -17,6 +17,7 @@ pub mod guard;
 pub mod limits;
 pub mod openapi;
 pub mod publish;
+pub mod routes;
 pub mod settings;
 pub mod webhooks;
 
@@ -25,6 +26,7 @@ use crate::store::{Store, Window};
 use crate::telemetry::Metrics;
 use actix_web::{web, HttpResponse, ResponseError};
 use error::ApiError;
+use routes::{Resource, Routes};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -123,31 +125,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(
         web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("resource").into()),
     )
-    .configure(admin::health::routes)
+    .configure(|cfg| top_level_routes(&mut Routes::new(Some(cfg), "", &mut Vec::new())))
     .service(
         web::scope("/api")
             .wrap(actix_web::middleware::from_fn(guard::authenticate))
-            .configure(content::routes)
-            .configure(settings::routes)
-            .configure(publish::routes)
-            .configure(webhooks::routes)
-            .configure(admin::routes),
+            .configure(|cfg| api_routes(&mut Routes::new(Some(cfg), "/api", &mut Vec::new()))),
     )
-    .configure(content::previews::public_routes)
-    .configure(console::routes)
-    .route(
-        "/docs",
-        web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
-                .finish()
-        }),
-    )
-    .route("/openapi.json", web::get().to(openapi::served_document))
     .service(openapi::swagger_ui())
     .default_service(web::to(|| async {
         ApiError::NotFound("route").error_response()
     }));
+}
+
+/// Everything outside `/api`: probes, preview links, the console and the document itself.
+fn top_level_routes(r: &mut Routes) {
+    admin::health::routes(r);
+    content::previews::public_routes(r);
+    console::routes(r);
+    r.add(Resource::new("/docs").undocumented().get(|| async {
+        HttpResponse::PermanentRedirect()
+            .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+            .finish()
+    }))
+    .add(
+        Resource::new("/openapi.json")
+            .undocumented()
+            .get(openapi::served_document),
+    );
+}
+
+/// The rooms, under `/api` (behind authentication).
+fn api_routes(r: &mut Routes) {
+    content::routes(r);
+    settings::routes(r);
+    publish::routes(r);
+    webhooks::routes(r);
+    admin::routes(r);
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! and its entry commit together; background work through [`record_system`], the command line
 //! through [`record_cli`]. The values (summaries, actors, entries) are in `crate::domain::audit`.
 
+pub mod cursor;
 pub mod prune;
 
 pub use crate::domain::audit::{Actor, Entry, Summary};

@@ -85,6 +85,13 @@ pub struct DatasourceFields {
     pub secret_env_var: Option<String>,
 }
 
+/// The `secret_env_var` check of [`DatasourceInput::validate`] as the document's pattern:
+/// blank (absent), or an upper-case environment variable name of at most 100 characters.
+pub fn env_var_pattern() -> String {
+    use super::patterns::WS;
+    format!("^{WS}*([A-Z_][A-Z0-9_]{{0,99}}{WS}*)?$")
+}
+
 impl DatasourceInput {
     pub fn validate(
         self,

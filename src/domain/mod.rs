@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod datasource;
 pub mod page;
+pub mod patterns;
 pub mod project;
 pub mod publish;
 pub mod redis_url;

@@ -36,13 +36,16 @@ pub struct Page {
 #[serde(deny_unknown_fields)]
 pub struct PageInput {
     /// One URL segment the edge serves the page at.
-    #[schema(pattern = "^[a-z0-9_-][a-z0-9._-]{0,254}$")]
+    // The pattern (`slug::page_slug_pattern`) is set in the document by `api::openapi::rules`.
+    #[schema(min_length = 1, max_length = 255)]
     pub slug: String,
     #[schema(pattern = "\\S", max_length = 200)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Defaults to an empty layout.
     #[serde(default)]
@@ -192,7 +195,9 @@ fn check_limits(p: &mut Problems, layout: &Value, bytes: usize, limits: &LayoutL
 impl PageInput {
     pub fn validate(self, limits: &LayoutLimits) -> Result<PageFields, Vec<FieldError>> {
         let mut p = Problems::default();
-        let slug = self.slug.trim().to_string();
+        // A slug is an address, not text: it is taken as written (the document's pattern),
+        // never trimmed into something the client did not send.
+        let slug = self.slug;
         if let Err(m) = check_page_slug(&slug) {
             p.push("/slug", "invalid", m);
         }

@@ -41,13 +41,16 @@ pub struct ProjectInput {
     #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub slug: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[serde(default)]
     #[schema(pattern = "^(_default|[a-z0-9][a-z0-9-]{0,62})$")]
     pub tenant_slug: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub site_name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub site_description: Option<String>,
     #[serde(default)]
     pub favicon_url: Option<String>,
@@ -92,7 +95,8 @@ impl ProjectInput {
         let mut p = Problems::default();
         let name = p.text("/name", &self.name, 200);
         let slug = match self.slug {
-            Some(s) => s.trim().to_string(),
+            // Taken as written, like a page slug: an address is never trimmed.
+            Some(s) => s,
             None if slug_required => {
                 p.push("/slug", "required", "must be given");
                 String::new()
@@ -129,6 +133,13 @@ impl ProjectInput {
     }
 }
 
+/// [`check_url`] as the document's pattern: blank (absent), a path starting with one `/`, or an
+/// http(s) URL of the simple shape `patterns::HOST` describes.
+pub fn site_url_pattern() -> String {
+    use super::patterns::{HOST, PORT_PATH, WS};
+    format!("^{WS}*(/([^/\\u0000][^\\u0000]*)?|https?://{HOST}{PORT_PATH})?{WS}*$")
+}
+
 /// Accepts absolute http(s) URLs and site-relative paths (`/favicon.ico`).
 fn check_url(p: &mut Problems, path: &str, value: Option<String>) -> Option<String> {
     let v = p.opt_text(path, value, 2048)?;
@@ -143,6 +154,11 @@ fn check_url(p: &mut Problems, path: &str, value: Option<String>) -> Option<Stri
     }
     Some(v)
 }
+
+/// The name of a project created without a slug as the document's pattern (beside the name's
+/// own): [`slugify`] keeps only what lower-cases to ASCII letters and digits, which besides them
+/// is U+0130 (`İ`, to `i̇`) and U+212A (the Kelvin sign, to `k`); a test checks every character.
+pub const DERIVABLE_NAME: &str = "[A-Za-z0-9\\u0130\\u212a]";
 
 /// A best-effort slug from a display name; validation reports it if nothing usable is left.
 pub fn slugify(name: &str) -> String {
@@ -165,6 +181,14 @@ pub fn slugify(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derivable_name_lists_every_character_that_gives_a_slug() {
+        let listed = |c: char| c.is_ascii_alphanumeric() || c == '\u{130}' || c == '\u{212a}';
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            assert_eq!(!slugify(&c.to_string()).is_empty(), listed(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn slug_from_name_and_all_errors_at_once() {

@@ -27,7 +27,12 @@ pub fn split_password(raw: &str) -> (String, Option<String>) {
             let Some((scheme, rest)) = part.split_once("://") else {
                 return part.to_string();
             };
-            let Some((userinfo, host)) = rest.rsplit_once('@') else {
+            // Credentials end at the authority's last `@`; an `@` in the path is the path's.
+            let authority = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let Some((userinfo, host)) = rest[..authority]
+                .rsplit_once('@')
+                .map(|(u, h)| (u, format!("{h}{}", &rest[authority..])))
+            else {
                 return part.to_string();
             };
             match userinfo.split_once(':') {
@@ -227,6 +232,15 @@ mod tests {
             ("rediss://user@h".into(), Some("pw".into()))
         );
         assert_eq!(split_password("redis://h"), ("redis://h".into(), None));
+        // An `@` after the host is the path's, not the end of credentials.
+        assert_eq!(
+            split_password("redis://:pw@h/0?x=a@b"),
+            ("redis://h/0?x=a@b".into(), Some("pw".into()))
+        );
+        assert_eq!(
+            split_password("redis://h/a:b@c"),
+            ("redis://h/a:b@c".into(), None)
+        );
         assert_eq!(
             split_password("redis://:a@h1:1,redis://:a@h2:2"),
             ("redis://h1:1,redis://h2:2".into(), Some("a".into()))

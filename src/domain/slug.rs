@@ -15,6 +15,78 @@ const RESERVED_FIRST_SEGMENTS: &[&str] = &[
 
 pub const MAX_PAGE_SLUG: usize = 255;
 
+/// The characters of a page slug, in the order the pattern's classes list them.
+const PAGE_SLUG_CHARS: &str = "-._0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// [`check_page_slug`] as the document's pattern, with `minLength` 1 and `maxLength`
+/// [`MAX_PAGE_SLUG`] beside it: any word of `[a-z0-9._-]` except the dot segments and the
+/// reserved first segments. A JSON Schema pattern may use lookahead and the `regex` crate may
+/// not, so the exclusion is spelled out as a trie: at each prefix of a refused word, either stop
+/// (unless the prefix is itself refused), go on with a character that leaves every refused
+/// word (then anything may follow), or follow the next character of a refused word.
+pub fn page_slug_pattern() -> String {
+    let mut refused = vec![".", ".."];
+    refused.extend(RESERVED_FIRST_SEGMENTS);
+    format!("^{}$", all_but(&refused, ""))
+}
+
+fn all_but(refused: &[&str], prefix: &str) -> String {
+    let mut next: Vec<char> = refused
+        .iter()
+        .filter_map(|w| w.strip_prefix(prefix)?.chars().next())
+        .collect();
+    next.sort_unstable();
+    next.dedup();
+    let mut parts = Vec::new();
+    if !refused.contains(&prefix) {
+        parts.push(String::new());
+    }
+    let others: String = PAGE_SLUG_CHARS
+        .chars()
+        .filter(|c| !next.contains(c))
+        .collect();
+    parts.push(format!("[{}][a-z0-9._-]*", class(&others)));
+    for c in next {
+        let escaped = if c == '.' {
+            "\\.".to_string()
+        } else {
+            c.to_string()
+        };
+        parts.push(format!(
+            "{escaped}{}",
+            all_but(refused, &format!("{prefix}{c}"))
+        ));
+    }
+    format!("({})", parts.join("|"))
+}
+
+/// A character class body for `chars` (sorted as [`PAGE_SLUG_CHARS`]), runs written as ranges.
+fn class(chars: &str) -> String {
+    let cs: Vec<char> = chars.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < cs.len() {
+        let mut j = i;
+        while j + 1 < cs.len() && cs[j + 1] as u32 == cs[j] as u32 + 1 {
+            j += 1;
+        }
+        let esc = |c: char| {
+            if c == '-' {
+                "\\-".to_string()
+            } else {
+                c.to_string()
+            }
+        };
+        if j >= i + 2 {
+            out.push_str(&format!("{}-{}", esc(cs[i]), esc(cs[j])));
+        } else {
+            (i..=j).for_each(|k| out.push_str(&esc(cs[k])));
+        }
+        i = j + 1;
+    }
+    out
+}
+
 /// Validates a page slug: one lowercase URL segment of `[a-z0-9._-]` (the edge routes
 /// `/:slug` only).
 pub fn check_page_slug(slug: &str) -> Result<(), String> {

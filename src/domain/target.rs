@@ -121,7 +121,8 @@ impl TargetInput {
         purpose: Purpose,
     ) -> Result<TargetFields, Vec<FieldError>> {
         let mut p = Problems::default();
-        let name = self.name.trim().to_string();
+        // A name is an identifier, taken as written (the document's pattern), never trimmed.
+        let name = self.name;
         if check_project_slug(&name).is_err() {
             p.push(
                 "/name",

@@ -9,6 +9,20 @@ use uuid::Uuid;
 const COLS: &str =
     "id, project_id, type, name, url, anon_key, secret, secret_env_var, created_at, updated_at";
 
+/// Binds a datasource's saved fields in the order create and update both list them (`type,
+/// name, url, anon_key, secret, secret_env_var`), the secret already sealed. A macro, not a
+/// function, so it fits the query of each driver `on_pool!` expands to.
+macro_rules! bind_fields {
+    ($q:expr, $f:expr, $secret:expr) => {
+        $q.bind($f.kind.as_str())
+            .bind(&$f.name)
+            .bind(&$f.url)
+            .bind(&$f.anon_key)
+            .bind($secret)
+            .bind(&$f.secret_env_var)
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
@@ -52,15 +66,9 @@ impl Store {
     ) -> Result<Datasource, StoreError> {
         let sql = format!("INSERT INTO datasources ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLS}");
         let secret = f.secret.as_deref().map(|s| self.keyring.seal(s));
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql)
+        let row = on_pool!(self, p => bind_fields!(sqlx::query_as::<_, Row>(&sql)
             .bind(Uuid::new_v4())
-            .bind(project_id)
-            .bind(f.kind.as_str())
-            .bind(&f.name)
-            .bind(&f.url)
-            .bind(&f.anon_key)
-            .bind(&secret)
-            .bind(&f.secret_env_var)
+            .bind(project_id), f, &secret)
             .bind(self.clock.now())
             .fetch_one(&mut *p)
             .await)?;
@@ -91,14 +99,8 @@ impl Store {
              updated_at = $8 WHERE id = $1 RETURNING {COLS}"
         );
         let secret = f.secret.as_deref().map(|s| self.keyring.seal(s));
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql)
-            .bind(id)
-            .bind(f.kind.as_str())
-            .bind(&f.name)
-            .bind(&f.url)
-            .bind(&f.anon_key)
-            .bind(&secret)
-            .bind(&f.secret_env_var)
+        let row = on_pool!(self, p => bind_fields!(sqlx::query_as::<_, Row>(&sql)
+            .bind(id), f, &secret)
             .bind(self.clock.now())
             .fetch_optional(&mut *p)
             .await)?;

@@ -7,6 +7,23 @@ use uuid::Uuid;
 const COLS: &str = "id, name, slug, description, tenant_slug, site_name, site_description, \
                     favicon_url, logo_url, app_url, created_at, updated_at, site_dir";
 
+/// Binds a project's saved fields in the order create and update both list them (`name, slug,
+/// description, tenant_slug, site_name, site_description, favicon_url, logo_url, app_url`). A
+/// macro, not a function, so it fits the query of each driver `on_pool!` expands to.
+macro_rules! bind_fields {
+    ($q:expr, $f:expr) => {
+        $q.bind(&$f.name)
+            .bind(&$f.slug)
+            .bind(&$f.description)
+            .bind(&$f.tenant_slug)
+            .bind(&$f.site_name)
+            .bind(&$f.site_description)
+            .bind(&$f.favicon_url)
+            .bind(&$f.logo_url)
+            .bind(&$f.app_url)
+    };
+}
+
 impl Store {
     /// Creates a project with its directory under the sites root (its slug, or `slug-<id>`
     /// when another project already has that directory, e.g. after a rename) and its default
@@ -26,17 +43,8 @@ impl Store {
                       VALUES ($1, $2, 'local', 'local', TRUE, $3, $4, $4)";
         let row = on_pool!(self, p => {
             let mut tx = sqlx::Connection::begin(&mut *p).await?;
-            let project = sqlx::query_as::<_, Project>(&sql)
-            .bind(id)
-            .bind(&f.name)
-            .bind(&f.slug)
-            .bind(&f.description)
-            .bind(&f.tenant_slug)
-            .bind(&f.site_name)
-            .bind(&f.site_description)
-            .bind(&f.favicon_url)
-            .bind(&f.logo_url)
-            .bind(&f.app_url)
+            let project = bind_fields!(sqlx::query_as::<_, Project>(&sql)
+            .bind(id), f)
             .bind(now)
             .bind(&fallback)
             .fetch_one(&mut *tx)
@@ -94,17 +102,8 @@ impl Store {
              site_description = $7, favicon_url = $8, logo_url = $9, app_url = $10, updated_at = $11 \
              WHERE id = $1 RETURNING {COLS}"
         );
-        let row = on_pool!(self, p => sqlx::query_as::<_, Project>(&sql)
-            .bind(id)
-            .bind(&f.name)
-            .bind(&f.slug)
-            .bind(&f.description)
-            .bind(&f.tenant_slug)
-            .bind(&f.site_name)
-            .bind(&f.site_description)
-            .bind(&f.favicon_url)
-            .bind(&f.logo_url)
-            .bind(&f.app_url)
+        let row = on_pool!(self, p => bind_fields!(sqlx::query_as::<_, Project>(&sql)
+            .bind(id), f)
             .bind(self.clock.now())
             .fetch_optional(&mut *p)
             .await)?;

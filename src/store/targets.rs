@@ -7,6 +7,20 @@ use uuid::Uuid;
 
 const COLS: &str = "id, project_id, name, kind, enabled, path, url, token, created_at, updated_at";
 
+/// Binds a target's saved fields in the order create and update both list them (`name, kind,
+/// enabled, path, url, token`), the token already sealed. A macro, not a function, so it fits
+/// the query of each driver `on_pool!` expands to.
+macro_rules! bind_fields {
+    ($q:expr, $f:expr, $token:expr) => {
+        $q.bind(&$f.name)
+            .bind($f.kind.as_str())
+            .bind($f.enabled)
+            .bind(&$f.path)
+            .bind(&$f.url)
+            .bind($token)
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
@@ -46,15 +60,9 @@ impl Store {
     ) -> Result<Target, StoreError> {
         let sql = format!("INSERT INTO publish_targets ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLS}");
         let token = f.token.as_deref().map(|t| self.keyring.seal(t));
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql)
+        let row = on_pool!(self, p => bind_fields!(sqlx::query_as::<_, Row>(&sql)
             .bind(Uuid::new_v4())
-            .bind(project_id)
-            .bind(&f.name)
-            .bind(f.kind.as_str())
-            .bind(f.enabled)
-            .bind(&f.path)
-            .bind(&f.url)
-            .bind(&token)
+            .bind(project_id), f, &token)
             .bind(self.clock.now())
             .fetch_one(&mut *p)
             .await)?;
@@ -81,14 +89,8 @@ impl Store {
              WHERE id = $1 RETURNING {COLS}"
         );
         let token = f.token.as_deref().map(|t| self.keyring.seal(t));
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql)
-            .bind(id)
-            .bind(&f.name)
-            .bind(f.kind.as_str())
-            .bind(f.enabled)
-            .bind(&f.path)
-            .bind(&f.url)
-            .bind(&token)
+        let row = on_pool!(self, p => bind_fields!(sqlx::query_as::<_, Row>(&sql)
+            .bind(id), f, &token)
             .bind(self.clock.now())
             .fetch_optional(&mut *p)
             .await)?;

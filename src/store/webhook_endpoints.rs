@@ -89,6 +89,18 @@ fn types_text(types: &[EventType]) -> String {
     serde_json::to_string(types).unwrap_or_else(|_| "[]".into())
 }
 
+/// Binds an endpoint's saved fields in the order create and update both list them (`url,
+/// description, event_types, enabled`), the URL already sealed. A macro, not a function, so it
+/// fits the query of each driver `on_pool!` expands to.
+macro_rules! bind_fields {
+    ($q:expr, $input:expr, $url:expr) => {
+        $q.bind($url)
+            .bind(&$input.description)
+            .bind(types_text(&$input.event_types))
+            .bind($input.enabled)
+    };
+}
+
 impl Store {
     pub async fn create_endpoint(
         &self,
@@ -102,9 +114,8 @@ impl Store {
         );
         let (sealed, now) = (self.keyring.seal(secret), self.clock.now());
         let url = self.keyring.seal(&input.url);
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(Uuid::new_v4()).bind(project_id)
-            .bind(&url).bind(&input.description).bind(types_text(&input.event_types))
-            .bind(input.enabled).bind(now).bind(&sealed).fetch_one(&mut *p).await)?;
+        let row = on_pool!(self, p => bind_fields!(sqlx::query_as::<_, Row>(&sql).bind(Uuid::new_v4()).bind(project_id), input, &url)
+            .bind(now).bind(&sealed).fetch_one(&mut *p).await)?;
         Ok(row.shown(&input.url))
     }
 
@@ -148,8 +159,7 @@ impl Store {
         );
         let sealed = secret.map(|s| self.keyring.seal(s));
         let url = self.keyring.seal(&input.url);
-        let row = on_pool!(self, p => sqlx::query_as::<_, Row>(&sql).bind(id).bind(&url)
-            .bind(&input.description).bind(types_text(&input.event_types)).bind(input.enabled)
+        let row = on_pool!(self, p => bind_fields!(sqlx::query_as::<_, Row>(&sql).bind(id), input, &url)
             .bind(&sealed).bind(self.clock.now()).fetch_optional(&mut *p).await)?;
         Ok(row.ok_or(StoreError::NotFound)?.shown(&input.url))
     }

@@ -2,7 +2,8 @@
 //! neither `GET /api/audit` nor the table. Filters, pagination and retention: `audit_query`.
 
 use crate::both_backends;
-use crate::helpers::{db_texts, read, spawn_with, Backend, TestApp};
+use crate::support::audit::{actions, all};
+use crate::support::{db_texts, read, spawn_with, Backend};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -13,8 +14,8 @@ both_backends!(a_canary_secret_never_reaches_the_audit_log);
 /// secret the command prints.
 #[tokio::test]
 async fn command_line_changes_are_audited() {
-    use crate::cli::{run, Server};
-    let dir = crate::helpers::TempDir::new();
+    use crate::support::cli::{run, Server};
+    let dir = crate::support::TempDir::new();
     // Only `serve` and `migrate` create a database.
     assert!(run(&dir, &[], &["migrate"]).status.success());
     let out = run(
@@ -56,56 +57,6 @@ async fn command_line_changes_are_audited() {
         [("token.revoke", "cli", "ci"), ("token.create", "cli", "ci")]
     );
     assert!(!page.to_string().contains(&secret));
-}
-
-/// A request with another token.
-pub async fn send_as(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    read(r.send().await.unwrap()).await
-}
-
-/// Every entry matching `query`, following cursors, newest first.
-pub async fn all(app: &TestApp, query: &str, limit: usize) -> Vec<Value> {
-    all_as(app, &app.token, query, limit).await
-}
-
-pub async fn all_as(app: &TestApp, token: &str, query: &str, limit: usize) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = format!("/api/audit?limit={limit}{query}");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let (s, page) = send_as(app, token, Method::GET, &path, None).await;
-        assert_eq!(s, 200, "{page}");
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= limit);
-        out.extend(items.iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
-        }
-    }
-}
-
-pub fn actions(entries: &[Value]) -> BTreeSet<String> {
-    entries
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn entry<'a>(entries: &'a [Value], action: &str) -> &'a Value {

@@ -2,7 +2,7 @@
 //! the change does not happen, and when it can, both are there.
 
 use crate::both_backends;
-use crate::helpers::{db_texts, spawn, Backend, TestApp};
+use crate::support::{db_texts, spawn, Backend, TestApp};
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,9 +1,9 @@
 //! Reading the audit log: filters (project, actor, action, time range), cursor pagination in
 //! a stable order, scopes, and retention pruning driven by a `ManualClock`.
 
-use crate::audit::{actions, all, all_as, send_as};
 use crate::both_backends;
-use crate::helpers::{db_texts, error_code, spawn_clocked, Backend};
+use crate::support::audit::{actions, all, all_as, send_as};
+use crate::support::{db_texts, error_code, spawn_clocked, Backend};
 use edgepub::clock::{Clock, ManualClock};
 use reqwest::Method;
 use serde_json::{json, Value};

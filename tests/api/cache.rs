@@ -1,7 +1,8 @@
 //! The cache clients against real Redis (standalone, Sentinel, Cluster), and flushing a
 //! project's keys through the API without touching anyone else's.
 
-use crate::helpers::{cluster_nodes, redis_url, run_job, sentinel_url, spawn_with, Backend};
+use crate::support::cache::start_proxy;
+use crate::support::{cluster_nodes, redis_url, run_job, sentinel_url, spawn_with, Backend};
 use edgepub::cache::{self, Cache, Cmd, Reply};
 use edgepub::domain::settings::{CacheSettings, RedisType};
 use edgepub::net::NetPolicy;
@@ -194,20 +195,6 @@ async fn flush_without_cache_or_with_dead_cache() {
         (502, Some("refused")),
         "{b}"
     );
-}
-
-/// edgepub's own Upstash-compatible proxy in front of the test Redis; returns its URL.
-pub async fn start_proxy(token: &str) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let (port, server) = edgepub::proxy::build(
-        edgepub::proxy::ProxyConfig::new(redis_url(), token),
-        listener,
-        false,
-    )
-    .await
-    .expect("proxy");
-    tokio::spawn(server);
-    format!("http://127.0.0.1:{port}")
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! A Redis that is down never fails or loses a publish: its operations wait and apply once
 //! it is back, after a restart of edgepub too.
 
-use crate::cache_step::*;
-use crate::cli::{free_port, Server};
-use crate::helpers::{run_job, spawn_with, Backend, PgDb, TempDir};
+use crate::support::cache_step::*;
+use crate::support::cli::{free_port, Server};
+use crate::support::{run_job, spawn_with, Backend, PgDb, TempDir};
 use edgepub::cache::{self, Cache};
 use edgepub::domain::settings::{CacheSettings, RedisType};
 use edgepub::net::NetPolicy;

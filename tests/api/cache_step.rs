@@ -2,16 +2,15 @@
 //! REST (edgepub's proxy in front of real Redis): exact keys, values and TTLs in both modes.
 //! A Redis that is down: `cache_outage`.
 
-use crate::cache::start_proxy;
-use crate::helpers::{
-    cluster_nodes, redis_url, run_job, sentinel_url, spawn_with, Backend, TestApp,
-};
+use crate::support::cache::start_proxy;
+use crate::support::cache_step::{cache_done, get, set_cache};
+use crate::support::{cluster_nodes, redis_url, run_job, sentinel_url, spawn_with, Backend};
 use edgepub::cache::{self, Cache, Cmd, Reply};
 use edgepub::domain::settings::{CacheSettings, RedisType};
 use edgepub::net::NetPolicy;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 crate::both_backends!(
     prime_and_invalidate_on_standalone,
@@ -68,39 +67,6 @@ async fn settings_for(kind: Kind) -> (Value, Box<dyn Cache>) {
         .await
         .expect("connect to the test cache");
     (body, client)
-}
-
-pub(crate) async fn set_cache(app: &TestApp, mut body: Value, mode: &str) {
-    body["redis_enabled"] = json!(true);
-    body["cache_mode"] = json!(mode);
-    body["cache_ttl_page"] = json!(100);
-    body["cache_ttl_jitter"] = json!(20);
-    let (s, b) = app
-        .send(Method::PUT, "/api/projects/site/settings/cache", Some(body))
-        .await;
-    assert_eq!(s, 200, "{b}");
-}
-
-/// Waits until the job's cache step is `done`.
-pub(crate) async fn cache_done(app: &TestApp, job: &Value) -> Value {
-    let id = job["id"].as_str().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, job) = app.get(&format!("/api/publish-jobs/{id}")).await;
-        if job["cache"]["status"] == "done" {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "cache step not done: {job}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-pub(crate) async fn get(cache: &dyn Cache, key: &str) -> Option<Value> {
-    cache
-        .get(key)
-        .await
-        .unwrap()
-        .map(|s| serde_json::from_str(&s).unwrap())
 }
 
 async fn ttl(cache: &dyn Cache, key: &str) -> i64 {

@@ -1,7 +1,7 @@
 //! The binary's publish and proxy commands.
 
-use crate::cli::{edgepub, free_port, run, Server};
-use crate::helpers::TempDir;
+use crate::support::cli::{edgepub, free_port, run, Server};
+use crate::support::TempDir;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 fn redis_proxy_command_serves_upstash_rest() {
     let dir = TempDir::new();
     let port = free_port();
-    let redis = crate::helpers::redis_url();
+    let redis = crate::support::redis_url();
     let mut child = edgepub(&dir, &[])
         .args([
             "redis-proxy",
@@ -120,7 +120,7 @@ async fn serve_can_run_the_proxy_alongside_the_api() {
     let dir = TempDir::new();
     let proxy = free_port();
     let listen = format!("127.0.0.1:{proxy}");
-    let redis = crate::helpers::redis_url();
+    let redis = crate::support::redis_url();
     let env = [
         ("EDGEPUB_PROXY_LISTEN", listen.as_str()),
         ("REDIS_URL", redis.as_str()),

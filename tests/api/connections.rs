@@ -1,6 +1,6 @@
 //! "Test connection" against real servers, and each error kind provoked for real.
 
-use crate::helpers::{
+use crate::support::{
     cluster_nodes, fake_edge, redis_url, sentinel_url, spawn_with, Backend, TestApp, Tursodb,
 };
 use serde_json::{json, Value};
@@ -99,7 +99,7 @@ async fn redis_standalone_sentinel_and_cluster() {
         .send()
         .await
         .unwrap();
-    let (_, saved) = crate::helpers::read(res).await;
+    let (_, saved) = crate::support::read(res).await;
     assert_eq!(saved["ok"], true, "{saved}");
 }
 

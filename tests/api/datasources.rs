@@ -1,8 +1,8 @@
 //! Datasources: CRUD with the secret sealed and never shown.
 
 use crate::both_backends;
-use crate::helpers::{db_texts, error_code, pages_db, run_job, spawn, Backend};
-use crate::publish::site;
+use crate::support::publish::site;
+use crate::support::{db_texts, error_code, pages_db, run_job, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 

@@ -2,8 +2,8 @@
 //! `database_unavailable` with `Retry-After`, never a 500; once it is back, every write that
 //! was acknowledged is still there and every accepted publish ends well.
 
-use crate::helpers::{error_code, read, spawn_on, spawn_with, wait_job, Backend, TestApp};
-use crate::private_pg::PrivatePg;
+use crate::support::private_pg::PrivatePg;
+use crate::support::{error_code, read, spawn_on, spawn_with, wait_job, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,68 +2,16 @@
 //! Turso, settings edited, cache keys overwritten and deleted; the check (API and `edgepub
 //! verify`) lists each, the repair fixes each without new versions, a second check is clean.
 
-use crate::helpers::{hrana_query, redis_url, run_job, spawn_with, Backend, TestApp, Tursodb};
+use crate::support::drift::{cache_settled, ids, sqlite3, verify};
+use crate::support::{hrana_query, redis_url, run_job, spawn_with, Backend, Tursodb};
 use edgepub::cache;
 use edgepub::domain::settings::{CacheSettings, RedisType};
 use edgepub::net::NetPolicy;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 crate::both_backends!(drift_is_listed_and_repaired);
-
-pub fn sqlite3(db: &std::path::Path, sql: &str) {
-    let out = std::process::Command::new("sqlite3")
-        .arg(db)
-        .arg(sql)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-pub fn verify(app: &TestApp) -> (bool, Value) {
-    let (ok, report, _) = verify_out(app);
-    (ok, report)
-}
-
-/// `edgepub verify`: whether it exited 0, its report (stdout) and its summary line (stderr).
-pub fn verify_out(app: &TestApp) -> (bool, Value, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgepub"))
-        .env("DATABASE_URL", &app.db_url)
-        .env("EDGEPUB_DATA_DIR", &app.data_dir)
-        .env("EDGEPUB_LOG", "error")
-        .args(["verify", "--project", "site"])
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    let summary = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    (out.status.success(), report, summary)
-}
-
-pub async fn cache_settled(app: &TestApp, job: &Value) {
-    let id = job["id"].as_str().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, j) = app.get(&format!("/api/publish-jobs/{id}")).await;
-        if j["cache"].is_null() || j["cache"]["status"] == "done" {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{j}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-pub fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["slug"].as_str().unwrap_or("?").to_string())
-        .collect()
-}
 
 async fn drift_is_listed_and_repaired(backend: Backend) {
     let app = spawn_with(backend, &[]).await;

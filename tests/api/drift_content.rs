@@ -3,8 +3,8 @@
 //! each page and column, the repair rewrites them without new versions, a second check is
 //! clean.
 
-use crate::drift::{ids, sqlite3, verify_out};
-use crate::helpers::{hrana_query, run_job, spawn_with, Backend, Tursodb};
+use crate::support::drift::{ids, sqlite3, verify_out};
+use crate::support::{hrana_query, run_job, spawn_with, Backend, Tursodb};
 use serde_json::{json, Value};
 
 crate::both_backends!(hand_edited_content_is_drift_and_repaired);

@@ -3,8 +3,8 @@
 //! is drift. Time is moved with the injected clock; only `edgepub verify` (another process,
 //! on the system clock) waits for a real one-second TTL in Redis.
 
-use crate::drift::{cache_settled, verify_out};
-use crate::helpers::{redis_url, run_job, spawn_clocked, spawn_with, Backend, TestApp};
+use crate::support::drift::{cache_settled, verify_out};
+use crate::support::{redis_url, run_job, spawn_clocked, spawn_with, Backend, TestApp};
 use edgepub::cache::{self, Cache};
 use edgepub::clock::ManualClock;
 use edgepub::domain::settings::{CacheSettings, RedisType};

@@ -2,8 +2,8 @@
 //! finished by the next one, and publishes of one project never overlap, also across
 //! processes sharing one Postgres.
 
-use crate::cli::{run, Server};
-use crate::helpers::{read, run_job, spawn, wait_job, Backend, PgDb, TempDir};
+use crate::support::cli::{run, Server};
+use crate::support::{read, run_job, spawn, wait_job, Backend, PgDb, TempDir};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

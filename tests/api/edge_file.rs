@@ -1,7 +1,7 @@
 //! Publishing into a pages.db that an edge created first.
 
-use crate::helpers::{pages_db, run_job, spawn, Backend};
-use crate::publish::site;
+use crate::support::publish::site;
+use crate::support::{pages_db, run_job, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 use sqlx::Row;

@@ -1,5 +1,5 @@
 use crate::both_backends;
-use crate::helpers::{error_code, read, spawn, Backend};
+use crate::support::{error_code, read, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 

@@ -2,8 +2,8 @@
 //! format it needs, every failing field at once, revoking a shared token name, listing tokens
 //! without any part of a secret, and cache settings that say whether the cache answered.
 
-use crate::cli::free_port;
-use crate::helpers::{error_code, redis_url, run_job, spawn, spawn_with, Backend, TestApp};
+use crate::support::cli::free_port;
+use crate::support::{error_code, redis_url, run_job, spawn, spawn_with, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

@@ -2,8 +2,8 @@
 //! where it looked, a first admin token that survives a start that could not listen, startup
 //! errors that name the path or address and what to do, plain logs in a file.
 
-use crate::cli::{free_port, run, Server};
-use crate::helpers::{PgDb, TempDir};
+use crate::support::cli::{free_port, run, Server};
+use crate::support::{PgDb, TempDir};
 use std::time::{Duration, Instant};
 
 fn stderr(out: &std::process::Output) -> String {
@@ -150,7 +150,7 @@ async fn unreachable_postgres_is_named_with_its_kind() {
     drop(silent);
 
     // A server that answers, without the database: say how to create it.
-    let admin = crate::helpers::pg_admin_url();
+    let admin = crate::support::pg_admin_url();
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
     let name = format!("edgepub_missing_{}", uuid::Uuid::new_v4().simple());
     let url = format!("{base}/{name}");

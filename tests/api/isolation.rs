@@ -4,7 +4,7 @@
 //! about it (the same answer as for a missing one); and nothing it sends changes another
 //! project.
 
-use crate::helpers::{read, run_job, spawn_with, Backend, TestApp};
+use crate::support::{read, run_job, spawn_with, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

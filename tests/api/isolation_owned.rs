@@ -2,7 +2,7 @@
 //! root, kept across renames), the keys of its cache (no other project with the same tenant
 //! in the same Redis database), and the pages a publish may name.
 
-use crate::helpers::{error_code, redis_url, spawn, Backend, TestApp};
+use crate::support::{error_code, redis_url, spawn, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -99,7 +99,7 @@ async fn local_targets_stay_in_the_projects_directory(backend: Backend) {
         json!({"slug": "home", "name": "Home", "is_homepage": true}),
     )
     .await;
-    let job = crate::helpers::run_job(&app, "/api/projects/zulu/publish", json!({})).await;
+    let job = crate::support::run_job(&app, "/api/projects/zulu/publish", json!({})).await;
     let refused = job["result"]["targets"]
         .as_array()
         .unwrap()

@@ -1,8 +1,6 @@
 //! Black-box tests: every scenario drives a real server over HTTP, on SQLite and on Postgres.
 
-mod helpers;
-mod peers;
-mod private_pg;
+mod support;
 
 mod audit;
 mod audit_atomic;
@@ -23,7 +21,6 @@ mod drift_expiry;
 mod durability;
 mod edge_file;
 mod errors;
-mod fake_edge;
 mod first_answers;
 mod first_run;
 mod isolation;
@@ -49,7 +46,6 @@ mod schedules;
 mod schedules_replicas;
 mod secrets;
 mod settings;
-mod subscriber;
 mod targets;
 mod turso;
 mod turso_crash;

@@ -1,5 +1,5 @@
 use crate::both_backends;
-use crate::helpers::{spawn, spawn_with, Backend};
+use crate::support::{spawn, spawn_with, Backend};
 use reqwest::Method;
 
 both_backends!(probes_metrics_and_request_ids);

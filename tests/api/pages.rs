@@ -1,5 +1,5 @@
 use crate::both_backends;
-use crate::helpers::{error_code, spawn, Backend};
+use crate::support::{error_code, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 
@@ -166,7 +166,7 @@ crate::both_backends!(page_size_limits_are_clear_422s);
 
 /// Components per page, nesting depth and layout bytes are bounded, with 422s naming each.
 async fn page_size_limits_are_clear_422s(backend: Backend) {
-    let app = crate::helpers::spawn_with(
+    let app = crate::support::spawn_with(
         backend,
         &[
             ("EDGEPUB_MAX_COMPONENTS", "100"),

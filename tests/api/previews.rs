@@ -3,7 +3,7 @@
 //! Redis with a matching TTL when it has a cache, in the database otherwise or when that
 //! Redis is down.
 
-use crate::helpers::{db_texts, error_code, read, redis_url, spawn_clocked, Backend, TestApp};
+use crate::support::{db_texts, error_code, read, redis_url, spawn_clocked, Backend, TestApp};
 use edgepub::cache::{self, Cache};
 use edgepub::clock::ManualClock;
 use edgepub::domain::settings::{CacheSettings, RedisType};
@@ -301,7 +301,7 @@ async fn previews_fall_back_to_the_database_when_redis_is_down(backend: Backend)
 async fn a_redis_preview_is_revoked_even_while_redis_is_down(backend: Backend) {
     let app = spawn_clocked(backend, &[], edgepub::clock::system()).await;
     let (_, page) = site(&app).await;
-    let mut server = crate::ratelimit::RedisProc::start();
+    let mut server = crate::support::ratelimit::RedisProc::start();
     set_cache(&app, &format!("redis://127.0.0.1:{}", server.port)).await;
     let (s, created) = preview(&app, &page, json!({})).await;
     assert_eq!(s, 201, "{created}");

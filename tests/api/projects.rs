@@ -1,5 +1,5 @@
 use crate::both_backends;
-use crate::helpers::{error_code, spawn, Backend};
+use crate::support::{error_code, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 

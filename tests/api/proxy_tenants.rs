@@ -2,8 +2,8 @@
 //! gets a token for its own tenant's keys (from `GET /api/sync/settings/redis/`), never the
 //! proxy's own token, so no edge reads, overwrites or deletes another project's pages.
 
-use crate::cache::start_proxy;
-use crate::helpers::{read, spawn_with, Backend};
+use crate::support::cache::start_proxy;
+use crate::support::{read, redis_url, spawn_with, Backend};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -37,7 +37,7 @@ async fn each_edge_reaches_only_its_tenants_keys(backend: Backend) {
     // Two projects on the same Redis, told apart by tenant (one the default).
     let run = uuid::Uuid::new_v4().simple().to_string();
     let tenant = format!("t{}", &run[..8]);
-    let redis = crate::peers::redis_url();
+    let redis = redis_url();
     let mut edges = Vec::new();
     for (slug, tenant) in [("alpha", Some(tenant.as_str())), ("beta", None)] {
         let (s, p) = app

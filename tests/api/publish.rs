@@ -1,7 +1,8 @@
 //! Compile and publish to a local pages.db, read back as an edge would.
 
 use crate::both_backends;
-use crate::helpers::{error_code, pages_db, run_job, spawn, wait_job, Backend, TestApp};
+use crate::support::publish::site;
+use crate::support::{error_code, pages_db, run_job, spawn, wait_job, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -11,18 +12,6 @@ both_backends!(
     incremental_force_unpublish_and_removal,
     releases_rollback_and_idempotency
 );
-
-pub async fn site(app: &TestApp) -> (Value, Value) {
-    let (s, project) = app
-        .post("/api/projects", json!({"name": "Site", "site_name": "My Site", "favicon_url": "/favicon.ico", "app_url": "https://example.com"}))
-        .await;
-    assert_eq!(s, 201);
-    let (s, ds) = app
-        .post("/api/projects/site/datasources", json!({"type": "supabase", "name": "main", "url": "https://abc.supabase.co", "anon_key": "anon-public-key", "secret": "service-role-secret-never-published", "secret_env_var": "DS_MAIN_API_KEY"}))
-        .await;
-    assert_eq!(s, 201, "{ds}");
-    (project, ds)
-}
 
 fn layout(ds: &Value, text: &str) -> Value {
     json!({"content": [
@@ -340,13 +329,13 @@ async fn releases_rollback_and_idempotency(backend: Backend) {
             .send()
     };
     let (s1, j1) =
-        crate::helpers::read(post("deploy-42", json!({"force": true})).await.unwrap()).await;
+        crate::support::read(post("deploy-42", json!({"force": true})).await.unwrap()).await;
     let (s2, j2) =
-        crate::helpers::read(post("deploy-42", json!({"force": true})).await.unwrap()).await;
+        crate::support::read(post("deploy-42", json!({"force": true})).await.unwrap()).await;
     assert_eq!((s1, s2), (202, 202));
     assert_eq!(j1["job_id"], j2["job_id"]);
     let (s3, j3) =
-        crate::helpers::read(post("deploy-42", json!({"force": false})).await.unwrap()).await;
+        crate::support::read(post("deploy-42", json!({"force": false})).await.unwrap()).await;
     assert_eq!((s3, error_code(&j3)), (422, "validation_failed"));
     wait_job(&app, j1["job_id"].as_str().unwrap()).await;
     let (_, jobs) = app.get("/api/projects/site/publish-jobs").await;

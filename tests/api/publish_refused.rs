@@ -1,8 +1,8 @@
 //! What a publish refuses writes nothing: compile errors, and drafts saved with a slug no
 //! edge can serve.
 
-use crate::helpers::{run_job, spawn, Backend};
-use crate::publish::*;
+use crate::support::publish::*;
+use crate::support::{run_job, spawn, Backend};
 use serde_json::json;
 
 crate::both_backends!(
@@ -57,7 +57,7 @@ async fn a_draft_saved_with_a_nested_slug_is_never_published(backend: Backend) {
     let old = app
         .page(&project, json!({"slug": "old", "name": "Old"}))
         .await;
-    let moved = crate::helpers::db_texts(
+    let moved = crate::support::db_texts(
         &app,
         "UPDATE pages SET slug = 'blog/old' WHERE slug = 'old' RETURNING slug",
     )

@@ -1,9 +1,10 @@
 //! Publishing to a push-style edge (contract section 4) through the strict stand-in edge.
 
 use crate::both_backends;
-use crate::fake_edge::{FakeEdge, BIND_ERROR, KEY};
-use crate::helpers::{run_job, spawn_with, Backend, TestApp};
-use crate::publish::site;
+use crate::support::fake_edge::{FakeEdge, BIND_ERROR, KEY};
+use crate::support::publish::site;
+use crate::support::push_edge::only_target;
+use crate::support::{run_job, spawn_with, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -13,24 +14,6 @@ both_backends!(
     failing_pages_are_retried_and_conflicts_reported,
     a_tenant_is_named_on_every_request
 );
-
-/// The site's default local target is switched off so the edge is the only target.
-pub async fn only_target(app: &TestApp, body: Value) -> String {
-    let (_, list) = app.get("/api/projects/site/targets").await;
-    for t in list.as_array().unwrap() {
-        let (s, _) = app
-            .send(
-                Method::PATCH,
-                &format!("/api/targets/{}", t["id"].as_str().unwrap()),
-                Some(json!({"enabled": false})),
-            )
-            .await;
-        assert_eq!(s, 200);
-    }
-    let (s, t) = app.post("/api/projects/site/targets", body).await;
-    assert_eq!(s, 201, "{t}");
-    t["id"].as_str().unwrap().to_string()
-}
 
 async fn edge_site(app: &TestApp, edge: &FakeEdge) -> (Value, Value, Value) {
     let (project, _) = site(app).await;

@@ -5,8 +5,8 @@
 //! PATH instead of building a release, the port is a free one instead of 8080, and the
 //! background server is stopped when the script ends.
 
-use crate::cli::free_port;
-use crate::helpers::{Backend, PgDb, TempDir};
+use crate::support::cli::free_port;
+use crate::support::{Backend, PgDb, TempDir};
 use std::process::Command;
 
 const README: &str = include_str!("../../README.md");

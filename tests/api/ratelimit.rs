@@ -3,14 +3,13 @@
 //! `Retry-After` and `RateLimit-*` headers, and a Redis outage that falls back to counting
 //! in memory (neither refusing everything nor letting everything through).
 
-use crate::helpers::{error_code, read, redis_url, spawn_clocked, Backend, TempDir, TestApp};
-use edgepub::cache::{self, Cache, Cmd};
+use crate::support::ratelimit::{assert_limited, publish, redis, set_cache, RedisProc};
+use crate::support::{redis_url, spawn_clocked, Backend, TestApp};
+use edgepub::cache::Cmd;
 use edgepub::clock::{Clock, ManualClock};
-use edgepub::domain::settings::{CacheSettings, RedisType};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 crate::both_backends!(
     limits_count_in_memory_per_project_and_per_token,
@@ -25,58 +24,12 @@ const LIMITS: [(&str, &str); 2] = [
     ("EDGEPUB_RATE_LIMIT_TOKEN_PER_MINUTE", "3"),
 ];
 
-pub struct Answer {
-    pub status: u16,
-    body: Value,
-    headers: reqwest::header::HeaderMap,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> u64 {
-        self.headers
-            .get(name)
-            .unwrap_or_else(|| panic!("no {name} header: {:?}", self.headers))
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap()
-    }
-}
-
-pub async fn publish(app: &TestApp, token: &str, project: &str) -> Answer {
-    let res = app
-        .client
-        .post(format!("{}/api/projects/{project}/publish", app.base))
-        .bearer_auth(token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let headers = res.headers().clone();
-    let (status, body) = read(res).await;
-    Answer {
-        status,
-        body,
-        headers,
-    }
-}
-
 async fn publish_token(app: &TestApp, name: &str) -> String {
     let (s, t) = app
         .post("/api/tokens", json!({"name": name, "scopes": ["publish"]}))
         .await;
     assert_eq!(s, 201, "{t}");
     t["token"].as_str().unwrap().to_string()
-}
-
-pub fn assert_limited(a: &Answer, scope: &str, counted_in: &str) {
-    assert_eq!(a.status, 429, "{}", a.body);
-    assert_eq!(error_code(&a.body), "rate_limited");
-    assert_eq!(a.body["error"]["details"]["scope"], scope, "{}", a.body);
-    assert_eq!(a.body["error"]["details"]["counted_in"], counted_in);
-    assert!(a.header("retry-after") >= 1);
-    assert_eq!(a.header("ratelimit-remaining"), 0);
-    assert!(a.header("ratelimit-reset") <= 60);
 }
 
 async fn limits_count_in_memory_per_project_and_per_token(backend: Backend) {
@@ -107,28 +60,6 @@ async fn limits_count_in_memory_per_project_and_per_token(backend: Backend) {
     clock.advance(chrono::Duration::seconds(i64::try_from(wait).unwrap()));
     let again = publish(&app, &admin, "site").await;
     assert_eq!(again.status, 202, "{}", again.body);
-}
-
-pub async fn redis(url: &str) -> Box<dyn Cache> {
-    let s = CacheSettings {
-        redis_type: RedisType::Tcp,
-        redis_url: Some(url.into()),
-        ..Default::default()
-    };
-    cache::connect(&s, Default::default(), Duration::from_secs(5))
-        .await
-        .unwrap()
-}
-
-pub async fn set_cache(app: &TestApp, project: &str, url: &str) {
-    let (s, b) = app
-        .send(
-            Method::PUT,
-            &format!("/api/projects/{project}/settings/cache"),
-            Some(json!({"redis_type": "tcp", "redis_url": url, "redis_enabled": true})),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
 }
 
 async fn limits_count_in_redis_when_the_project_has_one(backend: Backend) {
@@ -181,60 +112,6 @@ async fn limits_count_in_redis_when_the_project_has_one(backend: Backend) {
         "project",
         "redis",
     );
-}
-
-/// A real redis-server on a free port that the test can stop.
-pub struct RedisProc {
-    pub port: u16,
-    child: Option<std::process::Child>,
-    dir: TempDir,
-}
-
-impl RedisProc {
-    pub fn start() -> RedisProc {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
-    }
-
-    /// On a given port (where an earlier one was stopped).
-    pub fn start_on(port: u16) -> RedisProc {
-        let dir = TempDir::new();
-        let child = std::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(&dir.0)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server (run scripts/test.sh)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisProc {
-            port,
-            child: Some(child),
-            dir,
-        }
-    }
-
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for RedisProc {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = &self.dir;
-    }
 }
 
 async fn a_redis_outage_falls_back_to_counting_in_memory(backend: Backend) {
@@ -360,7 +237,7 @@ async fn limits_count_through_upstash_rest_and_on_a_cluster(backend: Backend) {
     ];
     let app = spawn_clocked(backend, &limits, clock.clone()).await;
     let token = "ratelimit-proxy-token-0123";
-    let proxy = crate::cache::start_proxy(token).await;
+    let proxy = crate::support::cache::start_proxy(token).await;
     app.project("Rest").await;
     let (s, b) = app
         .send(
@@ -371,7 +248,7 @@ async fn limits_count_through_upstash_rest_and_on_a_cluster(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{b}");
     app.project("Cluster").await;
-    set_cache(&app, "cluster", &crate::helpers::cluster_nodes()).await;
+    set_cache(&app, "cluster", &crate::support::cluster_nodes()).await;
     let ci = publish_token(&app, "ci").await;
     for project in ["rest", "cluster"] {
         for token in [&app.token, &ci] {

@@ -1,8 +1,8 @@
 //! Retry, rollback and drift repair start publishes too, so they spend the same per-project
 //! and per-token budget; and the pause after a failed Redis is timed on the injected clock.
 
-use crate::helpers::{run_job, spawn_clocked, Backend, TestApp};
-use crate::ratelimit::{assert_limited, publish, redis, set_cache, RedisProc};
+use crate::support::ratelimit::{assert_limited, publish, redis, set_cache, RedisProc};
+use crate::support::{run_job, spawn_clocked, Backend, TestApp};
 use edgepub::clock::ManualClock;
 use serde_json::{json, Value};
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! timeout) polls during and after a forced republish of 1,000 large pages; a stopped server
 //! leaves only `pages.db` in the target's directory.
 
-use crate::cli::Server;
-use crate::helpers::{read, Backend, PgDb, TempDir};
+use crate::support::cli::Server;
+use crate::support::{read, Backend, PgDb, TempDir};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};

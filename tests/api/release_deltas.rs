@@ -5,7 +5,7 @@
 //! after the migration, which adds tombstones, builds the current set and drops the rows that
 //! repeat the release before.
 
-use crate::helpers::{local_rows, run_job, spawn, Backend, PgDb, TempDir, TestApp};
+use crate::support::{local_rows, run_job, spawn, Backend, PgDb, TempDir, TestApp};
 use edgepub::domain::publish::ReleasePage;
 use edgepub::store::{Options, Store};
 use reqwest::Method;

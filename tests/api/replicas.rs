@@ -3,8 +3,8 @@
 //! start), secrets saved through one used by another, and a rolling key change that loses
 //! nothing.
 
-use crate::cli::{edgepub, Server};
-use crate::helpers::{read, PgDb, TempDir, Tursodb};
+use crate::support::cli::{edgepub, Server};
+use crate::support::{read, PgDb, TempDir, Tursodb};
 use edgepub::secrets::Key;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! higher version, and compiled pages nothing refers to any more are dropped, with the
 //! applied cache operations of the releases dropped.
 
-use crate::helpers::{db_texts, run_job, spawn_with, Backend, TestApp};
+use crate::support::{db_texts, run_job, spawn_with, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ async fn edit(app: &TestApp, id: &str, text: &str) {
 /// The job's release, once its cache operations are applied.
 async fn release(app: &TestApp, job: &Value) -> Value {
     assert_eq!(job["state"], "succeeded", "{job}");
-    crate::cache_step::cache_done(app, job).await;
+    crate::support::cache_step::cache_done(app, job).await;
     let (s, r) = app
         .get(&format!(
             "/api/releases/{}",
@@ -40,7 +40,7 @@ async fn release(app: &TestApp, job: &Value) -> Value {
 async fn old_releases_are_pruned_exactly(backend: Backend) {
     let app = spawn_with(backend, &[("EDGEPUB_RELEASE_RETENTION", "2")]).await;
     let (_, project) = app.post("/api/projects", json!({"name": "Site"})).await;
-    let cache = json!({"redis_type": "tcp", "redis_url": crate::peers::redis_url(),
+    let cache = json!({"redis_type": "tcp", "redis_url": crate::support::peers::redis_url(),
         "redis_enabled": true, "cache_mode": "invalidate"});
     let (s, b) = app
         .send(

@@ -2,7 +2,7 @@
 //! there are, and concurrent saves queue: each one lands or gets the right 412.
 
 use crate::both_backends;
-use crate::helpers::{db_texts, error_code, read, spawn, spawn_with, Backend};
+use crate::support::{db_texts, error_code, read, spawn, spawn_with, Backend};
 use reqwest::Method;
 use serde_json::{json, Value};
 

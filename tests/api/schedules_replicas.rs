@@ -2,8 +2,8 @@
 //! that came due while every process was down runs late at the next start and says so.
 
 use crate::both_backends;
-use crate::helpers::{read, Backend, PgDb, TempDir};
-use crate::schedules::{at, settled};
+use crate::support::schedules::{at, settled};
+use crate::support::{read, Backend, PgDb, TempDir};
 use edgepub::clock::{ManualClock, SharedClock};
 use reqwest::Client;
 use serde_json::{json, Value};

@@ -1,8 +1,8 @@
 //! No secret is ever logged, returned by a GET, or put in an error body; and rotating the key
 //! keeps every secret readable.
 
-use crate::cli::{free_port, run, Server};
-use crate::helpers::{fake_edge, read, redis_url, TempDir};
+use crate::support::cli::{free_port, run, Server};
+use crate::support::{fake_edge, read, redis_url, TempDir};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
@@ -266,9 +266,9 @@ crate::both_backends!(a_stored_secret_never_follows_a_changed_address);
 /// A saved token, password or key is only ever sent to the address it was saved for: a save
 /// or PATCH naming another address must send the secret again, a test of such a form runs
 /// without it, and nothing reaches the new address.
-async fn a_stored_secret_never_follows_a_changed_address(backend: crate::helpers::Backend) {
+async fn a_stored_secret_never_follows_a_changed_address(backend: crate::support::Backend) {
     use std::io::Read;
-    let app = crate::helpers::spawn(backend).await;
+    let app = crate::support::spawn(backend).await;
     app.project("Site").await;
     // An "attacker" that records whatever reaches it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,6 +1,6 @@
 use crate::both_backends;
-use crate::cache::start_proxy;
-use crate::helpers::{db_texts, error_code, redis_url, spawn, Backend};
+use crate::support::cache::start_proxy;
+use crate::support::{db_texts, error_code, redis_url, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 
@@ -219,7 +219,7 @@ async fn edge_sync_needs_an_edge_token(backend: Backend) {
     let get = |t: Option<String>| {
         let r = app.anon(Method::GET, "/api/sync/settings/redis/");
         async move {
-            crate::helpers::read(
+            crate::support::read(
                 match t {
                     Some(t) => r.bearer_auth(t),
                     None => r,

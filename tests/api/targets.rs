@@ -1,6 +1,6 @@
 use crate::both_backends;
-use crate::fake_edge::{FakeEdge, KEY};
-use crate::helpers::{db_texts, error_code, spawn, Backend};
+use crate::support::fake_edge::{FakeEdge, KEY};
+use crate::support::{db_texts, error_code, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 

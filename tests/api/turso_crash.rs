@@ -1,10 +1,10 @@
 //! SIGKILLs in the middle of a Turso publish: a staged publish killed midway leaves the old
 //! release; a single batch killed at commit is all or nothing.
 
-use crate::helpers::{hrana_query, run_job, spawn_with, Backend, TestApp, Tursodb};
-use crate::publish::site;
-use crate::push_edge::only_target;
-use crate::turso::*;
+use crate::support::publish::site;
+use crate::support::push_edge::only_target;
+use crate::support::turso::*;
+use crate::support::{hrana_query, run_job, spawn_with, Backend, TestApp, Tursodb};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};

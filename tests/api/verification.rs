@@ -4,10 +4,10 @@
 //! entry says so), and told as `drift.resolved`. Two processes on one database run each pass
 //! once.
 
-use crate::drift::{cache_settled, sqlite3};
-use crate::helpers::{read, redis_url, run_job, spawn_clocked, Backend, PgDb, TempDir, TestApp};
-use crate::subscriber::Subscriber;
-use crate::webhook_events::subscribe;
+use crate::support::drift::{cache_settled, sqlite3};
+use crate::support::subscriber::Subscriber;
+use crate::support::webhook_events::subscribe;
+use crate::support::{read, redis_url, run_job, spawn_clocked, Backend, PgDb, TempDir, TestApp};
 use chrono::Duration as Span;
 use edgepub::cache;
 use edgepub::clock::{ManualClock, SharedClock};
@@ -214,7 +214,7 @@ async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
     };
     assert!(entry.to_string().contains("verifier"), "{entry}");
     let job_id = entry["summary"]["job_id"].as_str().unwrap().to_string();
-    let job = crate::helpers::wait_job(&app, &job_id).await;
+    let job = crate::support::wait_job(&app, &job_id).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     cache_settled(&app, &job).await;
 

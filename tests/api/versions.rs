@@ -1,5 +1,5 @@
 use crate::both_backends;
-use crate::helpers::{error_code, spawn_with, Backend};
+use crate::support::{error_code, spawn_with, Backend};
 use reqwest::Method;
 use serde_json::json;
 
@@ -46,7 +46,7 @@ async fn history_is_bounded_and_restorable(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let (s, body) = crate::helpers::read(res).await;
+    let (s, body) = crate::support::read(res).await;
     assert_eq!((s, error_code(&body)), (412, "precondition_failed"));
     let res = app
         .req(Method::POST, &format!("{url}/versions/3/restore"))
@@ -54,7 +54,7 @@ async fn history_is_bounded_and_restorable(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let (s, restored) = crate::helpers::read(res).await;
+    let (s, restored) = crate::support::read(res).await;
     assert_eq!(s, 200, "{restored}");
     assert_eq!(
         (restored["version"].as_i64(), restored["name"].as_str()),

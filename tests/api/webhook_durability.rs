@@ -1,9 +1,9 @@
 //! Outgoing events survive a killed process, are delivered once by two processes sharing one
 //! Postgres, and the cache step's end is an event of its own.
 
-use crate::cli::{run, Server};
-use crate::helpers::{read, redis_url, run_job, spawn, Backend, PgDb, TempDir};
-use crate::subscriber::{Reply, Subscriber};
+use crate::support::cli::{run, Server};
+use crate::support::subscriber::{Reply, Subscriber};
+use crate::support::{read, redis_url, run_job, spawn, Backend, PgDb, TempDir};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

@@ -1,8 +1,8 @@
 //! Subscriber endpoints: their URLs go through the address policy, and a URL with a new origin
 //! gets a new secret (a stored secret is only ever sent where it was made for).
 
-use crate::helpers::{spawn, Backend};
-use crate::webhook_events::{site, subscribe};
+use crate::support::webhook_events::{site, subscribe};
+use crate::support::{spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 

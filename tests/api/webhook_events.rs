@@ -3,8 +3,9 @@
 //! 410, redirects, timeouts and Retry-After; a killed process loses no delivery; two
 //! processes on one Postgres deliver each event once.
 
-use crate::helpers::{run_job, spawn, spawn_clocked, Backend, TestApp};
-use crate::subscriber::{verify_with_library, Reply, Subscriber};
+use crate::support::subscriber::{verify_with_library, Reply, Subscriber};
+use crate::support::webhook_events::{site, subscribe};
+use crate::support::{run_job, spawn, spawn_clocked, Backend, TestApp};
 use chrono::{DateTime, Duration as Span, Utc};
 use edgepub::clock::ManualClock;
 use reqwest::Method;
@@ -17,31 +18,6 @@ crate::both_backends!(
     retries_follow_the_schedule_on_an_injected_clock,
     an_endpoint_failing_through_the_whole_schedule_is_disabled
 );
-
-pub(crate) async fn site(app: &TestApp) {
-    app.project("Site").await;
-    let (s, p) = app
-        .post(
-            "/api/projects/site/pages",
-            json!({"name": "Home", "slug": "home", "layout_data": {"content": [], "root": {}}}),
-        )
-        .await;
-    assert_eq!(s, 201, "{p}");
-}
-
-/// Subscribes `url` and returns (endpoint, secret).
-pub(crate) async fn subscribe(app: &TestApp, url: &str, types: Value) -> (Value, String) {
-    let (s, e) = app
-        .post(
-            "/api/projects/site/webhook-endpoints",
-            json!({"url": url, "event_types": types, "description": "ci"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{e}");
-    let secret = e["secret"].as_str().unwrap().to_string();
-    assert!(secret.starts_with("whsec_"));
-    (e, secret)
-}
 
 async fn deliveries(app: &TestApp, endpoint: &Value) -> Vec<Value> {
     let (s, d) = app

@@ -2,8 +2,8 @@
 //! shown whole once, in the answer to the create; reads and the audit log show its scheme,
 //! host and a masked path; it is sealed at rest; events still go to the full URL.
 
-use crate::helpers::{db_texts, spawn, Backend};
-use crate::subscriber::Subscriber;
+use crate::support::subscriber::Subscriber;
+use crate::support::{db_texts, spawn, Backend};
 use reqwest::Method;
 use serde_json::json;
 

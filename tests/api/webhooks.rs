@@ -3,7 +3,7 @@
 //! bodies and unknown projects get one identical 401; rotation keeps the old secret for its
 //! grace period; a repeated `webhook-id` returns the same job.
 
-use crate::helpers::{read, spawn, wait_job, Backend, TestApp};
+use crate::support::{read, spawn, wait_job, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -1768,6 +1768,7 @@ export interface components {
         };
         /** @description Body of create (POST) and replace (PUT). PATCH is merged into the current page first. */
         PageInput: {
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             is_homepage?: boolean | null;
             is_public?: boolean | null;
@@ -1778,10 +1779,12 @@ export interface components {
             seo_data?: components["schemas"]["Seo"] | null;
             /** @description One URL segment the edge serves the page at. */
             slug: string;
+            /** @description At most 300 characters once trimmed. */
             title?: string | null;
         };
         /** @description JSON merge patch (RFC 7396) of the page's fields */
         PagePatch: {
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             is_homepage?: boolean | null;
             is_public?: boolean | null;
@@ -1810,6 +1813,7 @@ export interface components {
             }) | null;
             /** @description One URL segment the edge serves the page at. */
             slug?: string;
+            /** @description At most 300 characters once trimmed. */
             title?: string | null;
         } & {
             [key: string]: null;
@@ -2178,6 +2182,7 @@ export interface components {
         ProjectCreate: {
             /** @description At most 2048 characters once trimmed. */
             app_url?: string | null;
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             /** @description At most 2048 characters once trimmed. */
             favicon_url?: string | null;
@@ -2185,7 +2190,9 @@ export interface components {
             logo_url?: string | null;
             /** @description At most 200 characters once trimmed. */
             name: string;
+            /** @description At most 2000 characters once trimmed. */
             site_description?: string | null;
+            /** @description At most 200 characters once trimmed. */
             site_name?: string | null;
             /** @description Derived from `name` on create when omitted; kept on replace when omitted. */
             slug: string;
@@ -2193,13 +2200,16 @@ export interface components {
         } | {
             /** @description At most 2048 characters once trimmed. */
             app_url?: string | null;
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             /** @description At most 2048 characters once trimmed. */
             favicon_url?: string | null;
             /** @description At most 2048 characters once trimmed. */
             logo_url?: string | null;
             name: string;
+            /** @description At most 2000 characters once trimmed. */
             site_description?: string | null;
+            /** @description At most 200 characters once trimmed. */
             site_name?: string | null;
             slug?: null;
             tenant_slug?: string | null;
@@ -2208,6 +2218,7 @@ export interface components {
         ProjectInput: {
             /** @description At most 2048 characters once trimmed. */
             app_url?: string | null;
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             /** @description At most 2048 characters once trimmed. */
             favicon_url?: string | null;
@@ -2215,7 +2226,9 @@ export interface components {
             logo_url?: string | null;
             /** @description At most 200 characters once trimmed. */
             name: string;
+            /** @description At most 2000 characters once trimmed. */
             site_description?: string | null;
+            /** @description At most 200 characters once trimmed. */
             site_name?: string | null;
             /** @description Derived from `name` on create when omitted; kept on replace when omitted. */
             slug?: string | null;
@@ -2225,6 +2238,7 @@ export interface components {
         ProjectPatch: {
             /** @description At most 2048 characters once trimmed. */
             app_url?: string | null;
+            /** @description At most 2000 characters once trimmed. */
             description?: string | null;
             /** @description At most 2048 characters once trimmed. */
             favicon_url?: string | null;
@@ -2232,7 +2246,9 @@ export interface components {
             logo_url?: string | null;
             /** @description At most 200 characters once trimmed. */
             name?: string;
+            /** @description At most 2000 characters once trimmed. */
             site_description?: string | null;
+            /** @description At most 200 characters once trimmed. */
             site_name?: string | null;
             /** @description Derived from `name` on create when omitted; kept on replace when omitted. */
             slug?: string | null;

@@ -12,21 +12,21 @@
 
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, Query};
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use crate::audit::{Actor, Entry, Summary};
 use crate::domain::token::Scope;
 use crate::store::audit::{AuditEntry, AuditFilter};
 use crate::telemetry::RequestId;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/audit").get(list));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/audit").get(list));
 }
 
 /// Records that the caller did `action` (`<resource>.<verb>`) to `subject`, with the request
@@ -122,22 +122,6 @@ fn invalid(path: &str, code: &'static str, message: &str) -> ApiError {
     }])
 }
 
-fn encode_cursor(e: &AuditEntry) -> String {
-    let raw = format!("{}|{}", e.at.to_rfc3339(), e.id);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-}
-
-fn decode_cursor(c: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c)
-        .ok()?;
-    let (at, id) = std::str::from_utf8(&raw).ok()?.split_once('|')?;
-    Some((
-        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-        Uuid::parse_str(id).ok()?,
-    ))
-}
-
 #[utoipa::path(get, operation_id = "listAuditEntries", summary = "The audit log: who changed what, when",
     path = "/api/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -198,7 +182,7 @@ pub async fn list(
     }
     if let Some(c) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
         f.after =
-            Some(decode_cursor(c).ok_or_else(|| {
+            Some(crate::audit::cursor::decode(c).ok_or_else(|| {
                 invalid("cursor", "bad_cursor", "not a cursor this API returned")
             })?);
     }
@@ -207,7 +191,9 @@ pub async fn list(
     let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next_cursor = if more {
-        items.last().map(encode_cursor)
+        items
+            .last()
+            .map(|e| crate::audit::cursor::encode(e.at, e.id))
     } else {
         None
     };

@@ -1,14 +1,15 @@
 //! Probes and metrics, without auth.
 
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(r: &mut Routes) {
     // Resources, so any other method is a 405 rather than an unknown route.
-    cfg.service(web::resource("/healthz").get(healthz))
-        .service(web::resource("/readyz").get(readyz))
-        .service(web::resource("/metrics").get(metrics));
+    r.add(Resource::new("/healthz").get(healthz))
+        .add(Resource::new("/readyz").get(readyz))
+        .add(Resource::new("/metrics").get(metrics));
 }
 
 /// What the probes answer (the handlers write it with `json!`).

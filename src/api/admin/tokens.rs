@@ -3,6 +3,7 @@
 use crate::api::admin::audit;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::token::{self, Scope, TokenInfo};
@@ -12,9 +13,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/tokens").get(list).post(create))
-        .service(web::resource("/tokens/{id}").delete(revoke));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/tokens").get(list).post(create))
+        .add(Resource::new("/tokens/{id}").delete(revoke));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,19 +5,20 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::datasource::{Datasource, DatasourceInput, DatasourceView};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/projects/{project}/datasources")
+pub fn routes(r: &mut Routes) {
+    r.add(
+        Resource::new("/projects/{project}/datasources")
             .get(list)
             .post(create),
     )
-    .service(
-        web::resource("/datasources/{id}")
+    .add(
+        Resource::new("/datasources/{id}")
             .get(get)
             .put(replace)
             .delete(delete),

@@ -1,5 +1,7 @@
 //! Projects and what a builder edits in them: pages and their versions, datasources, preview links.
 
+use crate::api::routes::Routes;
+
 pub mod datasources;
 pub mod pages;
 pub mod previews;
@@ -7,10 +9,10 @@ pub mod projects;
 pub mod versions;
 
 /// Mounts this room's routes under `/api`.
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.configure(projects::routes)
-        .configure(pages::routes)
-        .configure(versions::routes)
-        .configure(datasources::routes)
-        .configure(previews::routes);
+pub fn routes(r: &mut Routes) {
+    projects::routes(r);
+    pages::routes(r);
+    versions::routes(r);
+    datasources::routes(r);
+    previews::routes(r);
 }

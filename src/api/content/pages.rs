@@ -6,6 +6,7 @@ use crate::api::access::{load, Need};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{etag, Auth, IfMatch, JsonBody, PageQuery, Query};
+use crate::api::routes::{Resource, Routes};
 use crate::api::{merge_patch, AppState, Paginated};
 use crate::domain::page::{Page, PageInput};
 use crate::store::pages::{PageFilter, PageRef};
@@ -15,20 +16,20 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/projects/{project}/pages")
+pub fn routes(r: &mut Routes) {
+    r.add(
+        Resource::new("/projects/{project}/pages")
             .get(list)
             .post(create),
     )
-    .service(
-        web::resource("/pages/{id}")
+    .add(
+        Resource::new("/pages/{id}")
             .get(get)
             .put(replace)
             .patch(patch)
             .delete(delete),
     )
-    .service(web::resource("/pages/{id}/restore").post(restore));
+    .add(Resource::new("/pages/{id}/restore").post(restore));
 }
 
 /// Loads a page and checks the caller may administer its project.

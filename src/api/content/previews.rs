@@ -5,6 +5,7 @@
 use crate::api::access::{load, Need};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, MaybeJson, PageQuery, Query};
+use crate::api::routes::{Resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::cache::pool::ClientPool;
 use crate::domain::page::Page;
@@ -17,16 +18,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/pages/{id}/preview").post(create))
-        .service(web::resource("/pages/{id}/previews").get(list_for_page))
-        .service(web::resource("/projects/{project}/previews").get(list_for_project))
-        .service(web::resource("/previews/{id}").delete(revoke));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/pages/{id}/preview").post(create))
+        .add(Resource::new("/pages/{id}/previews").get(list_for_page))
+        .add(Resource::new("/projects/{project}/previews").get(list_for_project))
+        .add(Resource::new("/previews/{id}").delete(revoke));
 }
 
 /// Routes outside `/api` (no bearer token).
-pub fn public_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/preview/{token}").get(open));
+pub fn public_routes(r: &mut Routes) {
+    r.add(Resource::new("/preview/{token}").get(open));
 }
 
 impl crate::api::access::Owned for PreviewView {

@@ -3,6 +3,7 @@
 use crate::api::admin::audit;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
+use crate::api::routes::{Resource, Routes};
 use crate::api::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::project::{Project, ProjectInput};
@@ -10,10 +11,10 @@ use crate::domain::token::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects").get(list).post(create))
-        .service(
-            web::resource("/projects/{project}")
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/projects").get(list).post(create))
+        .add(
+            Resource::new("/projects/{project}")
                 .get(get)
                 .put(replace)
                 .patch(patch)

@@ -3,14 +3,15 @@
 use crate::api::content::pages::{authorized_page_ref, save};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, IfMatch, PageQuery, Query};
+use crate::api::routes::{Resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::domain::page::{PageInput, PageVersion, PageVersionSummary};
 use actix_web::{web, HttpResponse};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/pages/{id}/versions").get(list))
-        .service(web::resource("/pages/{id}/versions/{version}").get(get))
-        .service(web::resource("/pages/{id}/versions/{version}/restore").post(restore));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/pages/{id}/versions").get(list))
+        .add(Resource::new("/pages/{id}/versions/{version}").get(get))
+        .add(Resource::new("/pages/{id}/versions/{version}/restore").post(restore));
 }
 
 #[utoipa::path(get, operation_id = "listPageVersions", summary = "A page's saved versions",

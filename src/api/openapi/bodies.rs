@@ -2,7 +2,7 @@
 //! (which fields each needs), creating a project (a slug, or a name to derive it from), and the
 //! merge-patch bodies of PATCH. Used by `openapi_rules`.
 
-use super::patterns::{redis_url, url_or_blank, url_pattern, NO_NUL};
+use crate::domain::patterns::{redis_url, url_or_blank, url_pattern, NO_NUL};
 use serde_json::{json, Value};
 
 /// One branch of a `oneOf`: the base object with `field` fixed to `values` and more required.
@@ -91,8 +91,7 @@ pub(super) fn project_create(base: &Value) -> Value {
     let mut derived = base.clone();
     derived["properties"]["slug"] = json!({"type": "null"});
     let name = derived["properties"]["name"].clone();
-    derived["properties"]["name"] =
-        json!({"allOf": [name, {"type": "string", "pattern": "[A-Za-z0-9]"}]});
+    derived["properties"]["name"] = json!({"allOf": [name, {"type": "string", "pattern": crate::domain::project::DERIVABLE_NAME}]});
     for b in [&mut given, &mut derived] {
         b.as_object_mut().map(|o| o.remove("description"));
     }

@@ -4,8 +4,11 @@
 use crate::api::limits::RateLimitDocs;
 pub mod bodies;
 pub mod links;
-pub mod patterns;
+#[cfg(test)]
+mod pattern_props;
 pub mod responses;
+#[cfg(test)]
+mod routes_match;
 pub mod rules;
 
 use crate::api::admin::{audit, health, tokens};
@@ -137,35 +140,6 @@ impl Modify for CommonErrors {
             }
         }
     }
-}
-
-/// The methods a route template answers, as the document lists them (for `Allow` on a 405).
-pub fn allowed_methods(pattern: &str) -> Option<String> {
-    static METHODS: std::sync::OnceLock<std::collections::HashMap<String, String>> =
-        std::sync::OnceLock::new();
-    let map = METHODS.get_or_init(|| {
-        ApiDoc::openapi()
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let mut m = Vec::new();
-                for (name, present) in [
-                    ("GET", item.get.is_some()),
-                    ("PUT", item.put.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("DELETE", item.delete.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                ] {
-                    if present {
-                        m.push(name);
-                    }
-                }
-                (path.clone(), m.join(", "))
-            })
-            .collect()
-    });
-    map.get(pattern).cloned()
 }
 
 /// The document as committed in `openapi/openapi.json` (pretty, trailing newline).

@@ -6,7 +6,7 @@
 //! fails when the two disagree in either direction.
 
 use super::bodies::{cache_settings, patch_of, project_create, targets};
-use super::patterns::{trimmed, url_token, HOST, NOT_BLANK, NO_NUL, PORT_PATH, WS};
+use crate::domain::patterns::{trimmed, url_token, NOT_BLANK, NO_NUL};
 use serde_json::{json, Map, Value};
 use utoipa::Modify;
 
@@ -182,7 +182,7 @@ fn parameter_rules(doc: &mut Value) {
 
 /// Field rules that are plain per-field checks in `src/domain` (URL shapes, names, ranges).
 fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
-    let site_url = format!("^{WS}*(/([^/\\u0000][^\\u0000]*)?|https?://{HOST}{PORT_PATH})?{WS}*$");
+    let site_url = crate::domain::project::site_url_pattern();
     // The server counts at most `max` characters once trimmed, which `maxLength` cannot say.
     let opt = |pattern: String, max: usize| {
         json!({"type": ["string", "null"], "pattern": pattern,
@@ -198,7 +198,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
             "DatasourceInput",
             "secret_env_var",
             json!({"type": ["string", "null"], "description": "The edge environment variable that holds the secret, e.g. `DS_MAIN_API_KEY`.",
-                "pattern": format!("^{WS}*([A-Z_][A-Z0-9_]{{0,99}}{WS}*)?$")}),
+                "pattern": crate::domain::datasource::env_var_pattern()}),
         ),
         (
             "EndpointInput",
@@ -236,6 +236,7 @@ fn apply(doc: &mut Value) {
     if let Some(page) = schemas.get_mut("PageInput") {
         page["properties"]["layout_data"] = layout();
         page["properties"]["seo_data"] = seo();
+        page["properties"]["slug"]["pattern"] = json!(crate::domain::slug::page_slug_pattern());
     }
     let inputs = [
         "ProjectInput",

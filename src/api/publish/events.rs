@@ -7,14 +7,15 @@
 use crate::api::access::{load, Need};
 use crate::api::error::ApiError;
 use crate::api::extract::Auth;
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use crate::domain::publish::Job;
 use crate::store::Store;
 use actix_web::{web, HttpResponse};
 use std::time::Duration;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/publish-jobs/{id}/events").get(job_events));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/publish-jobs/{id}/events").get(job_events));
 }
 
 const POLL: Duration = Duration::from_millis(200);

@@ -6,6 +6,7 @@ use crate::api::content::pages::authorized_page;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, MaybeJson, PageQuery, Query};
+use crate::api::routes::{Resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::domain::project::Project;
 use crate::domain::publish::{Job, JobRequest};
@@ -16,13 +17,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects/{project}/publish").post(publish_project))
-        .service(web::resource("/pages/{id}/publish").post(publish_page))
-        .service(web::resource("/pages/{id}/unpublish").post(unpublish_page))
-        .service(web::resource("/projects/{project}/publish-jobs").get(list_jobs))
-        .service(web::resource("/publish-jobs/{id}").get(get_job))
-        .service(web::resource("/projects/{project}/compile").post(compile));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/projects/{project}/publish").post(publish_project))
+        .add(Resource::new("/pages/{id}/publish").post(publish_page))
+        .add(Resource::new("/pages/{id}/unpublish").post(unpublish_page))
+        .add(Resource::new("/projects/{project}/publish-jobs").get(list_jobs))
+        .add(Resource::new("/publish-jobs/{id}").get(get_job))
+        .add(Resource::new("/projects/{project}/compile").post(compile));
 }
 
 pub async fn publish_project_by_ref(

@@ -1,5 +1,7 @@
 //! Publishing and what follows it: jobs and their events, retries, releases and rollback, drift, schedules, continuous verification.
 
+use crate::api::routes::Routes;
+
 pub mod drift;
 pub mod events;
 pub mod jobs;
@@ -9,12 +11,12 @@ pub mod schedules;
 pub mod verification;
 
 /// Mounts this room's routes under `/api`.
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.configure(jobs::routes)
-        .configure(events::routes)
-        .configure(retry::routes)
-        .configure(releases::routes)
-        .configure(drift::routes)
-        .configure(schedules::routes)
-        .configure(verification::routes);
+pub fn routes(r: &mut Routes) {
+    jobs::routes(r);
+    events::routes(r);
+    retry::routes(r);
+    releases::routes(r);
+    drift::routes(r);
+    schedules::routes(r);
+    verification::routes(r);
 }

@@ -4,14 +4,15 @@ use crate::api::access::{load, Need};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, PageQuery, Query};
 use crate::api::publish::jobs::{enqueue, publish_project_by_ref, Accepted};
+use crate::api::routes::{Resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::domain::publish::{JobRequest, Release};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects/{project}/releases").get(list))
-        .service(web::resource("/releases/{id}").get(get))
-        .service(web::resource("/releases/{id}/rollback").post(rollback));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/projects/{project}/releases").get(list))
+        .add(Resource::new("/releases/{id}").get(get))
+        .add(Resource::new("/releases/{id}/rollback").post(rollback));
 }
 
 #[utoipa::path(get, operation_id = "listReleases", summary = "A project's releases",

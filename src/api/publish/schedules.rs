@@ -5,6 +5,7 @@ use crate::api::admin::audit;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{uuid_or_404, Auth, JsonBody, PageQuery, Query};
 use crate::api::publish::jobs::publish_project_by_ref;
+use crate::api::routes::{Resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::schedule::{
@@ -17,18 +18,18 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/projects/{project}/schedules")
+pub fn routes(r: &mut Routes) {
+    r.add(
+        Resource::new("/projects/{project}/schedules")
             .get(list)
             .post(create),
     )
-    .service(
-        web::resource("/projects/{project}/schedules/{id}")
+    .add(
+        Resource::new("/projects/{project}/schedules/{id}")
             .get(get)
             .delete(cancel),
     )
-    .service(web::resource("/projects/{project}/schedules/{id}/cancel").post(cancel_post));
+    .add(Resource::new("/projects/{project}/schedules/{id}/cancel").post(cancel_post));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

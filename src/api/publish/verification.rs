@@ -4,6 +4,7 @@
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::Auth;
 use crate::api::publish::jobs::publish_project_by_ref;
+use crate::api::routes::{Resource, Routes};
 use crate::api::settings::verification::VerificationSettingsView;
 use crate::api::AppState;
 use crate::publish::drift::DriftReport;
@@ -13,8 +14,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/projects/{project}/verification").get(get));
+pub fn routes(r: &mut Routes) {
+    r.add(Resource::new("/projects/{project}/verification").get(get));
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,6 +5,7 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, MaybeJson};
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::cache;
@@ -15,14 +16,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/projects/{project}/settings/cache")
+pub fn routes(r: &mut Routes) {
+    r.add(
+        Resource::new("/projects/{project}/settings/cache")
             .get(get)
             .put(put),
     )
-    .service(web::resource("/projects/{project}/settings/cache/test").post(test))
-    .service(web::resource("/projects/{project}/cache/flush").post(flush));
+    .add(Resource::new("/projects/{project}/settings/cache/test").post(test))
+    .add(Resource::new("/projects/{project}/cache/flush").post(flush));
 }
 
 #[utoipa::path(get, operation_id = "getCacheSettings", summary = "A project's cache settings (secrets masked)",

@@ -5,6 +5,7 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, MaybeJson};
+use crate::api::routes::{Resource, Routes};
 use crate::api::{merge_patch, AppState};
 use crate::audit::Summary;
 use crate::domain::settings::{Purpose, SecretPatch};
@@ -16,21 +17,21 @@ use crate::publish::targets;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/projects/{project}/targets")
+pub fn routes(r: &mut Routes) {
+    r.add(
+        Resource::new("/projects/{project}/targets")
             .get(list)
             .post(create),
     )
-    .service(web::resource("/targets/test").post(test_unsaved))
-    .service(
-        web::resource("/targets/{id}")
+    .add(Resource::new("/targets/test").post(test_unsaved))
+    .add(
+        Resource::new("/targets/{id}")
             .get(get)
             .put(replace)
             .patch(patch)
             .delete(delete),
     )
-    .service(web::resource("/targets/{id}/test").post(test_saved));
+    .add(Resource::new("/targets/{id}/test").post(test_saved));
 }
 
 async fn authorized_target(state: &AppState, auth: &Auth, id: &str) -> Result<Target, ApiError> {

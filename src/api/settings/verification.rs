@@ -6,6 +6,7 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::verification::{RepairMode, Verification, VerificationInput};
@@ -14,9 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/projects/{project}/settings/verification")
+pub fn routes(r: &mut Routes) {
+    r.add(
+        Resource::new("/projects/{project}/settings/verification")
             .get(get)
             .put(put),
     );

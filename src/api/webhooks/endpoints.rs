@@ -6,6 +6,7 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
+use crate::api::routes::{Resource, Routes};
 use crate::api::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::webhook::{Endpoint, EndpointInput};
@@ -17,21 +18,21 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/projects/{project}/webhook-endpoints")
+pub fn routes(r: &mut Routes) {
+    r.add(
+        Resource::new("/projects/{project}/webhook-endpoints")
             .get(list)
             .post(create),
     )
-    .service(
-        web::resource("/webhook-endpoints/{id}")
+    .add(
+        Resource::new("/webhook-endpoints/{id}")
             .get(get)
             .patch(patch)
             .delete(delete),
     )
-    .service(web::resource("/webhook-endpoints/{id}/deliveries").get(deliveries))
-    .service(web::resource("/webhook-endpoints/{id}/test").post(send_test))
-    .service(web::resource("/webhook-deliveries/{id}/redeliver").post(redeliver));
+    .add(Resource::new("/webhook-endpoints/{id}/deliveries").get(deliveries))
+    .add(Resource::new("/webhook-endpoints/{id}/test").post(send_test))
+    .add(Resource::new("/webhook-deliveries/{id}/redeliver").post(redeliver));
 }
 
 /// An endpoint, with its signing secret when it was just made (shown this once). The answer

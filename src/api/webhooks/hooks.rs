@@ -7,6 +7,7 @@ use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, MaybeJson, RawBody};
 use crate::api::publish::jobs::{accepted, check_request, Accepted, PublishBody};
+use crate::api::routes::{Resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::publish::JobRequest;
@@ -19,15 +20,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/projects/{project}/webhook-secrets")
+pub fn routes(r: &mut Routes) {
+    r.add(
+        Resource::new("/projects/{project}/webhook-secrets")
             .get(list_secrets)
             .post(create_secret),
     )
-    .service(web::resource("/webhook-secrets/{id}").delete(revoke_secret))
-    .service(web::resource("/webhook-secrets/{id}/rotate").post(rotate_secret))
-    .service(web::resource("/hooks/publish/{project}").post(publish_hook));
+    .add(Resource::new("/webhook-secrets/{id}").delete(revoke_secret))
+    .add(Resource::new("/webhook-secrets/{id}/rotate").post(rotate_secret))
+    .add(Resource::new("/hooks/publish/{project}").post(publish_hook));
 }
 
 /// A new secret: shown this once, never again.

@@ -1,7 +1,7 @@
 //! The servers tests talk to besides edgepub: Redis, Sentinel and Cluster addresses, a real
 //! `tursodb`, a stand-in push edge, and readers of a project's local pages.db.
 
-use crate::helpers::{TempDir, TestApp};
+use crate::support::{TempDir, TestApp};
 use serde_json::Value;
 
 pub fn redis_url() -> String {

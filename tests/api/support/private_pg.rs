@@ -2,7 +2,7 @@
 //! directory), so an outage test can stop and start it without disturbing the cluster every
 //! other test shares.
 
-use crate::helpers::TempDir;
+use crate::support::TempDir;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 

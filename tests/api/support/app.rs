@@ -1,110 +1,12 @@
-//! Spawns a real edgepub server on port 0 against a fresh database: a SQLite file in a temp
-//! dir, or a new Postgres database (from `EDGEPUB_TEST_PG_URL`) dropped when the test ends.
+//! Spawns a real edgepub server on port 0 against a fresh database (a SQLite file in a temp
+//! dir, or a new Postgres database dropped when the test ends), and talks to it.
 
+use super::{Backend, PgDb, TempDir};
 use edgepub::config::Config;
 use edgepub::startup::{open_store, Application};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use std::path::PathBuf;
-
-// The other servers tests talk to live in `peers`; re-exported so tests import one module.
-pub use crate::peers::*;
-
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs a scenario `async fn name(backend: Backend)` once per backend.
-#[macro_export]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name($crate::helpers::Backend::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name($crate::helpers::Backend::Postgres).await
-            }
-        }
-    )*};
-}
-
-pub fn pg_admin_url() -> String {
-    std::env::var("EDGEPUB_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A fresh Postgres database, dropped (with its connections) on `Drop`.
-pub struct PgDb {
-    pub url: String,
-    name: String,
-}
-
-impl PgDb {
-    pub async fn create() -> PgDb {
-        let admin = pg_admin_url();
-        let name = format!("edgepub_t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .expect("Postgres must be reachable at EDGEPUB_TEST_PG_URL (run scripts/test.sh)");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin.clone());
-        PgDb {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime, which cannot be blocked on; use a thread.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&pg_admin_url())
-                    .await
-                    .ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
-}
-
-/// A temp directory removed on `Drop`.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!("edgepub-test-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 pub struct TestApp {
     pub base: String,
@@ -260,52 +162,4 @@ pub fn error_code(body: &Value) -> &str {
     assert!(e["message"].is_string(), "error shape: {body}");
     assert!(e.get("details").is_some(), "error shape: {body}");
     e["code"].as_str().expect("error.code")
-}
-
-/// Runs one SQL query returning a single text column against the app's own database.
-pub async fn db_texts(app: &TestApp, sql: &str) -> Vec<Option<String>> {
-    use sqlx::Connection;
-    if app.db_url.starts_with("sqlite") {
-        let mut c = sqlx::SqliteConnection::connect(&app.db_url)
-            .await
-            .expect("sqlite");
-        sqlx::query_scalar(sql)
-            .fetch_all(&mut c)
-            .await
-            .expect("query")
-    } else {
-        let mut c = sqlx::PgConnection::connect(&app.db_url)
-            .await
-            .expect("postgres");
-        sqlx::query_scalar(sql)
-            .fetch_all(&mut c)
-            .await
-            .expect("query")
-    }
-}
-
-/// Starts a publish (or any job-creating POST) and waits until the job ends.
-pub async fn run_job(app: &TestApp, path: &str, body: Value) -> Value {
-    let (s, accepted) = app.post(path, body).await;
-    assert_eq!(s, 202, "{accepted}");
-    wait_job(app, accepted["job_id"].as_str().unwrap()).await
-}
-
-/// Polls a job (bounded) until it succeeds or fails.
-pub async fn wait_job(app: &TestApp, id: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let (_, job) = app.get(&format!("/api/publish-jobs/{id}")).await;
-        if matches!(
-            job["state"].as_str(),
-            Some("succeeded" | "partial" | "failed")
-        ) {
-            return job;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "job did not finish: {job}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 }

@@ -1,16 +1,18 @@
-//! The regular expressions the document gives string fields, each mirroring a check in
-//! `src/domain` (what the server accepts as text, URLs and Redis addresses).
+//! The regular expressions the OpenAPI document gives string fields, kept in the domain beside
+//! the checks they mirror (what the server accepts as text, URLs and Redis addresses), so a
+//! change to a check has its pattern in view. `api::openapi::pattern_props` tests each
+//! published pattern against its check.
 
 /// Any text without U+0000.
 pub const NO_NUL: &str = "^[^\\u0000]*$";
 /// Text that is not blank once trimmed, without U+0000 (a required text field). The class is
 /// Rust's `char::is_whitespace` (what `str::trim` removes), not the regex `\\s`, which differs.
-pub(super) const NOT_BLANK: &str = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$";
+pub const NOT_BLANK: &str = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$";
 /// Blank text (treated as absent by optional fields).
-pub(super) const WS: &str =
+pub const WS: &str =
     "[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
 /// Text of 1 to `max` characters once trimmed (or blank too when not `required`), no U+0000.
-pub(super) fn trimmed(max: u64, required: bool) -> String {
+pub fn trimmed(max: u64, required: bool) -> String {
     let edge = "[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
     let text = format!("{edge}([^\\u0000]{{0,{}}}{edge})?", max.saturating_sub(2));
     if required {
@@ -25,7 +27,7 @@ pub(super) fn trimmed(max: u64, required: bool) -> String {
 /// and hex digits, which would make the host an IPv4 address): it starts with a non-digit, or
 /// has digits then a non-digit other than `x`, or digits other than a lone `0` then `x`, or
 /// `0x`, hex digits and then a non-hex character.
-pub(super) const HOST: &str = concat!(
+pub const HOST: &str = concat!(
     "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}",
     "|([A-Za-z0-9!\"$&'()*+,;=_`{}~-]+\\.){0,8}",
     "([A-Za-z!\"$&'()*+,;=_`{}~-]",
@@ -36,7 +38,7 @@ pub(super) const HOST: &str = concat!(
 );
 /// An optional port (0-65535, up to 4 digits with leading zeros), then anything but U+0000 as
 /// path, query and fragment (the parser percent-encodes what needs it).
-pub(super) const PORT_PATH: &str = concat!(
+pub const PORT_PATH: &str = concat!(
     "(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?",
     "([/?#][^\\u0000]*)?",
 );
@@ -47,13 +49,13 @@ const REDIS_PORT_PATH: &str = concat!(
 );
 
 /// `^scheme://host[:port][/path]$` for the given schemes (a regex alternation).
-pub(super) fn url_pattern(schemes: &str) -> String {
+pub fn url_pattern(schemes: &str) -> String {
     format!("^{WS}*({schemes})://{HOST}{PORT_PATH}{WS}*$")
 }
 
 /// One `redis://` or `rediss://` URL (a single node, optionally `user:password@`), or blank
 /// when `blank`.
-pub(super) fn redis_url(blank: bool) -> String {
+pub fn redis_url(blank: bool) -> String {
     let opt = if blank { "?" } else { "" };
     let host = HOST.replace("*+,;", "*+;");
     format!("^{WS}*(rediss?://([^\\u0000@/?#,]*@)?{host}{REDIS_PORT_PATH}){opt}{WS}*$")
@@ -61,7 +63,7 @@ pub(super) fn redis_url(blank: bool) -> String {
 
 /// A URL that must be one token (`domain::url_is_one_token`): no whitespace or control
 /// character inside, or blank when `blank`.
-pub(super) fn url_token(schemes: &str, blank: bool) -> String {
+pub fn url_token(schemes: &str, blank: bool) -> String {
     let opt = if blank { "?" } else { "" };
     let path = PORT_PATH.replace(
         "[^\\u0000]*",
@@ -71,6 +73,6 @@ pub(super) fn url_token(schemes: &str, blank: bool) -> String {
 }
 
 /// The same, or blank (an optional URL field that is treated as absent when blank).
-pub(super) fn url_or_blank(schemes: &str) -> String {
+pub fn url_or_blank(schemes: &str) -> String {
     format!("^{WS}*(({schemes})://{HOST}{PORT_PATH})?{WS}*$")
 }
