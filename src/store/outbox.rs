@@ -41,8 +41,8 @@ impl NewCacheOp {
 pub struct OutboxOp {
     pub id: Uuid,
     pub release_id: Uuid,
-    /// The job that wrote it (its cache step); none only for operations of a release
-    /// that was pruned before jobs were recorded with them.
+    /// The job that wrote it (its cache step); none for the verifier's cache repair (no job
+    /// behind it) and for operations of a release pruned before jobs were recorded with them.
     pub job_id: Option<Uuid>,
     pub release_number: i64,
     pub seq: i64,
@@ -105,10 +105,32 @@ impl Store {
         if ops.is_empty() {
             return Ok(());
         }
-        let (project_id, now) = (job.project_id, self.clock.now());
         let count = ops.len() as i64;
         let sql = "UPDATE publish_jobs SET cache_ops = cache_ops + $2 WHERE id = $1";
         on_tx!(tx, c => sqlx::query(sql).bind(job.id).bind(count).execute(&mut *c).await.map(|_| ()))?;
+        self.enqueue_release_cache_ops(
+            tx,
+            job.project_id,
+            Some(job.id),
+            release_id,
+            release_number,
+            ops,
+        )
+        .await
+    }
+
+    /// Records operations on a release with no job behind them (the verifier's cache repair),
+    /// superseding pending operations of older writes on the same keys.
+    pub async fn enqueue_release_cache_ops(
+        &self,
+        tx: &mut Tx,
+        project_id: Uuid,
+        job_id: Option<Uuid>,
+        release_id: Uuid,
+        release_number: i64,
+        ops: &[NewCacheOp],
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
         for (n, chunk) in ops.chunks(200).enumerate() {
             on_tx!(tx, c => {
                 let mut qb = sqlx::QueryBuilder::new("UPDATE cache_outbox SET state = 'superseded', done_at = ");
@@ -124,7 +146,7 @@ impl Store {
                     "INSERT INTO cache_outbox (id, project_id, release_id, job_id, release_number, seq, cache_key, op, \
                      content_hash, version, published_at, state, attempts, next_attempt_at, created_at) ");
                 qb.push_values(chunk.iter().enumerate(), |mut b, (i, op)| {
-                    b.push_bind(Uuid::new_v4()).push_bind(project_id).push_bind(release_id).push_bind(job.id)
+                    b.push_bind(Uuid::new_v4()).push_bind(project_id).push_bind(release_id).push_bind(job_id)
                         .push_bind(release_number)
                         .push_bind((n * 200 + i) as i64).push_bind(&op.key).push_bind(op.op).push_bind(&op.content_hash)
                         .push_bind(op.version).push_bind(&op.published_at).push_bind("pending").push_bind(0_i64)

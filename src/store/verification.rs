@@ -45,6 +45,16 @@ impl Row {
     }
 }
 
+/// What one pass found, as [`Store::finish_verification`] keeps it.
+pub struct PassResult<'a> {
+    /// The claim's fence (`Some(runs)` from [`Store::claim_verification`]).
+    pub runs: i64,
+    pub at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub drifted: bool,
+    pub report: &'a Value,
+}
+
 /// One project's last pass as `/metrics` shows it.
 pub struct LastPass {
     pub project_slug: String,
@@ -109,16 +119,12 @@ impl Store {
         &self,
         tx: &mut Tx,
         project_id: Uuid,
-        runs: i64,
-        at: DateTime<Utc>,
-        duration_ms: i64,
-        drifted: bool,
-        report: &Value,
+        pass: &PassResult<'_>,
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE project_verification SET last_pass = $2, last_run_at = $3, last_duration_ms = $4, \
                    last_drifted = $5, last_report = $6 WHERE project_id = $1 AND runs = $2";
-        let n = on_tx!(tx, c => sqlx::query(sql).bind(project_id).bind(runs).bind(at)
-            .bind(duration_ms).bind(drifted).bind(Json(report)).execute(c).await?.rows_affected());
+        let n = on_tx!(tx, c => sqlx::query(sql).bind(project_id).bind(pass.runs).bind(pass.at)
+            .bind(pass.duration_ms).bind(pass.drifted).bind(Json(pass.report)).execute(c).await?.rows_affected());
         Ok(n == 1)
     }
 

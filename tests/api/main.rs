@@ -53,6 +53,7 @@ mod targets;
 mod turso;
 mod turso_crash;
 mod verification;
+mod verification_repair;
 mod versions;
 mod webhook_durability;
 mod webhook_endpoints;
