@@ -233,11 +233,11 @@ impl VerifyWork {
                 let (newest, _) = store.list_releases(project_id, window).await?;
                 if newest.first().map(|r| r.id) != Some(release_id) {
                     // A newer release was recorded since the check: its own cache step holds.
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let mut tx = store.begin().await?;
                 store.fence_lease(&mut tx, project_id, &owner).await?;
-                store
+                let superseded = store
                     .enqueue_release_cache_ops(&mut tx, project_id, None, release_id, number, ops)
                     .await?;
                 let summary = json!({
@@ -245,14 +245,23 @@ impl VerifyWork {
                 });
                 crate::audit::write(store, &entry(project_id, release_id.to_string(), &summary))
                     .await?;
-                Ok::<_, StoreError>(true)
+                Ok::<_, StoreError>(Some(superseded))
             })
             .await;
         lease.release().await;
         // A job may have waited for the lease.
         self.wake_publish.notify_one();
-        if written? {
+        if let Some(superseded) = written? {
             self.ctx.cache_wake.notify_one();
+            let ctx = &self.ctx;
+            crate::cache::outbox::settle_steps(
+                store,
+                &ctx.clock,
+                &ctx.hooks_wake,
+                project_id,
+                &superseded,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -93,7 +93,9 @@ pub struct OutboxStats {
 
 impl Store {
     /// Records a job's operations on a release (inside the transaction that records the
-    /// release), superseding pending operations of older releases on the same keys.
+    /// release), superseding pending operations of older releases on the same keys; returns
+    /// the (job, release) cache steps it superseded operations of (see
+    /// [`Store::enqueue_release_cache_ops`]).
     pub async fn enqueue_cache_ops(
         &self,
         tx: &mut Tx,
@@ -101,9 +103,9 @@ impl Store {
         release_id: Uuid,
         release_number: i64,
         ops: &[NewCacheOp],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
         if ops.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let count = ops.len() as i64;
         let sql = "UPDATE publish_jobs SET cache_ops = cache_ops + $2 WHERE id = $1";
@@ -120,7 +122,10 @@ impl Store {
     }
 
     /// Records operations on a release with no job behind them (the verifier's cache repair),
-    /// superseding pending operations of older writes on the same keys.
+    /// superseding pending operations of older writes on the same keys. Returns the (job,
+    /// release) cache steps whose operations it superseded: a step may be over now with no
+    /// operation left for the cache worker to apply, so its caller settles them after the
+    /// commit (`cache::outbox::settle_steps`), or their `publish.cache_done` never comes.
     pub async fn enqueue_release_cache_ops(
         &self,
         tx: &mut Tx,
@@ -129,10 +134,11 @@ impl Store {
         release_id: Uuid,
         release_number: i64,
         ops: &[NewCacheOp],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
         let now = self.clock.now();
+        let mut superseded: Vec<(Uuid, Uuid)> = Vec::new();
         for (n, chunk) in ops.chunks(200).enumerate() {
-            on_tx!(tx, c => {
+            let steps: Vec<(Option<Uuid>, Uuid)> = on_tx!(tx, c => {
                 let mut qb = sqlx::QueryBuilder::new("UPDATE cache_outbox SET state = 'superseded', done_at = ");
                 qb.push_bind(now).push(" WHERE project_id = ").push_bind(project_id)
                     .push(" AND state = 'pending' AND cache_key IN (");
@@ -140,8 +146,8 @@ impl Store {
                 for op in chunk {
                     sep.push_bind(&op.key);
                 }
-                qb.push(")");
-                qb.build().execute(&mut *c).await?;
+                qb.push(") RETURNING job_id, release_id");
+                let steps = qb.build_query_as::<(Option<Uuid>, Uuid)>().fetch_all(&mut *c).await?;
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO cache_outbox (id, project_id, release_id, job_id, release_number, seq, cache_key, op, \
                      content_hash, version, published_at, state, attempts, next_attempt_at, created_at) ");
@@ -153,9 +159,17 @@ impl Store {
                         .push_bind(now).push_bind(now);
                 });
                 qb.build().execute(&mut *c).await?;
+                steps
             });
+            for (job, release) in steps {
+                if let Some(job) = job.filter(|j| Some(*j) != job_id) {
+                    if !superseded.contains(&(job, release)) {
+                        superseded.push((job, release));
+                    }
+                }
+            }
         }
-        Ok(())
+        Ok(superseded)
     }
 
     /// Projects with operations due now.

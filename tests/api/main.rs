@@ -11,6 +11,7 @@ mod auth;
 mod cache;
 mod cache_outage;
 mod cache_step;
+mod cache_superseded;
 mod cli;
 mod cli_more;
 mod concurrency;
