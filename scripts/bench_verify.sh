@@ -16,7 +16,7 @@ v_reads() {
 }
 # v_pct FILE P: the P-th percentile of FILE's times, in ms (and the count of errors).
 v_pct() {
-    grep -v error "$1" | sort -n | awk -v p="$2" '{ a[NR] = $1 } END {
+    { grep -v error "$1" || true; } | sort -n | awk -v p="$2" '{ a[NR] = $1 } END {
         if (NR == 0) { print "-"; exit }
         i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR
         printf "%.1f", a[i] * 1000 }'
