@@ -17,6 +17,12 @@
 #      times are the write alone), with HTTP requests made and bytes sent.
 #   f. the largest page the limits allow: peak RSS of saving, compiling (once, twice at once)
 #      and publishing it, next to the idle server.
+#   v. one continuous verification pass over a LARGE_PAGES project (scripts/bench_verify.sh):
+#      its duration and peak RSS, next to the sqlite3 CLI reading the same rows, and page reads'
+#      latency while it runs.
+#   s. the soak (scripts/soak.sh; not in the default set: SOAK_SECS, default 1800): mixed
+#      saves, publishes, cache steps and webhook deliveries on a private Postgres and Redis,
+#      each restarted once in the middle.
 #
 # Each scenario gets a fresh server process and data directory under one temp directory,
 # removed on exit; in b the server is also restarted (same data) before each timed phase, so
@@ -29,8 +35,9 @@
 # BENCH_BATCH (1000: projects larger than this get their untimed first publish as partial
 # publishes of this many pages), BENCH_SERVER_MEM_GB (12: address-space cap of each server, so
 # a runaway publish aborts the server instead of exhausting the machine), BENCH_SKIP_BUILD=1 to
-# use the binaries already in target/release, BENCH_ONLY="a b c d e f" (default all; the
-# letters to run: d runs with a, e needs b; f = the largest page the limits allow).
+# use the binaries already in target/release, BENCH_ONLY="a b c d e f v" (default; the
+# letters to run: d runs with a, e needs b; f = the largest page the limits allow; v = a
+# verification pass; s = the soak, only when named).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -42,7 +49,7 @@ WRK_SECS=${BENCH_WRK_SECS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 BATCH=${BENCH_BATCH:-1000}
 MEM_GB=${BENCH_SERVER_MEM_GB:-12}
-ONLY=" ${BENCH_ONLY:-a b c d e f} "
+ONLY=" ${BENCH_ONLY:-a b c d e f v} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 SERVER_BIN=$TARGET_DIR/release/edgepub
@@ -569,6 +576,18 @@ if want f; then
  baseline = the server's RSS when idle before the save; ratio = (peak - idle) / layout bytes")
     [[ $COMPILE != FAILED ]] || NOTES+=("f: a compile failed: $(cat "$WORK/f/c1.out" "$WORK/f/c2.out" | grep -m1 .)")
     stop_server
+fi
+
+# --- v. one continuous verification pass over a LARGE_PAGES project --------------------------
+if want v; then
+    # shellcheck source=scripts/bench_verify.sh
+    . scripts/bench_verify.sh
+    bench_v
+fi
+
+# --- s. the soak: its own report, printed as it ends ----------------------------------------
+if want s; then
+    SOAK_SKIP_BUILD=1 bash scripts/soak.sh || NOTES+=("s: the soak failed (exit $?)")
 fi
 
 # --- the table ------------------------------------------------------------------------------

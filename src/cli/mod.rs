@@ -72,11 +72,15 @@ pub enum Command {
         wait: bool,
     },
     /// Compare every enabled target and the cache with the last release; print the report
-    /// (JSON) and exit 1 when anything drifted.
+    /// (JSON) and exit 1 when anything drifted. The latest scheduled pass is named on stderr.
     Verify {
         /// Project slug or UUID.
         #[arg(long)]
         project: String,
+        /// Check nothing: print the latest scheduled pass (as `GET …/verification` shows it)
+        /// and exit 1 when it found drift or none ran yet.
+        #[arg(long)]
+        last: bool,
     },
     /// Manage the key that seals secrets at rest.
     #[command(subcommand)]
@@ -191,7 +195,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             force,
             wait,
         } => publish::publish(&config, &store, &project, force, wait).await,
-        Command::Verify { project } => publish::verify(&config, &store, &project).await,
+        Command::Verify { project, last } => publish::verify(&config, &store, &project, last).await,
         Command::Secrets(SecretsCommand::RotateKey { new_key }) => {
             rotate_key(&config, &store, new_key).await
         }

@@ -1,7 +1,9 @@
 //! `edgepub publish`: enqueue a publish and optionally see it through with a progress bar.
 
+use crate::api::publish::verification::LastPass;
 use crate::config::Config;
 use crate::domain::publish::{JobRequest, JobState};
+use crate::domain::verification::Verification;
 use crate::startup::publish_context;
 use crate::store::publish::Enqueued;
 use crate::store::Store;
@@ -121,12 +123,33 @@ async fn wait_here(
 }
 
 /// `edgepub verify`: the drift report on stdout and a summary line on stderr; an error
-/// (exit 1) only when something drifted (expired cache keys are not drift).
-pub async fn verify(config: &Config, store: &Store, project: &str) -> anyhow::Result<()> {
+/// (exit 1) only when something drifted (expired cache keys are not drift). The latest
+/// scheduled pass is named on stderr too; with `last` it is all that is shown.
+pub async fn verify(
+    config: &Config,
+    store: &Store,
+    project: &str,
+    last: bool,
+) -> anyhow::Result<()> {
     let project = store
         .get_project(project)
         .await
         .map_err(|_| anyhow::anyhow!("no project `{project}`"))?;
+    let scheduled = store.get_verification(project.id).await?;
+    let pass = scheduled.as_ref().and_then(LastPass::of);
+    let line = last_pass_line(scheduled.as_ref(), pass.as_ref());
+    if last {
+        let Some(pass) = pass else {
+            anyhow::bail!("{line}");
+        };
+        println!("{}", serde_json::to_string_pretty(&pass)?);
+        if pass.drifted {
+            anyhow::bail!("{line}");
+        }
+        eprintln!("edgepub: {line}");
+        return Ok(());
+    }
+    eprintln!("edgepub: {line}");
     let ctx = publish_context(config, store.clone());
     let report = crate::publish::drift::check(&ctx, &project)
         .await
@@ -139,4 +162,22 @@ pub async fn verify(config: &Config, store: &Store, project: &str) -> anyhow::Re
     }
     eprintln!("edgepub: {}", report.summary());
     Ok(())
+}
+
+/// One line on the latest scheduled pass: when, how long, what it found; or why there is none.
+fn last_pass_line(v: Option<&Verification>, pass: Option<&LastPass>) -> String {
+    let schedule = match v.filter(|v| v.interval_secs > 0) {
+        Some(v) => format!("every {} s", v.interval_secs),
+        None => "off".to_string(),
+    };
+    match pass {
+        Some(p) => format!(
+            "last scheduled pass #{} at {} took {} ms ({schedule}): {}",
+            p.pass,
+            p.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            p.duration_ms,
+            p.summary
+        ),
+        None => format!("no scheduled verification pass yet (schedule: {schedule})"),
+    }
 }

@@ -59,6 +59,11 @@ pub const SHOWN: &[&str] = &[
     "event_types",
     "page_id",
     "storage",
+    // continuous verification: its schedule and what the verifier repaired
+    "interval_secs",
+    "repair",
+    "next_run_at",
+    "keys",
 ];
 
 pub const REDACTED: &str = "[redacted]";

@@ -60,6 +60,7 @@ pub async fn record(
     ctx.store
         .fence_lease(&mut tx, job.project_id, &ctx.owner)
         .await?;
+    let mut superseded = Vec::new();
     let release_id = match outcome {
         Outcome::New {
             id,
@@ -78,7 +79,8 @@ pub async fn record(
                 created_at: at,
             };
             let release = ctx.store.insert_release(&mut tx, job, &new).await?;
-            ctx.store
+            superseded = ctx
+                .store
                 .enqueue_cache_ops(&mut tx, job, id, release.number, &cache)
                 .await?;
             id
@@ -89,7 +91,8 @@ pub async fn record(
             cache,
         } => {
             if let Some((number, ops)) = cache {
-                ctx.store
+                superseded = ctx
+                    .store
                     .enqueue_cache_ops(&mut tx, job, id, number, &ops)
                     .await?;
             }
@@ -132,6 +135,17 @@ pub async fn record(
     ctx.cache_wake.notify_one();
     if notify {
         ctx.hooks_wake.notify_one();
+    }
+    // Older steps whose last pending operations this release superseded are over now.
+    let settled = crate::cache::outbox::settle_steps(
+        &ctx.store,
+        &ctx.clock,
+        &ctx.hooks_wake,
+        job.project_id,
+        &superseded,
+    );
+    if let Err(e) = settled.await {
+        tracing::warn!(job_id = %job.id, error = %e, "recording superseded cache steps' events failed");
     }
     Ok(())
 }

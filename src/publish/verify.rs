@@ -1,24 +1,30 @@
 //! Continuous verification: a background [`Work`] that runs each project's drift check when
 //! its interval comes round, keeps the result, says when drift appears or goes
 //! (`drift.detected`, `drift.resolved`: on a change only, never on every pass while drift
-//! persists) and, when the project allows it, asks for the repair.
+//! persists) and, when the project allows it, repairs: the cache through the outbox (`cache`),
+//! or everything through the repair job (`all`), each with an audit entry by `verifier`.
 //!
 //! A pass is claimed with a conditional UPDATE (`Store::claim_verification`), so of several
 //! processes sharing the database one runs it. The check itself streams a target's rows 50 at
-//! a time; the loop yields between projects so a large project does not hold the runtime.
+//! a time and the cache's keys 100 at a time, yielding between chunks, and the loop yields
+//! between projects, so a large project does not hold the runtime; a pass that outlives its
+//! interval is given up. What stays in memory is the release's page list and the ids,
+//! versions and hashes the target holds (~200 bytes a page), never the pages' bodies at once.
 
 use super::context::PublishContext;
-use super::drift::{check, DriftReport};
+use super::drift::{check_with_repair, DriftReport};
 use crate::audit::{Actor, Entry, Summary};
 use crate::domain::publish::JobRequest;
 use crate::domain::verification::{RepairMode, Verification};
+use crate::store::outbox::NewCacheOp;
 use crate::store::publish::Enqueued;
-use crate::store::verification::FinishedPass;
-use crate::store::StoreError;
-use crate::worker::{Stop, Work};
+use crate::store::verification::PassResult;
+use crate::store::{StoreError, Window};
+use crate::worker::{Lease, Stop, Work};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::Notify;
+use uuid::Uuid;
 
 /// Rows claimed per query; the pass loops until none are due.
 const BATCH: i64 = 20;
@@ -71,11 +77,19 @@ impl VerifyWork {
         };
         let started = self.ctx.clock.now();
         let timer = std::time::Instant::now();
-        let report = match check(&self.ctx, &project).await {
-            Ok(r) => r,
-            Err(e) => {
+        // A pass that outlives its interval is given up: the next one, already due (and
+        // perhaps claimed elsewhere), starts over, and only the latest claim's result is kept.
+        let limit = std::time::Duration::from_secs(v.interval_secs.unsigned_abs().max(1));
+        let checked = tokio::time::timeout(limit, check_with_repair(&self.ctx, &project)).await;
+        let (report, cache_ops) = match checked {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 // The next interval tries again; the last result stays what it was.
                 tracing::warn!(project_id = %project.id, error = %e, "a verification pass failed");
+                return Ok(true);
+            }
+            Err(_) => {
+                tracing::warn!(project_id = %project.id, limit_secs = v.interval_secs, "a verification pass outlived its interval; given up");
                 return Ok(true);
             }
         };
@@ -88,8 +102,8 @@ impl VerifyWork {
         if !store
             .finish_verification(
                 &mut tx,
-                &FinishedPass {
-                    project_id: project.id,
+                project.id,
+                &PassResult {
                     runs: pass,
                     at: started,
                     duration_ms,
@@ -122,30 +136,50 @@ impl VerifyWork {
         }
         tracing::info!(project_id = %project.id, drifted = report.drifted, duration_ms, "verified");
         if report.drifted {
-            self.repair(v.repair, project.id, pass, &report).await?;
+            self.repair(v.repair, project.id, pass, &report, cache_ops)
+                .await?;
         }
         Ok(true)
     }
 
-    /// Enqueues the repair job when the project's mode covers what drifted. In `cache` mode
-    /// that is only when the targets are clean: the repair job rewrites drifted target rows
-    /// too, which `cache` does not allow.
+    /// Repairs what the project's mode covers: in `cache` mode the drifted cache keys (written
+    /// through the outbox, whatever the targets hold), in `all` mode everything, through the
+    /// repair job.
     async fn repair(
         &self,
         mode: RepairMode,
-        project_id: uuid::Uuid,
+        project_id: Uuid,
         pass: i64,
         report: &DriftReport,
+        cache_ops: Vec<NewCacheOp>,
     ) -> Result<(), StoreError> {
-        let targets_clean = !report.targets.iter().any(super::drift::target_drifted);
-        let allowed = match mode {
-            RepairMode::Off => false,
-            RepairMode::Cache => targets_clean,
-            RepairMode::All => true,
-        };
-        let Some(release_id) = report.release_id.filter(|_| allowed) else {
+        let (Some(release_id), Some(number)) = (report.release_id, report.release_number) else {
             return Ok(());
         };
+        match mode {
+            RepairMode::Off => Ok(()),
+            RepairMode::All => self.repair_job(project_id, pass, release_id).await,
+            RepairMode::Cache => {
+                let cache_drifted = report
+                    .cache
+                    .as_ref()
+                    .is_some_and(|c| !c.missing.is_empty() || !c.stale.is_empty());
+                if !cache_drifted || cache_ops.is_empty() {
+                    return Ok(());
+                }
+                self.repair_cache(project_id, release_id, number, &cache_ops)
+                    .await
+            }
+        }
+    }
+
+    /// Enqueues the repair job (targets and cache), with the verifier's audit entry.
+    async fn repair_job(
+        &self,
+        project_id: Uuid,
+        pass: i64,
+        release_id: Uuid,
+    ) -> Result<(), StoreError> {
         let key = format!("verification-{pass}");
         let request = JobRequest::Repair { release_id };
         let store = &self.ctx.store;
@@ -158,21 +192,11 @@ impl VerifyWork {
                     Enqueued::Created(job) => job,
                     _ => return Ok(false),
                 };
-                let entry = Entry {
-                    actor: Actor::System {
-                        name: "verifier",
-                        on_behalf_of: None,
-                    },
-                    action: "drift.repair",
-                    project_id: Some(project_id),
-                    subject_id: Some(job.id.to_string()),
-                    summary: Summary::of(&json!({
-                        "job_id": job.id, "repair": mode.as_str(), "release_id": release_id,
-                    })),
-                    request_id: None,
-                    client_addr: None,
-                };
-                crate::audit::write(store, &entry).await?;
+                let summary = json!({
+                    "job_id": job.id, "repair": RepairMode::All.as_str(), "release_id": release_id,
+                });
+                crate::audit::write(store, &entry(project_id, job.id.to_string(), &summary))
+                    .await?;
                 Ok::<_, StoreError>(true)
             })
             .await?;
@@ -181,6 +205,81 @@ impl VerifyWork {
             self.wake_publish.notify_one();
         }
         Ok(())
+    }
+
+    /// Writes the operations that repair the drifted cache keys to the outbox, with the
+    /// verifier's audit entry. Under the project's publish lease (its own owner id, so it
+    /// never counts as this process's publish worker): a release recorded meanwhile would
+    /// otherwise have its newer values superseded by this older release's.
+    async fn repair_cache(
+        &self,
+        project_id: Uuid,
+        release_id: Uuid,
+        number: i64,
+        ops: &[NewCacheOp],
+    ) -> Result<(), StoreError> {
+        let store = &self.ctx.store;
+        let owner = format!("{}-verifier", self.ctx.owner);
+        let Some(lease) = Lease::acquire(store, project_id, &owner, self.ctx.lease).await? else {
+            tracing::info!(project_id = %project_id, "cache repair deferred: a job holds the project");
+            return Ok(());
+        };
+        let written = store
+            .atomic(async {
+                let window = Window {
+                    limit: 1,
+                    offset: 0,
+                };
+                let (newest, _) = store.list_releases(project_id, window).await?;
+                if newest.first().map(|r| r.id) != Some(release_id) {
+                    // A newer release was recorded since the check: its own cache step holds.
+                    return Ok(None);
+                }
+                let mut tx = store.begin().await?;
+                store.fence_lease(&mut tx, project_id, &owner).await?;
+                let superseded = store
+                    .enqueue_release_cache_ops(&mut tx, project_id, None, release_id, number, ops)
+                    .await?;
+                let summary = json!({
+                    "repair": RepairMode::Cache.as_str(), "release_id": release_id, "keys": ops.len(),
+                });
+                crate::audit::write(store, &entry(project_id, release_id.to_string(), &summary))
+                    .await?;
+                Ok::<_, StoreError>(Some(superseded))
+            })
+            .await;
+        lease.release().await;
+        // A job may have waited for the lease.
+        self.wake_publish.notify_one();
+        if let Some(superseded) = written? {
+            self.ctx.cache_wake.notify_one();
+            let ctx = &self.ctx;
+            crate::cache::outbox::settle_steps(
+                store,
+                &ctx.clock,
+                &ctx.hooks_wake,
+                project_id,
+                &superseded,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The audit entry of a repair the verifier started.
+fn entry(project_id: Uuid, subject: String, summary: &Value) -> Entry {
+    Entry {
+        actor: Actor::System {
+            name: "verifier",
+            on_behalf_of: None,
+        },
+        action: "drift.repair",
+        project_id: Some(project_id),
+        subject_id: Some(subject),
+        summary: Summary::of(summary),
+        request_id: None,
+        client_addr: None,
     }
 }
 

@@ -41,8 +41,8 @@ impl NewCacheOp {
 pub struct OutboxOp {
     pub id: Uuid,
     pub release_id: Uuid,
-    /// The job that wrote it (its cache step); none only for operations of a release
-    /// that was pruned before jobs were recorded with them.
+    /// The job that wrote it (its cache step); none for the verifier's cache repair (no job
+    /// behind it) and for operations of a release pruned before jobs were recorded with them.
     pub job_id: Option<Uuid>,
     pub release_number: i64,
     pub seq: i64,
@@ -93,7 +93,9 @@ pub struct OutboxStats {
 
 impl Store {
     /// Records a job's operations on a release (inside the transaction that records the
-    /// release), superseding pending operations of older releases on the same keys.
+    /// release), superseding pending operations of older releases on the same keys; returns
+    /// the (job, release) cache steps it superseded operations of (see
+    /// [`Store::enqueue_release_cache_ops`]).
     pub async fn enqueue_cache_ops(
         &self,
         tx: &mut Tx,
@@ -101,16 +103,42 @@ impl Store {
         release_id: Uuid,
         release_number: i64,
         ops: &[NewCacheOp],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
         if ops.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let (project_id, now) = (job.project_id, self.clock.now());
         let count = ops.len() as i64;
         let sql = "UPDATE publish_jobs SET cache_ops = cache_ops + $2 WHERE id = $1";
         on_tx!(tx, c => sqlx::query(sql).bind(job.id).bind(count).execute(&mut *c).await.map(|_| ()))?;
+        self.enqueue_release_cache_ops(
+            tx,
+            job.project_id,
+            Some(job.id),
+            release_id,
+            release_number,
+            ops,
+        )
+        .await
+    }
+
+    /// Records operations on a release with no job behind them (the verifier's cache repair),
+    /// superseding pending operations of older writes on the same keys. Returns the (job,
+    /// release) cache steps whose operations it superseded: a step may be over now with no
+    /// operation left for the cache worker to apply, so its caller settles them after the
+    /// commit (`cache::outbox::settle_steps`), or their `publish.cache_done` never comes.
+    pub async fn enqueue_release_cache_ops(
+        &self,
+        tx: &mut Tx,
+        project_id: Uuid,
+        job_id: Option<Uuid>,
+        release_id: Uuid,
+        release_number: i64,
+        ops: &[NewCacheOp],
+    ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        let now = self.clock.now();
+        let mut superseded: Vec<(Uuid, Uuid)> = Vec::new();
         for (n, chunk) in ops.chunks(200).enumerate() {
-            on_tx!(tx, c => {
+            let steps: Vec<(Option<Uuid>, Uuid)> = on_tx!(tx, c => {
                 let mut qb = sqlx::QueryBuilder::new("UPDATE cache_outbox SET state = 'superseded', done_at = ");
                 qb.push_bind(now).push(" WHERE project_id = ").push_bind(project_id)
                     .push(" AND state = 'pending' AND cache_key IN (");
@@ -118,22 +146,30 @@ impl Store {
                 for op in chunk {
                     sep.push_bind(&op.key);
                 }
-                qb.push(")");
-                qb.build().execute(&mut *c).await?;
+                qb.push(") RETURNING job_id, release_id");
+                let steps = qb.build_query_as::<(Option<Uuid>, Uuid)>().fetch_all(&mut *c).await?;
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO cache_outbox (id, project_id, release_id, job_id, release_number, seq, cache_key, op, \
                      content_hash, version, published_at, state, attempts, next_attempt_at, created_at) ");
                 qb.push_values(chunk.iter().enumerate(), |mut b, (i, op)| {
-                    b.push_bind(Uuid::new_v4()).push_bind(project_id).push_bind(release_id).push_bind(job.id)
+                    b.push_bind(Uuid::new_v4()).push_bind(project_id).push_bind(release_id).push_bind(job_id)
                         .push_bind(release_number)
                         .push_bind((n * 200 + i) as i64).push_bind(&op.key).push_bind(op.op).push_bind(&op.content_hash)
                         .push_bind(op.version).push_bind(&op.published_at).push_bind("pending").push_bind(0_i64)
                         .push_bind(now).push_bind(now);
                 });
                 qb.build().execute(&mut *c).await?;
+                steps
             });
+            for (job, release) in steps {
+                if let Some(job) = job.filter(|j| Some(*j) != job_id) {
+                    if !superseded.contains(&(job, release)) {
+                        superseded.push((job, release));
+                    }
+                }
+            }
         }
-        Ok(())
+        Ok(superseded)
     }
 
     /// Projects with operations due now.

@@ -45,22 +45,21 @@ impl Row {
     }
 }
 
-/// One project's last pass as `/metrics` shows it.
-pub struct LastPass {
-    pub project_slug: String,
-    pub at: DateTime<Utc>,
-    pub report: Value,
-}
-
-/// A pass's result as [`Store::finish_verification`] keeps it; `runs` is the claim's fence.
-#[derive(Clone, Copy)]
-pub struct FinishedPass<'a> {
-    pub project_id: Uuid,
+/// What one pass found, as [`Store::finish_verification`] keeps it.
+pub struct PassResult<'a> {
+    /// The claim's fence (`Some(runs)` from [`Store::claim_verification`]).
     pub runs: i64,
     pub at: DateTime<Utc>,
     pub duration_ms: i64,
     pub drifted: bool,
     pub report: &'a Value,
+}
+
+/// One project's last pass as `/metrics` shows it.
+pub struct LastPass {
+    pub project_slug: String,
+    pub at: DateTime<Utc>,
+    pub report: Value,
 }
 
 impl Store {
@@ -119,20 +118,13 @@ impl Store {
     pub async fn finish_verification(
         &self,
         tx: &mut Tx,
-        pass: &FinishedPass<'_>,
+        project_id: Uuid,
+        pass: &PassResult<'_>,
     ) -> Result<bool, StoreError> {
-        let FinishedPass {
-            project_id,
-            runs,
-            at,
-            duration_ms,
-            drifted,
-            report,
-        } = *pass;
         let sql = "UPDATE project_verification SET last_pass = $2, last_run_at = $3, last_duration_ms = $4, \
                    last_drifted = $5, last_report = $6 WHERE project_id = $1 AND runs = $2";
-        let n = on_tx!(tx, c => sqlx::query(sql).bind(project_id).bind(runs).bind(at)
-            .bind(duration_ms).bind(drifted).bind(Json(report)).execute(c).await?.rows_affected());
+        let n = on_tx!(tx, c => sqlx::query(sql).bind(project_id).bind(pass.runs).bind(pass.at)
+            .bind(pass.duration_ms).bind(pass.drifted).bind(Json(pass.report)).execute(c).await?.rows_affected());
         Ok(n == 1)
     }
 

@@ -23,7 +23,7 @@ crate::both_backends!(
     two_processes_run_each_pass_once
 );
 
-async fn verification(app: &TestApp) -> Value {
+pub async fn verification(app: &TestApp) -> Value {
     let (s, v) = app.get("/api/projects/site/verification").await;
     assert_eq!(s, 200, "{v}");
     v
@@ -31,7 +31,7 @@ async fn verification(app: &TestApp) -> Value {
 
 /// Waits (bounded) until the project's pass `n` has its result recorded (a pass is claimed
 /// before its result is written).
-async fn passes(app: &TestApp, n: i64) -> Value {
+pub async fn passes(app: &TestApp, n: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let v = verification(app).await;
@@ -44,30 +44,30 @@ async fn passes(app: &TestApp, n: i64) -> Value {
 }
 
 /// Advances the clock past the interval and waits for pass `n`'s result.
-async fn next_pass(app: &TestApp, clock: &ManualClock, n: i64) -> Value {
+pub async fn next_pass(app: &TestApp, clock: &ManualClock, n: i64) -> Value {
     clock.advance(Span::seconds(61));
     passes(app, n).await["last"].clone()
 }
 
-fn events(sub: &Subscriber) -> Vec<String> {
+pub fn events(sub: &Subscriber) -> Vec<String> {
     sub.received()
         .iter()
         .map(|r| r.json()["type"].as_str().unwrap_or("?").to_string())
         .collect()
 }
 
-async fn metrics(app: &TestApp) -> String {
+pub async fn metrics(app: &TestApp) -> String {
     let r = app.anon(Method::GET, "/metrics").send().await.unwrap();
     r.text().await.unwrap()
 }
 
-fn gauge(metrics: &str, series: &str) -> Option<i64> {
+pub fn gauge(metrics: &str, series: &str) -> Option<i64> {
     metrics
         .lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
 
-async fn set(app: &TestApp, body: Value) -> Value {
+pub async fn set(app: &TestApp, body: Value) -> Value {
     let (s, v) = app
         .send(
             Method::PUT,
@@ -79,9 +79,9 @@ async fn set(app: &TestApp, body: Value) -> Value {
     v
 }
 
-async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
-    let clock = Arc::new(ManualClock::default());
-    let app = spawn_clocked(backend, &[], clock.clone()).await;
+/// A project `site` with a primed Redis cache and two pages (`home`, `a`), published once;
+/// its tenant.
+pub async fn published_site(app: &TestApp) -> String {
     let tenant = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let (s, project) = app
         .post(
@@ -105,9 +105,31 @@ async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
         )
         .await;
     }
-    let job = run_job(&app, "/api/projects/site/publish", json!({})).await;
+    let job = run_job(app, "/api/projects/site/publish", json!({})).await;
     assert_eq!(job["state"], "succeeded", "{job}");
-    cache_settled(&app, &job).await;
+    cache_settled(app, &job).await;
+    tenant
+}
+
+/// The test Redis, as the verifier's cache sees it.
+pub async fn test_redis() -> Box<dyn cache::Cache> {
+    cache::connect(
+        &CacheSettings {
+            redis_type: RedisType::Tcp,
+            redis_url: Some(redis_url()),
+            ..Default::default()
+        },
+        NetPolicy::default(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap()
+}
+
+async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
+    let clock = Arc::new(ManualClock::default());
+    let app = spawn_clocked(backend, &[], clock.clone()).await;
+    let tenant = published_site(&app).await;
     let sub = Subscriber::start(vec![]).await;
     subscribe(&app, &sub.url, json!(["drift.detected", "drift.resolved"])).await;
 
@@ -136,17 +158,7 @@ async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
         &db,
         "UPDATE published_pages SET title = 'Hacked' WHERE slug = 'a'",
     );
-    let redis = cache::connect(
-        &CacheSettings {
-            redis_type: RedisType::Tcp,
-            redis_url: Some(redis_url()),
-            ..Default::default()
-        },
-        NetPolicy::default(),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let redis = test_redis().await;
     redis
         .set_ex(&format!("page:{tenant}:home"), "{}", 300)
         .await

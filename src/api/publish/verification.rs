@@ -7,6 +7,7 @@ use crate::api::publish::jobs::publish_project_by_ref;
 use crate::api::routes::{Resource, Routes};
 use crate::api::settings::verification::VerificationSettingsView;
 use crate::api::AppState;
+use crate::domain::verification::Verification;
 use crate::publish::drift::DriftReport;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -40,18 +41,9 @@ pub struct LastPass {
     pub report: Value,
 }
 
-#[utoipa::path(get, operation_id = "getProjectVerification", summary = "The latest continuous verification result",
-    path = "/api/projects/{project}/verification", tag = "publish",
-    params(("project" = String, Path, description = "Project UUID or slug")),
-    responses((status = 200, body = VerificationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let project = publish_project_by_ref(&state, &auth, &path).await?;
-    let v = state.store.get_verification(project.id).await?;
-    let last = v.as_ref().and_then(|v| {
+impl LastPass {
+    /// The row's latest pass; none before the first. Shared with `edgepub verify --last`.
+    pub fn of(v: &Verification) -> Option<LastPass> {
         // The pass stores its one-line summary with the report.
         let mut report = v.last_report.clone()?;
         let summary = report
@@ -67,7 +59,21 @@ pub async fn get(
             summary,
             report,
         })
-    });
+    }
+}
+
+#[utoipa::path(get, operation_id = "getProjectVerification", summary = "The latest continuous verification result",
+    path = "/api/projects/{project}/verification", tag = "publish",
+    params(("project" = String, Path, description = "Project UUID or slug")),
+    responses((status = 200, body = VerificationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let project = publish_project_by_ref(&state, &auth, &path).await?;
+    let v = state.store.get_verification(project.id).await?;
+    let last = v.as_ref().and_then(LastPass::of);
     Ok(HttpResponse::Ok().json(VerificationView {
         schedule: VerificationSettingsView::of(v.as_ref()),
         last,

@@ -6,6 +6,9 @@
 mod cache;
 mod limit;
 mod pages;
+mod receiver;
+mod soak;
+mod soak_check;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -53,6 +56,9 @@ enum Cmd {
     },
     /// Create a project holding one page at every layout limit (components, depth, bytes).
     LimitPage(limit::LimitArgs),
+    /// The soak's load and checks (scripts/soak.sh): saves, publishes, cache steps, webhook
+    /// deliveries; then whether every job ended and every acknowledged save is kept.
+    Soak(soak::SoakArgs),
     /// Dry-run compile of one page; fails on an error diagnostic.
     Compile {
         #[command(flatten)]
@@ -106,6 +112,7 @@ struct PublishArgs {
     timeout: u64,
 }
 
+#[derive(Clone)]
 struct Api {
     http: reqwest::Client,
     base: String,
@@ -123,6 +130,13 @@ impl Api {
             base: c.base.trim_end_matches('/').to_string(),
             token: c.token.clone(),
         })
+    }
+
+    /// A request with the token, for callers that look at the status themselves.
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
 
     /// Sends a request and returns the JSON body, failing on any status but `want`.
@@ -331,6 +345,7 @@ async fn main() -> Result<()> {
         Cmd::Prime(a) => cache::prime_all(&Api::new(&a.conn)?, a).await,
         Cmd::Visible(a) => cache::visible(&Api::new(&a.conn)?, a).await,
         Cmd::Drift(a) => cache::drift(&Api::new(&a.conn)?, a).await,
+        Cmd::Soak(a) => soak::soak(&Api::new(&a.conn)?, a).await,
         Cmd::LimitPage(a) => limit::limit_page(&Api::new(&a.conn)?, a).await,
         Cmd::Compile {
             conn,

@@ -65,6 +65,36 @@ impl Work for CacheWork {
     }
 }
 
+/// Records `publish.cache_done` for each of these (job, release) cache steps that is over
+/// now (once: the event's id is the job's, so a step settled twice, by the worker that applied
+/// its last operation and by the publish that superseded it, sends one event).
+pub async fn settle_steps(
+    store: &Store,
+    clock: &SharedClock,
+    hooks_wake: &tokio::sync::Notify,
+    project: Uuid,
+    steps: &[(Uuid, Uuid)],
+) -> Result<(), StoreError> {
+    for &(job, release) in steps {
+        let Some(step) = store.cache_step(job).await? else {
+            continue;
+        };
+        if step.status != "done" && step.status != "failed" {
+            continue;
+        }
+        let e = crate::webhooks::events::cache_done(project, job, release, &step, clock.now());
+        let mut tx = store.begin().await?;
+        let notify = store
+            .enqueue_event(&mut tx, project, e.id, e.kind, &e.payload, None)
+            .await?;
+        tx.commit().await?;
+        if notify {
+            hooks_wake.notify_one();
+        }
+    }
+    Ok(())
+}
+
 impl CacheWork {
     async fn drain(&self, project: Uuid, lease: &Lease, stop: &Stop) -> Result<(), StoreError> {
         let settings = self.store.cache_settings(project).await?;
@@ -128,29 +158,8 @@ impl CacheWork {
         fetched.and(built)
     }
 
-    /// Records `publish.cache_done` for each job whose operations are all applied now (once:
-    /// the event's id is the job's).
     async fn settled(&self, project: Uuid, steps: &[(Uuid, Uuid)]) -> Result<(), StoreError> {
-        for &(job, release) in steps {
-            let Some(step) = self.store.cache_step(job).await? else {
-                continue;
-            };
-            if step.status != "done" && step.status != "failed" {
-                continue;
-            }
-            let now = self.clock.now();
-            let e = crate::webhooks::events::cache_done(project, job, release, &step, now);
-            let mut tx = self.store.begin().await?;
-            let notify = self
-                .store
-                .enqueue_event(&mut tx, project, e.id, e.kind, &e.payload, None)
-                .await?;
-            tx.commit().await?;
-            if notify {
-                self.hooks_wake.notify_one();
-            }
-        }
-        Ok(())
+        settle_steps(&self.store, &self.clock, &self.hooks_wake, project, steps).await
     }
 
     /// Marks applied operations done and refused ones failed.

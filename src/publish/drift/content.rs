@@ -48,6 +48,8 @@ pub async fn changed_rows(
                 changed.push((page.page_id.clone(), columns));
             }
         }
+        // Comparing a chunk is CPU work between awaits: let other tasks (requests, jobs) in.
+        tokio::task::yield_now().await;
     }
     Ok(Some(changed))
 }

@@ -17,6 +17,7 @@ use crate::domain::project::Project;
 use crate::domain::publish::ReleasePage;
 use crate::domain::settings::CacheMode;
 use crate::net::ConnError;
+use crate::store::outbox::NewCacheOp;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -262,14 +263,23 @@ pub(crate) fn target_drifted(d: &TargetDrift) -> bool {
 
 /// Compares every enabled target and the cache with the project's last release.
 pub async fn check(ctx: &PublishContext, project: &Project) -> Result<DriftReport, PublishError> {
+    Ok(check_with_repair(ctx, project).await?.0)
+}
+
+/// [`check`], with the cache operations that would repair the cache (see [`cache_drift`]).
+pub async fn check_with_repair(
+    ctx: &PublishContext,
+    project: &Project,
+) -> Result<(DriftReport, Vec<NewCacheOp>), PublishError> {
     let Some((release, pages)) = ctx.store.current_release(project.id).await? else {
-        return Ok(DriftReport {
+        let report = DriftReport {
             release_id: None,
             release_number: None,
             drifted: false,
             targets: Vec::new(),
             cache: None,
-        });
+        };
+        return Ok((report, Vec::new()));
     };
     let expected = SiteSettings::from(project);
     let enabled: Vec<_> = ctx
@@ -283,16 +293,20 @@ pub async fn check(ctx: &PublishContext, project: &Project) -> Result<DriftRepor
         .iter()
         .map(|t| check_target(ctx, project, t, &pages, &expected));
     let targets = futures_util::future::try_join_all(checks).await?;
-    let cache = cache_drift(ctx, project, &pages).await?.map(|(d, _)| d);
+    let (cache, ops) = match cache_drift(ctx, project, &pages).await? {
+        Some((d, ops)) => (Some(d), ops),
+        None => (None, Vec::new()),
+    };
     let drifted = targets.iter().any(target_drifted)
         || cache
             .as_ref()
             .is_some_and(|c| c.error.is_some() || !c.missing.is_empty() || !c.stale.is_empty());
-    Ok(DriftReport {
+    let report = DriftReport {
         release_id: Some(release.id),
         release_number: Some(release.number),
         drifted,
         targets,
         cache,
-    })
+    };
+    Ok((report, ops))
 }
