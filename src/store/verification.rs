@@ -105,6 +105,7 @@ impl Store {
     }
 
     /// Writes a pass's result in `tx` unless a later claim superseded it; false then.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finish_verification(
         &self,
         tx: &mut Tx,

@@ -4,6 +4,7 @@
 //! the script can pick numbers out of it. Nothing here asserts on timing.
 
 mod cache;
+mod edge;
 mod limit;
 mod pages;
 
@@ -51,6 +52,10 @@ enum Cmd {
         #[arg(long)]
         page: String,
     },
+    /// Run a push-edge stand-in on loopback until killed.
+    Edge(edge::EdgeArgs),
+    /// Publish one changed page repeatedly; time until the edge stand-in serves it.
+    EdgeVisible(edge::EdgeVisibleArgs),
     /// Create a project holding one page at every layout limit (components, depth, bytes).
     LimitPage(limit::LimitArgs),
     /// Dry-run compile of one page; fails on an error diagnostic.
@@ -331,6 +336,8 @@ async fn main() -> Result<()> {
         Cmd::Prime(a) => cache::prime_all(&Api::new(&a.conn)?, a).await,
         Cmd::Visible(a) => cache::visible(&Api::new(&a.conn)?, a).await,
         Cmd::Drift(a) => cache::drift(&Api::new(&a.conn)?, a).await,
+        Cmd::Edge(a) => edge::serve(a).await,
+        Cmd::EdgeVisible(a) => edge::visible(&Api::new(&a.conn)?, a).await,
         Cmd::LimitPage(a) => limit::limit_page(&Api::new(&a.conn)?, a).await,
         Cmd::Compile {
             conn,
