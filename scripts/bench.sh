@@ -289,7 +289,8 @@ if want a; then
         NOTES+=("a: full publish failed: $FAIL")
     fi
     # --- d. the same pages to Turso (Hrana over HTTP) vs to a fresh local file ------------------
-    TURSODB=node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb
+    # The tursodb that scripts/services.sh installed (its env file names it), else this tree's.
+    TURSODB=${EDGEPUB_TEST_TURSODB:-node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb}
     add_target() {
         curl -fsS -X POST "$BASE/api/projects/full/targets" -H "Authorization: Bearer $TOKEN" \
             -H 'content-type: application/json' -d "$1" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p' | head -n 1
@@ -299,7 +300,7 @@ if want a; then
         "$TURSODB" "$WORK/a/turso.db" --sync-server "127.0.0.1:$tport" >"$WORK/a/turso.log" 2>&1 &
         TURSO_PID=$!
         for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break; sleep 0.1; done
-        local2=$(add_target '{"kind": "local", "name": "second-file", "path": "second/pages.db"}')
+        local2=$(add_target '{"kind": "local", "name": "second-file", "path": "full/second/pages.db"}')
         turso=$(add_target "{\"kind\": \"turso\", \"name\": \"turso\", \"url\": \"http://127.0.0.1:$tport\", \"token\": \"unused\"}")
         if run_publish --project full --targets "$local2"; then
             d_local=$(kv wall_s "$PUB")
