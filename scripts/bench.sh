@@ -93,8 +93,13 @@ stop_server() {
         SERVER_PID=""
     fi
 }
+# Helpers (tursodb, the edge stand-in) a scenario started; stopped however the script ends.
+HELPER_PIDS=()
 cleanup() {
     stop_server
+    for pid in "${HELPER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -299,6 +304,7 @@ if want a; then
         tport=$(free_port)
         "$TURSODB" "$WORK/a/turso.db" --sync-server "127.0.0.1:$tport" >"$WORK/a/turso.log" 2>&1 &
         TURSO_PID=$!
+        HELPER_PIDS+=("$TURSO_PID")
         for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break; sleep 0.1; done
         local2=$(add_target '{"kind": "local", "name": "second-file", "path": "full/second/pages.db"}')
         turso=$(add_target "{\"kind\": \"turso\", \"name\": \"turso\", \"url\": \"http://127.0.0.1:$tport\", \"token\": \"unused\"}")
@@ -638,6 +644,7 @@ p7_edge() {
     key="bench-edge-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
     EDGEPUB_BENCH_EDGE_KEY=$key "$BENCH_BIN" edge --listen "127.0.0.1:$eport" >"$WORK/g/edge.log" 2>&1 &
     edge_pid=$!
+    HELPER_PIDS+=("$edge_pid")
     for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$eport/api/health" 2>/dev/null && break; sleep 0.1; done
     target=$(curl -fsS -X POST "$BASE/api/projects/edge/targets" -H "Authorization: Bearer $TOKEN" \
         -H 'content-type: application/json' \
