@@ -16,13 +16,18 @@
 #      written to a second local pages.db in the same run (both already compiled, so both
 #      times are the write alone), with HTTP requests made and bytes sent.
 #   f. the largest page the limits allow: peak RSS of saving, compiling (once, twice at once)
-#      and publishing it, next to the idle server.
+#      and publishing it, next to the idle server;
+#   g. one changed page in a FULL_PAGES project, from the publish call until a push edge
+#      (a strict stand-in on loopback, `edgepub-bench edge`) serves it, p50/p99;
 #   v. one continuous verification pass over a LARGE_PAGES project (scripts/bench_verify.sh):
 #      its duration and peak RSS, next to the sqlite3 CLI reading the same rows, and page reads'
 #      latency while it runs.
 #   s. the soak (scripts/soak.sh; not in the default set: SOAK_SECS, default 1800): mixed
 #      saves, publishes, cache steps and webhook deliveries on a private Postgres and Redis,
 #      each restarted once in the middle.
+#
+# Rows carry the issue's goal labels: P1 = a, P2 = b (page endpoint), P4 = c, P5 = d,
+# P6 = the memory note of a, P7 = g; a summary of those goals follows the table.
 #
 # Each scenario gets a fresh server process and data directory under one temp directory,
 # removed on exit; in b the server is also restarted (same data) before each timed phase, so
@@ -35,9 +40,9 @@
 # BENCH_BATCH (1000: projects larger than this get their untimed first publish as partial
 # publishes of this many pages), BENCH_SERVER_MEM_GB (12: address-space cap of each server, so
 # a runaway publish aborts the server instead of exhausting the machine), BENCH_SKIP_BUILD=1 to
-# use the binaries already in target/release, BENCH_ONLY="a b c d e f v" (default; the
-# letters to run: d runs with a, e needs b; f = the largest page the limits allow; v = a
-# verification pass; s = the soak, only when named).
+# use the binaries already in target/release, BENCH_ONLY="a b c d e f g v" (default; the
+# letters to run: d runs with a, e needs b; f = the largest page the limits allow; g = P7;
+# v = a verification pass; s = the soak, only when named).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,7 +54,7 @@ WRK_SECS=${BENCH_WRK_SECS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 BATCH=${BENCH_BATCH:-1000}
 MEM_GB=${BENCH_SERVER_MEM_GB:-12}
-ONLY=" ${BENCH_ONLY:-a b c d e f v} "
+ONLY=" ${BENCH_ONLY:-a b c d e f g v} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 SERVER_BIN=$TARGET_DIR/release/edgepub
@@ -95,8 +100,13 @@ stop_server() {
         SERVER_PID=""
     fi
 }
+# Helpers (tursodb, the edge stand-in) a scenario started; stopped however the script ends.
+HELPER_PIDS=()
 cleanup() {
     stop_server
+    for pid in "${HELPER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -177,6 +187,37 @@ row() {
     ROWS+=("$*")
     log "row: $*"
 }
+# --- the issue's goals (P1..P7): one line each, with the same-run baseline and ratio ------
+GOALS=()
+# goal LABEL WORK MEASURED BASELINE RATIO GOAL PEAK MET: one goal line for the summary.
+goal() {
+    local IFS=$'\t'
+    GOALS+=("$*")
+}
+# met VALUE LIMIT [ge]: "yes" when VALUE <= LIMIT (or >= with ge), "no", or "-" without a value.
+met() {
+    awk -v v="${1%x}" -v l="$2" -v op="${3:-le}" 'BEGIN {
+        if (v == "" || v == "-" || v + 0 != v) { print "-"; exit }
+        ok = (op == "ge") ? (v + 0 >= l) : (v + 0 <= l); print ok ? "yes" : "no" }'
+}
+print_goals() {
+    ((${#GOALS[@]})) || return 0
+    echo
+    echo "Goals (each against its same-run baseline):"
+    {
+        printf 'goal\twork\tmeasured\tbaseline (same run)\tratio\tgoal\tpeak RSS\tmet\n'
+        printf '%s\n' "${GOALS[@]}"
+    } | awk -F'\t' '
+        { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR; f = NF }
+        END {
+            for (r = 1; r <= n; r++) {
+                line = ""
+                for (i = 1; i <= f; i++) line = line (i > 1 ? " | " : "") sprintf("%-" w[i] "s", cell[r, i])
+                print line
+            }
+        }'
+}
+
 # run_publish ARGS...: one publish; its stdout line into PUB, the server's peak RSS into PEAK.
 # On failure it returns 1 with the reason in FAIL (and notes a server that died).
 run_publish() {
@@ -244,17 +285,24 @@ if want a; then
                 d = drafts / 1048576; i = idle / 1024; a = after / 1024
                 printf "a: memory: idle %.1f MB before seeding; drafts %.1f MB; peak %s MB = %.1fx the drafts;", i, d, peak, peak / d
                 printf " RSS 60 s after the job %.1f MB = %.2fx (idle + drafts)", a, a / (i + d) }')")
-        row "a. full publish, local target (API)" "$FULL_PAGES" "$a_wall s" "$(rate "$FULL_PAGES" "$a_wall")" \
+        row "P1 (a). full publish, local target (API)" "$FULL_PAGES" "$a_wall s" "$(rate "$FULL_PAGES" "$a_wall")" \
             "$PEAK" "$a_base s" "$(ratio "$a_wall" "$a_base")"
+        goal P1 "full publish, $FULL_PAGES pages -> local pages.db" "$a_wall s" "sqlite3 CLI, same rows: $a_base s" \
+            "$(ratio "$a_wall" "$a_base")" "<= 2x" "$a_peak" "$(met "$(ratio "$a_wall" "$a_base")" 2)"
+        a_drafts_mb=$(awk -v b="$(($(kv avg_body_bytes "$SEED") * FULL_PAGES))" 'BEGIN { printf "%.1f", b / 1048576 }')
+        goal P6 "peak RSS during P1" "$a_peak" "the drafts: $a_drafts_mb MB" "$(ratio "${a_peak% MB}" "$a_drafts_mb")" \
+            "<= 3x" "$a_peak" "$(met "$(ratio "${a_peak% MB}" "$a_drafts_mb")" 3)"
         NOTES+=("a: job compile_ms=$(kv compile_ms "$PUB") write_ms=$(kv write_ms "$PUB") total_ms=$(kv total_ms "$PUB");\
  pages.db $(du -k "$db" | cut -f1) KB; rows.sql $(du -k "$WORK/a/rows.sql" | cut -f1) KB;\
  baseline = sqlite3 CLI, same schema and indexes, WAL, synchronous=NORMAL, one BEGIN/COMMIT")
     else
-        row "a. full publish, local target (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "-" "-"
+        row "P1 (a). full publish, local target (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "-" "-"
+        goal P1 "full publish, $FULL_PAGES pages -> local pages.db" FAILED - - "<= 2x" "$PEAK" no
         NOTES+=("a: full publish failed: $FAIL")
     fi
     # --- d. the same pages to Turso (Hrana over HTTP) vs to a fresh local file ------------------
-    TURSODB=node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb
+    # The tursodb that scripts/services.sh installed (its env file names it), else this tree's.
+    TURSODB=${EDGEPUB_TEST_TURSODB:-node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb}
     add_target() {
         curl -fsS -X POST "$BASE/api/projects/full/targets" -H "Authorization: Bearer $TOKEN" \
             -H 'content-type: application/json' -d "$1" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p' | head -n 1
@@ -263,22 +311,26 @@ if want a; then
         tport=$(free_port)
         "$TURSODB" "$WORK/a/turso.db" --sync-server "127.0.0.1:$tport" >"$WORK/a/turso.log" 2>&1 &
         TURSO_PID=$!
+        HELPER_PIDS+=("$TURSO_PID")
         for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break; sleep 0.1; done
-        local2=$(add_target '{"kind": "local", "name": "second-file", "path": "second/pages.db"}')
+        local2=$(add_target '{"kind": "local", "name": "second-file", "path": "full/second/pages.db"}')
         turso=$(add_target "{\"kind\": \"turso\", \"name\": \"turso\", \"url\": \"http://127.0.0.1:$tport\", \"token\": \"unused\"}")
         if run_publish --project full --targets "$local2"; then
             d_local=$(kv wall_s "$PUB")
             NOTES+=("d local: $PUB")
             if run_publish --project full --targets "$turso"; then
                 d_turso=$(kv wall_s "$PUB")
-                row "d. same pages to Turso, local tursodb (API)" "$FULL_PAGES" "$d_turso s" \
+                row "P5 (d). same pages to Turso, local tursodb (API)" "$FULL_PAGES" "$d_turso s" \
                     "$(rate "$FULL_PAGES" "$d_turso")" "$PEAK" "$d_local s" "$(ratio "$d_turso" "$d_local")"
+                goal P5 "the $FULL_PAGES pages to a local tursodb" "$d_turso s" "a second local pages.db: $d_local s" \
+                    "$(ratio "$d_turso" "$d_local")" "<= 2x" "$PEAK" "$(met "$(ratio "$d_turso" "$d_local")" 2)"
                 NOTES+=("d turso: $PUB")
                 NOTES+=("d: baseline = the same pages written to a second local pages.db in this run;\
  Turso: $(kv requests "$PUB") HTTP requests, $(kv bytes_sent "$PUB") bytes sent\
  (limit EDGEPUB_TURSO_MAX_REQUEST_BYTES, default 8 MiB, per request)")
             else
-                row "d. same pages to Turso, local tursodb (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "$d_local s" "-"
+                row "P5 (d). same pages to Turso, local tursodb (API)" "$FULL_PAGES" "FAILED" "-" "$PEAK" "$d_local s" "-"
+                goal P5 "the $FULL_PAGES pages to a local tursodb" FAILED "$d_local s" - "<= 2x" "$PEAK" no
                 NOTES+=("d: Turso publish failed: $FAIL")
             fi
         fi
@@ -358,8 +410,11 @@ if want b; then
         "$(pair seed_peak)" "${B[seed_$s]}" "$(ratio "${B[seed_$l]}" "${B[seed_$s]}")"
     row "b. first publish of all pages (setup)" "$s / $l" "$(pair full)" "$(rates full)" \
         "$(pair full_peak)" "${B[full_$s]}" "$(ratio "${B[full_$l]}" "${B[full_$s]}")"
-    row "b. 1 changed page: POST /pages/{id}/publish" "$s / $l" "$(pair one)" "-" \
+    row "P2 (b). 1 changed page: POST /pages/{id}/publish" "$s / $l" "$(pair one)" "-" \
         "$(pair one_peak)" "${B[one_$s]}" "$(ratio "${B[one_$l]}" "${B[one_$s]}")"
+    goal P2 "1 changed page, page endpoint, $l-page project" "${B[one_$l]}" "the same at $s pages: ${B[one_$s]}" \
+        "$(ratio "${B[one_$l]}" "${B[one_$s]}")" "<= 1.5x" "${B[one_peak_$l]}" \
+        "$(met "$(ratio "${B[one_$l]}" "${B[one_$s]}")" 1.5)"
     row "b. 1 changed page: full incremental publish" "$s / $l" "$(pair inc)" "$(rates inc)" \
         "$(pair inc_peak)" "${B[inc_$s]}" "$(ratio "${B[inc_$l]}" "${B[inc_$s]}")"
     row "b. control database growth per release (1 changed page, page endpoint / project)" "$s / $l" \
@@ -520,8 +575,13 @@ LUA
     HEALTH=$(grep '^wrk ' "$WORK/c/health.out") || HEALTH=""
     final=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE/api/pages/$(head -n1 "$WORK/c/ids.txt")" \
         | sed -n 's/.*"version":\([0-9]*\).*/\1/p')
-    row "c. draft save PUT ~20 KB, If-Match (wrk)" "$WRK_THREADS" "$(kv secs "$WRK") s" "$(kv rps "$WRK")" \
+    row "P4 (c). draft save PUT ~20 KB, If-Match (wrk)" "$WRK_THREADS" "$(kv secs "$WRK") s" "$(kv rps "$WRK")" \
         "$PEAK" "GET /healthz: $(kv rps "$HEALTH")/s" "$(ratio "$(kv rps "$HEALTH")" "$(kv rps "$WRK")")"
+    c_met=no
+    [[ $(met "$(kv rps "$WRK")" 3000 ge) == yes && $(met "$(kv p99_ms "$WRK")" 10) == yes ]] && c_met=yes
+    goal P4 "draft saves, PUT ~20 KB, If-Match, wrk $WRK_THREADS conns" \
+        "$(kv rps "$WRK")/s, p99 $(kv p99_ms "$WRK") ms" "GET /healthz: $(kv rps "$HEALTH")/s" \
+        "$(ratio "$(kv rps "$HEALTH")" "$(kv rps "$WRK")")" ">= 3,000/s, p99 <= 10 ms" "$PEAK" "$c_met"
     NOTES+=("c: ceiling, GET /healthz under the same wrk: $HEALTH")
     NOTES+=("c: wrk -t$WRK_THREADS -c$WRK_THREADS: p50 $(kv p50_ms "$WRK") ms, p99 $(kv p99_ms "$WRK") ms,\
  max $(kv max_ms "$WRK") ms, $(kv rps "$WRK") saves/s, non-2xx $(kv non2xx "$WRK"),\
@@ -578,6 +638,65 @@ if want f; then
     stop_server
 fi
 
+# --- g. P7: one changed page -> served by a push edge (stand-in on loopback) ----------------
+# A FULL_PAGES project with a push-edge target: `edgepub-bench edge` answers like the real
+# edge (contract section 4) and serves what it holds at /:slug. Timed: from the publish call
+# until GET /:slug on the edge shows the change, over BENCH_VISIBLE_RUNS publishes. Baseline:
+# the edge's own share, the same page POSTed straight to its import and read back.
+p7_edge() {
+    local runs=${BENCH_VISIBLE_RUNS:-20} eport key edge_pid target vis mid
+    start_server g
+    seed --project edge --pages "$FULL_PAGES" --ids "$WORK/g/ids.txt"
+    eport=$(free_port)
+    key="bench-edge-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+    EDGEPUB_BENCH_EDGE_KEY=$key "$BENCH_BIN" edge --listen "127.0.0.1:$eport" >"$WORK/g/edge.log" 2>&1 &
+    edge_pid=$!
+    HELPER_PIDS+=("$edge_pid")
+    for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$eport/api/health" 2>/dev/null && break; sleep 0.1; done
+    target=$(curl -fsS -X POST "$BASE/api/projects/edge/targets" -H "Authorization: Bearer $TOKEN" \
+        -H 'content-type: application/json' \
+        -d "{\"kind\": \"edge\", \"name\": \"push-edge\", \"url\": \"http://127.0.0.1:$eport\", \"token\": \"$key\"}" |
+        sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p' | head -n 1)
+    [[ -n $target ]] || die "adding the edge target failed"
+    # Untimed setup: every page pushed to the edge (and written to the local target).
+    if ! run_publish --project edge; then
+        row "P7 (g). 1 changed page of $FULL_PAGES: publish -> served by a push edge" "$FULL_PAGES" "FAILED" "-" \
+            "$PEAK" "-" "-"
+        NOTES+=("P7: first publish failed: $FAIL")
+        kill "$edge_pid" 2>/dev/null || true
+        wait "$edge_pid" 2>/dev/null || true
+        stop_server
+        return
+    fi
+    NOTES+=("P7 setup (every page to the local target and the edge): $PUB")
+    mid=$(sed -n "$((FULL_PAGES / 2 + 1))p" "$WORK/g/ids.txt")
+    reset_peak
+    start_sampler
+    if vis=$(bench edge-visible --page "$mid" --edge "http://127.0.0.1:$eport" --key "$key" --runs "$runs"); then
+        stop_sampler
+        log "$vis"
+        row "P7 (g). 1 changed page of $FULL_PAGES: publish -> served by a push edge" "1 of $FULL_PAGES" \
+            "p50 $(kv p50_ms "$vis") ms" "-" "$(peak_mb)" "direct import + read: $(kv direct_p50_ms "$vis") ms" \
+            "$(ratio "$(kv p50_ms "$vis")" "$(kv direct_p50_ms "$vis")")"
+        NOTES+=("P7: $vis (goal: p50 <= 100 ms; baseline = the same page POSTed straight to the edge's import, then read at /:slug)")
+        goal P7 "1 changed page of $FULL_PAGES: publish call -> served by a push edge" \
+            "p50 $(kv p50_ms "$vis") ms, p99 $(kv p99_ms "$vis") ms" "direct import + read: p50 $(kv direct_p50_ms "$vis") ms" \
+            "$(ratio "$(kv p50_ms "$vis")" "$(kv direct_p50_ms "$vis")")" "p50 <= 100 ms" "$(peak_mb)" \
+            "$(met "$(kv p50_ms "$vis")" 100)"
+    else
+        stop_sampler
+        row "P7 (g). 1 changed page of $FULL_PAGES: publish -> served by a push edge" "1 of $FULL_PAGES" "FAILED" "-" \
+            "$(peak_mb)" "-" "-"
+        NOTES+=("P7: edge-visible failed")
+    fi
+    kill "$edge_pid" 2>/dev/null || true
+    wait "$edge_pid" 2>/dev/null || true
+    stop_server
+}
+if want g; then
+    p7_edge
+fi
+
 # --- v. one continuous verification pass over a LARGE_PAGES project --------------------------
 if want v; then
     # shellcheck source=scripts/bench_verify.sh
@@ -613,3 +732,4 @@ if want b; then
     echo "pages/s in b = pages of the project / wall time; peak RSS = server VmHWM during the phase."
 fi
 printf '%s\n' "${NOTES[@]}"
+print_goals

@@ -4,7 +4,7 @@
 
 use super::context::PublishContext;
 use super::drift::content;
-use super::plan::{plan_target, Held, TargetPlan};
+use super::plan::{plan_known, plan_target, Held, TargetPlan};
 use super::targets::{
     self, Apply, ApplyReport, Bodies, PageBody, PublishTarget, SiteSettings, TargetError,
 };
@@ -48,9 +48,25 @@ fn ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// What the target holds: the recorded release when its marker vouches for it (a publish
-/// then costs what changed, not a read of every row), else from itself or, when it cannot
-/// say, from the control plane's record of what edgepub last wrote there.
+/// The recorded release, when the target took it whole and its marker still names it: the
+/// target then holds exactly those pages and need not be read (a publish costs what changed,
+/// not a read of every row).
+async fn vouched<'a>(
+    t: &Target,
+    target: &dyn PublishTarget,
+    s: &'a Share<'_>,
+) -> Option<&'a [ReleasePage]> {
+    let k = s
+        .known
+        .as_ref()
+        .filter(|k| !s.force && k.complete.contains(&t.id))?;
+    // A marker that cannot be read is no voucher: read the rows.
+    let marker = target.marker(s.tenant).await.ok().flatten()?;
+    (Uuid::parse_str(&marker).ok() == Some(k.release_id)).then_some(k.pages)
+}
+
+/// What the target holds, from itself or, when it cannot say, from the control plane's
+/// record of what edgepub last wrote there.
 async fn held(
     ctx: &PublishContext,
     t: &Target,
@@ -58,28 +74,6 @@ async fn held(
     s: &Share<'_>,
 ) -> Result<HashMap<String, Held>, TargetError> {
     let tenant = s.tenant;
-    if let Some(k) = s
-        .known
-        .as_ref()
-        .filter(|k| !s.force && k.complete.contains(&t.id))
-    {
-        // A marker that cannot be read is no voucher: read the rows.
-        let marker = target.marker(tenant).await.ok().flatten();
-        if marker.and_then(|m| Uuid::parse_str(&m).ok()) == Some(k.release_id) {
-            return Ok(k
-                .pages
-                .iter()
-                .map(|p| {
-                    let held = Held {
-                        content_hash: Some(p.content_hash.clone()),
-                        version: p.version,
-                        slug: Some(p.slug.clone()),
-                    };
-                    (p.page_id.clone(), held)
-                })
-                .collect());
-        }
-    }
     if let Some(mut held) = target.held(tenant).await? {
         if s.check_content {
             content::forget_changed(target, tenant, s.release, s.bodies, &mut held).await?;
@@ -201,8 +195,10 @@ pub async fn write_target(
     };
     r.atomic = target.atomic();
     let outcome = async {
-        let held = held(ctx, t, target.as_ref(), s).await?;
-        let plan = plan_target(s.release, &held, s.force);
+        let plan = match vouched(t, target.as_ref(), s).await {
+            Some(pages) => plan_known(s.release, pages, s.force),
+            None => plan_target(s.release, &held(ctx, t, target.as_ref(), s).await?, s.force),
+        };
         let apply = Apply {
             tenant: s.tenant,
             upserts: &plan.upserts,

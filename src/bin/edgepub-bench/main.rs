@@ -4,6 +4,7 @@
 //! the script can pick numbers out of it. Nothing here asserts on timing.
 
 mod cache;
+mod edge;
 mod limit;
 mod pages;
 mod receiver;
@@ -54,6 +55,10 @@ enum Cmd {
         #[arg(long)]
         page: String,
     },
+    /// Run a push-edge stand-in on loopback until killed.
+    Edge(edge::EdgeArgs),
+    /// Publish one changed page repeatedly; time until the edge stand-in serves it.
+    EdgeVisible(edge::EdgeVisibleArgs),
     /// Create a project holding one page at every layout limit (components, depth, bytes).
     LimitPage(limit::LimitArgs),
     /// The soak's load and checks (scripts/soak.sh): saves, publishes, cache steps, webhook
@@ -346,6 +351,8 @@ async fn main() -> Result<()> {
         Cmd::Visible(a) => cache::visible(&Api::new(&a.conn)?, a).await,
         Cmd::Drift(a) => cache::drift(&Api::new(&a.conn)?, a).await,
         Cmd::Soak(a) => soak::soak(&Api::new(&a.conn)?, a).await,
+        Cmd::Edge(a) => edge::serve(a).await,
+        Cmd::EdgeVisible(a) => edge::visible(&Api::new(&a.conn)?, a).await,
         Cmd::LimitPage(a) => limit::limit_page(&Api::new(&a.conn)?, a).await,
         Cmd::Compile {
             conn,
