@@ -100,6 +100,19 @@ async fn targets_crud_with_sealed_tokens_and_confined_paths(backend: Backend) {
         .is_some_and(|t| t.starts_with("v1.") && !t.contains("canary")));
     let id = turso["id"].as_str().unwrap();
 
+    // A token that is no string is refused, and the stored one kept.
+    for bad in [json!({}), json!(5), json!(true), json!(["x"])] {
+        let (s, b) = app
+            .send(
+                Method::PATCH,
+                &format!("/api/targets/{id}"),
+                Some(json!({"token": bad})),
+            )
+            .await;
+        assert_eq!(s, 422, "{bad}: {b}");
+        assert_eq!(b["error"]["details"]["fields"][0]["path"], "/token", "{b}");
+    }
+
     // PATCH keeps the token unless told otherwise; `token: null` clears it.
     let (s, patched) = app
         .send(

@@ -185,7 +185,14 @@ fn patched(t: &Target, mut patch: Value) -> Result<TargetInput, ApiError> {
     let token = match patch.as_object_mut().and_then(|o| o.remove("token")) {
         None => SecretPatch::Keep,
         Some(Value::String(s)) if !s.is_empty() => SecretPatch::Set(s),
-        Some(_) => SecretPatch::Clear,
+        Some(Value::String(_) | Value::Null) => SecretPatch::Clear,
+        Some(_) => {
+            return Err(ApiError::Validation(vec![crate::domain::FieldError {
+                path: "/token".into(),
+                code: "invalid_type",
+                message: "must be a string (the new token), or null or \"\" to clear it".into(),
+            }]))
+        }
     };
     let mut input: TargetInput = merge_patch(&TargetInput::from_target(t), patch)?;
     input.token = token;
