@@ -67,20 +67,13 @@ pub fn routes(r: &mut Routes) {
     // HTML for people, not the API: not in the OpenAPI document. HEAD too, for monitors and
     // link checkers (actix answers it without the body).
     r.add(
-        Resource::new("/console")
-            .undocumented()
+        Resource::undocumented("/console")
             .get(redirect)
             .head(redirect),
     )
+    .add(Resource::undocumented("/console/").get(index).head(index))
     .add(
-        Resource::new("/console/")
-            .undocumented()
-            .get(index)
-            .head(index),
-    )
-    .add(
-        Resource::new("/console/{file}")
-            .undocumented()
+        Resource::undocumented("/console/{file}")
             .get(file)
             .head(file),
     );

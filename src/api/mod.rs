@@ -142,16 +142,12 @@ fn top_level_routes(r: &mut Routes) {
     admin::health::routes(r);
     content::previews::public_routes(r);
     console::routes(r);
-    r.add(Resource::new("/docs").undocumented().get(|| async {
+    r.add(Resource::undocumented("/docs").get(|| async {
         HttpResponse::PermanentRedirect()
             .insert_header((actix_web::http::header::LOCATION, "/docs/"))
             .finish()
     }))
-    .add(
-        Resource::new("/openapi.json")
-            .undocumented()
-            .get(openapi::served_document),
-    );
+    .add(Resource::undocumented("/openapi.json").get(openapi::served_document));
 }
 
 /// The rooms, under `/api` (behind authentication).

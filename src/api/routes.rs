@@ -1,18 +1,46 @@
-//! The route table. Each room's `routes` adds its resources to a [`Routes`], which registers
-//! them with actix and records each path's methods, so the `Allow` header of a 405 comes from
-//! what is registered, not from the OpenAPI document (`api::openapi::routes_match` checks that
-//! the two list the same paths and methods).
+//! The route table, the one place a route is written. Each room's `routes` adds its resources
+//! to a [`Routes`], which registers them with actix and records each path's methods and, for a
+//! documented handler, the operation its `#[utoipa::path]` describes. The OpenAPI document's
+//! paths are built from this table (`api::openapi`), and the `Allow` header of a 405 comes from
+//! it too, so a route cannot be served without being documented, or the other way round.
 
 use actix_web::{web, FromRequest, Handler, Responder};
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::{schema::Schema, RefOr};
+
+/// The schemas an operation's bodies name, as utoipa collects them for its `paths(...)`.
+pub type Schemas = Vec<(String, RefOr<Schema>)>;
+
+/// One documented operation: its method and how to build its description.
+#[derive(Clone)]
+pub struct Documented {
+    pub method: HttpMethod,
+    /// The operation (tags included) and the schemas it refers to.
+    pub describe: fn(&mut Schemas) -> Operation,
+}
+
+/// A resource of documented handlers: `resource![list, create]` takes each handler with the
+/// description its `#[utoipa::path]` generated beside it (`__path_list`, …), so the path and
+/// method are read from that description and written nowhere else.
+macro_rules! resource {
+    ($($handler:ident),+ $(,)?) => {
+        pastey::paste! {
+            $crate::api::routes::Resource::documented()
+                $(.handler($handler, [<__path_ $handler>]))+
+        }
+    };
+}
+pub(crate) use resource;
 
 /// One path and the handler of each method it takes.
 pub struct Resource {
-    path: &'static str,
+    /// Empty until the first documented handler names it.
+    path: String,
     methods: Vec<&'static str>,
-    documented: bool,
-    inner: actix_web::Resource,
+    documented: Vec<Documented>,
+    routes: Vec<actix_web::Route>,
 }
 
 macro_rules! method {
@@ -23,7 +51,7 @@ macro_rules! method {
             Args: FromRequest + 'static,
             F::Output: Responder + 'static,
         {
-            self.inner = self.inner.$name(handler);
+            self.routes.push(web::$name().to(handler));
             self.methods.push($method);
             self
         }
@@ -31,20 +59,51 @@ macro_rules! method {
 }
 
 impl Resource {
-    /// A resource, so a method it does not take is a 405 (with `Allow`), not an unknown route.
-    pub fn new(path: &'static str) -> Resource {
+    /// Served but not in the OpenAPI document (the console's files, the document itself, an
+    /// alias kept for old clients); say why where it is used. A method a resource does not
+    /// take is a 405 (with `Allow`), not an unknown route.
+    pub fn undocumented(path: &'static str) -> Resource {
         Resource {
-            path,
+            path: path.to_string(),
             methods: Vec::new(),
-            documented: true,
-            inner: web::resource(path),
+            documented: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
-    /// Served but not in the OpenAPI document (the console's files, the document itself, an
-    /// alias kept for old clients); say why where it is used.
-    pub fn undocumented(mut self) -> Resource {
-        self.documented = false;
+    /// See [`resource!`].
+    pub fn documented() -> Resource {
+        Resource::undocumented("")
+    }
+
+    /// A handler and the description `#[utoipa::path]` generated for it. Its path must be the
+    /// resource's (one resource, one path) and name one method; anything else is a mistake in
+    /// the code that the first test building the table reports.
+    pub fn handler<F, Args, D>(mut self, handler: F, _doc: D) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+        D: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+    {
+        let path = D::path();
+        assert!(
+            self.path.is_empty() || self.path == path,
+            "one resource, one path: {path} beside {}",
+            self.path
+        );
+        self.path = path;
+        let mut methods = D::methods();
+        let (Some(method), None) = (methods.pop(), methods.pop()) else {
+            panic!("{}: one method per handler", self.path);
+        };
+        let (name, actix) = actix_method(&method);
+        self.routes.push(web::route().method(actix).to(handler));
+        self.methods.push(name);
+        self.documented.push(Documented {
+            method,
+            describe: describe::<D>,
+        });
         self
     }
 
@@ -56,12 +115,40 @@ impl Resource {
     method!(head, "HEAD");
 }
 
-/// A registered path: its full template (scope prefix included) and methods.
-#[derive(Debug, Clone, PartialEq, Eq)]
+fn describe<D>(schemas: &mut Schemas) -> Operation
+where
+    D: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+{
+    D::schemas(schemas);
+    let mut operation = D::operation();
+    operation
+        .tags
+        .get_or_insert_with(Vec::new)
+        .extend(D::tags().into_iter().map(str::to_string));
+    operation
+}
+
+fn actix_method(method: &HttpMethod) -> (&'static str, actix_web::http::Method) {
+    use actix_web::http::Method;
+    match method {
+        HttpMethod::Get => ("GET", Method::GET),
+        HttpMethod::Post => ("POST", Method::POST),
+        HttpMethod::Put => ("PUT", Method::PUT),
+        HttpMethod::Patch => ("PATCH", Method::PATCH),
+        HttpMethod::Delete => ("DELETE", Method::DELETE),
+        HttpMethod::Head => ("HEAD", Method::HEAD),
+        HttpMethod::Options => ("OPTIONS", Method::OPTIONS),
+        HttpMethod::Trace => ("TRACE", Method::TRACE),
+    }
+}
+
+/// A registered path: its full template (scope prefix included), methods and, for documented
+/// handlers, their descriptions.
+#[derive(Clone)]
 pub struct Entry {
     pub path: String,
     pub methods: Vec<&'static str>,
-    pub documented: bool,
+    pub documented: Vec<Documented>,
 }
 
 /// Where a room adds its resources: actix's config when serving, nothing when only listing.
@@ -80,14 +167,29 @@ impl<'a> Routes<'a> {
         Routes { cfg, prefix, table }
     }
 
+    /// Registers `r`. A documented path is written in full (`/api/...`, as the document shows
+    /// it); an undocumented one relative to this scope.
     pub fn add(&mut self, r: Resource) -> &mut Self {
+        let (full, local) = if r.documented.is_empty() {
+            (format!("{}{}", self.prefix, r.path), r.path)
+        } else {
+            let local = r.path.strip_prefix(self.prefix).map(str::to_string);
+            let Some(local) = local else {
+                panic!("{} is registered under {}", r.path, self.prefix);
+            };
+            (r.path, local)
+        };
         self.table.push(Entry {
-            path: format!("{}{}", self.prefix, r.path),
+            path: full,
             methods: r.methods,
             documented: r.documented,
         });
         if let Some(cfg) = self.cfg.as_deref_mut() {
-            cfg.service(r.inner);
+            let resource = r
+                .routes
+                .into_iter()
+                .fold(web::resource(local), |res, route| res.route(route));
+            cfg.service(resource);
         }
         self
     }

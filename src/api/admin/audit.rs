@@ -12,7 +12,7 @@
 
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, Query};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::audit::{Actor, Entry, Summary};
 use crate::domain::token::Scope;
@@ -26,7 +26,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/audit").get(list));
+    r.add(resource![list]);
 }
 
 /// Records that the caller did `action` (`<resource>.<verb>`) to `subject`, with the request

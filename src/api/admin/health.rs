@@ -1,15 +1,15 @@
 //! Probes and metrics, without auth.
 
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 pub fn routes(r: &mut Routes) {
     // Resources, so any other method is a 405 rather than an unknown route.
-    r.add(Resource::new("/healthz").get(healthz))
-        .add(Resource::new("/readyz").get(readyz))
-        .add(Resource::new("/metrics").get(metrics));
+    r.add(resource![healthz])
+        .add(resource![readyz])
+        .add(resource![metrics]);
 }
 
 /// What the probes answer (the handlers write it with `json!`).

@@ -3,7 +3,7 @@
 use crate::api::admin::audit;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::token::{self, Scope, TokenInfo};
@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/tokens").get(list).post(create))
-        .add(Resource::new("/tokens/{id}").delete(revoke));
+    r.add(resource![list, create]).add(resource![revoke]);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,24 +5,15 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::datasource::{Datasource, DatasourceInput, DatasourceView};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn routes(r: &mut Routes) {
-    r.add(
-        Resource::new("/projects/{project}/datasources")
-            .get(list)
-            .post(create),
-    )
-    .add(
-        Resource::new("/datasources/{id}")
-            .get(get)
-            .put(replace)
-            .delete(delete),
-    );
+    r.add(resource![list, create])
+        .add(resource![get, replace, delete]);
 }
 
 async fn authorized_ds(state: &AppState, auth: &Auth, id: &str) -> Result<Datasource, ApiError> {

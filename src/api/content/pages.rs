@@ -6,7 +6,7 @@ use crate::api::access::{load, Need};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{etag, Auth, IfMatch, JsonBody, PageQuery, Query};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{merge_patch, AppState, Paginated};
 use crate::domain::page::{Page, PageInput};
 use crate::store::pages::{PageFilter, PageRef};
@@ -17,19 +17,9 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 pub fn routes(r: &mut Routes) {
-    r.add(
-        Resource::new("/projects/{project}/pages")
-            .get(list)
-            .post(create),
-    )
-    .add(
-        Resource::new("/pages/{id}")
-            .get(get)
-            .put(replace)
-            .patch(patch)
-            .delete(delete),
-    )
-    .add(Resource::new("/pages/{id}/restore").post(restore));
+    r.add(resource![list, create])
+        .add(resource![get, replace, patch, delete])
+        .add(resource![restore]);
 }
 
 /// Loads a page and checks the caller may administer its project.

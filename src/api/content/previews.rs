@@ -5,7 +5,7 @@
 use crate::api::access::{load, Need};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, MaybeJson, PageQuery, Query};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::cache::pool::ClientPool;
 use crate::domain::page::Page;
@@ -19,15 +19,15 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/pages/{id}/preview").post(create))
-        .add(Resource::new("/pages/{id}/previews").get(list_for_page))
-        .add(Resource::new("/projects/{project}/previews").get(list_for_project))
-        .add(Resource::new("/previews/{id}").delete(revoke));
+    r.add(resource![create])
+        .add(resource![list_for_page])
+        .add(resource![list_for_project])
+        .add(resource![revoke]);
 }
 
 /// Routes outside `/api` (no bearer token).
 pub fn public_routes(r: &mut Routes) {
-    r.add(Resource::new("/preview/{token}").get(open));
+    r.add(resource![open]);
 }
 
 impl crate::api::access::Owned for PreviewView {

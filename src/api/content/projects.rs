@@ -3,7 +3,7 @@
 use crate::api::admin::audit;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::project::{Project, ProjectInput};
@@ -12,14 +12,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/projects").get(list).post(create))
-        .add(
-            Resource::new("/projects/{project}")
-                .get(get)
-                .put(replace)
-                .patch(patch)
-                .delete(delete),
-        );
+    r.add(resource![list, create])
+        .add(resource![get, replace, patch, delete]);
 }
 
 /// Loads a project by id or slug and checks the caller may administer it.

@@ -3,15 +3,15 @@
 use crate::api::content::pages::{authorized_page_ref, save};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, IfMatch, PageQuery, Query};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::domain::page::{PageInput, PageVersion, PageVersionSummary};
 use actix_web::{web, HttpResponse};
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/pages/{id}/versions").get(list))
-        .add(Resource::new("/pages/{id}/versions/{version}").get(get))
-        .add(Resource::new("/pages/{id}/versions/{version}/restore").post(restore));
+    r.add(resource![list])
+        .add(resource![get])
+        .add(resource![restore]);
 }
 
 #[utoipa::path(get, operation_id = "listPageVersions", summary = "A page's saved versions",

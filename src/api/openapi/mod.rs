@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document, generated from the handlers, and the Swagger UI at `/docs`
+//! The OpenAPI 3.1 document, generated from the route table and the handlers' descriptions, and the Swagger UI at `/docs`
 //! (assets vendored into the binary: no CDN).
 
 use crate::api::limits::RateLimitDocs;
@@ -11,16 +11,8 @@ pub mod responses;
 mod routes_match;
 pub mod rules;
 
-use crate::api::admin::{audit, health, tokens};
-use crate::api::content::{datasources, pages, previews, projects, versions};
 use crate::api::error;
-use crate::api::publish::{
-    drift, events, jobs as publish, releases, retry, schedules, verification,
-};
-use crate::api::settings::{
-    cache as settings, sync, targets, verification as verification_settings,
-};
-use crate::api::webhooks::{endpoints as webhook_endpoints, hooks as webhooks};
+use crate::api::routes::table;
 use links::Links;
 use responses::ResponseShapes;
 use rules::RequestRules;
@@ -31,29 +23,8 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "edgepub", description = "Control plane of a no-code site builder: projects, page drafts, publishing."),
-    paths(
-        health::healthz, health::readyz, health::metrics,
-        projects::list, projects::create, projects::get, projects::replace, projects::patch, projects::delete,
-        pages::list, pages::create, pages::get, pages::replace, pages::patch, pages::delete, pages::restore,
-        versions::list, versions::get, versions::restore,
-        tokens::list, tokens::create, tokens::revoke,
-        settings::get, settings::put, settings::test, settings::flush,
-        targets::list, targets::create, targets::get, targets::replace, targets::patch, targets::delete,
-        targets::test_unsaved, targets::test_saved,
-        sync::redis_settings, verification_settings::get, verification_settings::put,
-        datasources::list, datasources::create, datasources::get, datasources::replace, datasources::delete,
-        publish::publish_project, publish::publish_page, publish::unpublish_page, publish::get_job, publish::list_jobs,
-        events::job_events, publish::compile,
-        releases::list, releases::get, releases::rollback, retry::retry_job, drift::drift, drift::repair, verification::get,
-        webhooks::create_secret, webhooks::list_secrets, webhooks::rotate_secret, webhooks::revoke_secret, webhooks::publish_hook,
-        webhook_endpoints::list, webhook_endpoints::create, webhook_endpoints::get, webhook_endpoints::patch,
-        webhook_endpoints::delete, webhook_endpoints::deliveries, webhook_endpoints::redeliver, webhook_endpoints::send_test,
-        previews::create, previews::open, previews::list_for_project, previews::list_for_page, previews::revoke,
-        schedules::create, schedules::list, schedules::get, schedules::cancel, schedules::cancel_post,
-        audit::list,
-    ),
     components(schemas(error::ErrorBody, error::ErrorDetail, crate::domain::FieldError)),
-    modifiers(&BearerAuth, &CommonErrors, &RateLimitDocs, &Links, &RequestRules, &ResponseShapes),
+    modifiers(&FromRoutes, &BearerAuth, &CommonErrors, &RateLimitDocs, &Links, &RequestRules, &ResponseShapes),
     security(("bearer" = [])),
     tags(
         (name = "projects", description = "Sites and the settings an edge renders them with"),
@@ -72,6 +43,26 @@ use utoipa_swagger_ui::SwaggerUi;
     )
 )]
 pub struct ApiDoc;
+
+/// The paths, read from the route table: each documented handler's operation under the path
+/// it is registered at, and the schemas its bodies name.
+struct FromRoutes;
+
+impl Modify for FromRoutes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut schemas = Vec::new();
+        for entry in table() {
+            for doc in &entry.documented {
+                let operation = (doc.describe)(&mut schemas);
+                openapi
+                    .paths
+                    .add_path_operation(&entry.path, vec![doc.method.clone()], operation);
+            }
+        }
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.extend(schemas);
+    }
+}
 
 struct BearerAuth;
 

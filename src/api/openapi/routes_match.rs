@@ -1,4 +1,6 @@
-//! The document and the route table list the same paths with the same methods.
+//! The document and the route table list the same paths with the same methods: the document
+//! is built from the table, so this catches a resource registered twice or a modifier that
+//! adds or drops an operation.
 
 use super::ApiDoc;
 use crate::api::routes::table;
@@ -6,8 +8,7 @@ use std::collections::BTreeMap;
 use utoipa::OpenApi;
 
 /// Every path of the document with its methods equals the table's documented entries, and
-/// the other way round: a route registered without its handler in `paths(...)`, or a path
-/// documented but not served, fails here.
+/// the other way round.
 #[test]
 fn the_document_lists_exactly_the_registered_routes() {
     let doc = ApiDoc::openapi();
@@ -34,7 +35,7 @@ fn the_document_lists_exactly_the_registered_routes() {
         })
         .collect();
     let mut registered: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for e in table().iter().filter(|e| e.documented) {
+    for e in table().iter().filter(|e| !e.documented.is_empty()) {
         let methods = registered.entry(e.path.clone()).or_default();
         assert!(methods.is_empty(), "{} is registered twice", e.path);
         methods.extend(e.methods.iter().copied());

@@ -4,15 +4,14 @@
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::Auth;
 use crate::api::publish::jobs::{enqueue, publish_project_by_ref, Accepted};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::domain::publish::JobRequest;
 use crate::publish::drift::{check, DriftReport};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/projects/{project}/drift").get(drift))
-        .add(Resource::new("/projects/{project}/drift/repair").post(repair));
+    r.add(resource![drift]).add(resource![repair]);
 }
 
 #[utoipa::path(get, operation_id = "getProjectDrift", summary = "Compare the project's targets and cache with its last release",

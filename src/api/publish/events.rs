@@ -7,7 +7,7 @@
 use crate::api::access::{load, Need};
 use crate::api::error::ApiError;
 use crate::api::extract::Auth;
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::domain::publish::Job;
 use crate::store::Store;
@@ -15,7 +15,7 @@ use actix_web::{web, HttpResponse};
 use std::time::Duration;
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/publish-jobs/{id}/events").get(job_events));
+    r.add(resource![job_events]);
 }
 
 const POLL: Duration = Duration::from_millis(200);

@@ -6,7 +6,7 @@ use crate::api::content::pages::authorized_page;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, MaybeJson, PageQuery, Query};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::domain::project::Project;
 use crate::domain::publish::{Job, JobRequest};
@@ -18,12 +18,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/projects/{project}/publish").post(publish_project))
-        .add(Resource::new("/pages/{id}/publish").post(publish_page))
-        .add(Resource::new("/pages/{id}/unpublish").post(unpublish_page))
-        .add(Resource::new("/projects/{project}/publish-jobs").get(list_jobs))
-        .add(Resource::new("/publish-jobs/{id}").get(get_job))
-        .add(Resource::new("/projects/{project}/compile").post(compile));
+    r.add(resource![publish_project])
+        .add(resource![publish_page])
+        .add(resource![unpublish_page])
+        .add(resource![list_jobs])
+        .add(resource![get_job])
+        .add(resource![compile]);
 }
 
 pub async fn publish_project_by_ref(

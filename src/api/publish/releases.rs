@@ -4,15 +4,15 @@ use crate::api::access::{load, Need};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, PageQuery, Query};
 use crate::api::publish::jobs::{enqueue, publish_project_by_ref, Accepted};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::domain::publish::{JobRequest, Release};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/projects/{project}/releases").get(list))
-        .add(Resource::new("/releases/{id}").get(get))
-        .add(Resource::new("/releases/{id}/rollback").post(rollback));
+    r.add(resource![list])
+        .add(resource![get])
+        .add(resource![rollback]);
 }
 
 #[utoipa::path(get, operation_id = "listReleases", summary = "A project's releases",

@@ -5,13 +5,13 @@ use crate::api::access::{load, Need};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::Auth;
 use crate::api::publish::jobs::{enqueue, Accepted};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::publish::retry::{retry_request, RetryRefused};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/publish-jobs/{id}/retry").post(retry_job));
+    r.add(resource![retry_job]);
 }
 
 /// A retry that cannot run is a 409 naming why.

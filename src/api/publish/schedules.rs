@@ -5,7 +5,7 @@ use crate::api::admin::audit;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{uuid_or_404, Auth, JsonBody, PageQuery, Query};
 use crate::api::publish::jobs::publish_project_by_ref;
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::schedule::{
@@ -19,17 +19,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(r: &mut Routes) {
-    r.add(
-        Resource::new("/projects/{project}/schedules")
-            .get(list)
-            .post(create),
-    )
-    .add(
-        Resource::new("/projects/{project}/schedules/{id}")
-            .get(get)
-            .delete(cancel),
-    )
-    .add(Resource::new("/projects/{project}/schedules/{id}/cancel").post(cancel_post));
+    r.add(resource![list, create])
+        .add(resource![get, cancel])
+        .add(resource![cancel_post]);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

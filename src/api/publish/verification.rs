@@ -4,7 +4,7 @@
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::Auth;
 use crate::api::publish::jobs::publish_project_by_ref;
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::settings::verification::VerificationSettingsView;
 use crate::api::AppState;
 use crate::domain::verification::Verification;
@@ -16,7 +16,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/projects/{project}/verification").get(get));
+    r.add(resource![get]);
 }
 
 #[derive(Debug, Serialize, ToSchema)]

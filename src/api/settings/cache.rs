@@ -5,7 +5,7 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, MaybeJson};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::cache;
@@ -17,13 +17,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub fn routes(r: &mut Routes) {
-    r.add(
-        Resource::new("/projects/{project}/settings/cache")
-            .get(get)
-            .put(put),
-    )
-    .add(Resource::new("/projects/{project}/settings/cache/test").post(test))
-    .add(Resource::new("/projects/{project}/cache/flush").post(flush));
+    r.add(resource![get, put])
+        .add(resource![test])
+        .add(resource![flush]);
 }
 
 #[utoipa::path(get, operation_id = "getCacheSettings", summary = "A project's cache settings (secrets masked)",

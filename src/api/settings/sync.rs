@@ -4,7 +4,7 @@
 
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::Auth;
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Resource, Routes};
 use crate::api::AppState;
 use crate::domain::settings::RedisType;
 use crate::domain::token::Scope;
@@ -13,13 +13,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub fn routes(r: &mut Routes) {
-    r.add(Resource::new("/sync/settings/redis/").get(redis_settings))
+    r.add(resource![redis_settings])
         // Without the slash too, for edges that drop it; the document lists the contract's path.
-        .add(
-            Resource::new("/sync/settings/redis")
-                .undocumented()
-                .get(redis_settings),
-        );
+        .add(Resource::undocumented("/sync/settings/redis").get(redis_settings));
 }
 
 /// The contract's shape, field for field.

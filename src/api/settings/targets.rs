@@ -5,7 +5,7 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, MaybeJson};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{merge_patch, AppState};
 use crate::audit::Summary;
 use crate::domain::settings::{Purpose, SecretPatch};
@@ -18,20 +18,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 pub fn routes(r: &mut Routes) {
-    r.add(
-        Resource::new("/projects/{project}/targets")
-            .get(list)
-            .post(create),
-    )
-    .add(Resource::new("/targets/test").post(test_unsaved))
-    .add(
-        Resource::new("/targets/{id}")
-            .get(get)
-            .put(replace)
-            .patch(patch)
-            .delete(delete),
-    )
-    .add(Resource::new("/targets/{id}/test").post(test_saved));
+    r.add(resource![list, create])
+        .add(resource![test_unsaved])
+        .add(resource![get, replace, patch, delete])
+        .add(resource![test_saved]);
 }
 
 async fn authorized_target(state: &AppState, auth: &Auth, id: &str) -> Result<Target, ApiError> {

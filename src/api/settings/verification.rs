@@ -6,7 +6,7 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::verification::{RepairMode, Verification, VerificationInput};
@@ -16,11 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub fn routes(r: &mut Routes) {
-    r.add(
-        Resource::new("/projects/{project}/settings/verification")
-            .get(get)
-            .put(put),
-    );
+    r.add(resource![get, put]);
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -6,7 +6,7 @@ use crate::api::admin::audit;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
 use crate::domain::webhook::{Endpoint, EndpointInput};
@@ -19,20 +19,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 pub fn routes(r: &mut Routes) {
-    r.add(
-        Resource::new("/projects/{project}/webhook-endpoints")
-            .get(list)
-            .post(create),
-    )
-    .add(
-        Resource::new("/webhook-endpoints/{id}")
-            .get(get)
-            .patch(patch)
-            .delete(delete),
-    )
-    .add(Resource::new("/webhook-endpoints/{id}/deliveries").get(deliveries))
-    .add(Resource::new("/webhook-endpoints/{id}/test").post(send_test))
-    .add(Resource::new("/webhook-deliveries/{id}/redeliver").post(redeliver));
+    r.add(resource![list, create])
+        .add(resource![get, patch, delete])
+        .add(resource![deliveries])
+        .add(resource![send_test])
+        .add(resource![redeliver]);
 }
 
 /// An endpoint, with its signing secret when it was just made (shown this once). The answer

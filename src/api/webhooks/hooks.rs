@@ -7,7 +7,7 @@ use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, MaybeJson, RawBody};
 use crate::api::publish::jobs::{accepted, check_request, Accepted, PublishBody};
-use crate::api::routes::{Resource, Routes};
+use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::domain::publish::JobRequest;
@@ -21,14 +21,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub fn routes(r: &mut Routes) {
-    r.add(
-        Resource::new("/projects/{project}/webhook-secrets")
-            .get(list_secrets)
-            .post(create_secret),
-    )
-    .add(Resource::new("/webhook-secrets/{id}").delete(revoke_secret))
-    .add(Resource::new("/webhook-secrets/{id}/rotate").post(rotate_secret))
-    .add(Resource::new("/hooks/publish/{project}").post(publish_hook));
+    r.add(resource![list_secrets, create_secret])
+        .add(resource![revoke_secret])
+        .add(resource![rotate_secret])
+        .add(resource![publish_hook]);
 }
 
 /// A new secret: shown this once, never again.
