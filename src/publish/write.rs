@@ -6,7 +6,7 @@ use super::context::PublishContext;
 use super::drift::content;
 use super::plan::{plan_known, plan_target, Held, TargetPlan};
 use super::targets::{
-    self, Apply, ApplyReport, Bodies, PageBody, PublishTarget, SiteSettings, TargetError,
+    self, Apply, ApplyReport, Bodies, BodyError, PageBody, PublishTarget, SiteSettings, TargetError,
 };
 use crate::domain::publish::{PageError, ReleasePage, TargetResult, TargetStatus};
 use crate::domain::target::Target;
@@ -80,7 +80,9 @@ async fn held(
         }
         return Ok(held);
     }
-    Ok(recorded(ctx, t.id, tenant).await?)
+    recorded(ctx, t.id, tenant)
+        .await
+        .map_err(|e| TargetError::Bodies(read_failed(e)))
 }
 
 /// What edgepub last wrote to a target that cannot say what it holds.
@@ -221,7 +223,7 @@ pub async fn write_target(
             }
             fill(&mut r, &plan, &report);
         }
-        Err(TargetError::Store(e)) => return Err(e),
+        Err(TargetError::Bodies(e)) => return Err(store_error(e)),
         Err(TargetError::Conn(e)) => failed(&mut r, &e),
     }
     (r.requests, r.bytes_sent) = target.traffic();
@@ -240,9 +242,13 @@ pub struct BlobBodies<'a> {
 
 #[async_trait::async_trait]
 impl Bodies for BlobBodies<'_> {
-    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<PageBody>, StoreError> {
+    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<PageBody>, BodyError> {
         let hashes: Vec<String> = pages.iter().map(|p| p.content_hash.clone()).collect();
-        let mut blobs = self.store.get_blobs(self.project_id, &hashes).await?;
+        let mut blobs = self
+            .store
+            .get_blobs(self.project_id, &hashes)
+            .await
+            .map_err(read_failed)?;
         pages
             .iter()
             .enumerate()
@@ -256,7 +262,7 @@ impl Bodies for BlobBodies<'_> {
                     false => blobs.remove(&p.content_hash),
                 };
                 let blob = blob.ok_or_else(|| {
-                    StoreError::Corrupt(format!("compiled page {} is missing", p.content_hash))
+                    BodyError::Malformed(format!("compiled page {} is missing", p.content_hash))
                 })?;
                 Ok(PageBody {
                     blob,
@@ -265,5 +271,45 @@ impl Bodies for BlobBodies<'_> {
                 })
             })
             .collect()
+    }
+}
+
+/// The control plane's error, handed to a target as a reader's failure.
+fn read_failed(e: StoreError) -> BodyError {
+    BodyError::Read(Box::new(e))
+}
+
+/// A reader's failure back out of a target as the control plane's own error, so an outage
+/// stays an outage (a 503, a job retried whole) and a malformed page stays corrupt data.
+pub fn store_error(e: BodyError) -> StoreError {
+    match e {
+        BodyError::Read(source) => match source.downcast::<StoreError>() {
+            Ok(e) => *e,
+            Err(other) => StoreError::Corrupt(other.to_string()),
+        },
+        BodyError::Malformed(m) => StoreError::Corrupt(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_outage_comes_back_out_of_a_target_as_an_outage() {
+        let outage = StoreError::Unavailable(sqlx::Error::PoolTimedOut);
+        let back = store_error(TargetError::from(read_failed(outage)).into_bodies());
+        assert!(matches!(back, StoreError::Unavailable(_)), "{back:?}");
+        let back = store_error(BodyError::Malformed("not an object".into()));
+        assert!(matches!(back, StoreError::Corrupt(m) if m == "not an object"));
+    }
+
+    impl TargetError {
+        fn into_bodies(self) -> BodyError {
+            match self {
+                TargetError::Bodies(e) => e,
+                TargetError::Conn(e) => panic!("a reader's failure became {e}"),
+            }
+        }
     }
 }

@@ -171,7 +171,7 @@ async fn check_target(
             d.changed.sort_by(|a, b| a.page_id.cmp(&b.page_id));
         }
         Err(targets::TargetError::Conn(e)) => d.error = Some(e),
-        Err(targets::TargetError::Store(e)) => return Err(e.into()),
+        Err(targets::TargetError::Bodies(e)) => return Err(super::write::store_error(e).into()),
     }
     let wanted: std::collections::HashSet<&str> =
         pages.iter().map(|p| p.page_id.as_str()).collect();

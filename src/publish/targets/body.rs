@@ -2,7 +2,16 @@
 //! stamps. Targets slice the members they need out of those bytes; nothing is parsed into a
 //! tree and serialised again.
 
-use crate::store::StoreError;
+/// Why a target could not have a compiled page: the reader failed (the control plane's own
+/// storage, carried through the target unchanged so the job can tell an outage from a bug), or
+/// a stored page is malformed.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("reading compiled pages failed: {0}")]
+    Read(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("{0}")]
+    Malformed(String),
+}
 
 /// One stamped compiled page.
 #[derive(Debug, Clone)]
@@ -40,15 +49,15 @@ impl<'a> Members<'a> {
 
 impl PageBody {
     /// The page's members, sliced from its bytes.
-    pub fn members(&self) -> Result<Members<'_>, StoreError> {
+    pub fn members(&self) -> Result<Members<'_>, BodyError> {
         crate::pagebytes::members::members(&self.blob)
             .map(Members)
-            .ok_or_else(|| StoreError::Corrupt("a compiled page is not a JSON object".into()))
+            .ok_or_else(|| BodyError::Malformed("a compiled page is not a JSON object".into()))
     }
 
     /// The whole page with its stamps, as the edge's import reads it.
-    pub fn stamped(&self) -> Result<String, StoreError> {
+    pub fn stamped(&self) -> Result<String, BodyError> {
         crate::pagebytes::stamped(&self.blob, self.version, &self.published_at)
-            .map_err(|e| StoreError::Corrupt(format!("a compiled page does not parse: {e}")))
+            .map_err(|e| BodyError::Malformed(format!("a compiled page does not parse: {e}")))
     }
 }

@@ -17,9 +17,8 @@ use crate::domain::target::{TargetFields, TargetKind};
 use crate::net::retry::Backoff;
 use crate::net::{ConnError, ErrorKind, NetPolicy, ServerInfo};
 use crate::publish::plan::{Held, Removal};
-use crate::store::StoreError;
 use async_trait::async_trait;
-pub use body::PageBody;
+pub use body::{BodyError, PageBody};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,15 +55,15 @@ pub enum TargetError {
     Conn(#[from] ConnError),
     /// Reading the release's compiled pages from the control plane failed: not the target's
     /// fault, and the job is retried as a whole.
-    #[error("reading compiled pages failed: {0}")]
-    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bodies(#[from] BodyError),
 }
 
 /// Stamped compiled pages (contract JSON), loaded a chunk at a time so a large release never
 /// sits in memory whole.
 #[async_trait]
 pub trait Bodies: Send + Sync {
-    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<PageBody>, StoreError>;
+    async fn load(&self, pages: &[ReleasePage]) -> Result<Vec<PageBody>, BodyError>;
 }
 
 /// One target's share of a release: pages to write, ids to delete.

@@ -13,8 +13,7 @@ mod rebuild;
 pub use readback::{differing_columns, rows, PAGE_COLUMNS};
 pub use rebuild::{fix_global_slug_unique, TABLE_SQL};
 
-use super::{Apply, PageBody, SiteSettings};
-use crate::store::StoreError;
+use super::{Apply, BodyError, PageBody, SiteSettings};
 
 /// A value bound to a positional parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +161,7 @@ const PAGE_UPDATE: &str = " ON CONFLICT (id) DO UPDATE SET slug = excluded.slug,
 
 /// The row values of one stamped compiled page, in `PAGE_COLS` order: members are sliced from
 /// the page's bytes (JSON columns keep their compact text as stored).
-pub fn page_row(tenant: &str, page: &PageBody) -> Result<Vec<SqlValue>, StoreError> {
+pub fn page_row(tenant: &str, page: &PageBody) -> Result<Vec<SqlValue>, BodyError> {
     let m = page.members()?;
     let text = |key: &str| SqlValue::from(m.text(key));
     let raw = |key: &str| SqlValue::from(m.raw(key).map(str::to_owned));
@@ -207,7 +206,7 @@ pub fn upsert_sql(rows: usize) -> String {
 }
 
 /// Upserts of stamped compiled pages, `PAGES_PER_STMT` rows a statement.
-pub fn upserts(tenant: &str, pages: &[PageBody]) -> Result<Vec<Stmt>, StoreError> {
+pub fn upserts(tenant: &str, pages: &[PageBody]) -> Result<Vec<Stmt>, BodyError> {
     pages
         .chunks(PAGES_PER_STMT)
         .map(|chunk| {
