@@ -4,6 +4,7 @@
 //! through [`record_cli`]. The values (summaries, actors, entries) are in `crate::domain::audit`.
 
 pub mod cursor;
+pub mod filter;
 pub mod prune;
 
 pub use crate::domain::audit::{Actor, Entry, Summary};

@@ -14,9 +14,10 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, Query};
 use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
+use crate::audit::filter::{filter, page, FilterError, Wanted};
 use crate::audit::{Actor, Entry, Summary};
 use crate::domain::token::Scope;
-use crate::store::audit::{AuditEntry, AuditFilter};
+use crate::store::audit::AuditEntry;
 use crate::telemetry::RequestId;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -114,14 +115,6 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
-fn invalid(path: &str, code: &'static str, message: &str) -> ApiError {
-    ApiError::Validation(vec![crate::domain::FieldError {
-        path: path.into(),
-        code,
-        message: message.into(),
-    }])
-}
-
 #[utoipa::path(get, operation_id = "listAuditEntries", summary = "The audit log: who changed what, when",
     path = "/api/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -132,14 +125,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let only = auth.list_scope(Scope::Admin)?;
     let q = q.take()?;
-    let mut f = AuditFilter {
-        actor_id: q.actor,
-        from: q.from,
-        to: q.to,
-        ..Default::default()
-    };
     // A project the token may not see is the same 404 as one that does not exist.
-    f.project_id = match q.project.as_deref() {
+    let project_id = match q.project.as_deref() {
         None => only,
         Some(p) => {
             // An id is taken as it is: a deleted project's entries stay readable.
@@ -160,42 +147,25 @@ pub async fn list(
             Some(id)
         }
     };
-    // An empty parameter is no filter, as if it were left out.
-    if let Some(a) = q.action.as_deref().filter(|a| !a.is_empty()) {
-        let ok = !a.is_empty()
-            && a.len() <= 100
-            && a.bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.' || b == b'*');
-        match a.strip_suffix(".*") {
-            Some(prefix) if ok && !prefix.contains('*') => {
-                f.action_prefix = Some(format!("{prefix}."))
-            }
-            None if ok && !a.contains('*') => f.action = Some(a.to_string()),
-            _ => {
-                return Err(invalid(
-                    "action",
-                    "bad_action",
-                    "an action such as `project.update`, or a family such as `project.*`",
-                ))
-            }
-        }
-    }
-    if let Some(c) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        f.after =
-            Some(crate::audit::cursor::decode(c).ok_or_else(|| {
-                invalid("cursor", "bad_cursor", "not a cursor this API returned")
-            })?);
-    }
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let mut items = state.store.list_audit(&f, limit + 1).await?;
-    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more {
-        items
-            .last()
-            .map(|e| crate::audit::cursor::encode(e.at, e.id))
-    } else {
-        None
-    };
+    let f = filter(&Wanted {
+        project_id,
+        actor_id: q.actor,
+        action: q.action.as_deref(),
+        from: q.from,
+        to: q.to,
+        cursor: q.cursor.as_deref(),
+    })
+    .map_err(|e| {
+        let (path, code) = match e {
+            FilterError::Action => ("action", "bad_action"),
+            FilterError::Cursor => ("cursor", "bad_cursor"),
+        };
+        ApiError::Validation(vec![crate::domain::FieldError {
+            path: path.into(),
+            code,
+            message: e.to_string(),
+        }])
+    })?;
+    let (items, next_cursor) = page(&state.store, &f, q.limit).await?;
     Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor }))
 }
