@@ -5,6 +5,7 @@
 //! saves back must be one type), and every other open object says its members are any JSON.
 
 use crate::api::openapi::rules::{layout, seo};
+use crate::api::openapi::Missed;
 use serde_json::{json, Value};
 use utoipa::Modify;
 
@@ -23,11 +24,14 @@ impl Modify for ResponseShapes {
     }
 }
 
-fn apply(doc: &mut Value) {
-    if let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
+/// Applies the shapes; returns what it looked for and did not find (see [`Missed`]).
+pub(super) fn apply(doc: &mut Value) -> Vec<String> {
+    let mut missed = Missed::default();
+    if let Some(schemas) = missed.note(
+        "/components/schemas",
+        doc.pointer_mut("/components/schemas")
+            .and_then(Value::as_object_mut),
+    ) {
         let mut page_layout = layout();
         page_layout["type"] = json!("object");
         page_layout["description"] =
@@ -39,7 +43,7 @@ fn apply(doc: &mut Value) {
             json!("SEO data: `title`, `description`, `ogImage`, `canonical`, `keywords`, …");
         schemas.insert("Seo".into(), page_seo);
         for name in ["PageInput", "Page", "PageVersion", "Paginated_Page"] {
-            let Some(s) = schemas.get_mut(name) else {
+            let Some(s) = missed.note(name, schemas.get_mut(name)) else {
                 continue;
             };
             let props = if name == "Paginated_Page" {
@@ -47,12 +51,12 @@ fn apply(doc: &mut Value) {
             } else {
                 s.pointer_mut("/properties")
             };
-            let Some(props) = props.and_then(Value::as_object_mut) else {
+            let Some(props) = missed.note(name, props.and_then(Value::as_object_mut)) else {
                 continue;
             };
             let optional = name == "PageInput";
             for (field, schema) in [("layout_data", "Layout"), ("seo_data", "Seo")] {
-                let Some(p) = props.get_mut(field) else {
+                let Some(p) = missed.note(field, props.get_mut(field)) else {
                     continue;
                 };
                 let description = p.get("description").cloned();
@@ -69,6 +73,7 @@ fn apply(doc: &mut Value) {
         }
     }
     open_objects(doc);
+    missed.0
 }
 
 /// `additionalProperties: true` on every object schema that names no members at all.

@@ -6,6 +6,7 @@
 //! fails when the two disagree in either direction.
 
 use super::bodies::{cache_settings, patch_of, project_create, targets};
+use super::Missed;
 use crate::domain::patterns::{trimmed, url_token, NOT_BLANK, NO_NUL};
 use serde_json::{json, Map, Value};
 use utoipa::Modify;
@@ -138,10 +139,9 @@ fn guard(s: &mut Value) {
 /// Parameters: no U+0000 in a query string's text; `Idempotency-Key` headers of at most 200
 /// characters (400 beyond, see `api::publish`), a key used before with a different request
 /// being a 422 `idempotency_key_reused`.
-fn parameter_rules(doc: &mut Value) {
-    let error = doc
-        .pointer("/paths/~1api~1projects/post/responses/422")
-        .cloned();
+fn parameter_rules(doc: &mut Value, missed: &mut Missed) {
+    let at = "/paths/~1api~1projects/post/responses/422";
+    let error = missed.note(at, doc.pointer(at).cloned());
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -220,20 +220,23 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-fn apply(doc: &mut Value) {
-    let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
-        return;
+/// Applies the rules; returns what a rule looked for and did not find (see [`Missed`]).
+pub(super) fn apply(doc: &mut Value) -> Vec<String> {
+    let mut missed = Missed::default();
+    let Some(schemas) = missed.note(
+        "/components/schemas",
+        doc.pointer_mut("/components/schemas")
+            .and_then(Value::as_object_mut),
+    ) else {
+        return missed.0;
     };
     schemas.insert("StorableJson".into(), storable_json());
     for (schema, field, rule) in field_rules() {
-        if let Some(s) = schemas.get_mut(schema) {
+        if let Some(s) = missed.note(schema, schemas.get_mut(schema)) {
             s["properties"][field] = rule;
         }
     }
-    if let Some(page) = schemas.get_mut("PageInput") {
+    if let Some(page) = missed.note("PageInput", schemas.get_mut("PageInput")) {
         page["properties"]["layout_data"] = layout();
         page["properties"]["seo_data"] = seo();
         page["properties"]["slug"]["pattern"] = json!(crate::domain::slug::page_slug_pattern());
@@ -251,7 +254,7 @@ fn apply(doc: &mut Value) {
         "RotateBody",
     ];
     for name in inputs {
-        if let Some(s) = schemas.get_mut(name) {
+        if let Some(s) = missed.note(name, schemas.get_mut(name)) {
             guard(s);
         }
     }
@@ -261,14 +264,14 @@ fn apply(doc: &mut Value) {
         ("PagePatch", "PageInput", "page"),
         ("EndpointPatch", "EndpointInput", "endpoint"),
     ] {
-        if let Some(s) = schemas.get(input) {
+        if let Some(s) = missed.note(input, schemas.get(input)) {
             patches.insert(name.into(), patch_of(s, what));
         }
     }
-    if let Some(p) = schemas.get("ProjectInput") {
+    if let Some(p) = missed.note("ProjectInput", schemas.get("ProjectInput")) {
         patches.insert("ProjectCreate".into(), project_create(p));
     }
-    if let Some(t) = schemas.get("TargetInput").cloned() {
+    if let Some(t) = missed.note("TargetInput", schemas.get("TargetInput").cloned()) {
         // A target's patch applies to its stored kind, which the document cannot name: the
         // patch lists the fields, and the kind's rules are those of `TargetInput`.
         patches.insert("TargetPatch".into(), patch_of(&t, "target"));
@@ -286,51 +289,42 @@ fn apply(doc: &mut Value) {
         replace["description"] = json!("Body of replace (PUT): as create, but an omitted token keeps the stored one (for the same address).");
         patches.insert("TargetReplace".into(), replace);
     }
-    if let Some(c) = schemas.get("CacheSettingsInput").cloned() {
+    if let Some(c) = missed.note(
+        "CacheSettingsInput",
+        schemas.get("CacheSettingsInput").cloned(),
+    ) {
         schemas.insert("CacheSettingsInput".into(), cache_settings(&c, false));
         let mut test = cache_settings(&c, true);
         test["description"] = json!("Unsaved cache settings to test, as the form holds them.");
         patches.insert("CacheSettingsTest".into(), test);
     }
     schemas.extend(patches);
-    for (path, patch) in [
-        ("/api/projects/{project}", "ProjectPatch"),
-        ("/api/pages/{id}", "PagePatch"),
-        ("/api/targets/{id}", "TargetPatch"),
-        ("/api/webhook-endpoints/{id}", "EndpointPatch"),
+    let to = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    // A body that may be left out of a test: what is saved is tested.
+    let or_none = |name: &str| json!({"oneOf": [{"type": "null"}, to(name)]});
+    for (method, path, body) in [
+        ("patch", "/api/projects/{project}", to("ProjectPatch")),
+        ("patch", "/api/pages/{id}", to("PagePatch")),
+        ("patch", "/api/targets/{id}", to("TargetPatch")),
+        ("patch", "/api/webhook-endpoints/{id}", to("EndpointPatch")),
+        ("post", "/api/targets/test", to("TargetTest")),
+        ("post", "/api/targets/{id}/test", or_none("TargetPatch")),
+        (
+            "post",
+            "/api/projects/{project}/settings/cache/test",
+            or_none("CacheSettingsTest"),
+        ),
+        ("put", "/api/targets/{id}", to("TargetReplace")),
+        ("post", "/api/projects", to("ProjectCreate")),
     ] {
         let pointer = format!(
-            "/paths/{}/patch/requestBody/content/application~1json/schema",
+            "/paths/{}/{method}/requestBody/content/application~1json/schema",
             path.replace('~', "~0").replace('/', "~1")
         );
-        if let Some(s) = doc.pointer_mut(&pointer) {
-            *s = json!({"$ref": format!("#/components/schemas/{patch}")});
+        if let Some(s) = missed.note(&pointer, doc.pointer_mut(&pointer)) {
+            *s = body;
         }
     }
-    parameter_rules(doc);
-    if let Some(s) = doc.pointer_mut(
-        "/paths/~1api~1targets~1test/post/requestBody/content/application~1json/schema",
-    ) {
-        *s = json!({"$ref": "#/components/schemas/TargetTest"});
-    }
-    if let Some(s) = doc.pointer_mut(
-        "/paths/~1api~1targets~1{id}~1test/post/requestBody/content/application~1json/schema",
-    ) {
-        *s = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/TargetPatch"}]});
-    }
-    if let Some(s) = doc.pointer_mut(
-        "/paths/~1api~1projects~1{project}~1settings~1cache~1test/post/requestBody/content/application~1json/schema",
-    ) {
-        *s = json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/CacheSettingsTest"}]});
-    }
-    if let Some(s) = doc
-        .pointer_mut("/paths/~1api~1targets~1{id}/put/requestBody/content/application~1json/schema")
-    {
-        *s = json!({"$ref": "#/components/schemas/TargetReplace"});
-    }
-    if let Some(s) =
-        doc.pointer_mut("/paths/~1api~1projects/post/requestBody/content/application~1json/schema")
-    {
-        *s = json!({"$ref": "#/components/schemas/ProjectCreate"});
-    }
+    parameter_rules(doc, &mut missed);
+    missed.0
 }
