@@ -109,6 +109,7 @@ impl VerifyWork {
                     duration_ms,
                     drifted: report.drifted,
                     report: &value,
+                    counts: &report.counts(),
                 },
             )
             .await?

@@ -53,13 +53,23 @@ pub struct PassResult<'a> {
     pub duration_ms: i64,
     pub drifted: bool,
     pub report: &'a Value,
+    /// Drifted pages per target name, for `/metrics`.
+    pub counts: &'a [(String, i64)],
 }
 
 /// One project's last pass as `/metrics` shows it.
 pub struct LastPass {
     pub project_slug: String,
     pub at: DateTime<Utc>,
-    pub report: Value,
+    /// Drifted pages per target name.
+    pub counts: Counts,
+}
+
+/// A pass's drift counts: stored with it, or (a pass recorded before they were) its report,
+/// read once to count.
+pub enum Counts {
+    Stored(Vec<(String, i64)>),
+    Report(Value),
 }
 
 impl Store {
@@ -122,25 +132,37 @@ impl Store {
         pass: &PassResult<'_>,
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE project_verification SET last_pass = $2, last_run_at = $3, last_duration_ms = $4, \
-                   last_drifted = $5, last_report = $6 WHERE project_id = $1 AND runs = $2";
+                   last_drifted = $5, last_report = $6, last_counts = $7 WHERE project_id = $1 AND runs = $2";
         let n = on_tx!(tx, c => sqlx::query(sql).bind(project_id).bind(pass.runs).bind(pass.at)
-            .bind(pass.duration_ms).bind(pass.drifted).bind(Json(pass.report)).execute(c).await?.rows_affected());
+            .bind(pass.duration_ms).bind(pass.drifted).bind(Json(pass.report)).bind(Json(pass.counts))
+            .execute(c).await?.rows_affected());
         Ok(n == 1)
     }
 
     /// Every project's last pass, for `/metrics`.
     pub async fn last_passes(&self) -> Result<Vec<LastPass>, StoreError> {
-        let sql = "SELECT p.slug, v.last_run_at, v.last_report FROM project_verification v \
-                   JOIN projects p ON p.id = v.project_id \
+        // The report only where no counts were stored with it: a scrape reads a few numbers
+        // per project, however large the reports.
+        let sql = "SELECT p.slug, v.last_run_at, v.last_counts, \
+                   CASE WHEN v.last_counts IS NULL THEN v.last_report END \
+                   FROM project_verification v JOIN projects p ON p.id = v.project_id \
                    WHERE v.last_run_at IS NOT NULL AND v.last_report IS NOT NULL ORDER BY p.slug";
-        let rows: Vec<(String, DateTime<Utc>, Json<Value>)> =
-            on_pool!(self, p => sqlx::query_as(sql).fetch_all(&mut *p).await)?;
+        type Row = (
+            String,
+            DateTime<Utc>,
+            Option<Json<Vec<(String, i64)>>>,
+            Option<Json<Value>>,
+        );
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(sql).fetch_all(&mut *p).await)?;
         Ok(rows
             .into_iter()
-            .map(|(project_slug, at, report)| LastPass {
+            .map(|(project_slug, at, counts, report)| LastPass {
                 project_slug,
                 at,
-                report: report.0,
+                counts: match (counts, report) {
+                    (Some(c), _) => Counts::Stored(c.0),
+                    (None, r) => Counts::Report(r.map(|r| r.0).unwrap_or_default()),
+                },
             })
             .collect())
     }

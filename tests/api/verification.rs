@@ -7,7 +7,9 @@
 use crate::support::drift::{cache_settled, sqlite3};
 use crate::support::subscriber::Subscriber;
 use crate::support::webhook_events::subscribe;
-use crate::support::{read, redis_url, run_job, spawn_clocked, Backend, PgDb, TempDir, TestApp};
+use crate::support::{
+    db_texts, read, redis_url, run_job, spawn_clocked, Backend, PgDb, TempDir, TestApp,
+};
 use chrono::Duration as Span;
 use edgepub::cache;
 use edgepub::clock::{ManualClock, SharedClock};
@@ -200,6 +202,20 @@ async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
             "edgepub_verification_last_run_age_seconds{project=\"site\"}"
         )
         .is_some(),
+        "{m}"
+    );
+    // A scrape reads the counts stored with the pass, never the reports: with the report
+    // blanked, the gauges stay.
+    let blanked = db_texts(
+        &app,
+        "UPDATE project_verification SET last_report = '{}' RETURNING 'blanked'",
+    )
+    .await;
+    assert_eq!(blanked, [Some("blanked".to_string())]);
+    let m = metrics(&app).await;
+    assert_eq!(
+        gauge(&m, "edgepub_drift_pages{project=\"site\",target=\"cache\"}"),
+        Some(1),
         "{m}"
     );
     let got = sub.wait_for(1).await;

@@ -2,6 +2,7 @@
 
 use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
+use crate::store::verification::{Counts, LastPass};
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -100,23 +101,47 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.render(stats, outbox, &drift))
 }
 
-fn drift_gauge(
-    p: crate::store::verification::LastPass,
-    now: chrono::DateTime<chrono::Utc>,
-) -> crate::telemetry::DriftGauge {
-    let len = |v: &serde_json::Value, k: &str| v[k].as_array().map_or(0, |a| a.len() as i64);
-    let mut pages = Vec::new();
-    for t in p.report["targets"].as_array().into_iter().flatten() {
-        let n = len(t, "missing") + len(t, "extra") + len(t, "changed");
-        pages.push((t["name"].as_str().unwrap_or_default().to_string(), n));
-    }
-    let cache = &p.report["cache"];
-    if cache.is_object() {
-        pages.push(("cache".into(), len(cache, "missing") + len(cache, "stale")));
-    }
+fn drift_gauge(p: LastPass, now: chrono::DateTime<chrono::Utc>) -> crate::telemetry::DriftGauge {
+    let pages = match p.counts {
+        Counts::Stored(counts) => counts,
+        Counts::Report(report) => counted(&report),
+    };
     crate::telemetry::DriftGauge {
         project: p.project_slug,
         age_secs: (now - p.at).num_seconds().max(0),
         pages,
+    }
+}
+
+/// The counts of a report stored before counts were stored with it.
+fn counted(report: &serde_json::Value) -> Vec<(String, i64)> {
+    let len = |v: &serde_json::Value, k: &str| v[k].as_array().map_or(0, |a| a.len() as i64);
+    let mut pages = Vec::new();
+    for t in report["targets"].as_array().into_iter().flatten() {
+        let n = len(t, "missing") + len(t, "extra") + len(t, "changed");
+        pages.push((t["name"].as_str().unwrap_or_default().to_string(), n));
+    }
+    let cache = &report["cache"];
+    if cache.is_object() {
+        pages.push(("cache".into(), len(cache, "missing") + len(cache, "stale")));
+    }
+    pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_stored_before_its_counts_is_counted() {
+        let report = json!({
+            "targets": [{"name": "eu", "missing": [{}], "extra": [], "changed": [{}, {}]}],
+            "cache": {"missing": [], "stale": ["page:t:home"]},
+        });
+        assert_eq!(
+            counted(&report),
+            [("eu".to_string(), 3), ("cache".to_string(), 1)]
+        );
+        assert_eq!(counted(&json!({"targets": [], "cache": null})), []);
     }
 }

@@ -204,6 +204,24 @@ async fn check_target(
 impl DriftReport {
     /// One line for a terminal, cron or CI log: whether anything drifted (what, in counts),
     /// and expired cache keys, which are not drift.
+    /// Pages drifted per target, the cache as the target `cache` (what `/metrics` shows, stored
+    /// beside the report so a scrape never reads the reports themselves).
+    pub fn counts(&self) -> Vec<(String, i64)> {
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let mut counts: Vec<(String, i64)> = self
+            .targets
+            .iter()
+            .map(|t| {
+                let pages = t.missing.len() + t.extra.len() + t.changed.len();
+                (t.name.clone(), n(pages))
+            })
+            .collect();
+        if let Some(c) = &self.cache {
+            counts.push(("cache".into(), n(c.missing.len() + c.stale.len())));
+        }
+        counts
+    }
+
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
         for t in &self.targets {
