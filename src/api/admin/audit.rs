@@ -2,11 +2,13 @@
 //! the same `Store::atomic` block (so a change whose entry cannot be written does not happen),
 //! and `GET /api/audit` (admin scope) to read it.
 //!
+//! Most handlers do both through [`audited`]:
+//!
 //! ```ignore
-//! let t = state.store.atomic(async {
+//! let t = audited(&state, &req, &auth, async {
 //!     let t = state.store.update_target(id, &fields).await?;
-//!     audit::record(&req, &auth, "target.update", Some(t.project_id), t.id, Summary::changes(&before, &t)).await?;
-//!     Ok::<_, ApiError>(t)
+//!     let did = Did::new("target.update", Some(t.project_id), t.id, Summary::changes(&before, &t));
+//!     Ok((t, did))
 //! }).await?;
 //! ```
 
@@ -28,6 +30,48 @@ use uuid::Uuid;
 
 pub fn routes(r: &mut Routes) {
     r.add(resource![list]);
+}
+
+/// What a change did, as its audit entry names it: `action` (`<resource>.<verb>`) on `subject`.
+pub struct Did {
+    action: &'static str,
+    project: Option<Uuid>,
+    subject: String,
+    summary: Summary,
+}
+
+impl Did {
+    pub fn new(
+        action: &'static str,
+        project: Option<Uuid>,
+        subject: impl Display,
+        summary: Summary,
+    ) -> Did {
+        Did {
+            action,
+            project,
+            subject: subject.to_string(),
+            summary,
+        }
+    }
+}
+
+/// Runs `change` and records the entry it returns in one `Store::atomic` block, so a change
+/// whose entry cannot be written does not happen.
+pub async fn audited<T>(
+    state: &AppState,
+    req: &HttpRequest,
+    auth: &Auth,
+    change: impl std::future::Future<Output = Result<(T, Did), ApiError>>,
+) -> Result<T, ApiError> {
+    state
+        .store
+        .atomic(async {
+            let (out, did) = change.await?;
+            record(req, auth, did.action, did.project, did.subject, did.summary).await?;
+            Ok(out)
+        })
+        .await
 }
 
 /// Records that the caller did `action` (`<resource>.<verb>`) to `subject`, with the request

@@ -1,6 +1,6 @@
 //! `/api/tokens`: create, list and revoke API tokens (admin scope, not limited to a project).
 
-use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
 use crate::api::routes::{resource, Routes};
@@ -78,26 +78,16 @@ pub async fn create(
         None => None,
     };
     let secret = token::generate();
-    let info = state
-        .store
-        .atomic(async {
-            let info = state
-                .store
-                .insert_token(&secret, &name, &input.scopes, project_id)
-                .await?
-                .ok_or_else(|| ApiError::internal("generated token collided"))?;
-            audit::record(
-                &req,
-                &auth,
-                "token.create",
-                info.project_id,
-                info.id,
-                Summary::of(&info),
-            )
-            .await?;
-            Ok::<_, ApiError>(info)
-        })
-        .await?;
+    let info = audited(&state, &req, &auth, async {
+        let info = state
+            .store
+            .insert_token(&secret, &name, &input.scopes, project_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("generated token collided"))?;
+        let did = Did::new("token.create", info.project_id, info.id, Summary::of(&info));
+        Ok((info, did))
+    })
+    .await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         token: secret,
         info,
@@ -115,41 +105,31 @@ pub async fn revoke(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let info = state
-        .store
-        .atomic(async {
-            let info = match state
-                .store
-                .revoke_token(&path)
-                .await
-                .map_err(|e| ApiError::from_store(e, "token"))?
-            {
-                Revoked::One(info) => info,
-                Revoked::Ambiguous(tokens) => {
-                    let ids: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
-                    return Err(ApiError::ConflictWith {
-                        code: "ambiguous_name",
-                        message: format!(
-                            "{} tokens are named `{path}`; nothing was revoked: revoke one by id ({})",
-                            ids.len(),
-                            ids.join(", ")
-                        ),
-                        details: serde_json::json!({ "ids": ids }),
-                    });
-                }
-            };
-            let summary = Summary::of(&serde_json::json!({ "name": info.name }));
-            audit::record(
-                &req,
-                &auth,
-                "token.revoke",
-                info.project_id,
-                info.id,
-                summary,
-            )
-            .await?;
-            Ok::<_, ApiError>(info)
-        })
-        .await?;
+    let info = audited(&state, &req, &auth, async {
+        let info = match state
+            .store
+            .revoke_token(&path)
+            .await
+            .map_err(|e| ApiError::from_store(e, "token"))?
+        {
+            Revoked::One(info) => info,
+            Revoked::Ambiguous(tokens) => {
+                let ids: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
+                return Err(ApiError::ConflictWith {
+                    code: "ambiguous_name",
+                    message: format!(
+                        "{} tokens are named `{path}`; nothing was revoked: revoke one by id ({})",
+                        ids.len(),
+                        ids.join(", ")
+                    ),
+                    details: serde_json::json!({ "ids": ids }),
+                });
+            }
+        };
+        let summary = Summary::of(&serde_json::json!({ "name": info.name }));
+        let did = Did::new("token.revoke", info.project_id, info.id, summary);
+        Ok((info, did))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(info))
 }

@@ -1,7 +1,7 @@
 //! `/api/projects/{project}/datasources` and `/api/datasources/{id}`.
 
 use crate::api::access::{load, Need};
-use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
@@ -50,27 +50,22 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let f = body.take()?.validate(None).map_err(ApiError::Validation)?;
-    let view = state
-        .store
-        .atomic(async {
-            let d = state
-                .store
-                .create_datasource(project.id, &f)
-                .await
-                .map_err(|e| ApiError::from_store(e, "project"))?;
-            let view = DatasourceView::from(&d);
-            audit::record(
-                &req,
-                &auth,
-                "datasource.create",
-                Some(d.project_id),
-                d.id,
-                Summary::of(&view),
-            )
-            .await?;
-            Ok::<_, ApiError>(view)
-        })
-        .await?;
+    let view = audited(&state, &req, &auth, async {
+        let d = state
+            .store
+            .create_datasource(project.id, &f)
+            .await
+            .map_err(|e| ApiError::from_store(e, "project"))?;
+        let view = DatasourceView::from(&d);
+        let did = Did::new(
+            "datasource.create",
+            Some(d.project_id),
+            d.id,
+            Summary::of(&view),
+        );
+        Ok((view, did))
+    })
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -101,29 +96,18 @@ pub async fn replace(
         .take()?
         .validate(d.secret.clone())
         .map_err(ApiError::Validation)?;
-    let after = state
-        .store
-        .atomic(async {
-            let saved = state
-                .store
-                .update_datasource(d.id, &f)
-                .await
-                .map_err(|e| ApiError::from_store(e, "datasource"))?;
-            let (before, after) = (DatasourceView::from(&d), DatasourceView::from(&saved));
-            let summary =
-                Summary::changes(&before, &after).secret("secret", d.secret != saved.secret);
-            audit::record(
-                &req,
-                &auth,
-                "datasource.update",
-                Some(d.project_id),
-                d.id,
-                summary,
-            )
-            .await?;
-            Ok::<_, ApiError>(after)
-        })
-        .await?;
+    let after = audited(&state, &req, &auth, async {
+        let saved = state
+            .store
+            .update_datasource(d.id, &f)
+            .await
+            .map_err(|e| ApiError::from_store(e, "datasource"))?;
+        let (before, after) = (DatasourceView::from(&d), DatasourceView::from(&saved));
+        let summary = Summary::changes(&before, &after).secret("secret", d.secret != saved.secret);
+        let did = Did::new("datasource.update", Some(d.project_id), d.id, summary);
+        Ok((after, did))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -137,26 +121,16 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let d = authorized_ds(&state, &auth, &path).await?;
-    state
-        .store
-        .atomic(async {
-            state
-                .store
-                .delete_datasource(d.id)
-                .await
-                .map_err(|e| ApiError::from_store(e, "datasource"))?;
-            let summary = Summary::of(&serde_json::json!({ "name": d.name }));
-            audit::record(
-                &req,
-                &auth,
-                "datasource.delete",
-                Some(d.project_id),
-                d.id,
-                summary,
-            )
-            .await?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
+    audited(&state, &req, &auth, async {
+        state
+            .store
+            .delete_datasource(d.id)
+            .await
+            .map_err(|e| ApiError::from_store(e, "datasource"))?;
+        let summary = Summary::of(&serde_json::json!({ "name": d.name }));
+        let did = Did::new("datasource.delete", Some(d.project_id), d.id, summary);
+        Ok(((), did))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

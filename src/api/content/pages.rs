@@ -3,6 +3,7 @@
 //! gets 412 and the current version.
 
 use crate::api::access::{load, Need};
+use crate::api::admin::audit::{audited, Did};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{etag, Auth, IfMatch, JsonBody, PageQuery, Query};
@@ -101,26 +102,21 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let fields = body.take_valid(|b| b.validate(&state.config.layout_limits()))?;
-    let page = state
-        .store
-        .atomic(async {
-            let page = state
-                .store
-                .create_page(project.id, fields)
-                .await
-                .map_err(|e| ApiError::from_store(e, "project"))?;
-            crate::api::admin::audit::record(
-                &req,
-                &auth,
-                "page.create",
-                Some(project.id),
-                page.id,
-                page_summary(&page.slug, &page.name),
-            )
-            .await?;
-            Ok::<_, ApiError>(page)
-        })
-        .await?;
+    let page = audited(&state, &req, &auth, async {
+        let page = state
+            .store
+            .create_page(project.id, fields)
+            .await
+            .map_err(|e| ApiError::from_store(e, "project"))?;
+        let did = Did::new(
+            "page.create",
+            Some(project.id),
+            page.id,
+            page_summary(&page.slug, &page.name),
+        );
+        Ok((page, did))
+    })
+    .await?;
     let mut res = versioned(actix_web::http::StatusCode::CREATED, page.version, &page);
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/pages/{}", page.id)) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -227,26 +223,21 @@ pub async fn delete(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page(&state, &auth, &path).await?;
-    state
-        .store
-        .atomic(async {
-            state
-                .store
-                .soft_delete_page(page.id, if_match.0)
-                .await
-                .map_err(|e| ApiError::from_store(e, "page"))?;
-            crate::api::admin::audit::record(
-                &req,
-                &auth,
-                "page.delete",
-                Some(page.project_id),
-                page.id,
-                page_summary(&page.slug, &page.name),
-            )
-            .await?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
+    audited(&state, &req, &auth, async {
+        state
+            .store
+            .soft_delete_page(page.id, if_match.0)
+            .await
+            .map_err(|e| ApiError::from_store(e, "page"))?;
+        let did = Did::new(
+            "page.delete",
+            Some(page.project_id),
+            page.id,
+            page_summary(&page.slug, &page.name),
+        );
+        Ok(((), did))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -261,26 +252,21 @@ pub async fn restore(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page(&state, &auth, &path).await?;
-    let page = state
-        .store
-        .atomic(async {
-            let page = state
-                .store
-                .restore_page(page.id)
-                .await
-                .map_err(|e| ApiError::from_store(e, "page"))?;
-            crate::api::admin::audit::record(
-                &req,
-                &auth,
-                "page.restore",
-                Some(page.project_id),
-                page.id,
-                page_summary(&page.slug, &page.name),
-            )
-            .await?;
-            Ok::<_, ApiError>(page)
-        })
-        .await?;
+    let page = audited(&state, &req, &auth, async {
+        let page = state
+            .store
+            .restore_page(page.id)
+            .await
+            .map_err(|e| ApiError::from_store(e, "page"))?;
+        let did = Did::new(
+            "page.restore",
+            Some(page.project_id),
+            page.id,
+            page_summary(&page.slug, &page.name),
+        );
+        Ok((page, did))
+    })
+    .await?;
     Ok(page_response(actix_web::http::StatusCode::OK, &page))
 }
 

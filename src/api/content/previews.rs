@@ -3,6 +3,7 @@
 //! compiled page until the link expires or is revoked. Logic lives in `crate::preview`.
 
 use crate::api::access::{load, Need};
+use crate::api::admin::audit::{audited, Did};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, MaybeJson, PageQuery, Query};
 use crate::api::routes::{resource, Routes};
@@ -129,48 +130,38 @@ pub async fn create(
         .get_project(&page.project_id.to_string())
         .await
         .map_err(|e| ApiError::from_store(e, "project"))?;
-    let body = state
-        .store
-        .atomic(async {
-            let created = crate::preview::create(
-                &state.publish,
-                &clients,
-                &project,
-                &page,
-                ttl,
-                Some(auth.0.token_id),
-            )
-            .await
-            .map_err(map_err)?;
-            let path = format!("/preview/{}", created.token);
-            let url = {
-                let info = req.connection_info();
-                format!("{}://{}{path}", info.scheme(), info.host())
-            };
-            let body = CreatedPreview {
-                preview: created.view,
-                token: created.token,
-                url,
-                path,
-                warnings: created
-                    .warnings
-                    .iter()
-                    .filter_map(|d| serde_json::to_value(d).ok())
-                    .collect(),
-            };
-            let summary = crate::audit::Summary::of(&body.preview);
-            crate::api::admin::audit::record(
-                &req,
-                &auth,
-                "preview.create",
-                Some(project.id),
-                body.preview.id,
-                summary,
-            )
-            .await?;
-            Ok::<_, ApiError>(body)
-        })
-        .await?;
+    let body = audited(&state, &req, &auth, async {
+        let created = crate::preview::create(
+            &state.publish,
+            &clients,
+            &project,
+            &page,
+            ttl,
+            Some(auth.0.token_id),
+        )
+        .await
+        .map_err(map_err)?;
+        let path = format!("/preview/{}", created.token);
+        let url = {
+            let info = req.connection_info();
+            format!("{}://{}{path}", info.scheme(), info.host())
+        };
+        let body = CreatedPreview {
+            preview: created.view,
+            token: created.token,
+            url,
+            path,
+            warnings: created
+                .warnings
+                .iter()
+                .filter_map(|d| serde_json::to_value(d).ok())
+                .collect(),
+        };
+        let summary = crate::audit::Summary::of(&body.preview);
+        let did = Did::new("preview.create", Some(project.id), body.preview.id, summary);
+        Ok((body, did))
+    })
+    .await?;
     Ok(quota.apply(HttpResponse::Created().json(body)))
 }
 
@@ -261,24 +252,14 @@ pub async fn revoke(
         state.store.get_preview(id)
     })
     .await?;
-    state
-        .store
-        .atomic(async {
-            crate::preview::revoke(&state.store, &clients, view.id)
-                .await
-                .map_err(map_err)?;
-            let none = crate::audit::Summary::none();
-            crate::api::admin::audit::record(
-                &req,
-                &auth,
-                "preview.revoke",
-                Some(view.project_id),
-                view.id,
-                none,
-            )
-            .await?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
+    audited(&state, &req, &auth, async {
+        crate::preview::revoke(&state.store, &clients, view.id)
+            .await
+            .map_err(map_err)?;
+        let none = crate::audit::Summary::none();
+        let did = Did::new("preview.revoke", Some(view.project_id), view.id, none);
+        Ok(((), did))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

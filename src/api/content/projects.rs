@@ -1,6 +1,7 @@
 //! `/api/projects`: thin handlers over the store.
 
 use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
 use crate::api::routes::{resource, Routes};
@@ -46,20 +47,18 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
     let fields = body.take_valid(|b| b.validate(false))?;
-    let project = state
-        .store
-        .atomic(async {
-            let project = state
-                .store
-                .create_project(&fields)
-                .await
-                .map_err(|e| ApiError::from_store(e, "project"))?;
-            let summary = Summary::of(&project);
-            let id = project.id;
-            audit::record(&req, &auth, "project.create", Some(id), id, summary).await?;
-            Ok::<_, ApiError>(project)
-        })
-        .await?;
+    let project = audited(&state, &req, &auth, async {
+        let project = state
+            .store
+            .create_project(&fields)
+            .await
+            .map_err(|e| ApiError::from_store(e, "project"))?;
+        let summary = Summary::of(&project);
+        let id = project.id;
+        let did = Did::new("project.create", Some(id), id, summary);
+        Ok((project, did))
+    })
+    .await?;
     Ok(HttpResponse::Created().json(project))
 }
 
@@ -132,20 +131,18 @@ async fn save(
         )
         .await?;
     }
-    let project = state
-        .store
-        .atomic(async {
-            let project = state
-                .store
-                .update_project(current.id, &fields)
-                .await
-                .map_err(|e| ApiError::from_store(e, "project"))?;
-            let summary = Summary::changes(&current, &project);
-            let id = project.id;
-            audit::record(req, auth, "project.update", Some(id), id, summary).await?;
-            Ok::<_, ApiError>(project)
-        })
-        .await?;
+    let project = audited(state, req, auth, async {
+        let project = state
+            .store
+            .update_project(current.id, &fields)
+            .await
+            .map_err(|e| ApiError::from_store(e, "project"))?;
+        let summary = Summary::changes(&current, &project);
+        let id = project.id;
+        let did = Did::new("project.update", Some(id), id, summary);
+        Ok((project, did))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(project))
 }
 

@@ -1,5 +1,6 @@
 //! `/api/pages/{id}/versions`: the bounded history of every saved version of a page.
 
+use crate::api::admin::audit::{audited, Did};
 use crate::api::content::pages::{authorized_page_ref, save};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, IfMatch, PageQuery, Query};
@@ -72,21 +73,16 @@ pub async fn restore(
         .await
         .map_err(|e| ApiError::from_store(e, "version"))?;
     let res = save(&state, page.id, if_match.0, PageInput::from(version)).await?;
-    let res = state
-        .store
-        .atomic(async {
-            let summary = crate::audit::Summary::of(&serde_json::json!({ "version": n }));
-            crate::api::admin::audit::record(
-                &req,
-                &auth,
-                "page.restore_version",
-                Some(page.project_id),
-                page.id,
-                summary,
-            )
-            .await?;
-            Ok::<_, ApiError>(res)
-        })
-        .await?;
+    let res = audited(&state, &req, &auth, async {
+        let summary = crate::audit::Summary::of(&serde_json::json!({ "version": n }));
+        let did = Did::new(
+            "page.restore_version",
+            Some(page.project_id),
+            page.id,
+            summary,
+        );
+        Ok((res, did))
+    })
+    .await?;
     Ok(res)
 }

@@ -2,6 +2,7 @@
 //! publish job when its time comes (`crate::publish::schedule`). Needs the `publish` scope.
 
 use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{uuid_or_404, Auth, JsonBody, PageQuery, Query};
 use crate::api::publish::jobs::publish_project_by_ref;
@@ -90,7 +91,7 @@ pub async fn create(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let s = state.store.atomic(async {
+    let s = audited(&state, &req, &auth, async {
         let s = state
             .store
             .create_schedule(project.id, body.at, &request, Some(auth.0.token_id))
@@ -100,17 +101,9 @@ pub async fn create(
         let summary = Summary::of(&serde_json::json!({
             "at": s.at, "action": r.action, "pages": r.pages, "force": r.force, "targets": r.targets,
         }));
-        audit::record(
-            &req,
-            &auth,
-            "schedule.create",
-            Some(project.id),
-            s.id,
-            summary,
-        )
-        .await?;
-        Ok::<_, ApiError>(s)
-    }).await?;
+        let did = Did::new("schedule.create", Some(project.id), s.id, summary);
+        Ok((s, did))
+}).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,

@@ -2,6 +2,7 @@
 //! connection" button, and flushing a project's keys.
 
 use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, MaybeJson};
@@ -81,35 +82,25 @@ pub async fn put(
         "/redis_url",
     )
     .await?;
-    let after = state
-        .store
-        .atomic(async {
-            state
-                .store
-                .put_cache_settings(project.id, &settings)
-                .await?;
-            let (before, after) = (
-                CacheSettingsView::from(&stored),
-                CacheSettingsView::from(&settings),
-            );
-            let summary = Summary::changes(&before, &after)
-                .secret("redis_token", stored.redis_token != settings.redis_token)
-                .secret(
-                    "redis_password",
-                    stored.redis_password != settings.redis_password,
-                );
-            audit::record(
-                &req,
-                &auth,
-                "settings.update",
-                Some(project.id),
-                project.id,
-                summary,
-            )
+    let after = audited(&state, &req, &auth, async {
+        state
+            .store
+            .put_cache_settings(project.id, &settings)
             .await?;
-            Ok::<_, ApiError>(after)
-        })
-        .await?;
+        let (before, after) = (
+            CacheSettingsView::from(&stored),
+            CacheSettingsView::from(&settings),
+        );
+        let summary = Summary::changes(&before, &after)
+            .secret("redis_token", stored.redis_token != settings.redis_token)
+            .secret(
+                "redis_password",
+                stored.redis_password != settings.redis_password,
+            );
+        let did = Did::new("settings.update", Some(project.id), project.id, summary);
+        Ok((after, did))
+    })
+    .await?;
     let connection = match settings.redis_url {
         Some(_) => {
             let (policy, timeout) = (state.net_policy(), state.test_timeout());

@@ -1,7 +1,7 @@
 //! Publish targets: `/api/projects/{project}/targets`, `/api/targets/{id}` and their tests.
 
 use crate::api::access::{load, Need};
-use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, MaybeJson};
@@ -103,27 +103,22 @@ pub async fn create(
         Some(&project.site_dir),
         Purpose::Save,
     )?;
-    let view = state
-        .store
-        .atomic(async {
-            let t = state
-                .store
-                .create_target(project.id, &f)
-                .await
-                .map_err(|e| ApiError::from_store(e, "project"))?;
-            let view = TargetView::from(&t);
-            audit::record(
-                &req,
-                &auth,
-                "target.create",
-                Some(t.project_id),
-                t.id,
-                Summary::of(&view),
-            )
-            .await?;
-            Ok::<_, ApiError>(view)
-        })
-        .await?;
+    let view = audited(&state, &req, &auth, async {
+        let t = state
+            .store
+            .create_target(project.id, &f)
+            .await
+            .map_err(|e| ApiError::from_store(e, "project"))?;
+        let view = TargetView::from(&t);
+        let did = Did::new(
+            "target.create",
+            Some(t.project_id),
+            t.id,
+            Summary::of(&view),
+        );
+        Ok((view, did))
+    })
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -198,28 +193,18 @@ async fn save(
 ) -> Result<HttpResponse, ApiError> {
     let dir = site_dir(state, t.project_id).await?;
     let f = fields(state, input, Some(t), Some(&dir), Purpose::Save)?;
-    let after = state
-        .store
-        .atomic(async {
-            let saved = state
-                .store
-                .update_target(t.id, &f)
-                .await
-                .map_err(|e| ApiError::from_store(e, "target"))?;
-            let (before, after) = (TargetView::from(t), TargetView::from(&saved));
-            let summary = Summary::changes(&before, &after).secret("token", t.token != saved.token);
-            audit::record(
-                req,
-                auth,
-                "target.update",
-                Some(t.project_id),
-                t.id,
-                summary,
-            )
-            .await?;
-            Ok::<_, ApiError>(after)
-        })
-        .await?;
+    let after = audited(state, req, auth, async {
+        let saved = state
+            .store
+            .update_target(t.id, &f)
+            .await
+            .map_err(|e| ApiError::from_store(e, "target"))?;
+        let (before, after) = (TargetView::from(t), TargetView::from(&saved));
+        let summary = Summary::changes(&before, &after).secret("token", t.token != saved.token);
+        let did = Did::new("target.update", Some(t.project_id), t.id, summary);
+        Ok((after, did))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -233,27 +218,17 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    state
-        .store
-        .atomic(async {
-            state
-                .store
-                .delete_target(t.id)
-                .await
-                .map_err(|e| ApiError::from_store(e, "target"))?;
-            let summary = Summary::of(&serde_json::json!({ "name": t.name, "kind": t.kind }));
-            audit::record(
-                &req,
-                &auth,
-                "target.delete",
-                Some(t.project_id),
-                t.id,
-                summary,
-            )
-            .await?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
+    audited(&state, &req, &auth, async {
+        state
+            .store
+            .delete_target(t.id)
+            .await
+            .map_err(|e| ApiError::from_store(e, "target"))?;
+        let summary = Summary::of(&serde_json::json!({ "name": t.name, "kind": t.kind }));
+        let did = Did::new("target.delete", Some(t.project_id), t.id, summary);
+        Ok(((), did))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

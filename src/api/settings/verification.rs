@@ -2,7 +2,7 @@
 //! are compared with its last release, and what the verifier may repair on its own. The
 //! results are at `/api/projects/{project}/verification`.
 
-use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody};
@@ -71,26 +71,16 @@ pub async fn put(
     let project = authorized(&state, &auth, &path).await?;
     let input = body.take()?.validate().map_err(ApiError::Validation)?;
     let before = state.store.get_verification(project.id).await?;
-    let after = state
-        .store
-        .atomic(async {
-            let after = state.store.set_verification(project.id, &input).await?;
-            let (before, after) = (
-                VerificationSettingsView::of(before.as_ref()),
-                VerificationSettingsView::of(Some(&after)),
-            );
-            let summary = Summary::changes(&before, &after);
-            audit::record(
-                &req,
-                &auth,
-                "verification.update",
-                Some(project.id),
-                project.id,
-                summary,
-            )
-            .await?;
-            Ok::<_, ApiError>(after)
-        })
-        .await?;
+    let after = audited(&state, &req, &auth, async {
+        let after = state.store.set_verification(project.id, &input).await?;
+        let (before, after) = (
+            VerificationSettingsView::of(before.as_ref()),
+            VerificationSettingsView::of(Some(&after)),
+        );
+        let summary = Summary::changes(&before, &after);
+        let did = Did::new("verification.update", Some(project.id), project.id, summary);
+        Ok((after, did))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(after))
 }

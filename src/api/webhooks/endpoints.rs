@@ -2,7 +2,7 @@
 //! test event.
 
 use crate::api::access::{load, Need};
-use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
@@ -86,26 +86,21 @@ pub async fn create(
     let project = authorized(&state, &auth, &path).await?;
     let input = checked(&state, body.take()?)?;
     let secret = generate_secret();
-    let mut endpoint = state
-        .store
-        .atomic(async {
-            let endpoint = state
-                .store
-                .create_endpoint(project.id, &input, &secret)
-                .await?;
-            let summary = Summary::of(&endpoint);
-            audit::record(
-                &req,
-                &auth,
-                "webhook_endpoint.create",
-                Some(project.id),
-                endpoint.id,
-                summary,
-            )
+    let mut endpoint = audited(&state, &req, &auth, async {
+        let endpoint = state
+            .store
+            .create_endpoint(project.id, &input, &secret)
             .await?;
-            Ok::<_, ApiError>(endpoint)
-        })
-        .await?;
+        let summary = Summary::of(&endpoint);
+        let did = Did::new(
+            "webhook_endpoint.create",
+            Some(project.id),
+            endpoint.id,
+            summary,
+        );
+        Ok((endpoint, did))
+    })
+    .await?;
     // The full URL, like the secret, is shown this once; reads mask its path.
     endpoint.url = input.url;
     Ok(HttpResponse::Created().json(EndpointSaved {
@@ -147,29 +142,24 @@ pub async fn patch(
         != crate::domain::settings::secret_origin(&old_url);
     let url_changed = input.url != old_url;
     let secret = moved.then(generate_secret);
-    let endpoint = state
-        .store
-        .atomic(async {
-            let endpoint = state
-                .store
-                .update_endpoint(old.id, &input, secret.as_deref())
-                .await?;
-            let mut summary = Summary::changes(&old, &endpoint).secret("secret", moved);
-            if url_changed {
-                summary = summary.changed("url", Value::String(endpoint.url.clone()));
-            }
-            audit::record(
-                &req,
-                &auth,
-                "webhook_endpoint.update",
-                Some(old.project_id),
-                old.id,
-                summary,
-            )
+    let endpoint = audited(&state, &req, &auth, async {
+        let endpoint = state
+            .store
+            .update_endpoint(old.id, &input, secret.as_deref())
             .await?;
-            Ok::<_, ApiError>(endpoint)
-        })
-        .await?;
+        let mut summary = Summary::changes(&old, &endpoint).secret("secret", moved);
+        if url_changed {
+            summary = summary.changed("url", Value::String(endpoint.url.clone()));
+        }
+        let did = Did::new(
+            "webhook_endpoint.update",
+            Some(old.project_id),
+            old.id,
+            summary,
+        );
+        Ok((endpoint, did))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(EndpointSaved { endpoint, secret }))
 }
 
@@ -183,22 +173,17 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let e = endpoint(&state, &auth, &path).await?;
-    state
-        .store
-        .atomic(async {
-            state.store.delete_endpoint(e.id).await?;
-            audit::record(
-                &req,
-                &auth,
-                "webhook_endpoint.delete",
-                Some(e.project_id),
-                e.id,
-                Summary::none(),
-            )
-            .await?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
+    audited(&state, &req, &auth, async {
+        state.store.delete_endpoint(e.id).await?;
+        let did = Did::new(
+            "webhook_endpoint.delete",
+            Some(e.project_id),
+            e.id,
+            Summary::none(),
+        );
+        Ok(((), did))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -245,22 +230,17 @@ pub async fn redeliver(
     })
     .await?;
     disabled(&state.store.get_endpoint(d.endpoint_id).await?)?;
-    let again = state
-        .store
-        .atomic(async {
-            let again = state.store.redeliver(&d).await?;
-            audit::record(
-                &req,
-                &auth,
-                "webhook_delivery.redeliver",
-                Some(d.project_id),
-                d.id,
-                Summary::none(),
-            )
-            .await?;
-            Ok::<_, ApiError>(again)
-        })
-        .await?;
+    let again = audited(&state, &req, &auth, async {
+        let again = state.store.redeliver(&d).await?;
+        let did = Did::new(
+            "webhook_delivery.redeliver",
+            Some(d.project_id),
+            d.id,
+            Summary::none(),
+        );
+        Ok((again, did))
+    })
+    .await?;
     state.publish.hooks_wake.notify_one();
     Ok(HttpResponse::Accepted().json(again))
 }
@@ -277,29 +257,27 @@ pub async fn send_test(
     let e = endpoint(&state, &auth, &path).await?;
     disabled(&e)?;
     let event = events::test_event(e.project_id, e.id, state.store.now());
-    let d = state
-        .store
-        .atomic(async {
-            let mut tx = state.store.begin().await?;
-            state
-                .store
-                .enqueue_event(
-                    &mut tx,
-                    e.project_id,
-                    event.id,
-                    event.kind,
-                    &event.payload,
-                    Some(e.id),
-                )
-                .await?;
-            tx.commit().await?;
-            let d = state.store.message_delivery(event.id).await?;
-            let (project, id) = (Some(e.project_id), e.id);
-            let none = Summary::none();
-            audit::record(&req, &auth, "webhook_endpoint.test", project, id, none).await?;
-            Ok::<_, ApiError>(d)
-        })
-        .await?;
+    let d = audited(&state, &req, &auth, async {
+        let mut tx = state.store.begin().await?;
+        state
+            .store
+            .enqueue_event(
+                &mut tx,
+                e.project_id,
+                event.id,
+                event.kind,
+                &event.payload,
+                Some(e.id),
+            )
+            .await?;
+        tx.commit().await?;
+        let d = state.store.message_delivery(event.id).await?;
+        let (project, id) = (Some(e.project_id), e.id);
+        let none = Summary::none();
+        let did = Did::new("webhook_endpoint.test", project, id, none);
+        Ok((d, did))
+    })
+    .await?;
     // After the commit, so the deliverer finds the delivery.
     state.publish.hooks_wake.notify_one();
     Ok(HttpResponse::Accepted().json(d))

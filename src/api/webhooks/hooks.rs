@@ -3,6 +3,7 @@
 
 use crate::api::access::{load, Need};
 use crate::api::admin::audit;
+use crate::api::admin::audit::{audited, Did};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, MaybeJson, RawBody};
@@ -60,22 +61,12 @@ async fn new_secret(
     project: Uuid,
 ) -> Result<HttpResponse, ApiError> {
     let secret = generate_secret();
-    let view = state
-        .store
-        .atomic(async {
-            let view = state.store.create_webhook_secret(project, &secret).await?;
-            audit::record(
-                req,
-                auth,
-                action,
-                Some(project),
-                view.id,
-                Summary::of(&view),
-            )
-            .await?;
-            Ok::<_, ApiError>(view)
-        })
-        .await?;
+    let view = audited(state, req, auth, async {
+        let view = state.store.create_webhook_secret(project, &secret).await?;
+        let did = Did::new(action, Some(project), view.id, Summary::of(&view));
+        Ok((view, did))
+    })
+    .await?;
     Ok(HttpResponse::Created().json(CreatedSecret {
         id: view.id,
         secret,
@@ -165,22 +156,17 @@ pub async fn revoke_secret(
         state.store.get_webhook_secret(id)
     })
     .await?;
-    state
-        .store
-        .atomic(async {
-            state.store.delete_webhook_secret(s.id).await?;
-            audit::record(
-                &req,
-                &auth,
-                "webhook_secret.revoke",
-                Some(s.project_id),
-                s.id,
-                Summary::none(),
-            )
-            .await?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
+    audited(&state, &req, &auth, async {
+        state.store.delete_webhook_secret(s.id).await?;
+        let did = Did::new(
+            "webhook_secret.revoke",
+            Some(s.project_id),
+            s.id,
+            Summary::none(),
+        );
+        Ok(((), did))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
