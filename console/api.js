@@ -118,6 +118,8 @@ export const saveCacheSettings = (p, body) => call("PUT", `/projects/${enc(p)}/s
 export const testCache = (p, body) => call("POST", `/projects/${enc(p)}/settings/cache/test`, { body });
 /** @param {string} p @returns {Promise<S["Endpoint"][]>} */
 export const listEndpoints = (p) => call("GET", `/projects/${enc(p)}/webhook-endpoints`);
+/** @param {string} p @param {S["EndpointInput"]} body @returns {Promise<S["EndpointSaved"]>} */
+export const createEndpoint = (p, body) => call("POST", `/projects/${enc(p)}/webhook-endpoints`, { body });
 /** @param {string} id @returns {Promise<S["Paginated_Delivery"]>} */
 export const listDeliveries = (id) => call("GET", `/webhook-endpoints/${enc(id)}/deliveries`, { query: { limit: 20 } });
 /** @param {string} id @returns {Promise<S["Delivery"]>} */

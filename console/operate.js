@@ -1,7 +1,7 @@
 // @ts-check
 /** Drift and repair, webhook endpoints and their deliveries, schedules, and the audit log. */
 import * as api from "./api.js";
-import { h, fill, table, empty, button, when, badge, field } from "./ui.js";
+import { h, fill, table, empty, button, when, badge, field, errorBox } from "./ui.js";
 import { watchJob } from "./project.js";
 
 /** @typedef {import("./api.js").S} S */
@@ -57,12 +57,64 @@ export async function driftView(el, project) {
  */
 export async function webhooksView(el, project) {
   const list = h("div");
-  el.append(list);
-  await fill(list, async () => {
-    const endpoints = await api.listEndpoints(project);
-    if (endpoints.length === 0) return empty("No webhook endpoints. Create one with POST /api/projects/{project}/webhook-endpoints.");
-    return endpoints.map((e) => endpointCard(e));
+  const load = () =>
+    fill(list, async () => {
+      const endpoints = await api.listEndpoints(project);
+      if (endpoints.length === 0) return empty("No webhook endpoints. Add one below.");
+      return endpoints.map((e) => endpointCard(e));
+    });
+  el.append(list, endpointForm(project, load));
+  await load();
+}
+
+/** Publish events a subscriber can choose; none chosen receives them all. */
+const EVENTS = /** @type {NonNullable<S["EndpointInput"]["event_types"]>} */ (["publish.succeeded", "publish.failed", "publish.partial", "publish.cache_done", "drift.detected", "drift.resolved"]);
+
+/**
+ * The "add an endpoint" form. Its signing secret is shown once, here, after it is created.
+ * @param {string} project
+ * @param {() => Promise<void>} reload
+ */
+function endpointForm(project, reload) {
+  const url = field("Endpoint URL", { required: true, type: "url", autocomplete: "off" });
+  const description = field("Description (optional)", {});
+  const boxes = EVENTS.map((t) => {
+    const id = `ev-${t.replace(".", "-")}`;
+    const box = h("input", { type: "checkbox", id, value: t });
+    return { t, box, wrap: h("div", { class: "field inline" }, box, h("label", { for: id }, t)) };
   });
+  const out = h("div", { "aria-live": "polite", id: "endpoint-out" });
+  const form = h(
+    "form",
+    { class: "card", "aria-label": "New webhook endpoint" },
+    h("h3", {}, "Add a webhook endpoint"),
+    url.wrap,
+    description.wrap,
+    h("fieldset", {}, h("legend", {}, "Events (none chosen: every publish event)"), boxes.map((b) => b.wrap)),
+    h("button", { type: "submit", class: "primary" }, "Add endpoint"),
+    out,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = (/** @type {HTMLElement} */ x) => /** @type {HTMLInputElement} */ (x).value.trim();
+    try {
+      const saved = await api.createEndpoint(project, {
+        url: v(url.input),
+        description: v(description.input),
+        event_types: boxes.filter((b) => /** @type {HTMLInputElement} */ (b.box).checked).map((b) => b.t),
+        enabled: true,
+      });
+      /** @type {HTMLFormElement} */ (form).reset();
+      out.replaceChildren(
+        h("p", { role: "status" }, "Created. Its signing secret, shown only this once — verify events with it:"),
+        h("code", { class: "secret" }, saved.secret ?? ""),
+      );
+      await reload();
+    } catch (err) {
+      out.replaceChildren(errorBox(err));
+    }
+  });
+  return form;
 }
 
 /**

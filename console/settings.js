@@ -20,6 +20,49 @@ const report = (r) =>
 /** @param {S["SecretHint"]} s */
 const hint = (s) => (s.set ? `set, ends in …${s.last4 ?? ""}` : "not set");
 
+/** What each kind asks for: a local file, or a server's URL and its secret. */
+const KINDS = {
+  local: { path: true, url: false, token: "" },
+  turso: { path: false, url: true, token: "Auth token (optional for a local tursodb)" },
+  edge: { path: false, url: true, token: "System key (the edge's x-system-key)" },
+};
+
+/** The "add a target" form: only the fields the chosen kind takes are shown and sent. */
+function targetForm() {
+  const kind = field("Kind", { type: "select", name: "kind" });
+  for (const k of Object.keys(KINDS)) kind.input.append(h("option", { value: k }, k));
+  const name = field("Name", { required: true, name: "name" });
+  const path = field("Path of pages.db (inside the project's site directory)", { name: "path" });
+  const url = field("URL", { name: "url", type: "url", autocomplete: "off" });
+  const token = field("Secret", { name: "token", type: "password", autocomplete: "off" });
+  const tokenLabel = /** @type {HTMLElement} */ (token.wrap.querySelector("label"));
+  const v = (/** @type {HTMLElement} */ x) => /** @type {HTMLInputElement} */ (x).value.trim();
+  const chosen = () => KINDS[/** @type {keyof typeof KINDS} */ (v(kind.input))] ?? KINDS.local;
+  const form = h("form", { class: "card", "aria-label": "New target" }, h("h3", {}, "Add a target"), kind.wrap, name.wrap, path.wrap, url.wrap, token.wrap, h("button", { type: "submit", class: "primary" }, "Add target"));
+  const show = () => {
+    const k = chosen();
+    path.wrap.hidden = !k.path;
+    url.wrap.hidden = !k.url;
+    token.wrap.hidden = !k.token;
+    tokenLabel.textContent = k.token || "Secret";
+    /** @type {HTMLInputElement} */ (path.input).required = k.path;
+    /** @type {HTMLInputElement} */ (url.input).required = k.url;
+    /** @type {HTMLInputElement} */ (token.input).required = v(kind.input) === "edge";
+  };
+  form.addEventListener("change", show);
+  show();
+  const body = () => {
+    const k = chosen();
+    /** @type {Record<string, unknown>} */
+    const b = { kind: v(kind.input), name: v(name.input) };
+    if (k.path) b.path = v(path.input);
+    if (k.url) b.url = v(url.input);
+    if (k.token && v(token.input)) b.token = v(token.input);
+    return /** @type {S["TargetInput"]} */ (/** @type {unknown} */ (b));
+  };
+  return { form, body };
+}
+
 /**
  * @param {HTMLElement} el
  * @param {string} project
@@ -30,7 +73,7 @@ export async function targetsView(el, project) {
   const load = () =>
     fill(list, async () => {
       const targets = await api.listTargets(project);
-      if (targets.length === 0) return empty("No targets: nothing can be published. Add a local target below.");
+      if (targets.length === 0) return empty("No targets: nothing can be published. Add one below.");
       return table(
         "Publish targets",
         ["Name", "Kind", "Where", "Secret", "Enabled", ""],
@@ -55,15 +98,13 @@ export async function targetsView(el, project) {
         ]),
       );
     });
-  const name = field("Name", { required: true, name: "name" });
-  const path = field("Path of pages.db (inside the project's site directory)", { required: true, name: "path" });
-  const form = h("form", { class: "card", "aria-label": "New local target" }, h("h3", {}, "Add a local target"), name.wrap, path.wrap, h("button", { type: "submit", class: "primary" }, "Add target"));
+  const { form, body } = targetForm();
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      const v = (/** @type {HTMLElement} */ x) => /** @type {HTMLInputElement} */ (x).value.trim();
-      await api.createTarget(project, { kind: "local", name: v(name.input), path: v(path.input) });
+      await api.createTarget(project, body());
       /** @type {HTMLFormElement} */ (form).reset();
+      form.dispatchEvent(new Event("change"));
       await load();
     } catch (err) {
       out.replaceChildren(h("p", { role: "alert", class: "notice error" }, String(/** @type {Error} */ (err).message)));

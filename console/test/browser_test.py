@@ -116,6 +116,30 @@ def setup():
     return project
 
 
+HOOK_PORT = free_port()
+
+
+def add_endpoint(page: Page, url: str):
+    step("add a webhook endpoint: its signing secret is shown once, then never again")
+    open_tab(page, "Webhooks")
+    expect(page.get_by_text("No webhook endpoints. Add one below.")).to_be_visible()
+    form = page.get_by_role("form", name="New webhook endpoint")
+    form.get_by_label("Endpoint URL").fill(url)
+    form.get_by_label("publish.succeeded").check()
+    form.get_by_label("publish.partial").check()
+    form.get_by_role("button", name="Add endpoint").click()
+    expect(form.get_by_role("status")).to_contain_text("shown only this once")
+    secret = form.locator("code.secret").inner_text()
+    assert re.fullmatch(r"whsec_[A-Za-z0-9+/=]+", secret), secret
+    card = page.get_by_role("article").filter(has_text=f"127.0.0.1:{HOOK_PORT}")
+    expect(card).to_contain_text("events: publish.succeeded, publish.partial")
+    check_view(page, "webhook-added")
+    page.reload()
+    expect(page.get_by_role("heading", level=2, name="Webhooks")).to_be_visible()
+    expect(card).to_be_visible()
+    assert secret not in page.content()
+
+
 def scenario_publish(page: Page, project):
     p = project["slug"]
     step("a project-limited token sees only its project; a bad token is told what to do")
@@ -142,6 +166,9 @@ def scenario_publish(page: Page, project):
     diagnostics = page.get_by_role("table", name="Compile diagnostics")
     expect(diagnostics.get_by_role("row", name=re.compile(r"^warning .contact "))).to_contain_text("unknown_component_type")
     check_view(page, "pages")
+
+    if not A.only_publish:
+        add_endpoint(page, f"http://127.0.0.1:{HOOK_PORT}/hook")
 
     step("publish and watch the bar reach done")
     out = publish_and_wait(page, "succeeded")
@@ -190,7 +217,7 @@ class Turso:
 def scenario_partial_and_retry(page: Page, project, turso: Turso):
     step("stop a target's server, publish, see it partial, start it again and retry")
     p = project["slug"]
-    api("POST", f"/api/projects/{p}/targets", {"kind": "turso", "name": "eu", "url": turso.url})
+    add_target(page, "turso", "eu", url=turso.url)
     turso.stop()
     api("PATCH", f"/api/pages/{page_id(p, 'about')}", {"title": "Second"})
     open_tab(page, "Pages")
@@ -204,9 +231,11 @@ def scenario_partial_and_retry(page: Page, project, turso: Turso):
     out.get_by_role("button", name="Retry failed targets (eu)").click()
     expect(out.locator(".result[data-state='succeeded']")).to_be_visible(timeout=LONG)
     secret = "edge-system-key-never-shown-9f3a"
-    api("POST", f"/api/projects/{p}/targets", {"kind": "edge", "name": "edge", "url": "http://127.0.0.1:9", "token": secret, "enabled": False})
-    open_tab(page, "Targets")
-    expect(page.get_by_role("row", name=re.compile(r"^edge "))).to_contain_text("ends in …9f3a")
+    add_target(page, "edge", "edge", url="http://127.0.0.1:9", token=secret)
+    page.get_by_role("button", name="Disable edge").click()
+    edge = page.get_by_role("row", name=re.compile(r"^edge "))
+    expect(edge).to_contain_text("disabled")
+    expect(edge).to_contain_text("ends in …9f3a")
     assert secret not in page.content()
     page.get_by_role("button", name="Test connection of eu").click()
     expect(page.locator("#target-test-out")).to_contain_text("ok")
@@ -214,6 +243,26 @@ def scenario_partial_and_retry(page: Page, project, turso: Turso):
     open_tab(page, "Jobs")
     expect(page.get_by_role("table", name=re.compile(r"^Jobs \(\d+, newest first\)$"))).to_contain_text("partial")
     check_view(page, "jobs")
+
+
+def add_target(page: Page, kind: str, name: str, url: str, token: str | None = None):
+    step(f"add a {kind} target through the form: only the fields its kind takes are shown")
+    open_tab(page, "Targets")
+    form = page.get_by_role("form", name="New target")
+    form.get_by_label("Kind").select_option(kind)
+    expect(form.get_by_label("Path of pages.db (inside the project's site directory)")).to_be_hidden()
+    form.get_by_label("Name").fill(name)
+    form.get_by_label("URL").fill(url)
+    if kind == "edge":
+        key = form.get_by_label("System key (the edge's x-system-key)")
+        expect(key).to_have_attribute("required", "")
+        key.fill(token)
+    else:
+        expect(form.get_by_label("Auth token (optional for a local tursodb)")).to_be_visible()
+    form.get_by_role("button", name="Add target").click()
+    expect(page.get_by_role("row", name=re.compile(rf"^{name} "))).to_contain_text(kind)
+    # The form is ready for the next one, back on the first kind.
+    expect(form.get_by_label("Kind")).to_have_value("local")
 
 
 def page_id(project, slug):
@@ -327,9 +376,6 @@ def scenario_rest(page: Page, project):
 
 def main():
     project = setup()
-    hook_port = free_port()
-    if not A.only_publish:
-        api("POST", f"/api/projects/{project['slug']}/webhook-endpoints", {"url": f"http://127.0.0.1:{hook_port}/hook"})
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), headless=True)
         try:
@@ -354,7 +400,7 @@ def main():
                     scenario_partial_and_retry(page, project, turso)
                     scenario_rollback(page, project)
                     scenario_repair(page, project)
-                    scenario_redeliver(page, hook_port)
+                    scenario_redeliver(page, HOOK_PORT)
                     scenario_rest(page, project)
                 finally:
                     turso.stop()
