@@ -61,6 +61,7 @@ pub struct DatasourceInput {
     #[schema(pattern = "\\S", max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = url_field)]
     pub url: Option<String>,
     /// Public (anon) key, published to edges.
     #[serde(default)]
@@ -69,8 +70,8 @@ pub struct DatasourceInput {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub secret: SecretPatch,
-    /// The edge environment variable that holds the secret, e.g. `DS_MAIN_API_KEY`.
     #[serde(default)]
+    #[schema(schema_with = env_var_field)]
     pub secret_env_var: Option<String>,
 }
 
@@ -90,6 +91,21 @@ pub struct DatasourceFields {
 pub fn env_var_pattern() -> String {
     use super::patterns::WS;
     format!("^{WS}*([A-Z_][A-Z0-9_]{{0,99}}{WS}*)?$")
+}
+
+/// The document's `url`: one token of a URL with any scheme, at most 2048 characters trimmed.
+fn url_field() -> utoipa::openapi::schema::Schema {
+    super::patterns::optional_text(
+        super::patterns::url_token("[a-z][a-z0-9+.-]{0,15}", true),
+        2048,
+    )
+}
+
+fn env_var_field() -> utoipa::openapi::schema::Schema {
+    super::patterns::schema(serde_json::json!({
+        "type": ["string", "null"], "pattern": env_var_pattern(),
+        "description": "The edge environment variable that holds the secret, e.g. `DS_MAIN_API_KEY`.",
+    }))
 }
 
 impl DatasourceInput {

@@ -3,6 +3,22 @@
 //! change to a check has its pattern in view. `api::openapi::pattern_props` tests each
 //! published pattern against its check.
 
+/// A field's schema in the document (`#[schema(schema_with = …)]`), written as its JSON: what
+/// a derive cannot say (a pattern built from the check's own parts). A schema that does not
+/// parse is a bug in this crate, which the committed-document test shows at once.
+pub fn schema(v: serde_json::Value) -> utoipa::openapi::schema::Schema {
+    serde_json::from_value(v).unwrap_or_else(|e| panic!("a field schema does not parse: {e}"))
+}
+
+/// An optional text field matching `pattern`, of at most `max` characters once trimmed (what
+/// `maxLength`, counting untrimmed, cannot say).
+pub fn optional_text(pattern: String, max: usize) -> utoipa::openapi::schema::Schema {
+    schema(serde_json::json!({
+        "type": ["string", "null"], "pattern": pattern,
+        "description": format!("At most {max} characters once trimmed."),
+    }))
+}
+
 /// Any text without U+0000.
 pub const NO_NUL: &str = "^[^\\u0000]*$";
 /// Text that is not blank once trimmed, without U+0000 (a required text field). The class is

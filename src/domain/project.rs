@@ -53,10 +53,13 @@ pub struct ProjectInput {
     #[schema(max_length = 2000)]
     pub site_description: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = site_url_field)]
     pub favicon_url: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = site_url_field)]
     pub logo_url: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = site_url_field)]
     pub app_url: Option<String>,
 }
 
@@ -138,6 +141,11 @@ impl ProjectInput {
 pub fn site_url_pattern() -> String {
     use super::patterns::{HOST, PORT_PATH, WS};
     format!("^{WS}*(/([^/\\u0000][^\\u0000]*)?|https?://{HOST}{PORT_PATH})?{WS}*$")
+}
+
+/// A site URL field of the document: [`site_url_pattern`], at most 2048 characters trimmed.
+fn site_url_field() -> utoipa::openapi::schema::Schema {
+    super::patterns::optional_text(site_url_pattern(), 2048)
 }
 
 /// Accepts absolute http(s) URLs and site-relative paths (`/favicon.ico`).

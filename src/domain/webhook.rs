@@ -56,16 +56,13 @@ impl EventType {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointInput {
-    /// Where events are POSTed (`http` or `https`; no credentials in the URL). Changing its
-    /// origin gives the endpoint a new secret: a secret is only ever sent where it was made for.
-    #[schema(max_length = 2000, example = "https://ci.example.com/hooks/edgepub")]
+    #[schema(schema_with = url_field)]
     pub url: String,
     #[serde(default)]
     #[schema(max_length = 500)]
     pub description: String,
-    /// Event types to receive; empty receives every publish event.
     #[serde(default)]
-    #[schema(max_items = 6)]
+    #[schema(schema_with = event_types_field)]
     pub event_types: Vec<EventType>,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -73,6 +70,25 @@ pub struct EndpointInput {
 
 fn yes() -> bool {
     true
+}
+
+/// Where events go: `http` or `https`, one token, at most 2000 characters once trimmed.
+fn url_field() -> utoipa::openapi::schema::Schema {
+    super::patterns::schema(serde_json::json!({
+        "type": "string", "pattern": super::patterns::url_token("https?", false),
+        "example": "https://ci.example.com/hooks/edgepub",
+        "description": "Where events are POSTed (`http` or `https`; no credentials in the URL; at most 2000 characters once trimmed). Changing its origin gives the endpoint a new secret: a secret is only ever sent where it was made for.",
+    }))
+}
+
+/// The events a subscriber may choose: every type but `webhook.test`, which only "send test
+/// event" sends.
+fn event_types_field() -> utoipa::openapi::schema::Schema {
+    super::patterns::schema(serde_json::json!({
+        "type": "array",
+        "description": "Event types to receive; empty receives every publish event; repeats are ignored (`webhook.test` is sent only by \"send test event\").",
+        "items": {"type": "string", "enum": ["publish.succeeded", "publish.failed", "publish.partial", "publish.cache_done", "drift.detected", "drift.resolved"]},
+    }))
 }
 
 impl EndpointInput {

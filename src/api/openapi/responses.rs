@@ -4,8 +4,8 @@
 //! page's layout and SEO data get the shapes a save takes (what a builder reads, edits and
 //! saves back must be one type), and every other open object says its members are any JSON.
 
-use crate::api::openapi::rules::{layout, seo};
 use crate::api::openapi::Missed;
+use crate::domain::page::shapes::{layout, seo};
 use serde_json::{json, Value};
 use utoipa::Modify;
 

@@ -7,7 +7,7 @@
 
 use super::bodies::{cache_settings, patch_of, project_create, targets};
 use super::Missed;
-use crate::domain::patterns::{trimmed, url_token, NOT_BLANK, NO_NUL};
+use crate::domain::patterns::{trimmed, NOT_BLANK, NO_NUL};
 use serde_json::{json, Map, Value};
 use utoipa::Modify;
 
@@ -38,38 +38,6 @@ fn storable_json() -> Value {
             {"type": "object", "propertyNames": {"type": "string", "pattern": NO_NUL}, "additionalProperties": me},
         ]
     })
-}
-
-/// A free-form object of storable values.
-fn free_object(nullable: bool) -> Value {
-    json!({
-        "type": if nullable { json!(["object", "null"]) } else { json!("object") },
-        "propertyNames": {"type": "string", "pattern": NO_NUL},
-        "additionalProperties": {"$ref": "#/components/schemas/StorableJson"},
-    })
-}
-
-pub(super) fn layout() -> Value {
-    let mut component = free_object(false);
-    component["description"] =
-        json!("A component: `id`, `type`, `props`, `stylesData`, `children`, …");
-    let mut root = free_object(true);
-    root["description"] = json!("Page-level props.");
-    let mut l = free_object(true);
-    l["description"] = json!("Defaults to an empty layout. Limits: EDGEPUB_MAX_COMPONENTS components, nested EDGEPUB_MAX_DEPTH deep, EDGEPUB_MAX_PAGE_BYTES serialized (422 beyond).");
-    l["required"] = json!(["content"]);
-    l["properties"] = json!({"content": {"type": "array", "items": component}, "root": root});
-    l
-}
-
-pub(super) fn seo() -> Value {
-    let text = json!({"type": ["string", "null"], "pattern": NO_NUL});
-    let mut s = free_object(true);
-    s["properties"] = json!({
-        "title": text, "description": text, "ogImage": text, "canonical": text,
-        "keywords": {"type": ["array", "null"], "items": {"type": "string", "pattern": NO_NUL}},
-    });
-    s
 }
 
 /// Adds the no-U+0000 rule to every string without a pattern of its own, and the storable
@@ -180,46 +148,6 @@ fn parameter_rules(doc: &mut Value, missed: &mut Missed) {
     }
 }
 
-/// Field rules that are plain per-field checks in `src/domain` (URL shapes, names, ranges).
-fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
-    let site_url = crate::domain::project::site_url_pattern();
-    // The server counts at most `max` characters once trimmed, which `maxLength` cannot say.
-    let opt = |pattern: String, max: usize| {
-        json!({"type": ["string", "null"], "pattern": pattern,
-        "description": format!("At most {max} characters once trimmed.")})
-    };
-    let ttl = |min: i64, max: i64, d: &str| json!({"type": "integer", "format": "int64", "minimum": min, "maximum": max, "description": d});
-    vec![
-        ("ProjectInput", "favicon_url", opt(site_url.clone(), 2048)),
-        ("ProjectInput", "logo_url", opt(site_url.clone(), 2048)),
-        ("ProjectInput", "app_url", opt(site_url, 2048)),
-        ("DatasourceInput", "url", opt(url_token("[a-z][a-z0-9+.-]{0,15}", true), 2048)),
-        (
-            "DatasourceInput",
-            "secret_env_var",
-            json!({"type": ["string", "null"], "description": "The edge environment variable that holds the secret, e.g. `DS_MAIN_API_KEY`.",
-                "pattern": crate::domain::datasource::env_var_pattern()}),
-        ),
-        (
-            "EndpointInput",
-            "url",
-            json!({"type": "string", "pattern": url_token("https?", false),
-                "example": "https://ci.example.com/hooks/edgepub",
-                "description": "Where events are POSTed (`http` or `https`; no credentials in the URL; at most 2000 characters once trimmed). Changing its origin gives the endpoint a new secret: a secret is only ever sent where it was made for."}),
-        ),
-        (
-            "EndpointInput",
-            "event_types",
-            json!({"type": "array", "description": "Event types to receive; empty receives every publish event; repeats are ignored (`webhook.test` is sent only by \"send test event\").",
-                "items": {"type": "string", "enum": ["publish.succeeded", "publish.failed", "publish.partial", "publish.cache_done", "drift.detected", "drift.resolved"]}}),
-        ),
-        ("CacheSettingsInput", "cache_ttl_data", ttl(1, 86_400, "Seconds an edge caches data query results (default 60).")),
-        ("CacheSettingsInput", "cache_ttl_count", ttl(1, 86_400, "Seconds an edge caches row counts (default 300).")),
-        ("CacheSettingsInput", "cache_ttl_page", ttl(1, 86_400, "Seconds a primed page key lives (default 60, the edge's own TTL).")),
-        ("CacheSettingsInput", "cache_ttl_jitter", ttl(0, 3_600, "Up to this many seconds are added at random to each TTL so bulk-written keys do not all expire at once (default 10).")),
-    ]
-}
-
 /// Applies the rules; returns what a rule looked for and did not find (see [`Missed`]).
 pub(super) fn apply(doc: &mut Value) -> Vec<String> {
     let mut missed = Missed::default();
@@ -231,16 +159,6 @@ pub(super) fn apply(doc: &mut Value) -> Vec<String> {
         return missed.0;
     };
     schemas.insert("StorableJson".into(), storable_json());
-    for (schema, field, rule) in field_rules() {
-        if let Some(s) = missed.note(schema, schemas.get_mut(schema)) {
-            s["properties"][field] = rule;
-        }
-    }
-    if let Some(page) = missed.note("PageInput", schemas.get_mut("PageInput")) {
-        page["properties"]["layout_data"] = layout();
-        page["properties"]["seo_data"] = seo();
-        page["properties"]["slug"]["pattern"] = json!(crate::domain::slug::page_slug_pattern());
-    }
     let inputs = [
         "ProjectInput",
         "PageInput",

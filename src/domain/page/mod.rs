@@ -35,9 +35,7 @@ pub struct Page {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageInput {
-    /// One URL segment the edge serves the page at.
-    // The pattern (`slug::page_slug_pattern`) is set in the document by `api::openapi::rules`.
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(schema_with = shapes::slug_field)]
     pub slug: String,
     #[schema(pattern = "\\S", max_length = 200)]
     pub name: String,
@@ -49,10 +47,10 @@ pub struct PageInput {
     pub description: Option<String>,
     /// Defaults to an empty layout.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = shapes::layout_field)]
     pub layout_data: Option<Value>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = shapes::seo_field)]
     pub seo_data: Option<Value>,
     #[serde(default)]
     pub is_public: Option<bool>,
@@ -328,6 +326,8 @@ impl From<PageVersion> for PageInput {
         }
     }
 }
+
+pub mod shapes;
 
 #[cfg(test)]
 mod tests;

@@ -163,16 +163,19 @@ pub struct CacheSettingsInput {
     pub cache_mode: CacheMode,
     /// Seconds an edge caches data query results (default 60).
     #[serde(default = "ttl_data", deserialize_with = "super::integral")]
+    #[schema(minimum = 1, maximum = 86400)]
     pub cache_ttl_data: i64,
     /// Seconds an edge caches row counts (default 300).
     #[serde(default = "ttl_count", deserialize_with = "super::integral")]
+    #[schema(minimum = 1, maximum = 86400)]
     pub cache_ttl_count: i64,
     /// Seconds a primed page key lives (default 60, the edge's own TTL).
     #[serde(default = "ttl_page", deserialize_with = "super::integral")]
+    #[schema(minimum = 1, maximum = 86400)]
     pub cache_ttl_page: i64,
-    /// Up to this many seconds are added at random to each TTL so bulk-written keys do not
-    /// all expire at once (default 10).
+    /// Up to this many seconds are added at random to each TTL so bulk-written keys do not all expire at once (default 10).
     #[serde(default = "ttl_jitter", deserialize_with = "super::integral")]
+    #[schema(minimum = 0, maximum = 3600)]
     pub cache_ttl_jitter: i64,
 }
 
