@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod bodies;
 pub mod console;
 pub mod content;
 pub mod error;

@@ -4,6 +4,7 @@
 
 use crate::api::access::{load, Need};
 use crate::api::admin::audit::{audited, Did};
+use crate::api::bodies::PagePatch;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{etag, Auth, IfMatch, JsonBody, PageQuery, Query};
@@ -14,7 +15,6 @@ use crate::store::pages::{PageFilter, PageRef};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 
 pub fn routes(r: &mut Routes) {
@@ -155,7 +155,7 @@ pub async fn replace(
 
 #[utoipa::path(patch, operation_id = "patchPage", summary = "Merge-patch a page draft",
     path = "/api/pages/{id}", tag = "pages",
-    request_body(content = Object, description = "JSON merge patch (RFC 7396) of the page's fields"),
+    request_body(content = PagePatch, description = "JSON merge patch (RFC 7396) of the page's fields"),
     params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from the last read")),
     responses((status = 200, body = Page, headers(("ETag" = String))), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -164,10 +164,10 @@ pub async fn patch(
     auth: Auth,
     path: web::Path<String>,
     if_match: IfMatch,
-    body: JsonBody<Value>,
+    body: JsonBody<PagePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let page = authorized_page(&state, &auth, &path).await?;
-    let input = merge_patch(&PageInput::from(&page), body.take()?)?;
+    let input = merge_patch(&PageInput::from(&page), body.take()?.0)?;
     // The patch was applied to the version just read, so without If-Match that version is
     // the precondition: a concurrent save makes this one fail instead of being overwritten.
     save(

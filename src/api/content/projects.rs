@@ -2,6 +2,7 @@
 
 use crate::api::admin::audit;
 use crate::api::admin::audit::{audited, Did};
+use crate::api::bodies::{ProjectCreate, ProjectPatch};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
 use crate::api::routes::{resource, Routes};
@@ -10,7 +11,6 @@ use crate::audit::Summary;
 use crate::domain::project::{Project, ProjectInput};
 use crate::domain::token::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
 
 pub fn routes(r: &mut Routes) {
     r.add(resource![list, create])
@@ -37,16 +37,16 @@ pub async fn list(
 }
 
 #[utoipa::path(post, operation_id = "createProject", summary = "Create a project",
-    path = "/api/projects", tag = "projects", request_body = ProjectInput,
+    path = "/api/projects", tag = "projects", request_body = ProjectCreate,
     responses((status = 201, body = Project), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: Auth,
-    body: JsonBody<ProjectInput>,
+    body: JsonBody<ProjectCreate>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Scope::Admin, None)?;
-    let fields = body.take_valid(|b| b.validate(false))?;
+    let fields = body.take_valid(|b| b.0.validate(false))?;
     let project = audited(&state, &req, &auth, async {
         let project = state
             .store
@@ -92,7 +92,7 @@ pub async fn replace(
 
 #[utoipa::path(patch, operation_id = "patchProject", summary = "Merge-patch a project",
     path = "/api/projects/{project}", tag = "projects",
-    request_body(content = Object, description = "JSON merge patch (RFC 7396) of the project's fields"),
+    request_body(content = ProjectPatch, description = "JSON merge patch (RFC 7396) of the project's fields"),
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
@@ -100,10 +100,10 @@ pub async fn patch(
     req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<ProjectPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
-    let input = merge_patch(&ProjectInput::from(&current), body.take()?)?;
+    let input = merge_patch(&ProjectInput::from(&current), body.take()?.0)?;
     save(&state, &req, &auth, current, input).await
 }
 

@@ -1,6 +1,6 @@
-//! Request bodies whose rules span fields, as schemas: one per target kind and per cache kind
-//! (which fields each needs), creating a project (a slug, or a name to derive it from), and the
-//! merge-patch bodies of PATCH. Used by `openapi_rules`.
+//! How the schema of a variant or a patch follows from its input's (the body types in
+//! `api::bodies` call these): one branch per target kind and per cache kind (which fields each
+//! needs), creating a project (a slug, or a name to derive it from), and merge patches.
 
 use crate::domain::patterns::{redis_url, url_or_blank, url_pattern, NO_NUL};
 use serde_json::{json, Value};
@@ -32,7 +32,7 @@ fn local_path() -> String {
 }
 
 /// One schema per target kind: which fields each kind needs (see `TargetInput::validate`).
-pub(super) fn targets(base: &Value, replace: bool) -> Value {
+pub(crate) fn targets(base: &Value, replace: bool) -> Value {
     let secret = json!({"type": "string", "minLength": 1, "pattern": NO_NUL,
         "description": "The edge's system key (required for an edge target)."});
     let path = json!({"type": "string",
@@ -52,7 +52,7 @@ pub(super) fn targets(base: &Value, replace: bool) -> Value {
 
 /// One schema per cache kind and switch (see `CacheSettingsInput::resolve`). A test of the
 /// form (`test`) needs no token: without one it runs and reports what the server says.
-pub(super) fn cache_settings(base: &Value, test: bool) -> Value {
+pub(crate) fn cache_settings(base: &Value, test: bool) -> Value {
     // A test takes a blank or absent token as "none" and reports what the server says.
     let token = if test {
         json!({"type": ["string", "null"], "pattern": NO_NUL})
@@ -84,7 +84,7 @@ pub(super) fn cache_settings(base: &Value, test: bool) -> Value {
 }
 
 /// Creating a project: the slug, or a name it can be derived from (one ASCII letter or digit).
-pub(super) fn project_create(base: &Value) -> Value {
+pub(crate) fn project_create(base: &Value) -> Value {
     let mut given = base.clone();
     given["required"] = json!(["name", "slug"]);
     given["properties"]["slug"]["type"] = json!("string");
@@ -103,7 +103,7 @@ pub(super) fn project_create(base: &Value) -> Value {
 
 /// A merge patch (RFC 7396) of an input: nothing required; `null` removes an optional field
 /// (the server then applies its default), while a required field may not be removed.
-pub(super) fn patch_of(input: &Value, what: &str) -> Value {
+pub(crate) fn patch_of(input: &Value, what: &str) -> Value {
     let mut p = input.clone();
     let required: Vec<String> = p["required"]
         .as_array()

@@ -1,14 +1,13 @@
-//! What the server accepts, written into the document where the request types' derives cannot
-//! say it: no U+0000 in any string or key and numbers within ±1e300 (what both databases store,
-//! see `extract::json`), the shape of a layout and of SEO data, one schema per target kind and
-//! per cache kind (which fields each needs), and the merge-patch bodies of PATCH. Each rule
-//! here mirrors a check in `src/domain` or `src/api/extract`; the fuzzer (scripts/fuzz.sh)
-//! fails when the two disagree in either direction.
+//! What the server accepts that no type says: no U+0000 in any string or key and numbers
+//! within ±1e300 (what both databases store, see `extract::json`), and the rules of query
+//! parameters. Field rules are on the input types (`schema_with` beside each domain check);
+//! variants and merge patches are the body types of `api::bodies`. Each rule here mirrors a
+//! check in `src/api/extract`; the fuzzer (scripts/fuzz.sh) fails when the two disagree in
+//! either direction.
 
-use super::bodies::{cache_settings, patch_of, project_create, targets};
 use super::Missed;
 use crate::domain::patterns::{trimmed, NOT_BLANK, NO_NUL};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use utoipa::Modify;
 
 pub struct RequestRules;
@@ -42,7 +41,7 @@ fn storable_json() -> Value {
 
 /// Adds the no-U+0000 rule to every string without a pattern of its own, and the storable
 /// shape to free-form objects, through properties and array items.
-fn guard(s: &mut Value) {
+pub(crate) fn guard(s: &mut Value) {
     let Some(obj) = s.as_object_mut() else {
         return;
     };
@@ -174,73 +173,6 @@ pub(super) fn apply(doc: &mut Value) -> Vec<String> {
     for name in inputs {
         if let Some(s) = missed.note(name, schemas.get_mut(name)) {
             guard(s);
-        }
-    }
-    let mut patches = Map::new();
-    for (name, input, what) in [
-        ("ProjectPatch", "ProjectInput", "project"),
-        ("PagePatch", "PageInput", "page"),
-        ("EndpointPatch", "EndpointInput", "endpoint"),
-    ] {
-        if let Some(s) = missed.note(input, schemas.get(input)) {
-            patches.insert(name.into(), patch_of(s, what));
-        }
-    }
-    if let Some(p) = missed.note("ProjectInput", schemas.get("ProjectInput")) {
-        patches.insert("ProjectCreate".into(), project_create(p));
-    }
-    if let Some(t) = missed.note("TargetInput", schemas.get("TargetInput").cloned()) {
-        // A target's patch applies to its stored kind, which the document cannot name: the
-        // patch lists the fields, and the kind's rules are those of `TargetInput`.
-        patches.insert("TargetPatch".into(), patch_of(&t, "target"));
-        schemas.insert("TargetInput".into(), targets(&t, false));
-        // Testing unsaved values checks the fields, not where a local file may live (the
-        // report says whether it can be opened).
-        // A test needs no key: without one the edge answers that it wants one.
-        let mut test = targets(&t, true);
-        test["oneOf"][0]["properties"]["path"] = json!({"type": "string", "pattern": NOT_BLANK});
-        test["oneOf"][2]["properties"]["token"] = json!({"type": ["string", "null"], "pattern": NO_NUL,
-            "description": "The edge's system key; blank or absent, the test runs without one."});
-        test["description"] = json!("Unsaved target values to test.");
-        patches.insert("TargetTest".into(), test);
-        let mut replace = targets(&t, true);
-        replace["description"] = json!("Body of replace (PUT): as create, but an omitted token keeps the stored one (for the same address).");
-        patches.insert("TargetReplace".into(), replace);
-    }
-    if let Some(c) = missed.note(
-        "CacheSettingsInput",
-        schemas.get("CacheSettingsInput").cloned(),
-    ) {
-        schemas.insert("CacheSettingsInput".into(), cache_settings(&c, false));
-        let mut test = cache_settings(&c, true);
-        test["description"] = json!("Unsaved cache settings to test, as the form holds them.");
-        patches.insert("CacheSettingsTest".into(), test);
-    }
-    schemas.extend(patches);
-    let to = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
-    // A body that may be left out of a test: what is saved is tested.
-    let or_none = |name: &str| json!({"oneOf": [{"type": "null"}, to(name)]});
-    for (method, path, body) in [
-        ("patch", "/api/projects/{project}", to("ProjectPatch")),
-        ("patch", "/api/pages/{id}", to("PagePatch")),
-        ("patch", "/api/targets/{id}", to("TargetPatch")),
-        ("patch", "/api/webhook-endpoints/{id}", to("EndpointPatch")),
-        ("post", "/api/targets/test", to("TargetTest")),
-        ("post", "/api/targets/{id}/test", or_none("TargetPatch")),
-        (
-            "post",
-            "/api/projects/{project}/settings/cache/test",
-            or_none("CacheSettingsTest"),
-        ),
-        ("put", "/api/targets/{id}", to("TargetReplace")),
-        ("post", "/api/projects", to("ProjectCreate")),
-    ] {
-        let pointer = format!(
-            "/paths/{}/{method}/requestBody/content/application~1json/schema",
-            path.replace('~', "~0").replace('/', "~1")
-        );
-        if let Some(s) = missed.note(&pointer, doc.pointer_mut(&pointer)) {
-            *s = body;
         }
     }
     parameter_rules(doc, &mut missed);

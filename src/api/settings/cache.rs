@@ -3,6 +3,7 @@
 
 use crate::api::admin::audit;
 use crate::api::admin::audit::{audited, Did};
+use crate::api::bodies::{CacheSettingsBody, CacheSettingsTest};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, MaybeJson};
@@ -10,7 +11,7 @@ use crate::api::routes::{resource, Routes};
 use crate::api::AppState;
 use crate::audit::Summary;
 use crate::cache;
-use crate::domain::settings::{CacheSettingsInput, CacheSettingsView, Purpose};
+use crate::domain::settings::{CacheSettingsView, Purpose};
 use crate::net::probe::{self, TestReport};
 use crate::net::{ConnError, ErrorKind};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -56,7 +57,7 @@ pub struct ConnectionCheck {
 }
 
 #[utoipa::path(put, operation_id = "updateCacheSettings", summary = "Replace a project's cache settings",
-    path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsInput,
+    path = "/api/projects/{project}/settings/cache", tag = "settings", request_body = CacheSettingsBody,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = SavedCacheSettings, description = "Saved; `connection` says whether the cache answered"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Another project with the same tenant uses this Redis database (`cache_shared`)"),
@@ -66,12 +67,13 @@ pub async fn put(
     req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
-    body: JsonBody<CacheSettingsInput>,
+    body: JsonBody<CacheSettingsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
     let settings = body
         .take()?
+        .0
         .resolve(&stored, Purpose::Save)
         .map_err(ApiError::Validation)?;
     crate::api::access::ensure_own_keys(
@@ -124,19 +126,20 @@ pub async fn put(
 /// saved ones; otherwise the test runs without it (and reports `auth` if the server wants
 /// one). Always 200: the outcome is in the report.
 #[utoipa::path(post, operation_id = "testCacheSettings", path = "/api/projects/{project}/settings/cache/test", tag = "settings",
-    request_body(content = Option<CacheSettingsInput>, description = "Unsaved form values; empty to test the saved settings"),
+    request_body(content = Option<CacheSettingsTest>, description = "Unsaved form values; empty to test the saved settings"),
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    body: MaybeJson<CacheSettingsInput>,
+    body: MaybeJson<CacheSettingsTest>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
     let settings = match body.take()? {
         Some(input) => input
+            .0
             .resolve(&stored, Purpose::Test)
             .map_err(ApiError::Validation)?,
         None => stored,

@@ -2,6 +2,7 @@
 
 use crate::api::access::{load, Need};
 use crate::api::admin::audit::{audited, Did};
+use crate::api::bodies::{TargetCreate, TargetPatch, TargetReplace, TargetTest};
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, MaybeJson};
@@ -85,7 +86,7 @@ pub async fn list(
 }
 
 #[utoipa::path(post, operation_id = "createTarget", summary = "Create a publish target",
-    path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetInput,
+    path = "/api/projects/{project}/targets", tag = "targets", request_body = TargetCreate,
     params(("project" = String, Path, description = "Project UUID or slug")),
     responses((status = 201, body = TargetView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -93,12 +94,12 @@ pub async fn create(
     req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
-    body: JsonBody<TargetInput>,
+    body: JsonBody<TargetCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let f = fields(
         &state,
-        body.take()?,
+        body.take()?.0,
         None,
         Some(&project.site_dir),
         Purpose::Save,
@@ -135,32 +136,32 @@ pub async fn get(
 }
 
 #[utoipa::path(put, operation_id = "updateTarget", summary = "Replace a publish target",
-    path = "/api/targets/{id}", tag = "targets", request_body = TargetInput, params(("id" = uuid::Uuid, Path)),
+    path = "/api/targets/{id}", tag = "targets", request_body = TargetReplace, params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
-    body: JsonBody<TargetInput>,
+    body: JsonBody<TargetReplace>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    save(&state, &req, &auth, &t, body.take()?).await
+    save(&state, &req, &auth, &t, body.take()?.0).await
 }
 
 #[utoipa::path(patch, operation_id = "patchTarget", summary = "Merge-patch a publish target",
     path = "/api/targets/{id}", tag = "targets", params(("id" = uuid::Uuid, Path)),
-    request_body(content = Object, description = "JSON merge patch; `token: null` clears the token"),
+    request_body(content = TargetPatch, description = "JSON merge patch; `token: null` clears the token"),
     responses((status = 200, body = TargetView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<TargetPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    let input = patched(&t, body.take()?)?;
+    let input = patched(&t, body.take()?.0)?;
     save(&state, &req, &auth, &t, input).await
 }
 
@@ -242,19 +243,19 @@ async fn run_test(state: &AppState, f: &TargetFields, site_dir: Option<&str>) ->
 }
 
 /// Tests unsaved target values. Always 200: the outcome is in the report.
-#[utoipa::path(post, operation_id = "testTargetValues", path = "/api/targets/test", tag = "targets", request_body = TargetInput,
+#[utoipa::path(post, operation_id = "testTargetValues", path = "/api/targets/test", tag = "targets", request_body = TargetTest,
     responses((status = 200, body = TestReport), (status = 422, body = ErrorBody)))]
 pub async fn test_unsaved(
     state: web::Data<AppState>,
     auth: Auth,
-    body: JsonBody<TargetInput>,
+    body: JsonBody<TargetTest>,
 ) -> Result<HttpResponse, ApiError> {
     // A token limited to a project tests local files of that project's directory only.
     let dir = match auth.list_scope(Scope::Admin)? {
         Some(project) => Some(site_dir(&state, project).await?),
         None => None,
     };
-    let f = fields(&state, body.take()?, None, dir.as_deref(), Purpose::Test)?;
+    let f = fields(&state, body.take()?.0, None, dir.as_deref(), Purpose::Test)?;
     Ok(HttpResponse::Ok().json(run_test(&state, &f, dir.as_deref()).await))
 }
 
@@ -262,13 +263,13 @@ pub async fn test_unsaved(
 /// target (as for PATCH), and the stored token goes along only while kind and address are the
 /// saved ones. Always 200: the outcome is in the report.
 #[utoipa::path(post, operation_id = "testTarget", path = "/api/targets/{id}/test", tag = "targets", params(("id" = uuid::Uuid, Path)),
-    request_body(content = Option<Object>, description = "Unsaved changes as a JSON merge patch; empty to test the saved target"),
+    request_body(content = Option<TargetPatch>, description = "Unsaved changes as a JSON merge patch; empty to test the saved target"),
     responses((status = 200, body = TestReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test_saved(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
-    body: MaybeJson<Value>,
+    body: MaybeJson<TargetPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
     let dir = site_dir(&state, t.project_id).await?;
@@ -276,7 +277,7 @@ pub async fn test_saved(
         None => t.fields(),
         Some(patch) => fields(
             &state,
-            patched(&t, patch)?,
+            patched(&t, patch.0)?,
             Some(&t),
             Some(&dir),
             Purpose::Test,

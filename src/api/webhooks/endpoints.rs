@@ -3,6 +3,7 @@
 
 use crate::api::access::{load, Need};
 use crate::api::admin::audit::{audited, Did};
+use crate::api::bodies::EndpointPatch;
 use crate::api::content::projects::authorized;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
@@ -123,20 +124,20 @@ pub async fn get(
 /// Changes an endpoint (JSON merge patch). Enabling a disabled endpoint clears why it was
 /// disabled; a URL with another origin gets a new secret, returned once.
 #[utoipa::path(patch, operation_id = "patchWebhookEndpoint", path = "/api/webhook-endpoints/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
-    request_body(content = Object, description = "JSON merge patch of the endpoint's fields"),
+    request_body(content = EndpointPatch, description = "JSON merge patch of the endpoint's fields"),
     responses((status = 200, body = EndpointSaved), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<EndpointPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let old = endpoint(&state, &auth, &path).await?;
     let old_url = state.store.endpoint_url(old.id).await?;
     let input = checked(
         &state,
-        merge_patch(&old.input(old_url.clone()), body.take()?)?,
+        merge_patch(&old.input(old_url.clone()), body.take()?.0)?,
     )?;
     let moved = crate::domain::settings::secret_origin(&input.url)
         != crate::domain::settings::secret_origin(&old_url);
