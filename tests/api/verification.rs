@@ -133,7 +133,8 @@ async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
     let app = spawn_clocked(backend, &[], clock.clone()).await;
     let tenant = published_site(&app).await;
     let sub = Subscriber::start(vec![]).await;
-    subscribe(&app, &sub.url, json!(["drift.detected", "drift.resolved"])).await;
+    let (endpoint, _) =
+        subscribe(&app, &sub.url, json!(["drift.detected", "drift.resolved"])).await;
 
     // Off by default; an interval out of range is refused.
     let v = verification(&app).await;
@@ -222,10 +223,22 @@ async fn drift_is_found_told_once_repaired_and_resolved(backend: Backend) {
     assert_eq!(got[0].json()["type"], "drift.detected");
     assert_eq!(got[0].json()["data"]["drifted"]["cache"]["keys"], 1);
 
-    // Drift that persists is not told again.
+    // Drift that persists is not told again. A told change is a delivery recorded in the
+    // pass's own transaction, so once the pass is recorded its deliveries are all there.
     let last = next_pass(&app, &clock, 3).await;
     assert_eq!(last["drifted"], true);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log = format!(
+        "/api/webhook-endpoints/{}/deliveries",
+        endpoint["id"].as_str().unwrap()
+    );
+    let (_, deliveries) = app.get(&log).await;
+    let told: Vec<&str> = deliveries["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event_type"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(told, ["drift.detected"], "{deliveries}");
     assert_eq!(events(&sub), ["drift.detected"]);
 
     // Self-repair: the verifier enqueues the repair job, and the audit log says it did.
