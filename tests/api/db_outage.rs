@@ -19,6 +19,15 @@ struct Seen {
     jobs: Vec<String>,
 }
 
+/// Waits (up to 60 s) until what the load saw meets `cond`.
+async fn until(seen: &Mutex<Seen>, what: &str, cond: impl Fn(&Seen) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond(&seen.lock().unwrap()) {
+        assert!(Instant::now() < deadline, "no {what} within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn check_unavailable(status: u16, headers: &reqwest::header::HeaderMap, body: &Value) -> bool {
     status == 503
         && error_code(body) == "database_unavailable"
@@ -175,14 +184,19 @@ async fn postgres_stopped_under_load_is_a_fast_503_and_loses_nothing() {
         seen.clone(),
     )));
 
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Each phase lasts until the load has shown what it is for, not a fixed time.
+    until(&seen, "saves before the outage", |s| s.saves.len() >= 3).await;
     let p = pg.clone();
     tokio::task::spawn_blocking(move || p.down()).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    until(&seen, "503s during the outage", |s| s.unavailable >= 5).await;
     let during = seen.lock().unwrap().unavailable;
     let p = pg.clone();
     tokio::task::spawn_blocking(move || p.up()).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let at_restart = seen.lock().unwrap().saves.len();
+    until(&seen, "saves after the restart", |s| {
+        s.saves.len() >= at_restart + 3
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.unwrap();

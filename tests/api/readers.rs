@@ -117,7 +117,13 @@ async fn a_reader_without_busy_timeout_never_meets_a_locked_file(backend: Backen
         })
     };
     let second = publish(&http, &base, json!({"force": true})).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Read on after the publish (its checkpoint included) for a hundred more polls.
+    let after = seen.lock().unwrap().len() + 100;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while seen.lock().unwrap().len() < after {
+        assert!(std::time::Instant::now() < deadline, "the reader stalled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     stop.store(true, Ordering::SeqCst);
     reader.join().unwrap();
 
