@@ -126,6 +126,16 @@ pub async fn record(
         ctx.clock.now(),
     );
     let notify = enqueue(ctx, &mut tx, job.project_id, &event).await?;
+    // Older steps whose last pending operations this release superseded are over now; their
+    // events commit with it.
+    let settled = crate::cache::outbox::settle_steps_in(
+        &ctx.store,
+        &mut tx,
+        &ctx.clock,
+        job.project_id,
+        &superseded,
+    )
+    .await?;
     tx.commit().await?;
     result.total_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     if let Err(e) = ctx.store.set_job_result(job.id, &result).await {
@@ -133,19 +143,8 @@ pub async fn record(
         tracing::warn!(job_id = %job.id, error = %e, "recording the job's total time failed");
     }
     ctx.cache_wake.notify_one();
-    if notify {
+    if notify || settled {
         ctx.hooks_wake.notify_one();
-    }
-    // Older steps whose last pending operations this release superseded are over now.
-    let settled = crate::cache::outbox::settle_steps(
-        &ctx.store,
-        &ctx.clock,
-        &ctx.hooks_wake,
-        job.project_id,
-        &superseded,
-    );
-    if let Err(e) = settled.await {
-        tracing::warn!(job_id = %job.id, error = %e, "recording superseded cache steps' events failed");
     }
     Ok(())
 }

@@ -246,23 +246,27 @@ impl VerifyWork {
                 });
                 crate::audit::write(store, &entry(project_id, release_id.to_string(), &summary))
                     .await?;
-                Ok::<_, StoreError>(Some(superseded))
+                // The steps this superseded are over: their events commit with the repair.
+                let ctx = &self.ctx;
+                let settled = crate::cache::outbox::settle_steps_in(
+                    store,
+                    &mut tx,
+                    &ctx.clock,
+                    project_id,
+                    &superseded,
+                )
+                .await?;
+                Ok::<_, StoreError>(Some(settled))
             })
             .await;
         lease.release().await;
         // A job may have waited for the lease.
         self.wake_publish.notify_one();
-        if let Some(superseded) = written? {
+        if let Some(settled) = written? {
             self.ctx.cache_wake.notify_one();
-            let ctx = &self.ctx;
-            crate::cache::outbox::settle_steps(
-                store,
-                &ctx.clock,
-                &ctx.hooks_wake,
-                project_id,
-                &superseded,
-            )
-            .await?;
+            if settled {
+                self.ctx.hooks_wake.notify_one();
+            }
         }
         Ok(())
     }

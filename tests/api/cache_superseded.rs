@@ -1,6 +1,6 @@
 //! A cache step whose pending operations a newer release supersedes is over (`done`) with
 //! nothing left for the cache worker to apply: its `publish.cache_done` is recorded by the
-//! publish that superseded it, so a subscriber waiting for it is not left waiting (found by
+//! publish that superseded it, in the same transaction, so a subscriber waiting for it is not left waiting (found by
 //! the soak: a step superseded while Redis was down never sent its event).
 
 use crate::support::subscriber::Subscriber;
@@ -37,7 +37,7 @@ async fn a_superseded_cache_step_sends_its_event(backend: Backend) {
             json!({"slug": "home", "name": "Home", "is_homepage": true}),
         )
         .await;
-    let (s, _) = app
+    let (s, endpoint) = app
         .post(
             "/api/projects/site/webhook-endpoints",
             json!({"url": hook.url, "event_types": ["publish.cache_done"]}),
@@ -57,6 +57,17 @@ async fn a_superseded_cache_step_sends_its_event(backend: Backend) {
     assert_eq!(s, 200, "{b}");
     let second = run_job(&app, "/api/projects/site/publish", json!({})).await;
     assert_eq!(second["state"], "succeeded", "{second}");
+    // The event committed with the release that superseded the step: it is in the delivery
+    // log as soon as that job is finished, with no later step that a crash could skip.
+    let log = format!(
+        "/api/webhook-endpoints/{}/deliveries",
+        endpoint["id"].as_str().unwrap()
+    );
+    let (_, deliveries) = app.get(&log).await;
+    assert_eq!(
+        deliveries["items"][0]["event_type"], "publish.cache_done",
+        "{deliveries}"
+    );
 
     let got = hook.wait_for(1).await;
     let event = got[0].json();

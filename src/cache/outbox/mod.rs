@@ -13,7 +13,7 @@ use crate::net::retry::Backoff;
 use crate::net::{ConnError, NetPolicy};
 use crate::store::blobs::BlobRows;
 use crate::store::outbox::{OutboxCursor, OutboxOp};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Tx};
 use crate::worker::{Lease, Stop, Work};
 use std::time::Duration;
 use uuid::Uuid;
@@ -75,24 +75,44 @@ pub async fn settle_steps(
     project: Uuid,
     steps: &[(Uuid, Uuid)],
 ) -> Result<(), StoreError> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.begin().await?;
+    let notify = settle_steps_in(store, &mut tx, clock, project, steps).await?;
+    tx.commit().await?;
+    if notify {
+        hooks_wake.notify_one();
+    }
+    Ok(())
+}
+
+/// [`settle_steps`] inside `tx`, which superseded their last operations: the events commit
+/// with it, so no crash between the two can lose one. True when an event was recorded (wake
+/// the webhook worker once `tx` committed).
+pub async fn settle_steps_in(
+    store: &Store,
+    tx: &mut Tx,
+    clock: &SharedClock,
+    project: Uuid,
+    steps: &[(Uuid, Uuid)],
+) -> Result<bool, StoreError> {
+    let jobs: Vec<Uuid> = steps.iter().map(|&(job, _)| job).collect();
+    let found = store.cache_steps_in(tx, &jobs).await?;
+    let mut notify = false;
     for &(job, release) in steps {
-        let Some(step) = store.cache_step(job).await? else {
+        let Some(step) = found.get(&job) else {
             continue;
         };
         if step.status != "done" && step.status != "failed" {
             continue;
         }
-        let e = crate::webhooks::events::cache_done(project, job, release, &step, clock.now());
-        let mut tx = store.begin().await?;
-        let notify = store
-            .enqueue_event(&mut tx, project, e.id, e.kind, &e.payload, None)
+        let e = crate::webhooks::events::cache_done(project, job, release, step, clock.now());
+        notify |= store
+            .enqueue_event(tx, project, e.id, e.kind, &e.payload, None)
             .await?;
-        tx.commit().await?;
-        if notify {
-            hooks_wake.notify_one();
-        }
     }
-    Ok(())
+    Ok(notify)
 }
 
 impl CacheWork {

@@ -191,77 +191,25 @@ impl Store {
     /// The cache steps of several jobs in one statement (a job without cache operations has
     /// none). The total is the count kept with the job; only operations not yet done are
     /// counted, so a poll costs what is left, not everything a job wrote.
-    pub async fn cache_steps(
-        &self,
-        job_ids: &[Uuid],
-    ) -> Result<std::collections::HashMap<Uuid, CacheStep>, StoreError> {
-        type Row = (
-            Uuid,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            Option<String>,
-            Option<String>,
-        );
+    pub async fn cache_steps(&self, job_ids: &[Uuid]) -> Result<Steps, StoreError> {
         if job_ids.is_empty() {
             return Ok(Default::default());
         }
-        let first_error = |col: &str| {
-            format!(
-                "(SELECT e.{col} FROM cache_outbox e WHERE e.job_id = j.id AND e.state <> 'done' \
-                 AND e.last_error_kind IS NOT NULL ORDER BY e.id LIMIT 1)"
-            )
-        };
-        let head = format!(
-            "SELECT j.id, j.cache_ops, \
-             COALESCE(SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN o.state = 'pending' AND o.attempts > 0 THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN o.state = 'skipped' THEN 1 ELSE 0 END), 0), \
-             {}, {} \
-             FROM publish_jobs j LEFT JOIN cache_outbox o ON o.job_id = j.id AND o.state <> 'done' \
-             WHERE j.id IN (",
-            first_error("last_error_kind"),
-            first_error("last_error")
-        );
-        let rows: Vec<Row> = on_pool!(self, p => {
-            let mut qb = sqlx::QueryBuilder::new(head.as_str());
-            let mut sep = qb.separated(", ");
-            for id in job_ids {
-                sep.push_bind(*id);
-            }
-            qb.push(") GROUP BY j.id, j.cache_ops");
-            qb.build_query_as().fetch_all(&mut *p).await?
+        let rows: Vec<StepRow> = on_pool!(self, p => {
+            steps_query(job_ids).build_query_as().fetch_all(&mut *p).await?
         });
-        Ok(rows
-            .into_iter()
-            .filter(|r| r.1 > 0)
-            .map(
-                |(id, total, pending, failed, retrying, skipped, kind, error)| {
-                    let status = if failed > 0 {
-                        "failed"
-                    } else if retrying > 0 {
-                        "retrying"
-                    } else if pending > 0 {
-                        "pending"
-                    } else if skipped > 0 {
-                        "skipped"
-                    } else {
-                        "done"
-                    };
-                    let step = CacheStep {
-                        status: status.into(),
-                        operations: total as u64,
-                        done: (total - pending - failed - skipped) as u64,
-                        last_error_kind: kind,
-                        last_error: error,
-                    };
-                    (id, step)
-                },
-            )
-            .collect())
+        Ok(steps(rows))
+    }
+
+    /// [`Store::cache_steps`] as `tx` sees them (operations it superseded count as over).
+    pub async fn cache_steps_in(&self, tx: &mut Tx, job_ids: &[Uuid]) -> Result<Steps, StoreError> {
+        if job_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<StepRow> = on_tx!(tx, c => {
+            steps_query(job_ids).build_query_as().fetch_all(&mut *c).await?
+        });
+        Ok(steps(rows))
     }
 
     /// When each of a project's cache keys was last written (applied writes only; deletes
@@ -318,4 +266,79 @@ impl Store {
             on_pool!(self, p => sqlx::query_as(sql).fetch_one(&mut *p).await)?;
         Ok(OutboxStats { pending, oldest })
     }
+}
+
+/// Cache steps by job id.
+pub type Steps = std::collections::HashMap<Uuid, CacheStep>;
+
+/// (job, total, pending, failed, retrying, skipped, first error kind, first error)
+type StepRow = (
+    Uuid,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+fn steps_query<'a, DB: sqlx::Database>(job_ids: &[Uuid]) -> sqlx::QueryBuilder<'a, DB>
+where
+    Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let first_error = |col: &str| {
+        format!(
+            "(SELECT e.{col} FROM cache_outbox e WHERE e.job_id = j.id AND e.state <> 'done' \
+             AND e.last_error_kind IS NOT NULL ORDER BY e.id LIMIT 1)"
+        )
+    };
+    let head = format!(
+        "SELECT j.id, j.cache_ops, \
+         COALESCE(SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN o.state = 'pending' AND o.attempts > 0 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN o.state = 'skipped' THEN 1 ELSE 0 END), 0), \
+         {}, {} \
+         FROM publish_jobs j LEFT JOIN cache_outbox o ON o.job_id = j.id AND o.state <> 'done' \
+         WHERE j.id IN (",
+        first_error("last_error_kind"),
+        first_error("last_error")
+    );
+    let mut qb = sqlx::QueryBuilder::new(head);
+    let mut sep = qb.separated(", ");
+    for id in job_ids {
+        sep.push_bind(*id);
+    }
+    qb.push(") GROUP BY j.id, j.cache_ops");
+    qb
+}
+
+fn steps(rows: Vec<StepRow>) -> Steps {
+    rows.into_iter()
+        .filter(|r| r.1 > 0)
+        .map(
+            |(id, total, pending, failed, retrying, skipped, kind, error)| {
+                let status = if failed > 0 {
+                    "failed"
+                } else if retrying > 0 {
+                    "retrying"
+                } else if pending > 0 {
+                    "pending"
+                } else if skipped > 0 {
+                    "skipped"
+                } else {
+                    "done"
+                };
+                let step = CacheStep {
+                    status: status.into(),
+                    operations: total as u64,
+                    done: (total - pending - failed - skipped) as u64,
+                    last_error_kind: kind,
+                    last_error: error,
+                };
+                (id, step)
+            },
+        )
+        .collect()
 }
