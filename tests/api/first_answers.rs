@@ -67,6 +67,51 @@ async fn errors_name_fields_and_formats(backend: Backend) {
         "{body}"
     );
 
+    // Every other body too: a type error does not hide the rules broken beside it.
+    for (method, url, body, want) in [
+        (
+            Method::POST,
+            "/api/projects/site/targets",
+            json!({"kind": "local", "name": 5}),
+            vec!["/name", "/path"],
+        ),
+        (
+            Method::POST,
+            "/api/projects/site/targets",
+            json!({"kind": "edge", "name": "eu", "enabled": "yes"}),
+            vec!["/enabled", "/token", "/url"],
+        ),
+        (
+            Method::POST,
+            "/api/projects/site/datasources",
+            json!({"type": "supabase", "name": 5, "url": "not a url"}),
+            vec!["/name", "/url"],
+        ),
+        (
+            Method::POST,
+            "/api/projects/site/webhook-endpoints",
+            json!({"url": "ftp://x", "enabled": "yes"}),
+            vec!["/enabled", "/url"],
+        ),
+        (
+            Method::PUT,
+            "/api/projects/site/settings/cache",
+            json!({"redis_type": "tcp", "redis_enabled": true, "cache_ttl_data": "60"}),
+            vec!["/cache_ttl_data", "/redis_url"],
+        ),
+        (
+            Method::PUT,
+            "/api/projects/site",
+            json!({"name": ["x"], "app_url": "javascript:alert(1)"}),
+            vec!["/app_url", "/name"],
+        ),
+    ] {
+        let (s, got) = app.send(method, url, Some(body.clone())).await;
+        assert_eq!(s, 422, "{url} {body}: {got}");
+        let want: BTreeSet<String> = want.into_iter().map(String::from).collect();
+        assert_eq!(paths(&got), want, "{url} {body}: {got}");
+    }
+
     // A time field says which format it takes.
     let (s, body) = app
         .post(

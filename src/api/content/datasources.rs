@@ -49,7 +49,7 @@ pub async fn create(
     body: JsonBody<DatasourceInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let f = body.take()?.validate(None).map_err(ApiError::Validation)?;
+    let f = body.take_valid(|b| b.validate(None))?;
     let view = audited(&state, &req, &auth, async {
         let d = state
             .store
@@ -92,10 +92,7 @@ pub async fn replace(
     body: JsonBody<DatasourceInput>,
 ) -> Result<HttpResponse, ApiError> {
     let d = authorized_ds(&state, &auth, &path).await?;
-    let f = body
-        .take()?
-        .validate(d.secret.clone())
-        .map_err(ApiError::Validation)?;
+    let f = body.take_valid(|b| b.validate(d.secret.clone()))?;
     let after = audited(&state, &req, &auth, async {
         let saved = state
             .store

@@ -8,7 +8,7 @@ use crate::api::extract::{Auth, JsonBody, PageQuery, Query};
 use crate::api::routes::{resource, Routes};
 use crate::api::{merge_patch, AppState, Paginated};
 use crate::audit::Summary;
-use crate::domain::project::{Project, ProjectInput};
+use crate::domain::project::{Project, ProjectFields, ProjectInput};
 use crate::domain::token::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -87,7 +87,8 @@ pub async fn replace(
     body: JsonBody<ProjectInput>,
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
-    save(&state, &req, &auth, current, body.take()?).await
+    let fields = body.take_valid(|b| keep_slug(b, &current).validate(true))?;
+    save(&state, &req, &auth, current, fields).await
 }
 
 #[utoipa::path(patch, operation_id = "patchProject", summary = "Merge-patch a project",
@@ -104,7 +105,19 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     let current = authorized(&state, &auth, &path).await?;
     let input = merge_patch(&ProjectInput::from(&current), body.take()?.0)?;
-    save(&state, &req, &auth, current, input).await
+    let fields = keep_slug(input, &current)
+        .validate(true)
+        .map_err(ApiError::Validation)?;
+    save(&state, &req, &auth, current, fields).await
+}
+
+/// A replace that leaves the slug out keeps it: the address of a project is not a field to
+/// lose by omission.
+fn keep_slug(mut input: ProjectInput, current: &Project) -> ProjectInput {
+    if input.slug.is_none() {
+        input.slug = Some(current.slug.clone());
+    }
+    input
 }
 
 async fn save(
@@ -112,14 +125,8 @@ async fn save(
     req: &HttpRequest,
     auth: &Auth,
     current: Project,
-    mut input: ProjectInput,
+    fields: ProjectFields,
 ) -> Result<HttpResponse, ApiError> {
-    // A replace that leaves the slug out keeps it: the address of a project is not a field
-    // to lose by omission.
-    if input.slug.is_none() {
-        input.slug = Some(current.slug.clone());
-    }
-    let fields = input.validate(true).map_err(ApiError::Validation)?;
     if fields.tenant_slug != current.tenant_slug {
         let cache = state.store.cache_settings(current.id).await?;
         crate::api::access::ensure_own_keys(

@@ -71,11 +71,7 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
     let stored = state.store.cache_settings(project.id).await?;
-    let settings = body
-        .take()?
-        .0
-        .resolve(&stored, Purpose::Save)
-        .map_err(ApiError::Validation)?;
+    let settings = body.take_valid(|b| b.0.resolve(&stored, Purpose::Save))?;
     crate::api::access::ensure_own_keys(
         &state,
         project.id,

@@ -54,6 +54,15 @@ fn fields(
     let f = input
         .validate(stored.map(Target::fields).as_ref(), purpose)
         .map_err(ApiError::Validation)?;
+    located(state, f, site_dir)
+}
+
+/// Checked fields whose local file, if any, lies inside the data root and `site_dir`.
+fn located(
+    state: &AppState,
+    f: TargetFields,
+    site_dir: Option<&str>,
+) -> Result<TargetFields, ApiError> {
     if let (TargetKind::Local, Some(path)) = (f.kind, &f.path) {
         let root = &state.config.pages_root;
         let refused = |code: &'static str| {
@@ -97,13 +106,8 @@ pub async fn create(
     body: JsonBody<TargetCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let f = fields(
-        &state,
-        body.take()?.0,
-        None,
-        Some(&project.site_dir),
-        Purpose::Save,
-    )?;
+    let f = body.take_valid(|b| b.0.validate(None, Purpose::Save))?;
+    let f = located(&state, f, Some(&project.site_dir))?;
     let view = audited(&state, &req, &auth, async {
         let t = state
             .store
@@ -146,7 +150,10 @@ pub async fn replace(
     body: JsonBody<TargetReplace>,
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
-    save(&state, &req, &auth, &t, body.take()?.0).await
+    let dir = site_dir(&state, t.project_id).await?;
+    let f = body.take_valid(|b| b.0.validate(Some(&t.fields()), Purpose::Save))?;
+    let f = located(&state, f, Some(&dir))?;
+    save(&state, &req, &auth, &t, f).await
 }
 
 #[utoipa::path(patch, operation_id = "patchTarget", summary = "Merge-patch a publish target",
@@ -162,7 +169,9 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     let t = authorized_target(&state, &auth, &path).await?;
     let input = patched(&t, body.take()?.0)?;
-    save(&state, &req, &auth, &t, input).await
+    let dir = site_dir(&state, t.project_id).await?;
+    let f = fields(&state, input, Some(&t), Some(&dir), Purpose::Save)?;
+    save(&state, &req, &auth, &t, f).await
 }
 
 /// A stored target with a merge patch applied.
@@ -190,10 +199,8 @@ async fn save(
     req: &HttpRequest,
     auth: &Auth,
     t: &Target,
-    input: TargetInput,
+    f: TargetFields,
 ) -> Result<HttpResponse, ApiError> {
-    let dir = site_dir(state, t.project_id).await?;
-    let f = fields(state, input, Some(t), Some(&dir), Purpose::Save)?;
     let after = audited(state, req, auth, async {
         let saved = state
             .store
@@ -255,7 +262,8 @@ pub async fn test_unsaved(
         Some(project) => Some(site_dir(&state, project).await?),
         None => None,
     };
-    let f = fields(&state, body.take()?.0, None, dir.as_deref(), Purpose::Test)?;
+    let f = body.take_valid(|b| b.0.validate(None, Purpose::Test))?;
+    let f = located(&state, f, dir.as_deref())?;
     Ok(HttpResponse::Ok().json(run_test(&state, &f, dir.as_deref()).await))
 }
 

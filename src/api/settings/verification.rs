@@ -69,7 +69,7 @@ pub async fn put(
     body: JsonBody<VerificationInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let input = body.take()?.validate().map_err(ApiError::Validation)?;
+    let input = body.take_valid(|b| b.validate())?;
     let before = state.store.get_verification(project.id).await?;
     let after = audited(&state, &req, &auth, async {
         let after = state.store.set_verification(project.id, &input).await?;

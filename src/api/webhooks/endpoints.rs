@@ -49,7 +49,16 @@ async fn endpoint(state: &AppState, auth: &Auth, id: &str) -> Result<Endpoint, A
 /// Validates an input, the address policy included.
 fn checked(state: &AppState, input: EndpointInput) -> Result<EndpointInput, ApiError> {
     let (input, url) = input.validate().map_err(ApiError::Validation)?;
-    state.net_policy().check_url(&url).map_err(|e| {
+    allowed(state, input, &url)
+}
+
+/// A checked endpoint whose URL the address policy lets events go to.
+fn allowed(
+    state: &AppState,
+    input: EndpointInput,
+    url: &url::Url,
+) -> Result<EndpointInput, ApiError> {
+    state.net_policy().check_url(url).map_err(|e| {
         ApiError::Validation(vec![FieldError {
             path: "/url".into(),
             code: "address_refused",
@@ -85,7 +94,8 @@ pub async fn create(
     body: JsonBody<EndpointInput>,
 ) -> Result<HttpResponse, ApiError> {
     let project = authorized(&state, &auth, &path).await?;
-    let input = checked(&state, body.take()?)?;
+    let (input, url) = body.take_valid(|b| b.validate())?;
+    let input = allowed(&state, input, &url)?;
     let secret = generate_secret();
     let mut endpoint = audited(&state, &req, &auth, async {
         let endpoint = state
