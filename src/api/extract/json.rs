@@ -15,9 +15,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// the body can still be validated and every failing field reported at once.
 pub fn parse_json_partial<T: DeserializeOwned>(body: &[u8]) -> Result<T, (ApiError, Option<T>)> {
     let value = parse_value(body).map_err(|e| (e, None))?;
-    match T::deserialize(&value) {
+    // Taken by value, the strings of a good body move into `T` instead of being copied (a
+    // page's layout is hundreds of them); a body with type errors, the rare case, is parsed
+    // once more to look for the rest.
+    match T::deserialize(value) {
         Ok(t) => Ok(t),
-        Err(_) => Err(type_errors(value)),
+        Err(_) => Err(type_errors(parse_value(body).map_err(|e| (e, None))?)),
     }
 }
 
@@ -41,12 +44,27 @@ fn parse_value(body: &[u8]) -> Result<Value, ApiError> {
             message: "the body must be a JSON object".into(),
         }]));
     }
-    let mut problems = Vec::new();
-    storable(&value, &mut String::new(), &mut problems);
-    if !problems.is_empty() {
+    // The walk that names each problem builds a pointer per node; a body with nothing to
+    // report (nearly every one) is checked without allocating.
+    if !all_storable(&value) {
+        let mut problems = Vec::new();
+        storable(&value, &mut String::new(), &mut problems);
         return Err(ApiError::Validation(problems));
     }
     Ok(value)
+}
+
+/// Whether [`storable`] would find nothing.
+fn all_storable(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !s.contains('\0'),
+        Value::Number(n) => !n.as_f64().is_some_and(|f| f.abs() > MAX_NUMBER),
+        Value::Array(items) => items.iter().all(all_storable),
+        Value::Object(map) => map
+            .iter()
+            .all(|(k, item)| !k.contains('\0') && all_storable(item)),
+        Value::Null | Value::Bool(_) => true,
+    }
 }
 
 /// Values tried in place of a field of the wrong type, one after the other, until one is
