@@ -14,13 +14,18 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// value in which each wrong field was replaced by a value of an accepted type, so the rest of
 /// the body can still be validated and every failing field reported at once.
 pub fn parse_json_partial<T: DeserializeOwned>(body: &[u8]) -> Result<T, (ApiError, Option<T>)> {
+    // Nearly every body is a plain object of the right shape: read straight into `T`, so a
+    // page's layout (hundreds of strings and maps) is built once instead of as a `Value` first
+    // and again as `T`. Anything else is read by the path that names every problem.
+    if super::plain::surely_plain(body) {
+        if let Ok(t) = serde_json::from_slice(body) {
+            return Ok(t);
+        }
+    }
     let value = parse_value(body).map_err(|e| (e, None))?;
-    // Taken by value, the strings of a good body move into `T` instead of being copied (a
-    // page's layout is hundreds of them); a body with type errors, the rare case, is parsed
-    // once more to look for the rest.
-    match T::deserialize(value) {
+    match T::deserialize(&value) {
         Ok(t) => Ok(t),
-        Err(_) => Err(type_errors(parse_value(body).map_err(|e| (e, None))?)),
+        Err(_) => Err(type_errors(value)),
     }
 }
 
