@@ -33,7 +33,7 @@ pub mod webhook_endpoints;
 pub mod webhooks;
 
 pub use error::{Conflict, StoreError};
-pub(crate) use tx::{on_own_tx, on_tx};
+pub(crate) use tx::{on_own_tx, on_tx, on_writer};
 pub use tx::{OwnTx, Tx};
 
 use crate::clock::SharedClock;
@@ -85,7 +85,7 @@ pub struct Store {
     pub(crate) history_limit: i64,
     pub(crate) keyring: Keyring,
     /// Turns of the SQLite writers that queue (see [`Store::begin_write`]).
-    pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) writer: Arc<tokio::sync::Mutex<tx::Writer>>,
 }
 
 /// Pool figures for `/metrics`.
@@ -208,6 +208,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.lock().await.close().await;
         match &self.db {
             Db::Sqlite(p) => p.close().await,
             Db::Postgres(p) => p.close().await,

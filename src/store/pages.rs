@@ -6,7 +6,7 @@
 //! handler. History costs one insert per save; rows beyond the limit are deleted in batches.
 
 use super::page_binds::BindFields;
-use super::{on_pool, on_tx, Store, StoreError, Tx, Window};
+use super::{on_pool, on_tx, on_writer, Store, StoreError, Tx, Window};
 use crate::domain::page::{Page, PageFields, PageVersion, PageVersionSummary, SavedPage};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -205,8 +205,8 @@ impl Store {
              WHERE id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR version = $2) \
              RETURNING project_id, version, created_at";
         let now = self.clock.now();
-        let turn = self.write_turn().await;
-        let row: Option<(Uuid, i64, DateTime<Utc>)> = on_pool!(self, p => sqlx::query_as(sql)
+        let mut turn = self.write_turn().await;
+        let row: Option<(Uuid, i64, DateTime<Utc>)> = on_writer!(self, turn.as_deref_mut(), p => sqlx::query_as(sql)
             .bind(id)
             .bind(expected)
             .bind(&f.slug)
@@ -226,7 +226,7 @@ impl Store {
         };
         if version % PRUNE_EVERY == 0 {
             let upto = version - self.history_limit;
-            on_pool!(self, p => sqlx::query(PRUNE_VERSIONS).bind(id).bind(upto).execute(&mut *p).await.map(|_| ()))?;
+            on_writer!(self, turn.as_deref_mut(), p => sqlx::query(PRUNE_VERSIONS).bind(id).bind(upto).execute(&mut *p).await.map(|_| ()))?;
         }
         drop(turn);
         Ok(SavedPage::new(f, id, project_id, version, created_at, now))

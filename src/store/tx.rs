@@ -8,7 +8,7 @@
 //! not at all without each store function taking a transaction parameter.
 
 use super::{Db, Store, StoreError};
-use sqlx::{Postgres, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -16,7 +16,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 /// On SQLite, a transaction from [`Store::begin_write`] also holds the store's writer lock
 /// until it ends.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
+    Sqlite(
+        Transaction<'static, Sqlite>,
+        Option<OwnedMutexGuard<Writer>>,
+    ),
     Postgres(Transaction<'static, Postgres>),
     /// Begun inside [`Store::atomic`]: the enclosing transaction, whose commit or rollback
     /// ends it (this handle's own commit and rollback do nothing).
@@ -25,11 +28,69 @@ pub enum Tx {
 
 /// The transaction of a [`Store::atomic`] block.
 pub enum OwnTx {
-    Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
+    Sqlite(
+        Transaction<'static, Sqlite>,
+        Option<OwnedMutexGuard<Writer>>,
+    ),
     Postgres(Transaction<'static, Postgres>),
 }
 
 pub type Shared = Arc<Mutex<OwnTx>>;
+
+/// SQLite's turn among writers (see [`Store::write_turn`]) and the connection a save writes on
+/// in it. A save holds the turn anyway, so it needs no connection from the pool, whose every
+/// return costs a round trip to the connection's thread (sqlx pings a connection as it goes
+/// back).
+#[derive(Default)]
+pub struct Writer(Option<SqliteConnection>);
+
+impl Writer {
+    /// The connection, opened with the pool's options on first use (and after one was given
+    /// up).
+    pub(crate) async fn take(&mut self, pool: &SqlitePool) -> Result<SqliteConnection, StoreError> {
+        match self.0.take() {
+            Some(c) => Ok(c),
+            None => Ok(pool.connect_options().connect().await?),
+        }
+    }
+
+    /// Puts the connection back after a statement; not after an error other than the
+    /// statement's own (the connection may be broken), and never when the statement's future
+    /// was dropped midway (a cancelled request), which leaves the slot empty.
+    pub(crate) fn keep<T>(&mut self, conn: SqliteConnection, outcome: &Result<T, sqlx::Error>) {
+        if matches!(outcome, Ok(_) | Err(sqlx::Error::Database(_))) {
+            self.0 = Some(conn);
+        }
+    }
+
+    /// Closes the connection, if one is open.
+    pub(crate) async fn close(&mut self) {
+        if let Some(c) = self.0.take() {
+            // Closing is best effort: the file's state is already committed.
+            let _ = sqlx::Connection::close(c).await;
+        }
+    }
+}
+
+/// Runs `$body` with `$conn` bound to the writer's own connection when `$turn` is a SQLite
+/// turn (`Option<&mut Writer>`), else as [`on_pool!`](super::on_pool) does.
+macro_rules! on_writer {
+    ($store:expr, $turn:expr, $conn:ident => $body:expr) => {
+        match (&$store.db, $turn) {
+            ($crate::store::Db::Sqlite(pool), Some(w)) => {
+                let mut c = w.take(pool).await?;
+                let out = {
+                    let $conn = &mut c;
+                    $body
+                };
+                w.keep(c, &out);
+                out
+            }
+            _ => $crate::store::on_pool!($store, $conn => $body),
+        }
+    };
+}
+pub(crate) use on_writer;
 
 tokio::task_local! {
     static AMBIENT: Shared;
@@ -117,7 +178,7 @@ impl Store {
     /// first write on the database lock and sleeping in SQLite's busy handler (whose back-off
     /// was the saves' p99). Postgres locks rows, so it needs none. Inside [`Store::atomic`]
     /// the enclosing transaction already holds the turn.
-    pub async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
+    pub async fn write_turn(&self) -> Option<OwnedMutexGuard<Writer>> {
         if ambient().is_some() {
             return None;
         }

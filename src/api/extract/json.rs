@@ -14,6 +14,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// value in which each wrong field was replaced by a value of an accepted type, so the rest of
 /// the body can still be validated and every failing field reported at once.
 pub fn parse_json_partial<T: DeserializeOwned>(body: &[u8]) -> Result<T, (ApiError, Option<T>)> {
+    // Nearly every body is a plain object of the right shape: read straight into `T`, so a
+    // page's layout (hundreds of strings and maps) is built once instead of as a `Value` first
+    // and again as `T`. Anything else is read by the path that names every problem.
+    if super::plain::surely_plain(body) {
+        if let Ok(t) = serde_json::from_slice(body) {
+            return Ok(t);
+        }
+    }
     let value = parse_value(body).map_err(|e| (e, None))?;
     match T::deserialize(&value) {
         Ok(t) => Ok(t),
@@ -41,12 +49,27 @@ fn parse_value(body: &[u8]) -> Result<Value, ApiError> {
             message: "the body must be a JSON object".into(),
         }]));
     }
-    let mut problems = Vec::new();
-    storable(&value, &mut String::new(), &mut problems);
-    if !problems.is_empty() {
+    // The walk that names each problem builds a pointer per node; a body with nothing to
+    // report (nearly every one) is checked without allocating.
+    if !all_storable(&value) {
+        let mut problems = Vec::new();
+        storable(&value, &mut String::new(), &mut problems);
         return Err(ApiError::Validation(problems));
     }
     Ok(value)
+}
+
+/// Whether [`storable`] would find nothing.
+fn all_storable(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !s.contains('\0'),
+        Value::Number(n) => !n.as_f64().is_some_and(|f| f.abs() > MAX_NUMBER),
+        Value::Array(items) => items.iter().all(all_storable),
+        Value::Object(map) => map
+            .iter()
+            .all(|(k, item)| !k.contains('\0') && all_storable(item)),
+        Value::Null | Value::Bool(_) => true,
+    }
 }
 
 /// Values tried in place of a field of the wrong type, one after the other, until one is

@@ -8,6 +8,7 @@
 
 mod formats;
 mod json;
+mod plain;
 
 pub use formats::expected_format;
 
