@@ -297,7 +297,7 @@ pub fn counts(report: &DriftReport) -> Value {
         .map(|t| {
             json!({
                 "target_id": t.target_id, "name": t.name, "readable": t.error.is_none(),
-                "pages": t.missing.len() + t.extra.len() + t.changed.len(),
+                "pages": t.drifted_pages(),
                 "settings": t.settings,
             })
         })
@@ -305,7 +305,7 @@ pub fn counts(report: &DriftReport) -> Value {
     let cache = report
         .cache
         .as_ref()
-        .map(|c| json!({"readable": c.error.is_none(), "keys": c.missing.len() + c.stale.len()}));
+        .map(|c| json!({"readable": c.error.is_none(), "keys": c.drifted_keys()}));
     json!({"release_id": report.release_id, "release_number": report.release_number,
         "targets": targets, "cache": cache})
 }

@@ -54,6 +54,20 @@ pub struct TargetDrift {
     pub content_checked: bool,
 }
 
+impl TargetDrift {
+    /// Pages missing, extra or changed on the target.
+    pub fn drifted_pages(&self) -> usize {
+        self.missing.len() + self.extra.len() + self.changed.len()
+    }
+}
+
+impl CacheDrift {
+    /// Keys missing or stale (expired keys are not drift).
+    pub fn drifted_keys(&self) -> usize {
+        self.missing.len() + self.stale.len()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PageDrift {
     pub page_id: String,
@@ -202,8 +216,6 @@ async fn check_target(
 }
 
 impl DriftReport {
-    /// One line for a terminal, cron or CI log: whether anything drifted (what, in counts),
-    /// and expired cache keys, which are not drift.
     /// Pages drifted per target, the cache as the target `cache` (what `/metrics` shows, stored
     /// beside the report so a scrape never reads the reports themselves).
     pub fn counts(&self) -> Vec<(String, i64)> {
@@ -211,17 +223,16 @@ impl DriftReport {
         let mut counts: Vec<(String, i64)> = self
             .targets
             .iter()
-            .map(|t| {
-                let pages = t.missing.len() + t.extra.len() + t.changed.len();
-                (t.name.clone(), n(pages))
-            })
+            .map(|t| (t.name.clone(), n(t.drifted_pages())))
             .collect();
         if let Some(c) = &self.cache {
-            counts.push(("cache".into(), n(c.missing.len() + c.stale.len())));
+            counts.push(("cache".into(), n(c.drifted_keys())));
         }
         counts
     }
 
+    /// One line for a terminal, cron or CI log: whether anything drifted (what, in counts),
+    /// and expired cache keys, which are not drift.
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
         for t in &self.targets {
