@@ -318,8 +318,14 @@ if want a; then
         if run_publish --project full --targets "$local2"; then
             d_local=$(kv wall_s "$PUB")
             NOTES+=("d local: $PUB")
+            # CPU seconds (user + system) of a process so far: where P5's time goes.
+            cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+            t_cpu0=$(cpu_s "$TURSO_PID") s_cpu0=$(cpu_s "$SERVER_PID")
             if run_publish --project full --targets "$turso"; then
                 d_turso=$(kv wall_s "$PUB")
+                t_cpu=$(awk -v a="$t_cpu0" -v b="$(cpu_s "$TURSO_PID")" 'BEGIN { printf "%.2f", b - a }')
+                s_cpu=$(awk -v a="$s_cpu0" -v b="$(cpu_s "$SERVER_PID")" 'BEGIN { printf "%.2f", b - a }')
+                NOTES+=("d: CPU during the Turso publish: tursodb $t_cpu s (one connection: its floor is $(ratio "$t_cpu" "$d_local") the baseline), edgepub $s_cpu s")
                 row "P5 (d). same pages to Turso, local tursodb (API)" "$FULL_PAGES" "$d_turso s" \
                     "$(rate "$FULL_PAGES" "$d_turso")" "$PEAK" "$d_local s" "$(ratio "$d_turso" "$d_local")"
                 goal P5 "the $FULL_PAGES pages to a local tursodb" "$d_turso s" "a second local pages.db: $d_local s" \

@@ -81,16 +81,22 @@ pub fn compile_bytes(
     for _ in 0..threads {
         parts.push(rest.by_ref().take(per).collect());
     }
+    // The first part compiles on the calling thread: each thread spawned here is new, with
+    // its own allocator heap that its exit abandons, and a publish compiles many chunks.
     let done: Vec<Vec<(CompiledBytes, Vec<Diagnostic>)>> = std::thread::scope(|scope| {
+        let mut parts = parts.into_iter();
+        let first = parts.next().unwrap_or_default();
         let handles: Vec<_> = parts
-            .into_iter()
             .map(|part| scope.spawn(|| part.into_iter().map(one).collect::<Vec<_>>()))
             .collect();
+        let mut done = vec![first.into_iter().map(one).collect::<Vec<_>>()];
         // A panic in the compiler is a bug; surface it where it happened.
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        done.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+        );
+        done
     });
     let mut out = BytesOutput {
         pages: Vec::new(),

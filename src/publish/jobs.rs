@@ -24,7 +24,7 @@ use crate::domain::publish::{
 use crate::domain::target::Target;
 use crate::store::outbox::NewCacheOp;
 use crate::store::StoreError;
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -55,28 +55,35 @@ pub async fn run_job(ctx: &PublishContext, job: &Job) -> Result<(), StoreError> 
     }
 }
 
-/// The new release's pages: the desired content with versions planned from the last release.
+/// The pages of a release, shared: the current one is held in process between publishes.
+type Pages = Arc<[ReleasePage]>;
+
+/// The new release's pages (sorted by page id): the desired content with versions planned
+/// from the last release.
 async fn plan_release(
     ctx: &PublishContext,
     job: &Job,
     project: &Project,
     progress: &mut Progress,
     result: &mut JobResult,
-) -> Result<(Vec<ReleasePage>, bool, Vec<ReleasePage>, Option<Release>), PublishError> {
-    let (prior, current) = match ctx.store.current_release(project.id).await? {
+) -> Result<(Vec<ReleasePage>, bool, Pages, Option<Release>), PublishError> {
+    let (prior, current) = match ctx.store.current_manifest(project.id).await? {
         Some((release, pages)) => (Some(release), pages),
-        None => (None, Vec::new()),
+        None => (None, Pages::from(Vec::new())),
     };
     let desired = desired(ctx, job, project, progress, result).await?;
-    let returning: Vec<String> = {
-        let live: HashSet<&str> = current.iter().map(|p| p.page_id.as_str()).collect();
-        desired
-            .wanted
-            .iter()
-            .filter(|w| !live.contains(w.page_id.as_str()))
-            .map(|w| w.page_id.clone())
-            .collect()
+    // The current pages are sorted by page id.
+    let live = |id: &str| {
+        current
+            .binary_search_by(|p| p.page_id.as_str().cmp(id))
+            .is_ok()
     };
+    let returning: Vec<String> = desired
+        .wanted
+        .iter()
+        .filter(|w| !live(&w.page_id))
+        .map(|w| w.page_id.clone())
+        .collect();
     let highest = ctx.store.highest_versions(project.id, &returning).await?;
     let release = next_release(
         &current,
@@ -127,13 +134,13 @@ async fn execute(
     let (pages, force, existing, previous, prior) = match &job.request {
         JobRequest::Retry { release_id, .. } | JobRequest::Repair { release_id } => {
             let release = project_release(&ctx.store, &project, *release_id).await?;
-            let pages = release.pages.clone().unwrap_or_default();
-            (pages, false, Some(release), Vec::new(), None)
+            let pages = Pages::from(release.pages.clone().unwrap_or_default());
+            (pages, false, Some(release), Pages::from(Vec::new()), None)
         }
         _ => {
             let (pages, force, current, prior) =
                 plan_release(ctx, job, &project, progress, result).await?;
-            (pages, force, None, current, prior)
+            (Pages::from(pages), force, None, current, prior)
         }
     };
     result.compile_ms = ms(started);
@@ -190,6 +197,7 @@ async fn execute(
         });
     }
     progress.stage = "done".into();
+    let new_release = existing.is_none();
     let outcome = match existing {
         None => Outcome::New {
             id: release_id,
@@ -210,6 +218,10 @@ async fn execute(
         },
     };
     release::record(ctx, job, outcome, progress, result, started).await?;
+    if new_release {
+        ctx.store
+            .remember_manifest(project.id, release_id, pages.clone());
+    }
     tracing::info!(job_id = %job.id, pages = pages.len(), written = progress.pages_written, "published");
     Ok(())
 }

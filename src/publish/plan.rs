@@ -86,30 +86,76 @@ pub fn next_release(
             },
         });
     }
-    out.sort_unstable_by(|a, b| a.page_id.cmp(&b.page_id));
+    // `base` comes in page-id order (the held current release), so the stable sort mostly
+    // merges the wanted pages in.
+    out.sort_by(|a, b| a.page_id.cmp(&b.page_id));
     out
 }
 
+/// Two page lists walked together in page-id order: each id met in the old list only, the
+/// new only, or both. Lists already in that order (a release, the held current one) are
+/// walked as they are; a one-page publish in a large project then costs one merge, not two
+/// hash tables of every page.
+enum Met<'a> {
+    Old(&'a ReleasePage),
+    New(&'a ReleasePage),
+    Both(&'a ReleasePage, &'a ReleasePage),
+}
+
+fn by_id(pages: &[ReleasePage]) -> Vec<&ReleasePage> {
+    let mut refs: Vec<&ReleasePage> = pages.iter().collect();
+    // A stable sort finds a sorted list sorted in one pass.
+    refs.sort_by(|a, b| a.page_id.cmp(&b.page_id));
+    refs
+}
+
+fn merge<'a>(old: &'a [ReleasePage], new: &'a [ReleasePage], mut f: impl FnMut(Met<'a>)) {
+    let (old, new) = (by_id(old), by_id(new));
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (old.get(i), new.get(j)) {
+            (Some(o), Some(n)) => match o.page_id.cmp(&n.page_id) {
+                std::cmp::Ordering::Less => {
+                    f(Met::Old(o));
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    f(Met::New(n));
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    f(Met::Both(o, n));
+                    i += 1;
+                    j += 1;
+                }
+            },
+            (Some(o), None) => {
+                f(Met::Old(o));
+                i += 1;
+            }
+            (None, Some(n)) => {
+                f(Met::New(n));
+                j += 1;
+            }
+            (None, None) => return,
+        }
+    }
+}
+
 /// What a release changes against the one before: pages new or different in `next`, and
-/// pages of `previous` that `next` no longer has. Only these are recorded, so a release
-/// costs what changed.
+/// pages of `previous` that `next` no longer has (each in page-id order). Only these are
+/// recorded, so a release costs what changed.
 pub fn release_delta(
     previous: &[ReleasePage],
     next: &[ReleasePage],
 ) -> (Vec<ReleasePage>, Vec<ReleasePage>) {
-    let before: HashMap<&str, &ReleasePage> =
-        previous.iter().map(|p| (p.page_id.as_str(), p)).collect();
-    let changed = next
-        .iter()
-        .filter(|p| before.get(p.page_id.as_str()) != Some(p))
-        .cloned()
-        .collect();
-    let after: std::collections::HashSet<&str> = next.iter().map(|p| p.page_id.as_str()).collect();
-    let removed = previous
-        .iter()
-        .filter(|p| !after.contains(p.page_id.as_str()))
-        .cloned()
-        .collect();
+    let (mut changed, mut removed) = (Vec::new(), Vec::new());
+    merge(previous, next, |m| match m {
+        Met::Old(p) => removed.push(p.clone()),
+        Met::New(n) => changed.push(n.clone()),
+        Met::Both(p, n) if p != n => changed.push(n.clone()),
+        Met::Both(..) => {}
+    });
     (changed, removed)
 }
 
@@ -154,31 +200,23 @@ pub fn plan_target(
 }
 
 /// The plan against a target that holds exactly `held` (a release it took whole): the same
-/// plan as [`plan_target`] over those pages, looked up by borrowed ids rather than through
-/// owned copies of every entry (which a one-page publish in a large project paid per page).
+/// plan as [`plan_target`] over those pages, found by one merge of the two lists rather than
+/// through owned copies of every entry (which a one-page publish in a large project paid per
+/// page). Upserts come in page-id order.
 pub fn plan_known(release: &[ReleasePage], held: &[ReleasePage], force: bool) -> TargetPlan {
-    let by_id: HashMap<&str, &ReleasePage> = held.iter().map(|p| (p.page_id.as_str(), p)).collect();
     let mut plan = TargetPlan::default();
-    for page in release {
-        let same = by_id
-            .get(page.page_id.as_str())
-            .is_some_and(|h| h.version == page.version && h.content_hash == page.content_hash);
-        if same && !force {
+    merge(held, release, |m| match m {
+        Met::Both(h, page)
+            if !force && h.version == page.version && h.content_hash == page.content_hash =>
+        {
             plan.unchanged += 1;
-        } else {
-            plan.upserts.push(page.clone());
         }
-    }
-    let wanted: std::collections::HashSet<&str> =
-        release.iter().map(|r| r.page_id.as_str()).collect();
-    plan.deletes = by_id
-        .into_iter()
-        .filter(|(id, _)| !wanted.contains(id))
-        .map(|(id, h)| Removal {
-            page_id: id.to_string(),
+        Met::Both(_, page) | Met::New(page) => plan.upserts.push(page.clone()),
+        Met::Old(h) => plan.deletes.push(Removal {
+            page_id: h.page_id.clone(),
             slug: Some(h.slug.clone()),
-        })
-        .collect();
+        }),
+    });
     plan.deletes.sort();
     plan
 }
@@ -321,11 +359,14 @@ mod tests {
                 (p.page_id.clone(), h)
             })
             .collect();
+        let (mut held_back, mut release_back) = (held.clone(), release.clone());
+        held_back.reverse();
+        release_back.reverse();
         for force in [false, true] {
-            assert_eq!(
-                plan_known(&release, &held, force),
-                plan_target(&release, &rows, force)
-            );
+            let plan = plan_target(&release, &rows, force);
+            assert_eq!(plan_known(&release, &held, force), plan);
+            // Lists in another order are merged in page-id order all the same.
+            assert_eq!(plan_known(&release_back, &held_back, force), plan);
         }
     }
 
@@ -338,5 +379,10 @@ mod tests {
         assert_eq!(ids(&changed), ["b", "d"]);
         assert_eq!(ids(&removed), ["c"]);
         assert_eq!(release_delta(&next, &next), (vec![], vec![]));
+        let back = |v: &[ReleasePage]| v.iter().rev().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            release_delta(&back(&previous), &back(&next)),
+            (changed, removed)
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod datasources;
 pub mod deliveries;
 mod error;
 pub mod keys;
+pub mod manifests;
 pub mod memo;
 pub mod outbox;
 mod page_binds;
@@ -86,6 +87,8 @@ pub struct Store {
     pub(crate) keyring: Keyring,
     /// Turns of the SQLite writers that queue (see [`Store::begin_write`]).
     pub(crate) writer: Arc<tokio::sync::Mutex<tx::Writer>>,
+    /// Newest releases' pages, by release id (see [`manifests`]).
+    pub(crate) manifests: Arc<manifests::Manifests>,
 }
 
 /// Pool figures for `/metrics`.
@@ -101,6 +104,12 @@ pub struct Window {
     pub limit: i64,
     pub offset: i64,
 }
+
+/// Each SQLite connection's page cache, in KiB (negative: a size, not a page count). SQLite's
+/// own default is 2,000 KiB a connection, which every pooled connection filled while a
+/// publish wrote its 57 MB of compiled pages: 512 KiB kept the peak of a 1,000-page publish
+/// ~3 MB lower at the same speed (measured); the OS page cache still holds the file.
+pub const SQLITE_CACHE_SIZE: &str = "-512";
 
 pub struct Options {
     pub max_connections: u32,
@@ -127,7 +136,8 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(opts.busy_timeout);
+                .busy_timeout(opts.busy_timeout)
+                .pragma("cache_size", SQLITE_CACHE_SIZE);
             if let Some(dir) = co
                 .get_filename()
                 .parent()
@@ -160,6 +170,7 @@ impl Store {
             history_limit: i64::from(opts.history_limit.max(1)),
             keyring: opts.keyring,
             writer: Arc::default(),
+            manifests: Arc::default(),
         })
     }
 

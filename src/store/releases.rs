@@ -8,6 +8,7 @@ use crate::domain::publish::{
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(sqlx::FromRow)]
@@ -105,6 +106,31 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let pages = self.current_pages(project_id).await?;
         Ok(Some((row.into(), pages)))
+    }
+
+    /// The newest release and its pages sorted by page id, for planning the next one: held in
+    /// process while that release is still the newest, else read (and then held).
+    pub async fn current_manifest(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Option<(Release, Arc<[ReleasePage]>)>, StoreError> {
+        let sql = format!("SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 ORDER BY number DESC LIMIT 1");
+        let row = on_pool!(self, p => sqlx::query_as::<_, ReleaseRow>(&sql).bind(project_id).fetch_optional(&mut *p).await)?;
+        let Some(row) = row else { return Ok(None) };
+        let release = Release::from(row);
+        if let Some(pages) = self.manifests.get(project_id, release.id) {
+            return Ok(Some((release, pages)));
+        }
+        let mut pages = self.current_pages(project_id).await?;
+        pages.sort_unstable_by(|a, b| a.page_id.cmp(&b.page_id));
+        let pages: Arc<[ReleasePage]> = pages.into();
+        self.manifests.put(project_id, release.id, pages.clone());
+        Ok(Some((release, pages)))
+    }
+
+    /// Holds the pages (sorted by page id) of a release just committed as the project's newest.
+    pub fn remember_manifest(&self, project_id: Uuid, release_id: Uuid, pages: Arc<[ReleasePage]>) {
+        self.manifests.put(project_id, release_id, pages);
     }
 
     /// The newest release's full set of pages, by slug. Read as one aggregated row: with

@@ -41,6 +41,7 @@ mod ratelimit_shared;
 mod readers;
 mod release_deltas;
 mod replicas;
+mod replicas_releases;
 mod retention;
 mod saves;
 mod schedules;
