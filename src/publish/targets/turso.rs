@@ -54,7 +54,9 @@ fn stmt_len(sql: fn(usize) -> String, rows: usize, args: usize) -> usize {
 }
 
 /// Rows going to `_edgepub_staging`, gathered into multi-row statements and transactions
-/// that each stay under the request size limit.
+/// that each stay under the request size limit. One transaction is sent while the next is
+/// encoded: the server applies a request while this side reads and encodes pages, and the
+/// server's single connection takes them in order anyway.
 struct Stager<'a> {
     db: &'a Hrana,
     max: usize,
@@ -63,6 +65,7 @@ struct Stager<'a> {
     args: Vec<u8>,
     count: usize,
     tx: TxBuilder,
+    sending: Option<tokio::task::JoinHandle<Result<(), ConnError>>>,
 }
 
 impl Stager<'_> {
@@ -71,28 +74,28 @@ impl Stager<'_> {
     }
 
     async fn push(&mut self, row: &[u8]) -> Result<(), ConnError> {
-        let mut full = self.lead.clone();
-        full.push(b',');
-        full.extend_from_slice(row);
+        let full = self.lead.len() + 1 + row.len();
         if self.count > 0
             && (self.count >= pages_db::PAGES_PER_STMT
-                || !self.fits(self.count + 1, self.args.len() + full.len() + 1))
+                || !self.fits(self.count + 1, self.args.len() + full + 1))
         {
             self.close();
         }
-        if self.count == 0 && !self.fits(1, full.len()) {
+        if self.count == 0 && !self.fits(1, full) {
             if self.tx.is_empty() {
                 return Err(too_small());
             }
             self.flush().await?;
-            if !self.fits(1, full.len()) {
+            if !self.fits(1, full) {
                 return Err(too_small());
             }
         }
         if self.count > 0 {
             self.args.push(b',');
         }
-        self.args.extend_from_slice(&full);
+        self.args.extend_from_slice(&self.lead);
+        self.args.push(b',');
+        self.args.extend_from_slice(row);
         self.count += 1;
         Ok(())
     }
@@ -110,16 +113,30 @@ impl Stager<'_> {
         }
     }
 
+    /// Sends the open transaction once the one before it committed.
     async fn flush(&mut self) -> Result<(), ConnError> {
-        self.db.transaction(std::mem::take(&mut self.tx)).await
+        self.landed().await?;
+        let (db, tx) = (self.db.clone(), std::mem::take(&mut self.tx));
+        self.sending = Some(tokio::spawn(async move { db.transaction(tx).await }));
+        Ok(())
+    }
+
+    /// Waits for the transaction being sent, if any, to commit.
+    async fn landed(&mut self) -> Result<(), ConnError> {
+        match self.sending.take() {
+            Some(sent) => sent.await.map_err(|e| {
+                ConnError::new(ErrorKind::Protocol, format!("sending to Turso failed: {e}"))
+            })?,
+            None => Ok(()),
+        }
     }
 
     async fn finish(mut self) -> Result<(), ConnError> {
         self.close();
-        if self.tx.is_empty() {
-            return Ok(());
+        if !self.tx.is_empty() {
+            self.flush().await?;
         }
-        self.flush().await
+        self.landed().await
     }
 }
 
@@ -273,6 +290,7 @@ impl TursoTarget {
             args: Vec::new(),
             count: 0,
             tx: TxBuilder::default(),
+            sending: None,
         })
     }
 }
