@@ -10,7 +10,7 @@ use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "replicas-admin-token-0123456789abcdef";
+pub(crate) const ADMIN: &str = "replicas-admin-token-0123456789abcdef";
 
 fn env<'a>(db: &'a PgDb, key: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut e = vec![
@@ -48,7 +48,12 @@ fn refuses(dir: &TempDir, env: &[(&str, &str)]) -> String {
     }
 }
 
-async fn send(server: &Server, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn send(
+    server: &Server,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut r = Client::new()
         .request(method, format!("{}{path}", server.base()))
         .bearer_auth(ADMIN);

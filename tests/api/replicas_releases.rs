@@ -2,23 +2,17 @@
 //! last recorded in memory to plan the next one from; it must notice that another replica
 //! recorded a newer one since, and build on that.
 
+use crate::replicas::{self, ADMIN};
 use crate::support::cli::Server;
-use crate::support::{read, PgDb, TempDir, Tursodb};
+use crate::support::{PgDb, TempDir, Tursodb};
 use edgepub::secrets::Key;
-use reqwest::{Client, Method};
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "replicas-admin-token-0123456789abcdef";
-
+/// Sends through `server` as the admin; the answer must be a success.
 async fn send(server: &Server, method: Method, path: &str, body: Option<Value>) -> Value {
-    let mut r = Client::new()
-        .request(method, format!("{}{path}", server.base()))
-        .bearer_auth(ADMIN);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let (status, body) = read(r.send().await.unwrap()).await;
+    let (status, body) = replicas::send(server, method, path, body).await;
     assert!(status < 300, "{path}: {status} {body}");
     body
 }
